@@ -1,0 +1,321 @@
+package analysis
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"tailgate/generator"
+)
+
+// Phase is a named span of a run's schedule. Results belong to the phase
+// their intended send time falls in. Warm-up phases are reported but stay
+// out of the totals.
+type Phase struct {
+	Name   string
+	Start  time.Duration // offset from the run's start, inclusive
+	End    time.Duration // exclusive; 0 for the last phase means open-ended
+	Warmup bool
+}
+
+// Counts are the plain counters kept beside the histograms.
+type Counts struct {
+	Results   int64                        `json:"results"` // every result, dropped ones included
+	OK        int64                        `json:"ok"`
+	Errors    int64                        `json:"errors"`  // completed but failed (transport error or failing status)
+	Dropped   int64                        `json:"dropped"` // never sent (in-flight cap, policy drop)
+	Status    [6]int64                     `json:"-"`       // by class: 0 = none, 1 = 1xx … 5 = 5xx
+	ErrKinds  [generator.NumErrKinds]int64 `json:"-"`
+	BytesIn   int64                        `json:"bytes_in"`
+	BytesOut  int64                        `json:"bytes_out"`
+	CacheHits int64                        `json:"cache_hits"`
+	Clamped   int64                        `json:"clamped,omitempty"` // values above the histogram's top
+}
+
+func (c *Counts) add(o *Counts) {
+	c.Results += o.Results
+	c.OK += o.OK
+	c.Errors += o.Errors
+	c.Dropped += o.Dropped
+	for i := range c.Status {
+		c.Status[i] += o.Status[i]
+	}
+	for i := range c.ErrKinds {
+		c.ErrKinds[i] += o.ErrKinds[i]
+	}
+	c.BytesIn += o.BytesIn
+	c.BytesOut += o.BytesOut
+	c.CacheHits += o.CacheHits
+	c.Clamped += o.Clamped
+}
+
+// acc accumulates results: three histograms and the counters. The
+// histograms are held by value, between padding, so that two workers'
+// accumulators never share a cache line: every record writes each
+// histogram's total, and false sharing made parallel recording 15× slower.
+type acc struct {
+	_                 [64]byte
+	respH, svcH, lagH hdr.Histogram
+	resp, svc, lag    *hdr.Histogram // point at the fields above
+	n                 Counts
+	_                 [64]byte
+}
+
+func newAcc() *acc {
+	a := &acc{}
+	// Each histogram is moved into the accumulator once, before any use;
+	// the originals are dropped, so no two copies are ever live.
+	a.respH, a.svcH, a.lagH = *NewHistogram(), *NewHistogram(), *NewHistogram()
+	a.resp, a.svc, a.lag = &a.respH, &a.svcH, &a.lagH
+	return a
+}
+
+func (a *acc) reset() {
+	a.resp.Reset()
+	a.svc.Reset()
+	a.lag.Reset()
+	a.n = Counts{}
+}
+
+func record(h *hdr.Histogram, d time.Duration, n *Counts) {
+	v := int64(d)
+	if v < 0 {
+		v = 0
+	}
+	if v > HistHighest {
+		v = HistHighest
+		n.Clamped++
+	}
+	_ = h.RecordValue(v) // in range by construction
+}
+
+func (a *acc) add(r *generator.Result) {
+	a.n.Results++
+	if r.Err == generator.ErrDropped {
+		a.n.Dropped++
+		a.n.ErrKinds[r.Err]++
+		return
+	}
+	record(a.resp, r.ResponseTime(), &a.n)
+	record(a.svc, r.ServiceTime(), &a.n)
+	record(a.lag, r.SendLag(), &a.n)
+	if r.OK() {
+		a.n.OK++
+	} else {
+		a.n.Errors++
+	}
+	a.n.ErrKinds[r.Err]++
+	cls := 0
+	if r.Status > 0 && r.Status < 600 {
+		cls = r.Status / 100
+	}
+	a.n.Status[cls]++
+	a.n.BytesIn += r.BytesIn
+	a.n.BytesOut += r.BytesOut
+	if r.CacheHit {
+		a.n.CacheHits++
+	}
+}
+
+func (a *acc) merge(o *acc) {
+	a.resp.Merge(o.resp)
+	a.svc.Merge(o.svc)
+	a.lag.Merge(o.lag)
+	a.n.add(&o.n)
+}
+
+// A shard holds what some workers recorded in the current second, split by
+// phase. Workers map onto shards by index, so a shard's lock is rarely
+// contended.
+type shard struct {
+	_       [64]byte
+	mu      sync.Mutex
+	sec     int64
+	phases  map[int]*acc
+	offered []int64  // results by intended second
+	_       [64]byte // keep shards on separate cache lines
+}
+
+// Interval is one second (or other interval) of a run, per phase, handed to
+// an IntervalSink when it closes. The histograms are only valid during the
+// call.
+type Interval struct {
+	Phase    int
+	Start    time.Duration
+	End      time.Duration
+	Response *hdr.Histogram
+	Service  *hdr.Histogram
+	SendLag  *hdr.Histogram
+	Counts   Counts
+}
+
+// An IntervalSink receives each interval once it is complete, in time order,
+// e.g. to write an HdrHistogram interval log. It must not retain the
+// histograms.
+type IntervalSink func(iv *Interval) error
+
+// Collector is a generator.Recorder that keeps HdrHistograms per phase and
+// per second of completion, in memory that does not grow with the number of
+// requests. Call Tick about once a second while the run goes on (it closes
+// finished seconds) and Close at the end.
+type Collector struct {
+	phases []Phase
+	shards []shard
+
+	mu      sync.Mutex
+	totals  []*acc                 // per phase
+	open    map[int64]map[int]*acc // second → phase → acc, not yet closed
+	closed  int64                  // seconds < closed are closed
+	pool    []*acc
+	late    int64
+	seconds []Second
+	sink    IntervalSink
+	sinkErr error
+}
+
+// NewCollector returns a Collector for a run with the given phases (at
+// least one; nil means one open-ended phase called "main").
+func NewCollector(phases []Phase) *Collector {
+	if len(phases) == 0 {
+		phases = []Phase{{Name: "main"}}
+	}
+	n := 2 * runtime.GOMAXPROCS(0)
+	c := &Collector{
+		phases: phases,
+		shards: make([]shard, n),
+		totals: make([]*acc, len(phases)),
+		open:   map[int64]map[int]*acc{},
+	}
+	for i := range c.shards {
+		c.shards[i].sec = -1
+		c.shards[i].phases = map[int]*acc{}
+	}
+	for i := range c.totals {
+		c.totals[i] = newAcc()
+	}
+	return c
+}
+
+// SetIntervalSink sets a sink for closed intervals. Call before the run.
+func (c *Collector) SetIntervalSink(s IntervalSink) { c.sink = s }
+
+// Phases returns the phases the collector was made with.
+func (c *Collector) Phases() []Phase { return c.phases }
+
+// PhaseOf returns the index of the phase the offset t falls in.
+func (c *Collector) PhaseOf(t time.Duration) int {
+	for i := len(c.phases) - 1; i > 0; i-- {
+		if t >= c.phases[i].Start {
+			return i
+		}
+	}
+	return 0
+}
+
+var _ generator.Recorder = (*Collector)(nil)
+
+// Record implements generator.Recorder.
+func (c *Collector) Record(worker int, r *generator.Result) {
+	sh := &c.shards[uint(worker+1)%uint(len(c.shards))]
+	p := c.PhaseOf(r.Intended)
+	sec := int64(r.Done / time.Second)
+	sh.mu.Lock()
+	if is := int(r.Intended / time.Second); is < len(sh.offered) {
+		sh.offered[is]++
+	} else {
+		for len(sh.offered) < is {
+			sh.offered = append(sh.offered, 0)
+		}
+		sh.offered = append(sh.offered, 1)
+	}
+	if sec > sh.sec {
+		c.rotate(sh, sec)
+	} else if sec < sh.sec {
+		// A result for a second this shard already handed over (its
+		// worker was descheduled between Done and Record): rare.
+		sh.mu.Unlock()
+		c.recordLate(sec, p, r)
+		return
+	}
+	a := sh.phases[p]
+	if a == nil {
+		a = c.get()
+		sh.phases[p] = a
+	}
+	a.add(r)
+	sh.mu.Unlock()
+}
+
+// rotate hands the shard's current second to the collector. sh.mu is held.
+func (c *Collector) rotate(sh *shard, sec int64) {
+	if len(sh.phases) > 0 {
+		c.mu.Lock()
+		for p, a := range sh.phases {
+			c.mergeLocked(sh.sec, p, a)
+			c.putLocked(a)
+			delete(sh.phases, p)
+		}
+		c.mu.Unlock()
+	}
+	sh.sec = sec
+}
+
+func (c *Collector) recordLate(sec int64, p int, r *generator.Result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sec < c.closed {
+		// Its second is already reported: count it in the phase total only.
+		c.late++
+		c.totals[p].add(r)
+		return
+	}
+	c.openAcc(sec, p).add(r)
+	c.totals[p].add(r)
+}
+
+func (c *Collector) openAcc(sec int64, p int) *acc {
+	m := c.open[sec]
+	if m == nil {
+		m = map[int]*acc{}
+		c.open[sec] = m
+	}
+	a := m[p]
+	if a == nil {
+		a = c.getLocked()
+		m[p] = a
+	}
+	return a
+}
+
+// mergeLocked adds a shard's accumulator for (sec, p) to the totals and to
+// the open second. c.mu is held.
+func (c *Collector) mergeLocked(sec int64, p int, a *acc) {
+	c.totals[p].merge(a)
+	if sec < c.closed {
+		c.late += a.n.Results
+		return
+	}
+	c.openAcc(sec, p).merge(a)
+}
+
+func (c *Collector) get() *acc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.getLocked()
+}
+
+func (c *Collector) getLocked() *acc {
+	if n := len(c.pool); n > 0 {
+		a := c.pool[n-1]
+		c.pool = c.pool[:n-1]
+		return a
+	}
+	return newAcc()
+}
+
+func (c *Collector) putLocked(a *acc) {
+	a.reset()
+	c.pool = append(c.pool, a)
+}

@@ -1,0 +1,282 @@
+package analysis
+
+import (
+	"math"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"tailgate/generator"
+)
+
+// closeGrace is how long after a second ends Tick waits before closing it,
+// for workers that stamped Done just before the boundary.
+const closeGrace = 250 * time.Millisecond
+
+// Second is one second of a run by completion time: what finished in it.
+// Offered counts requests whose intended time fell in it.
+type Second struct {
+	T          int64         `json:"t"` // seconds from the start
+	Phase      int           `json:"phase"`
+	Offered    int64         `json:"offered"`
+	Completed  int64         `json:"completed"` // with or without error
+	Errors     int64         `json:"errors"`
+	Dropped    int64         `json:"dropped"`
+	CacheHits  int64         `json:"cache_hits,omitempty"`
+	BytesIn    int64         `json:"bytes_in"`
+	BytesOut   int64         `json:"bytes_out"`
+	P50        time.Duration `json:"p50_ns"`
+	P90        time.Duration `json:"p90_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	Max        time.Duration `json:"max_ns"`
+	ServiceP50 time.Duration `json:"service_p50_ns"`
+	ServiceP99 time.Duration `json:"service_p99_ns"`
+}
+
+// Tick hands every shard's finished seconds to the collector and closes the
+// seconds that ended before now − 250 ms, passing them to the interval
+// sink. now is the offset from the run's start. Call it from one goroutine.
+func (c *Collector) Tick(now time.Duration) error {
+	sec := int64(now / time.Second)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		if sh.sec < sec {
+			c.rotate(sh, sec)
+		}
+		sh.mu.Unlock()
+	}
+	upTo := int64((now - closeGrace) / time.Second)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(upTo)
+	return c.sinkErr
+}
+
+// Close hands over everything still held and closes every second up to end
+// (the offset the run ended at). Record must not be called after Close.
+func (c *Collector) Close(end time.Duration) error {
+	last := int64(end / time.Second)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		if sh.sec > last {
+			last = sh.sec
+		}
+		c.rotate(sh, math.MaxInt64)
+		sh.mu.Unlock()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s := range c.open {
+		if s > last {
+			last = s
+		}
+	}
+	c.closeLocked(last + 1)
+	return c.sinkErr
+}
+
+func (c *Collector) closeLocked(upTo int64) {
+	merged := c.getLocked()
+	defer c.putLocked(merged)
+	for ; c.closed < upTo; c.closed++ {
+		s := c.closed
+		m := c.open[s]
+		delete(c.open, s)
+		row := Second{T: s, Phase: c.PhaseOf(time.Duration(s) * time.Second)}
+		merged.reset()
+		for p := range c.phases {
+			a := m[p]
+			if a == nil {
+				continue
+			}
+			if c.sink != nil && c.sinkErr == nil {
+				c.sinkErr = c.sink(&Interval{
+					Phase: p, Start: time.Duration(s) * time.Second, End: time.Duration(s+1) * time.Second,
+					Response: a.resp, Service: a.svc, SendLag: a.lag, Counts: a.n,
+				})
+			}
+			merged.merge(a)
+			c.putLocked(a)
+		}
+		row.Completed = merged.n.OK + merged.n.Errors
+		row.Errors = merged.n.Errors
+		row.Dropped = merged.n.Dropped
+		row.CacheHits = merged.n.CacheHits
+		row.BytesIn, row.BytesOut = merged.n.BytesIn, merged.n.BytesOut
+		if merged.resp.TotalCount() > 0 {
+			v := merged.resp.ValueAtPercentilesSlice([]float64{50, 90, 99})
+			row.P50, row.P90, row.P99 = time.Duration(v[0]), time.Duration(v[1]), time.Duration(v[2])
+			row.Max = time.Duration(merged.resp.Max())
+			w := merged.svc.ValueAtPercentilesSlice([]float64{50, 99})
+			row.ServiceP50, row.ServiceP99 = time.Duration(w[0]), time.Duration(w[1])
+		}
+		c.seconds = append(c.seconds, row)
+	}
+}
+
+// Seconds returns the closed seconds so far (for live progress). The slice
+// must not be modified.
+func (c *Collector) Seconds() []Second {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seconds[:len(c.seconds):len(c.seconds)]
+}
+
+// PhaseSummary is everything reported about one phase (or the total).
+type PhaseSummary struct {
+	Name     string        `json:"name"`
+	Warmup   bool          `json:"warmup,omitempty"`
+	Start    time.Duration `json:"start_ns"`
+	Duration time.Duration `json:"duration_ns"` // as run: shorter than planned if interrupted
+
+	Intended int64 `json:"intended"` // due in this phase: completed + errors + dropped + unsent
+	Unsent   int64 `json:"unsent"`   // due but not sent when the run was interrupted
+	Counts
+	Status     map[string]int64 `json:"status"`      // by class: "2xx", …, "none"
+	ErrorKinds map[string]int64 `json:"error_kinds"` // timeout, refused, reset, …
+
+	OfferedRate  float64 `json:"offered_rps"`  // intended / duration
+	AchievedRate float64 `json:"achieved_rps"` // completed (with or without error) / duration
+	GoodputRate  float64 `json:"goodput_rps"`  // ok / duration
+
+	Response Dist `json:"response_time"` // from intended send to response end
+	Service  Dist `json:"service_time"`  // from actual send to response end
+	SendLag  Dist `json:"send_lag"`      // actual − intended send
+
+	// The histograms behind the Dists (not in JSON here; results encodes them).
+	ResponseHist *hdr.Histogram `json:"-"`
+	ServiceHist  *hdr.Histogram `json:"-"`
+	SendLagHist  *hdr.Histogram `json:"-"`
+}
+
+// Completed is the number of requests that got an answer or an error.
+func (p *PhaseSummary) Completed() int64 { return p.OK + p.Errors }
+
+// GeneratorStats is the send loop's own account, for the self-check.
+type GeneratorStats struct {
+	Intended     uint64        `json:"intended"`
+	Sent         uint64        `json:"sent"`
+	Dropped      uint64        `json:"dropped"`
+	Unsent       uint64        `json:"unsent"`
+	SlotWaits    uint64        `json:"slot_waits"`
+	PeakInFlight int           `json:"peak_in_flight"`
+	Workers      int           `json:"workers"`
+	Elapsed      time.Duration `json:"elapsed_ns"`
+	Interrupted  bool          `json:"interrupted"`
+}
+
+// Summary is a whole run's numbers.
+type Summary struct {
+	Phases    []PhaseSummary `json:"phases"`
+	Total     PhaseSummary   `json:"total"` // non-warm-up phases together
+	Seconds   []Second       `json:"seconds"`
+	Late      int64          `json:"late,omitempty"` // results that missed their second's report (in totals)
+	Generator GeneratorStats `json:"generator"`
+}
+
+// Summarize builds the run's Summary. Call after Close.
+func (c *Collector) Summarize(st generator.Stats) *Summary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &Summary{
+		Late: c.late,
+		Generator: GeneratorStats{
+			Intended: st.Intended, Sent: st.Sent, Dropped: st.Dropped, Unsent: st.Unsent,
+			SlotWaits: st.SlotWaits, PeakInFlight: st.PeakInFlight, Workers: st.Workers,
+			Elapsed: st.Elapsed, Interrupted: st.Interrupted,
+		},
+	}
+	// Offered per intended second, summed over shards.
+	var offered []int64
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for j, n := range sh.offered {
+			for len(offered) <= j {
+				offered = append(offered, 0)
+			}
+			offered[j] += n
+		}
+		sh.mu.Unlock()
+	}
+	s.Seconds = append([]Second(nil), c.seconds...)
+	for i := range s.Seconds {
+		if t := int(s.Seconds[i].T); t < len(offered) {
+			s.Seconds[i].Offered = offered[t]
+		}
+	}
+	unsentPhase := c.PhaseOf(st.Elapsed)
+	total := newAcc()
+	var totalDur time.Duration
+	var totalUnsent int64
+	for p, ph := range c.phases {
+		end := ph.End
+		if end == 0 || (st.Interrupted && end > st.Elapsed) {
+			end = st.Elapsed
+		}
+		dur := max(end-ph.Start, 0)
+		a := c.totals[p]
+		var unsent int64
+		if p == unsentPhase {
+			unsent = int64(st.Unsent)
+		}
+		s.Phases = append(s.Phases, summarize(ph.Name, ph.Warmup, ph.Start, dur, a, unsent))
+		if !ph.Warmup {
+			total.merge(a)
+			totalDur += dur
+			totalUnsent += unsent
+		}
+	}
+	var start time.Duration
+	for _, ph := range c.phases {
+		if !ph.Warmup {
+			start = ph.Start
+			break
+		}
+	}
+	s.Total = summarize("total", false, start, totalDur, total, totalUnsent)
+	return s
+}
+
+func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsent int64) PhaseSummary {
+	p := PhaseSummary{
+		Name: name, Warmup: warmup, Start: start, Duration: dur,
+		Counts:       a.n,
+		Unsent:       unsent,
+		Intended:     a.n.Results + unsent,
+		Response:     Describe(a.resp),
+		Service:      Describe(a.svc),
+		SendLag:      Describe(a.lag),
+		ResponseHist: a.resp.Clone(),
+		ServiceHist:  a.svc.Clone(),
+		SendLagHist:  a.lag.Clone(),
+	}
+	p.FillMaps()
+	if secs := dur.Seconds(); secs > 0 {
+		p.OfferedRate = float64(p.Intended) / secs
+		p.AchievedRate = float64(p.Completed()) / secs
+		p.GoodputRate = float64(p.OK) / secs
+	}
+	return p
+}
+
+// StatusClassNames names Counts.Status's slots.
+var StatusClassNames = [6]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// FillMaps sets Status and ErrorKinds from the counters.
+func (p *PhaseSummary) FillMaps() {
+	p.Status = map[string]int64{}
+	for i, n := range p.Counts.Status {
+		if n > 0 {
+			p.Status[StatusClassNames[i]] = n
+		}
+	}
+	p.ErrorKinds = map[string]int64{}
+	for k, n := range p.Counts.ErrKinds {
+		if n > 0 && k != int(generator.ErrNone) {
+			p.ErrorKinds[generator.ErrKind(k).String()] = n
+		}
+	}
+}

@@ -1,0 +1,145 @@
+// Package cli is tailgate's command line: flags, signals, the terminal and
+// exit codes. Nothing else in tailgate touches the process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X tailgate/cmd/cli.Version=…".
+var Version = "dev"
+
+// Exit codes: the contract with CI (also in the README).
+const (
+	ExitOK          = 0   // run completed; every objective passed
+	ExitFail        = 1   // an SLO objective or a compare rule was breached
+	ExitUsage       = 2   // bad flags, arguments or input files; no load was sent
+	ExitInvalid     = 3   // the measurement cannot be trusted (generator fell behind, too few samples)
+	ExitError       = 4   // anything else went wrong
+	ExitInterrupted = 130 // interrupted by SIGINT/SIGTERM after writing partial results
+)
+
+// exitError carries an exit code with an error message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf is a bad-input error: exit code 2.
+func usageErrorf(format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// withCode attaches an exit code to err; a nil err with a non-zero code
+// means "exit quietly with code".
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// IOStreams are the command's standard streams.
+type IOStreams struct {
+	In        io.Reader
+	Out       io.Writer
+	ErrOut    io.Writer
+	StderrTTY bool
+}
+
+// System returns the process's streams.
+func System() *IOStreams {
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, StderrTTY: isTerminal(os.Stderr)}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(io *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tailgate",
+		Short: "Open-loop load generator and tail-latency benchmark",
+		Long: `tailgate sends load on a schedule that never waits for responses, times every
+request from the moment it was due (coordinated-omission corrected), and reports
+response time and service time side by side from HdrHistograms.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: err}
+	})
+	root.AddCommand(
+		NewCmdRun(io, nil),
+		NewCmdServe(io),
+		NewCmdReport(io, nil),
+		NewCmdDemo(io),
+		NewCmdVersion(io),
+	)
+	return root
+}
+
+// Main runs the command line and returns the process exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Execute(ctx, System(), os.Args[1:])
+}
+
+// Execute runs the command line with args and returns the exit code.
+func Execute(ctx context.Context, io *IOStreams, args []string) int {
+	root := NewCmdRoot(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return exitCode(io, err)
+}
+
+func exitCode(io *IOStreams, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(io.ErrOut, "tailgate: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(io.ErrOut, "tailgate: %v\n", err)
+	// cobra's own argument and unknown-command errors are usage errors.
+	return cobraUsageCode(err)
+}
+
+func cobraUsageCode(err error) int {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return ExitUsage
+		}
+	}
+	return ExitError
+}
+
+// NewCmdVersion prints the version.
+func NewCmdVersion(io *IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print tailgate's version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(io.Out, "tailgate %s\n", Version)
+		},
+	}
+}

@@ -1,0 +1,317 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tailgate/generator"
+	"tailgate/results"
+)
+
+func testIO() (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, &out, &errOut
+}
+
+func TestNewCmdRunFlags(t *testing.T) {
+	io, _, _ := testIO()
+	var got *RunOptions
+	cmd := NewCmdRun(io, func(_ context.Context, o *RunOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"http://127.0.0.1:9/x", "--rate", "600/m", "--duration", "5s", "--arrivals", "poisson",
+		"--seed", "9", "--max-in-flight", "7", "--on-saturation", "drop", "-H", "X-A: 1", "-H", "X-A: 2",
+		"-X", "POST", "--data", "hello", "--timeout", "2s", "-c", "3"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Rate != 10 || got.Duration != 5*time.Second || got.Arrivals != "poisson" || got.Seed != 9 ||
+		got.MaxInFlight != 7 || got.OnSaturation != generator.Drop || got.Method != "POST" ||
+		string(got.Body) != "hello" || got.Timeout != 2*time.Second || got.Connections != 3 {
+		t.Fatalf("options %+v", got)
+	}
+	if v := got.Header.Values("X-A"); len(v) != 2 || v[1] != "2" {
+		t.Fatalf("headers %v", got.Header)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]float64{"2000": 2000, "2000/s": 2000, "600/m": 10, "1/ms": 1000, "3600/h": 1, "5/200ms": 25, "0.5": 0.5} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-5", "abc", "10/fortnight", "NaN", "Inf", "1e400"} {
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q) accepted", in)
+		}
+	}
+}
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"2000", "600/m", "1/ms", "5/200ms", "-1", "x/y", "1e308/ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s)
+		if err == nil && !(r > 0) {
+			t.Fatalf("ParseRate(%q) = %v with no error", s, r)
+		}
+	})
+}
+
+func FuzzParseHeaders(f *testing.F) {
+	f.Add("Content-Type: application/json")
+	f.Add("bad header")
+	f.Add(":")
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHeaders([]string{s})
+		if err == nil && len(h) != 1 {
+			t.Fatalf("ParseHeaders(%q) = %v", s, h)
+		}
+	})
+}
+
+// countingServer counts requests; tests use it to check no load was sent.
+func countingServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if h != nil {
+			h(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestRunBadInput(t *testing.T) {
+	srv, hits := countingServer(t, nil)
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string // in the one-line error
+	}{
+		{"unknown flag", []string{"run", srv.URL, "--rate", "10", "--bogus"}, "--bogus"},
+		{"zero rate", []string{"run", srv.URL, "--rate", "0"}, `--rate "0"`},
+		{"negative rate", []string{"run", srv.URL, "--rate", "-5"}, `--rate "-5"`},
+		{"missing rate", []string{"run", srv.URL}, "rate"},
+		{"malformed URL", []string{"run", "http://[::1", "--rate", "10"}, "malformed URL"},
+		{"bad scheme", []string{"run", "ftp://127.0.0.1/", "--rate", "10"}, "scheme"},
+		{"unwritable out", []string{"run", srv.URL, "--rate", "10", "--out", filepath.Join(dir, "no", "such", "dir", "r.json")}, "--out"},
+		{"out is a directory", []string{"run", srv.URL, "--rate", "10", "--out", dir}, "directory"},
+		{"bad policy", []string{"run", srv.URL, "--rate", "10", "--on-saturation", "block"}, "block"},
+		{"bad header", []string{"run", srv.URL, "--rate", "10", "-H", "nocolon"}, "nocolon"},
+		{"missing data file", []string{"run", srv.URL, "--rate", "10", "--data", "@" + filepath.Join(dir, "nope")}, "--data"},
+		{"zero duration", []string{"run", srv.URL, "--rate", "10", "--duration", "0s"}, "--duration"},
+		{"unknown command", []string{"walk"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			io, _, errOut := testIO()
+			code := Execute(context.Background(), io, tt.args)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d; stderr %q", code, ExitUsage, errOut)
+			}
+			msg := errOut.String()
+			if strings.Count(strings.TrimSpace(msg), "\n") != 0 || !strings.Contains(msg, tt.want) {
+				t.Errorf("stderr %q: want one line mentioning %q", msg, tt.want)
+			}
+		})
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("bad input sent %d requests", hits.Load())
+	}
+}
+
+func readResult(t *testing.T, path string) *results.File {
+	t.Helper()
+	f, err := results.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func checkAddsUp(t *testing.T, f *results.File) {
+	t.Helper()
+	tot := f.Summary.Total
+	g := f.Summary.Generator
+	if tot.Intended != tot.OK+tot.Errors+tot.Dropped+tot.Unsent {
+		t.Errorf("intended %d != ok %d + errors %d + dropped %d + unsent %d", tot.Intended, tot.OK, tot.Errors, tot.Dropped, tot.Unsent)
+	}
+	if uint64(tot.Intended) != g.Intended || g.Intended != g.Sent+g.Dropped+g.Unsent {
+		t.Errorf("summary intended %d; generator %+v", tot.Intended, g)
+	}
+}
+
+func TestRunRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, stdout, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"run", "http://" + addr + "/", "--rate", "200", "--duration", "500ms", "--out", out, "-q"})
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr %s", code, errOut)
+	}
+	f := readResult(t, out)
+	checkAddsUp(t, f)
+	tot := f.Summary.Total
+	if tot.Intended != 100 || tot.Errors != 100 || tot.ErrorKinds["refused"] != 100 {
+		t.Fatalf("intended %d errors %d kinds %v", tot.Intended, tot.Errors, tot.ErrorKinds)
+	}
+	if !strings.Contains(stdout.String(), "every request failed") || !strings.Contains(stdout.String(), "refused 100") {
+		t.Fatalf("table does not say so:\n%s", stdout)
+	}
+}
+
+// The end-to-end stall test: a server that holds every response for half
+// a second in the middle of the run. Response time, counted from the
+// intended send, shows the stall; service time, with only 4 requests in
+// flight allowed, stays small for the requests that queued behind it.
+func TestRunStallEndToEnd(t *testing.T) {
+	var start atomic.Int64 // unix ns of the first request
+	const stallFrom, stallLen = 1000 * time.Millisecond, 500 * time.Millisecond
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().UnixNano()
+		start.CompareAndSwap(0, now)
+		el := time.Duration(now - start.Load())
+		if el >= stallFrom && el < stallFrom+stallLen {
+			time.Sleep(stallFrom + stallLen - el)
+		}
+		w.WriteHeader(204)
+	})
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, stdout, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "200", "--duration", "3s", "--max-in-flight", "4", "--out", out, "-q"})
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr %s", code, errOut)
+	}
+	f := readResult(t, out)
+	checkAddsUp(t, f)
+	tot := f.Summary.Total
+	if tot.Intended != 600 || tot.OK != 600 {
+		t.Fatalf("intended %d ok %d, want 600", tot.Intended, tot.OK)
+	}
+	// ~100 requests (1/6 of the run) were due during the stall: p99 must
+	// see it, and be far above the service time of the same run.
+	if tot.Response.P99 < stallLen/2 {
+		t.Errorf("response p99 %v does not reflect a %v stall", tot.Response.P99, stallLen)
+	}
+	if tot.Service.P99*4 > tot.Response.P99 {
+		t.Errorf("service p99 %v not well below response p99 %v", tot.Service.P99, tot.Response.P99)
+	}
+	if tot.Response.Max < stallLen/2 || tot.Service.Max < stallLen/4 {
+		t.Errorf("max response %v service %v: the held requests must show", tot.Response.Max, tot.Service.Max)
+	}
+	if f.Summary.Generator.SlotWaits == 0 {
+		t.Error("no request waited for a slot during the stall")
+	}
+	for _, want := range []string{"response time (from intended send)", "service time (from actual send)", "600 intended"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// Interrupting a run writes a complete, readable result marked interrupted,
+// and every request due is accounted for.
+func TestRunInterruptWritesResult(t *testing.T) {
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+	})
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, stdout, errOut := testIO()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); time.Sleep(700 * time.Millisecond); cancel() }()
+	code := Execute(ctx, io, []string{"run", srv.URL, "--rate", "100", "--duration", "1m", "--out", out, "-q"})
+	wg.Wait()
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr %s", code, ExitInterrupted, errOut)
+	}
+	f := readResult(t, out)
+	if !f.Interrupted || !f.Summary.Generator.Interrupted {
+		t.Fatal("result not marked interrupted")
+	}
+	checkAddsUp(t, f)
+	if n := f.Summary.Total.Intended; n < 30 || n > 200 {
+		t.Errorf("intended %d after ~0.7s at 100/s", n)
+	}
+	if !strings.Contains(stdout.String(), "INTERRUPTED") || !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("not said: stdout %q stderr %q", stdout, errOut)
+	}
+}
+
+func TestReportRoundTrip(t *testing.T) {
+	srv, _ := countingServer(t, nil)
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, stdout, errOut := testIO()
+	if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "100", "--duration", "1s", "--arrivals", "poisson", "--out", out, "-q"}); code != 0 {
+		t.Fatalf("run exit %d: %s", code, errOut)
+	}
+	first := stdout.String()
+	first = first[:strings.LastIndex(first, "result written")]
+	io2, stdout2, _ := testIO()
+	if code := Execute(context.Background(), io2, []string{"report", out}); code != 0 {
+		t.Fatalf("report exit %d", code)
+	}
+	if stdout2.String() != first {
+		t.Fatalf("report differs from run:\n%s\n---\n%s", first, stdout2)
+	}
+	io3, stdout3, _ := testIO()
+	if code := Execute(context.Background(), io3, []string{"report", out, "--format", "json"}); code != 0 {
+		t.Fatalf("report json exit %d", code)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(stdout3.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := v["histograms"]; ok || v["summary"] == nil || v["schema"] != results.Schema {
+		t.Fatalf("json summary keys: %v", keys(v))
+	}
+}
+
+func keys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestReportBadFile(t *testing.T) {
+	dir := t.TempDir()
+	newer := filepath.Join(dir, "newer.json")
+	os.WriteFile(newer, []byte(`{"schema":"tailgate/result","schema_version":99}`), 0o644)
+	junk := filepath.Join(dir, "junk.json")
+	os.WriteFile(junk, []byte(`not json`), 0o644)
+	for path, want := range map[string]string{newer: "newer tailgate", junk: "not a tailgate result", filepath.Join(dir, "missing.json"): "no such file"} {
+		io, _, errOut := testIO()
+		if code := Execute(context.Background(), io, []string{"report", path}); code != ExitUsage || !strings.Contains(errOut.String(), want) {
+			t.Errorf("report %s: exit %d, stderr %q (want %q)", filepath.Base(path), code, errOut, want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	io, out, _ := testIO()
+	if code := Execute(context.Background(), io, []string{"version"}); code != 0 || !strings.Contains(out.String(), Version) {
+		t.Fatalf("exit %d out %q", code, out)
+	}
+}

@@ -1,0 +1,124 @@
+package generator
+
+import (
+	"context"
+	"time"
+)
+
+// ErrKind classifies a failed request. The zero value means no transport
+// error (the request got a response; its Status says how it went).
+type ErrKind uint8
+
+// Error kinds, in the order the reports list them.
+const (
+	ErrNone     ErrKind = iota
+	ErrTimeout          // the per-request timeout expired
+	ErrRefused          // connection refused
+	ErrReset            // connection reset or broken pipe
+	ErrCanceled         // cancelled by the run ending (interrupt or drain timeout)
+	ErrDropped          // never sent: the in-flight cap was full and the policy is drop
+	ErrProtocol         // malformed or truncated response
+	ErrTLS              // TLS handshake or certificate failure
+	ErrDNS              // name resolution failed
+	ErrOther
+	numErrKinds
+)
+
+// NumErrKinds is the number of ErrKind values, for arrays indexed by kind.
+const NumErrKinds = int(numErrKinds)
+
+var errKindNames = [...]string{"", "timeout", "refused", "reset", "canceled", "dropped", "protocol", "tls", "dns", "other"}
+
+func (k ErrKind) String() string {
+	if int(k) < len(errKindNames) {
+		return errKindNames[k]
+	}
+	return "unknown"
+}
+
+// Outcome is what a Target reports about one request.
+type Outcome struct {
+	Status   int     // protocol status: HTTP status code, or gRPC code + 1000; 0 if none
+	Err      ErrKind // transport-level failure, ErrNone if a response arrived
+	BytesIn  int64
+	BytesOut int64
+	CacheHit bool // the response said it was served from cache (see the target's options)
+}
+
+// OK reports whether the request succeeded: no transport error and a
+// success status (HTTP 200–399; gRPC OK).
+func (o Outcome) OK() bool {
+	if o.Err != ErrNone {
+		return false
+	}
+	if o.Status >= 1000 { // gRPC
+		return o.Status == 1000
+	}
+	return o.Status >= 200 && o.Status < 400
+}
+
+// A Target performs one request. A failed request is an Outcome to record,
+// never an error to return. Do is called from many goroutines at once.
+// seq is the request's position in the schedule, for templating.
+type Target interface {
+	Do(ctx context.Context, seq uint64) Outcome
+}
+
+// TargetFunc adapts a function to Target.
+type TargetFunc func(ctx context.Context, seq uint64) Outcome
+
+// Do calls f.
+func (f TargetFunc) Do(ctx context.Context, seq uint64) Outcome { return f(ctx, seq) }
+
+var _ Target = TargetFunc(nil)
+
+// Result is one request as the generator saw it. All times are offsets from
+// the start of the run, on the monotonic clock.
+type Result struct {
+	Seq      uint64
+	Intended time.Duration // when the Schedule wanted it sent
+	Sent     time.Duration // when it actually left (equal to Done for a dropped request)
+	Done     time.Duration // when the response (or error) was complete
+	Outcome
+}
+
+// ResponseTime is what a caller on the open-loop schedule waits: from the
+// intended send time to the end of the response.
+func (r *Result) ResponseTime() time.Duration { return r.Done - r.Intended }
+
+// ServiceTime is the time from the actual send to the end of the response.
+func (r *Result) ServiceTime() time.Duration { return r.Done - r.Sent }
+
+// SendLag is how late the request left: waiting for the scheduler and for
+// an in-flight slot.
+func (r *Result) SendLag() time.Duration { return r.Sent - r.Intended }
+
+// A Recorder consumes results as they arrive and keeps none of them.
+// Record is called concurrently by the send loop's workers; worker is a
+// small dense index (0 ≤ worker < Options.MaxInFlight) that a recorder may
+// use to pick a per-worker shard so that workers do not contend; worker -1
+// is the dispatcher itself, recording dropped requests. Calls with the same
+// worker index never overlap.
+// Record must not retain r.
+type Recorder interface {
+	Record(worker int, r *Result)
+}
+
+// RecorderFunc adapts a function to Recorder.
+type RecorderFunc func(worker int, r *Result)
+
+// Record calls f.
+func (f RecorderFunc) Record(worker int, r *Result) { f(worker, r) }
+
+var _ Recorder = RecorderFunc(nil)
+
+type tee []Recorder
+
+func (t tee) Record(worker int, r *Result) {
+	for _, rec := range t {
+		rec.Record(worker, r)
+	}
+}
+
+// Tee returns a Recorder that passes every result to each of recs in turn.
+func Tee(recs ...Recorder) Recorder { return tee(recs) }

@@ -1,0 +1,317 @@
+package generator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Policy says what the send loop does with a request that is due while all
+// in-flight slots are taken.
+type Policy uint8
+
+const (
+	// Wait holds the request until a slot frees. Its response time keeps
+	// counting from its intended time, and the wait shows as send lag.
+	Wait Policy = iota
+	// Drop records the request as dropped (ErrDropped) and moves on.
+	Drop
+)
+
+func (p Policy) String() string {
+	switch p {
+	case Wait:
+		return "wait"
+	case Drop:
+		return "drop"
+	}
+	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
+
+// ParsePolicy parses "wait" or "drop".
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "wait":
+		return Wait, nil
+	case "drop":
+		return Drop, nil
+	}
+	return 0, fmt.Errorf("unknown saturation policy %q (want wait or drop)", s)
+}
+
+// DefaultMaxInFlight is the in-flight cap when Options.MaxInFlight is 0.
+const DefaultMaxInFlight = 1024
+
+// DefaultDrain is how long an interrupted run waits for requests in flight
+// when Options.Drain is 0.
+const DefaultDrain = 2 * time.Second
+
+// Options tune Run. The zero value is usable.
+type Options struct {
+	// MaxInFlight caps concurrent requests (0 = DefaultMaxInFlight). Workers
+	// are started as needed up to this number.
+	MaxInFlight int
+	// OnSaturation is the policy when the cap is reached.
+	OnSaturation Policy
+	// Drain is how long to wait for requests in flight once ctx is done
+	// (0 = DefaultDrain); after it they are cancelled and recorded as
+	// ErrCanceled.
+	Drain time.Duration
+	// Gauges, when set, is updated live for progress displays.
+	Gauges *Gauges
+	// Start, when non-zero, is the run's time origin (offset 0). It may be
+	// in the future; Run waits for it. Zero means now.
+	Start time.Time
+
+	coarseOnly bool // tests under testing/synctest: Go timers only
+}
+
+// fineWindow is how close to a due time the dispatcher switches from Go
+// timers (coarse, cancellable) to nanosleep (precise, not cancellable).
+const fineWindow = 2 * time.Millisecond
+
+// sleepUntil waits until offset at, or until ctx is done (false).
+func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, at time.Duration, coarseOnly bool) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		wait := at - time.Since(l.start)
+		switch {
+		case wait <= 0:
+			return true
+		case wait <= fineWindow && !coarseOnly:
+			preciseSleep(wait)
+			continue
+		case !coarseOnly:
+			wait -= fineWindow / 2 // wake a little early, then sleep precisely
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		}
+	}
+}
+
+// Gauges are live counters a progress display may read while Run runs.
+type Gauges struct {
+	Due      atomic.Uint64 // requests whose intended time has come
+	Sent     atomic.Uint64
+	Dropped  atomic.Uint64
+	Done     atomic.Uint64 // completed, with or without error
+	InFlight atomic.Int64
+}
+
+// Stats describes the send loop itself, for checking the generator kept up.
+// Every request due is accounted for exactly once:
+// Intended = Sent + Dropped + Unsent.
+type Stats struct {
+	Intended     uint64        // requests due before the run ended
+	Sent         uint64        // requests handed to the target
+	Dropped      uint64        // due but dropped (policy Drop, cap full)
+	Unsent       uint64        // due but not sent when the run was interrupted
+	SlotWaits    uint64        // requests that had to wait for an in-flight slot
+	PeakInFlight int           // high-water mark of concurrent requests
+	Workers      int           // goroutines started
+	Start        time.Time     // the run's time origin
+	Elapsed      time.Duration // from Start to the end of sending
+	Interrupted  bool          // ctx ended the run before the schedule did
+}
+
+// ErrNoSchedule is returned when Run is given nil arguments.
+var ErrNoSchedule = errors.New("generator: nil schedule, target or recorder")
+
+type token struct {
+	seq uint64
+	at  time.Duration
+}
+
+// Run drives t on schedule s until the schedule ends or ctx is done, and
+// passes every result to rec. It never waits for a response before sending
+// the next request: requests go to a pool of at most opt.MaxInFlight
+// workers; when all are busy, opt.OnSaturation decides.
+//
+// Run returns when every request sent has completed or been cancelled.
+// Cancelling ctx is not an error: Stats.Interrupted says so.
+func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (Stats, error) {
+	if s == nil || t == nil || rec == nil {
+		return Stats{}, ErrNoSchedule
+	}
+	maxIn := opt.MaxInFlight
+	if maxIn <= 0 {
+		maxIn = DefaultMaxInFlight
+	}
+	drain := opt.Drain
+	if drain <= 0 {
+		drain = DefaultDrain
+	}
+	g := opt.Gauges
+	if g == nil {
+		g = new(Gauges)
+	}
+	start := opt.Start
+	if start.IsZero() {
+		start = time.Now()
+	} else if d := time.Until(start); d > 0 {
+		tm := time.NewTimer(d)
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return Stats{Start: start, Interrupted: true}, nil
+		}
+	}
+
+	// Requests run under reqCtx, which outlives ctx by the drain period.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+
+	l := &loop{
+		start:  start,
+		target: t,
+		rec:    rec,
+		ctx:    reqCtx,
+		work:   make(chan token),
+		g:      g,
+	}
+	var st Stats
+	st.Start = start
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var n uint64
+dispatch:
+	for ; ; n++ {
+		at, ok := s.Next(n)
+		if !ok {
+			break
+		}
+		if !l.sleepUntil(ctx, timer, at, opt.coarseOnly) {
+			st.Interrupted = true
+			break dispatch
+		}
+		g.Due.Add(1)
+		st.Intended++
+		tok := token{seq: n, at: at}
+		select {
+		case l.work <- tok:
+			continue
+		default:
+		}
+		if l.workers < maxIn {
+			l.spawn(tok)
+			continue
+		}
+		if opt.OnSaturation == Drop {
+			st.Dropped++
+			g.Dropped.Add(1)
+			l.recordDropped(tok)
+			continue
+		}
+		st.SlotWaits++
+		select {
+		case l.work <- tok:
+		case <-ctx.Done():
+			// The token was due but never left.
+			st.Unsent++
+			st.Interrupted = true
+			break dispatch
+		}
+	}
+	st.Elapsed = time.Since(start)
+	if st.Interrupted {
+		// Account for arrivals that came due while we were blocked.
+		now := st.Elapsed
+		for n++; ; n++ {
+			at, ok := s.Next(n)
+			if !ok || at > now {
+				break
+			}
+			st.Intended++
+			st.Unsent++
+		}
+	}
+	close(l.work)
+
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	if st.Interrupted {
+		tm := time.NewTimer(drain)
+		select {
+		case <-done:
+			tm.Stop()
+		case <-tm.C:
+			cancelReqs()
+			<-done
+		}
+	} else {
+		<-done
+	}
+	st.Sent = st.Intended - st.Dropped - st.Unsent
+	st.PeakInFlight = int(l.peak.Load())
+	st.Workers = l.workers
+	return st, nil
+}
+
+type loop struct {
+	start   time.Time
+	target  Target
+	rec     Recorder
+	ctx     context.Context
+	work    chan token
+	g       *Gauges
+	workers int // only touched by the dispatcher
+	wg      sync.WaitGroup
+	peak    atomic.Int64
+	dropRes Result // only touched by the dispatcher
+}
+
+func (l *loop) spawn(first token) {
+	id := l.workers
+	l.workers++
+	l.wg.Add(1)
+	go l.worker(id, first)
+}
+
+func (l *loop) worker(id int, tok token) {
+	defer l.wg.Done()
+	res := new(Result) // reused: Recorders must not retain it
+	for {
+		l.do(id, tok, res)
+		var ok bool
+		if tok, ok = <-l.work; !ok {
+			return
+		}
+	}
+}
+
+func (l *loop) do(id int, tok token, res *Result) {
+	in := l.g.InFlight.Add(1)
+	for p := l.peak.Load(); in > p && !l.peak.CompareAndSwap(p, in); p = l.peak.Load() {
+	}
+	sent := time.Since(l.start)
+	l.g.Sent.Add(1)
+	out := l.target.Do(l.ctx, tok.seq)
+	done := time.Since(l.start)
+	l.g.InFlight.Add(-1)
+	if out.Err != ErrNone && l.ctx.Err() != nil {
+		out.Err = ErrCanceled // whatever the target saw, the run cut it short
+	}
+	*res = Result{Seq: tok.seq, Intended: tok.at, Sent: sent, Done: done, Outcome: out}
+	l.rec.Record(id, res)
+	l.g.Done.Add(1)
+}
+
+func (l *loop) recordDropped(tok token) {
+	now := time.Since(l.start)
+	l.dropRes = Result{Seq: tok.seq, Intended: tok.at, Sent: now, Done: now, Outcome: Outcome{Err: ErrDropped}}
+	// The dispatcher records drops as worker -1's results; it never runs
+	// concurrently with itself.
+	l.rec.Record(-1, &l.dropRes)
+}

@@ -1,0 +1,239 @@
+package generator
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// collect is a test Recorder that keeps everything (tests only).
+type collect struct {
+	mu  sync.Mutex
+	all []Result
+}
+
+func (c *collect) Record(_ int, r *Result) {
+	c.mu.Lock()
+	c.all = append(c.all, *r)
+	c.mu.Unlock()
+}
+
+func instant(context.Context, uint64) Outcome { return Outcome{Status: 200} }
+
+func TestRunExactCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		start := time.Now()
+		st, err := Run(context.Background(), Constant{Rate: 100, Duration: 10 * time.Second}, TargetFunc(instant), &c, Options{coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Intended != 1000 || st.Sent != 1000 || len(c.all) != 1000 {
+			t.Fatalf("intended %d sent %d recorded %d, want 1000 each", st.Intended, st.Sent, len(c.all))
+		}
+		if el := time.Since(start); el < 9990*time.Millisecond || el > 10*time.Second {
+			t.Fatalf("run took %v of fake time, want just under 10s", el)
+		}
+		for _, r := range c.all {
+			if r.Sent != r.Intended {
+				t.Fatalf("request %d sent at %v, intended %v: a fake clock has no lag", r.Seq, r.Sent, r.Intended)
+			}
+		}
+	})
+}
+
+// stallTarget holds every call made in [from, to) until to.
+type stallTarget struct {
+	start    time.Time
+	from, to time.Duration
+	each     time.Duration // if set, every call in the window takes this long instead
+}
+
+func (s *stallTarget) Do(ctx context.Context, _ uint64) Outcome {
+	now := time.Since(s.start)
+	if now >= s.from && now < s.to {
+		d := s.to - now
+		if s.each > 0 {
+			d = s.each
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return Outcome{Err: ErrCanceled}
+		}
+	}
+	return Outcome{Status: 200}
+}
+
+// A single blocked call on a single slot (wrk2's one connection) holds back
+// everything behind it: the backlog's response times count from their
+// intended times, while their service times stay small.
+func TestRunStallCoordinatedOmission(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		tg := &stallTarget{start: time.Now(), from: 9 * time.Second, to: 9*time.Second + time.Millisecond, each: 2 * time.Second}
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 20 * time.Second}, tg, &c, Options{MaxInFlight: 1, coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Sent != 20000 || len(c.all) != 20000 {
+			t.Fatalf("sent %d, recorded %d; want 20000", st.Sent, len(c.all))
+		}
+		var rtOver1s, rtOver10ms, stOver1ms int
+		for _, r := range c.all {
+			if r.ResponseTime() >= time.Second {
+				rtOver1s++
+			}
+			if r.ResponseTime() > 10*time.Millisecond {
+				rtOver10ms++
+			}
+			if r.ServiceTime() > time.Millisecond {
+				stOver1ms++
+			}
+		}
+		// The call at 9s blocks until 11s: the 2,000 requests due meanwhile
+		// (10 % of the run) wait; those due in [9s, 10s] wait ≥ 1s (5 %).
+		if rtOver10ms < 1980 || rtOver10ms > 2000 {
+			t.Errorf("%d response times > 10ms, want ≈ 2000 (10%%)", rtOver10ms)
+		}
+		if rtOver1s < 995 || rtOver1s > 1005 {
+			t.Errorf("%d response times ≥ 1s, want ≈ 1000 (5%%)", rtOver1s)
+		}
+		if stOver1ms != 1 {
+			t.Errorf("%d service times > 1ms, want only the blocked call", stOver1ms)
+		}
+		if st.SlotWaits < 1000 {
+			t.Errorf("slot waits %d, want most of the backlog", st.SlotWaits)
+		}
+	})
+}
+
+// With slots to spare, a server-wide stall shows in both clocks, and the
+// pool grows to hold the requests in flight.
+func TestRunStallOpenPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		tg := &stallTarget{start: time.Now(), from: 9 * time.Second, to: 11 * time.Second}
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 20 * time.Second}, tg, &c, Options{MaxInFlight: 5000, coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rtOver1s, svcOver1s int
+		for _, r := range c.all {
+			if r.ResponseTime() >= time.Second {
+				rtOver1s++
+			}
+			if r.ServiceTime() >= time.Second {
+				svcOver1s++
+			}
+			if r.SendLag() != 0 {
+				t.Fatalf("request %d lagged %v with free slots", r.Seq, r.SendLag())
+			}
+		}
+		// Due in [9s, 10s] (1,001 requests) and held until 11s.
+		if rtOver1s != 1001 || svcOver1s != 1001 {
+			t.Errorf("≥1s: response %d service %d, want 1001 each", rtOver1s, svcOver1s)
+		}
+		if st.PeakInFlight < 1990 || st.PeakInFlight > 2001 {
+			t.Errorf("peak in flight %d, want ≈ 2000", st.PeakInFlight)
+		}
+	})
+}
+
+func TestRunDropPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		tg := &stallTarget{start: time.Now(), from: 0, to: time.Hour, each: 100 * time.Millisecond}
+		// 1000 req/s, each call 100ms, 10 slots: 100 req/s get through.
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 10 * time.Second}, tg, &c, Options{MaxInFlight: 10, OnSaturation: Drop, coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dropped, ok int
+		for _, r := range c.all {
+			switch {
+			case r.Err == ErrDropped:
+				dropped++
+				if r.ResponseTime() != 0 || r.Sent != r.Intended {
+					t.Fatalf("dropped request %d timed: %+v", r.Seq, r)
+				}
+			case r.OK():
+				ok++
+			}
+		}
+		if st.Intended != 10000 || uint64(dropped) != st.Dropped || uint64(ok) != st.Sent || st.Sent+st.Dropped != st.Intended {
+			t.Fatalf("stats %+v; recorded ok %d dropped %d", st, ok, dropped)
+		}
+		if ok < 990 || ok > 1010 {
+			t.Errorf("%d sent, want ≈ 1000 (10 slots × 10/s × 10s)", ok)
+		}
+		if st.SlotWaits != 0 || st.PeakInFlight != 10 {
+			t.Errorf("slot waits %d, peak %d; want 0 and 10", st.SlotWaits, st.PeakInFlight)
+		}
+	})
+}
+
+// Interrupting a run stops sending at once, drains, and accounts for every
+// request that came due.
+func TestRunInterrupt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		tg := &stallTarget{start: time.Now(), from: 4 * time.Second, to: time.Hour, each: time.Hour}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(5 * time.Second); cancel() }()
+		// 2 slots: the two calls made after 4s hang; the rest queue up.
+		st, err := Run(ctx, Constant{Rate: 100, Duration: time.Minute}, tg, &c, Options{MaxInFlight: 2, Drain: time.Second, coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Interrupted {
+			t.Fatal("not marked interrupted")
+		}
+		var canceled int
+		for _, r := range c.all {
+			if r.Err == ErrCanceled {
+				canceled++
+			}
+		}
+		if canceled != 2 {
+			t.Errorf("%d cancelled, want the 2 hung calls", canceled)
+		}
+		// Due by 5s: 501 (0, 10ms, …, 5s). Sent: 400 before the hang + 2.
+		if st.Intended != 501 || st.Sent != 402 || st.Unsent != 99 || len(c.all) != 402 {
+			t.Errorf("stats %+v, recorded %d; want intended 501 sent 402 unsent 99", st, len(c.all))
+		}
+	})
+}
+
+func TestRunStartAt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		begin := time.Now().Add(3 * time.Second)
+		st, err := Run(context.Background(), Constant{Rate: 10, Duration: time.Second}, TargetFunc(instant), &c, Options{Start: begin, coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Sent != 10 || time.Since(begin) < 900*time.Millisecond {
+			t.Fatalf("sent %d, ended %v after start", st.Sent, time.Since(begin))
+		}
+	})
+}
+
+func TestRunNil(t *testing.T) {
+	if _, err := Run(context.Background(), nil, TargetFunc(instant), &collect{}, Options{}); err == nil {
+		t.Fatal("nil schedule accepted")
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	for s, want := range map[string]Policy{"wait": Wait, "drop": Drop} {
+		if p, err := ParsePolicy(s); err != nil || p != want || p.String() != s {
+			t.Errorf("ParsePolicy(%q) = %v, %v", s, p, err)
+		}
+	}
+	if _, err := ParsePolicy("block"); err == nil {
+		t.Error("bad policy accepted")
+	}
+}

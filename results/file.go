@@ -1,0 +1,248 @@
+// Package results reads and writes tailgate's result files and renders
+// them: tables for people, JSON for machines.
+package results
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"tailgate/analysis"
+)
+
+// Schema identifies a tailgate result file; SchemaVersion is the newest
+// version this build reads and the one it writes. docs/result-file.md
+// documents the format.
+const (
+	Schema        = "tailgate/result"
+	SchemaVersion = 1
+)
+
+// Settings are the knobs a run was made with, as given.
+type Settings struct {
+	Target       string        `json:"target"`
+	Method       string        `json:"method,omitempty"`
+	Rate         float64       `json:"rate_rps,omitempty"`
+	Duration     time.Duration `json:"duration_ns,omitempty"`
+	Arrivals     string        `json:"arrivals,omitempty"`
+	Seed         uint64        `json:"seed"`
+	MaxInFlight  int           `json:"max_in_flight"`
+	OnSaturation string        `json:"on_saturation"`
+	Connections  int           `json:"connections"`
+	Timeout      time.Duration `json:"timeout_ns"`
+	HTTP2        bool          `json:"http2,omitempty"`
+	Profile      string        `json:"profile,omitempty"`
+}
+
+// File is a result file.
+type File struct {
+	Schema        string            `json:"schema"`
+	SchemaVersion int               `json:"schema_version"`
+	ToolVersion   string            `json:"tool_version"`
+	Command       []string          `json:"command"`
+	Kind          string            `json:"kind"` // "run"
+	Started       time.Time         `json:"started"`
+	Ended         time.Time         `json:"ended"`
+	Interrupted   bool              `json:"interrupted"`
+	Settings      Settings          `json:"settings"`
+	Summary       *analysis.Summary `json:"summary"`
+	// Histograms holds every phase's and the total's histograms in the
+	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
+	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
+	Histograms Histograms `json:"histograms"`
+}
+
+// HistSet is the three histograms of one phase.
+type HistSet struct {
+	Phase        string `json:"phase"`
+	ResponseTime string `json:"response_time"`
+	ServiceTime  string `json:"service_time"`
+	SendLag      string `json:"send_lag"`
+}
+
+// Histograms holds per-phase and total histogram sets.
+type Histograms struct {
+	Unit   string    `json:"unit"` // always "ns"
+	Phases []HistSet `json:"phases"`
+	Total  HistSet   `json:"total"`
+}
+
+// New returns a File for summary s, with the histograms encoded.
+func New(kind string, s *analysis.Summary) (*File, error) {
+	f := &File{Schema: Schema, SchemaVersion: SchemaVersion, Kind: kind, Summary: s}
+	f.Histograms.Unit = "ns"
+	var err error
+	for i := range s.Phases {
+		hs, e := encodeSet(&s.Phases[i])
+		err = errors.Join(err, e)
+		f.Histograms.Phases = append(f.Histograms.Phases, hs)
+	}
+	f.Histograms.Total, _ = encodeSet(&s.Total)
+	return f, err
+}
+
+func encodeSet(p *analysis.PhaseSummary) (HistSet, error) {
+	hs := HistSet{Phase: p.Name}
+	var err error
+	if hs.ResponseTime, err = EncodeHistogram(p.ResponseHist); err != nil {
+		return hs, err
+	}
+	if hs.ServiceTime, err = EncodeHistogram(p.ServiceHist); err != nil {
+		return hs, err
+	}
+	hs.SendLag, err = EncodeHistogram(p.SendLagHist)
+	return hs, err
+}
+
+// EncodeHistogram returns h in the compressed V2 encoding, base64.
+func EncodeHistogram(h *hdr.Histogram) (string, error) {
+	if h == nil {
+		h = analysis.NewHistogram()
+	}
+	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("encode histogram: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeHistogram decodes a base64 compressed V2 histogram and checks it
+// has tailgate's geometry.
+func DecodeHistogram(s string) (*hdr.Histogram, error) {
+	if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+		return nil, fmt.Errorf("histogram is not base64: %v", err)
+	}
+	h, err := hdr.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("decode histogram: %w", err)
+	}
+	if err := analysis.CheckGeometry(h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Write writes f to path atomically: to a temporary file in the same
+// directory, synced, then renamed over path. A crash or signal midway
+// leaves either the old file or the new one, never half of one.
+func Write(path string, f *File) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	enc := json.NewEncoder(tmp)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// CheckWritable reports early whether a file can be created at path, so a
+// run does not send load only to fail at the end.
+func CheckWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.probe")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
+// Read reads and checks a result file, decoding its histograms into the
+// summary.
+func Read(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	f, err := Decode(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Decode reads a result file from r.
+func Decode(r io.Reader) (*File, error) {
+	var head struct {
+		Schema        string `json:"schema"`
+		SchemaVersion int    `json:"schema_version"`
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("not a tailgate result file: %v", err)
+	}
+	if head.Schema != Schema {
+		return nil, fmt.Errorf("not a tailgate result file (schema %q, want %q)", head.Schema, Schema)
+	}
+	if head.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("written by a newer tailgate (schema version %d; this build reads up to %d): upgrade tailgate", head.SchemaVersion, SchemaVersion)
+	}
+	if head.SchemaVersion < 1 {
+		return nil, fmt.Errorf("bad schema_version %d", head.SchemaVersion)
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("malformed result file: %v", err)
+	}
+	if f.Summary == nil {
+		return nil, errors.New("result file has no summary")
+	}
+	if len(f.Histograms.Phases) != len(f.Summary.Phases) {
+		return nil, fmt.Errorf("result file has %d phases but %d histogram sets", len(f.Summary.Phases), len(f.Histograms.Phases))
+	}
+	for i := range f.Summary.Phases {
+		if err := decodeSet(&f.Summary.Phases[i], f.Histograms.Phases[i]); err != nil {
+			return nil, fmt.Errorf("phase %q: %w", f.Summary.Phases[i].Name, err)
+		}
+	}
+	if err := decodeSet(&f.Summary.Total, f.Histograms.Total); err != nil {
+		return nil, fmt.Errorf("total: %w", err)
+	}
+	return &f, nil
+}
+
+func decodeSet(p *analysis.PhaseSummary, hs HistSet) error {
+	var err error
+	if p.ResponseHist, err = DecodeHistogram(hs.ResponseTime); err != nil {
+		return fmt.Errorf("response_time: %w", err)
+	}
+	if p.ServiceHist, err = DecodeHistogram(hs.ServiceTime); err != nil {
+		return fmt.Errorf("service_time: %w", err)
+	}
+	if p.SendLagHist, err = DecodeHistogram(hs.SendLag); err != nil {
+		return fmt.Errorf("send_lag: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"tailgate/analysis"
+)
+
+// FormatDuration prints d with three significant digits in a unit that
+// suits it: 812ns, 41.2µs, 3.07ms, 1.25s.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d)
+	case d < time.Millisecond:
+		return sig3(float64(d)/1e3) + "µs"
+	case d < time.Second:
+		return sig3(float64(d)/1e6) + "ms"
+	default:
+		return sig3(float64(d)/1e9) + "s"
+	}
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func formatRate(r float64) string {
+	if r >= 100 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.1f", r)
+}
+
+func newTable(w io.Writer, header ...string) *tablewriter.Table {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignment(tw.AlignRight),
+		tablewriter.WithHeaderAlignment(tw.AlignCenter),
+	)
+	h := make([]any, len(header))
+	for i, s := range header {
+		h[i] = s
+	}
+	t.Header(h...)
+	return t
+}
+
+// WriteTable renders a result for people: the run line, the latency table
+// with both clocks side by side, the phases, and the counts.
+func WriteTable(w io.Writer, f *File) error {
+	s := f.Summary
+	st := f.Settings
+	var head strings.Builder
+	fmt.Fprintf(&head, "tailgate %s → %s", f.Kind, st.Target)
+	if st.Profile != "" {
+		fmt.Fprintf(&head, "  profile %s", st.Profile)
+	} else if st.Rate > 0 {
+		fmt.Fprintf(&head, "  %s req/s %s for %v", formatRate(st.Rate), st.Arrivals, st.Duration)
+	}
+	if f.Interrupted {
+		head.WriteString("  [INTERRUPTED: partial results]")
+	}
+	fmt.Fprintln(w, head.String())
+	fmt.Fprintln(w)
+
+	tot := &s.Total
+	// Latency: both clocks, plainly labelled.
+	lt := newTable(w, "latency", "response time (from intended send)", "service time (from actual send)")
+	rows := []struct {
+		name string
+		r, s time.Duration
+	}{
+		{"p50", tot.Response.P50, tot.Service.P50},
+		{"p90", tot.Response.P90, tot.Service.P90},
+		{"p95", tot.Response.P95, tot.Service.P95},
+		{"p99", tot.Response.P99, tot.Service.P99},
+		{"p99.9", tot.Response.P999, tot.Service.P999},
+		{"p99.99", tot.Response.P9999, tot.Service.P9999},
+		{"max", tot.Response.Max, tot.Service.Max},
+		{"mean", tot.Response.Mean, tot.Service.Mean},
+	}
+	for _, r := range rows {
+		if err := lt.Append(r.name, FormatDuration(r.r), FormatDuration(r.s)); err != nil {
+			return err
+		}
+	}
+	if err := lt.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "send lag (actual − intended send): p50 %s  p99 %s  max %s\n\n",
+		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max))
+
+	pt := newTable(w, "phase", "duration", "offered/s", "achieved/s", "ok", "errors", "dropped", "p50", "p99", "p99.9", "max")
+	add := func(p *analysis.PhaseSummary, name string) error {
+		return pt.Append(name, fmt.Sprint(p.Duration.Round(time.Millisecond)), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
+			fmt.Sprint(p.OK), fmt.Sprint(p.Errors), fmt.Sprint(p.Dropped),
+			FormatDuration(p.Response.P50), FormatDuration(p.Response.P99), FormatDuration(p.Response.P999), FormatDuration(p.Response.Max))
+	}
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		name := p.Name
+		if p.Warmup {
+			name += " (warm-up)"
+		}
+		if err := add(p, name); err != nil {
+			return err
+		}
+	}
+	if len(s.Phases) > 1 {
+		if err := add(tot, "total"); err != nil {
+			return err
+		}
+	}
+	if err := pt.Render(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "requests: %d intended = %d completed (%d ok, %d errors) + %d dropped + %d unsent\n",
+		tot.Intended, tot.Completed(), tot.OK, tot.Errors, tot.Dropped, tot.Unsent)
+	if len(tot.Status) > 0 {
+		fmt.Fprintf(w, "status: %s\n", formatCounts(tot.Status))
+	}
+	if len(tot.ErrorKinds) > 0 {
+		fmt.Fprintf(w, "errors by kind: %s\n", formatCounts(tot.ErrorKinds))
+	}
+	if tot.CacheHits > 0 && tot.Completed() > 0 {
+		fmt.Fprintf(w, "cache hits: %d (%.1f%%)\n", tot.CacheHits, 100*float64(tot.CacheHits)/float64(tot.Completed()))
+	}
+	fmt.Fprintf(w, "bytes: %d in, %d out\n", tot.BytesIn, tot.BytesOut)
+	g := s.Generator
+	fmt.Fprintf(w, "generator: %d sent, peak %d in flight (%d workers), %d waited for a slot\n",
+		g.Sent, g.PeakInFlight, g.Workers, g.SlotWaits)
+	if tot.Completed() == 0 && tot.Intended > 0 {
+		fmt.Fprintln(w, "warning: no request completed successfully or otherwise")
+	} else if tot.OK == 0 && tot.Intended > 0 {
+		fmt.Fprintln(w, "warning: every request failed; see errors by kind")
+	}
+	return nil
+}
+
+func formatCounts(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,263 @@
+// Package targets holds tailgate's protocol clients (implementations of
+// generator.Target), the built-in demo servers and the fault proxy.
+package targets
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"tailgate/generator"
+)
+
+// DefaultTimeout is the per-request timeout when HTTPOptions.Timeout is 0.
+const DefaultTimeout = 30 * time.Second
+
+// HTTPOptions configure an HTTP target. The zero value of every field but
+// URL is usable.
+type HTTPOptions struct {
+	URL     string
+	Method  string      // default GET
+	Header  http.Header // sent with every request
+	Body    []byte      // sent with every request
+	Timeout time.Duration
+	// Connections caps open connections to the host (0 = as many as
+	// requests in flight). When capped, a request waiting for a connection
+	// counts that wait in its service time, as with any pooled client.
+	Connections int
+	HTTP2       bool // negotiate HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise
+	Insecure    bool // skip TLS certificate verification
+	// CacheHeader and CacheHit mark responses as cache hits when the named
+	// response header has that value (case-insensitive), e.g. X-Cache: HIT.
+	CacheHeader string
+	CacheHit    string
+	// Vars feed {{key}} and {{data.COLUMN}} templates in URL, header values
+	// and body ({{seq}} needs nothing). Nil: {{key}} is the sequence number.
+	Vars *Vars
+}
+
+// HTTP is an HTTP/1.1 or HTTP/2 target on net/http.
+type HTTP struct {
+	opt    HTTPOptions
+	url    *url.URL
+	client *http.Client
+	bufs   sync.Pool
+
+	// Set when a template has variables; nil when static.
+	urlT, bodyT *Template
+	headerT     map[string][]*Template
+}
+
+var _ generator.Target = (*HTTP)(nil)
+
+// ParseURL checks a target URL: http or https, with a host.
+func ParseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("malformed URL %q: %v", raw, errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("URL %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("URL %q has no host", raw)
+	}
+	return u, nil
+}
+
+// NewHTTP validates o and returns a target.
+func NewHTTP(o HTTPOptions) (*HTTP, error) {
+	var data *Data
+	if o.Vars != nil {
+		data = o.Vars.Data
+	}
+	urlT, err := ParseTemplate(o.URL, data)
+	if err != nil {
+		return nil, err
+	}
+	// Check the URL as the first request would send it.
+	u, err := ParseURL(string(urlT.Append(nil, 0, o.Vars)))
+	if err != nil {
+		return nil, err
+	}
+	var bodyT *Template
+	if bodyT, err = ParseTemplate(string(o.Body), data); err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	headerT := map[string][]*Template{}
+	dynamicHeaders := false
+	for k, vs := range o.Header {
+		for _, v := range vs {
+			t, err := ParseTemplate(v, data)
+			if err != nil {
+				return nil, fmt.Errorf("header %s: %w", k, err)
+			}
+			dynamicHeaders = dynamicHeaders || !t.Static()
+			headerT[k] = append(headerT[k], t)
+		}
+	}
+	if o.Method == "" {
+		o.Method = http.MethodGet
+	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("timeout must not be negative, got %v", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Connections < 0 {
+		return nil, fmt.Errorf("connections must not be negative, got %d", o.Connections)
+	}
+	idle := o.Connections
+	if idle == 0 {
+		idle = generator.DefaultMaxInFlight
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // a load test goes where it is pointed
+		DialContext:           (&net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          idle,
+		MaxIdleConnsPerHost:   idle,
+		MaxConnsPerHost:       o.Connections,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   o.Timeout,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     o.HTTP2,
+		DisableCompression:    true,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // only when the user asks
+	}
+	if !o.HTTP2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	h := &HTTP{
+		opt: o,
+		url: u,
+		client: &http.Client{
+			Transport: tr,
+			Timeout:   o.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse // report the redirect, do not follow it
+			},
+		},
+	}
+	if !urlT.Static() {
+		h.urlT = urlT
+	}
+	if !bodyT.Static() {
+		h.bodyT = bodyT
+	}
+	if dynamicHeaders {
+		h.headerT = headerT
+	}
+	h.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	return h, nil
+}
+
+// Close releases idle connections.
+func (h *HTTP) Close() { h.client.CloseIdleConnections() }
+
+// Do sends one request and reads the whole response, discarding the body.
+func (h *HTTP) Do(ctx context.Context, seq uint64) generator.Outcome {
+	rawURL := h.opt.URL
+	if h.urlT != nil {
+		rawURL = string(h.urlT.Append(make([]byte, 0, 2*len(h.opt.URL)), seq, h.opt.Vars))
+	}
+	bodyBytes := h.opt.Body
+	if h.bodyT != nil {
+		bodyBytes = h.bodyT.Append(make([]byte, 0, 2*len(h.opt.Body)), seq, h.opt.Vars)
+	}
+	var body io.Reader
+	if len(bodyBytes) > 0 {
+		body = bytes.NewReader(bodyBytes)
+	}
+	req, err := http.NewRequestWithContext(ctx, h.opt.Method, rawURL, body)
+	if err != nil {
+		return generator.Outcome{Err: generator.ErrOther}
+	}
+	if h.headerT != nil {
+		for k, ts := range h.headerT {
+			vs := make([]string, len(ts))
+			for i, t := range ts {
+				vs[i] = string(t.Append(nil, seq, h.opt.Vars))
+			}
+			req.Header[k] = vs
+		}
+	} else {
+		for k, v := range h.opt.Header {
+			req.Header[k] = v
+		}
+	}
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host
+	}
+	out := generator.Outcome{BytesOut: int64(len(bodyBytes))}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		out.Err = Classify(err)
+		return out
+	}
+	out.Status = resp.StatusCode
+	if h.opt.CacheHeader != "" && strings.EqualFold(resp.Header.Get(h.opt.CacheHeader), h.opt.CacheHit) {
+		out.CacheHit = true
+	}
+	bp := h.bufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(io.Discard, resp.Body, *bp)
+	h.bufs.Put(bp)
+	resp.Body.Close()
+	out.BytesIn = n
+	if err != nil {
+		out.Err = Classify(err)
+	}
+	return out
+}
+
+// Classify maps a transport error to an error kind.
+func Classify(err error) generator.ErrKind {
+	if err == nil {
+		return generator.ErrNone
+	}
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var recErr tls.RecordHeaderError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return generator.ErrCanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return generator.ErrTimeout
+	case errors.As(err, &dnsErr):
+		return generator.ErrDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return generator.ErrRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return generator.ErrReset
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr):
+		return generator.ErrTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return generator.ErrTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return generator.ErrReset // the peer closed mid-exchange
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "malformed HTTP"), strings.Contains(msg, "invalid"), strings.Contains(msg, "bad "):
+		return generator.ErrProtocol
+	case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509:"):
+		return generator.ErrTLS
+	}
+	return generator.ErrOther
+}

@@ -1,0 +1,167 @@
+package targets
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tailgate/generator"
+)
+
+func TestHTTPRequestShape(t *testing.T) {
+	var got struct {
+		method, body, hdr, host string
+		proto                   int
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.method, got.body, got.hdr, got.host, got.proto = r.Method, string(b), r.Header.Get("X-Test"), r.Host, r.ProtoMajor
+		w.Header().Set("X-Cache", "hit")
+		w.Write([]byte("12345"))
+	}))
+	defer srv.Close()
+	tg, err := NewHTTP(HTTPOptions{URL: srv.URL + "/p", Method: "POST", Body: []byte("abc"),
+		Header: http.Header{"X-Test": {"v"}, "Host": {"example.test"}}, CacheHeader: "X-Cache", CacheHit: "HIT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	out := tg.Do(context.Background(), 0)
+	if !out.OK() || out.Status != 200 || out.BytesIn != 5 || out.BytesOut != 3 || !out.CacheHit {
+		t.Fatalf("outcome %+v", out)
+	}
+	if got.method != "POST" || got.body != "abc" || got.hdr != "v" || got.host != "example.test" || got.proto != 1 {
+		t.Fatalf("server saw %+v", got)
+	}
+}
+
+func TestHTTPStatusesAndRedirects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		case "/missing":
+			w.WriteHeader(404)
+		default:
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	for path, want := range map[string]struct {
+		status int
+		ok     bool
+	}{"/redirect": {302, true}, "/missing": {404, false}, "/down": {503, false}} {
+		tg, _ := NewHTTP(HTTPOptions{URL: srv.URL + path})
+		out := tg.Do(context.Background(), 0)
+		if out.Status != want.status || out.OK() != want.ok || out.Err != generator.ErrNone {
+			t.Errorf("%s: %+v, want status %d ok %v", path, out, want.status, want.ok)
+		}
+	}
+}
+
+func TestHTTPErrorKinds(t *testing.T) {
+	// Refused: a port nothing listens on.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	tg, _ := NewHTTP(HTTPOptions{URL: "http://" + addr + "/"})
+	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrRefused {
+		t.Errorf("refused: %+v", out)
+	}
+
+	// Timeout: a server that never answers.
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(hang)
+	tg, _ = NewHTTP(HTTPOptions{URL: slow.URL, Timeout: 100 * time.Millisecond})
+	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrTimeout {
+		t.Errorf("timeout: %+v", out)
+	}
+	// Cancelled by the run.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	tg, _ = NewHTTP(HTTPOptions{URL: slow.URL})
+	if out := tg.Do(ctx, 0); out.Err != generator.ErrCanceled {
+		t.Errorf("cancel: %+v", out)
+	}
+
+	// Reset: a server that closes the connection without answering.
+	rl, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer rl.Close()
+	go func() {
+		for {
+			c, err := rl.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 1024)
+			c.Read(buf)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	tg, _ = NewHTTP(HTTPOptions{URL: "http://" + rl.Addr().String() + "/"})
+	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrReset {
+		t.Errorf("reset: %+v", out)
+	}
+
+	// DNS: a name that cannot resolve (.invalid is reserved, RFC 6761).
+	tg, _ = NewHTTP(HTTPOptions{URL: "http://no-such-host.invalid/", Timeout: 2 * time.Second})
+	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrDNS && out.Err != generator.ErrTimeout {
+		t.Errorf("dns: %+v", out)
+	}
+}
+
+func TestHTTPTLS(t *testing.T) {
+	var proto atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(int32(r.ProtoMajor))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	// Verification is on by default: the test server's certificate is untrusted.
+	tg, _ := NewHTTP(HTTPOptions{URL: srv.URL})
+	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrTLS {
+		t.Errorf("untrusted certificate: %+v, want tls error", out)
+	}
+	tg, _ = NewHTTP(HTTPOptions{URL: srv.URL, Insecure: true})
+	if out := tg.Do(context.Background(), 0); !out.OK() || proto.Load() != 1 {
+		t.Errorf("--insecure: %+v over HTTP/%d", out, proto.Load())
+	}
+	tg, _ = NewHTTP(HTTPOptions{URL: srv.URL, Insecure: true, HTTP2: true})
+	if out := tg.Do(context.Background(), 0); !out.OK() || proto.Load() != 2 {
+		t.Errorf("http2: %+v over HTTP/%d", out, proto.Load())
+	}
+}
+
+func TestNewHTTPRejects(t *testing.T) {
+	for _, o := range []HTTPOptions{{URL: "ftp://x/"}, {URL: "http://"}, {URL: "::"}, {URL: "http://x/", Timeout: -1}, {URL: "http://x/", Connections: -1}} {
+		if _, err := NewHTTP(o); err == nil {
+			t.Errorf("NewHTTP(%+v) accepted", o)
+		}
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	f.Add("http://127.0.0.1:8080/item?key=1")
+	f.Add("https://[::1]:443/")
+	f.Add("http://[::1")
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseURL(s)
+		if err == nil && (u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
+			t.Fatalf("ParseURL(%q) accepted %v", s, u)
+		}
+	})
+}
