@@ -165,6 +165,13 @@ type GeneratorStats struct {
 	Workers      int           `json:"workers"`
 	Elapsed      time.Duration `json:"elapsed_ns"`
 	Interrupted  bool          `json:"interrupted"`
+	// CPU is the generator process's user+system CPU time during the run,
+	// and Cores the cores it could use (GOMAXPROCS); set by the caller.
+	CPU   time.Duration `json:"cpu_ns,omitempty"`
+	Cores int           `json:"cores,omitempty"`
+	// Gaps is the send loop's sample of inter-dispatch gaps, each
+	// [intended time, intended gap, actual gap] in ns.
+	Gaps [][3]int64 `json:"gap_sample,omitempty"`
 }
 
 // Summary is a whole run's numbers.
@@ -187,6 +194,9 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 			SlotWaits: st.SlotWaits, PeakInFlight: st.PeakInFlight, Workers: st.Workers,
 			Elapsed: st.Elapsed, Interrupted: st.Interrupted,
 		},
+	}
+	for _, g := range st.Gaps {
+		s.Generator.Gaps = append(s.Generator.Gaps, [3]int64{int64(g.At), int64(g.Intended), int64(g.Actual)})
 	}
 	// Offered per intended second, summed over shards.
 	var offered []int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,7 +123,22 @@ type Stats struct {
 	Start        time.Time     // the run's time origin
 	Elapsed      time.Duration // from Start to the end of sending
 	Interrupted  bool          // ctx ended the run before the schedule did
+	// Gaps is a uniform random sample (reservoir, at most GapSampleSize)
+	// of consecutive dispatches: the intended and the actual time between
+	// a request and the one before it, for checking that arrivals followed
+	// the intended process.
+	Gaps []Gap
 }
+
+// Gap is one sampled inter-dispatch gap.
+type Gap struct {
+	At       time.Duration // intended time of the later request
+	Intended time.Duration // intended gap
+	Actual   time.Duration // actual gap between the two dispatches
+}
+
+// GapSampleSize bounds Stats.Gaps.
+const GapSampleSize = 4096
 
 // ErrNoSchedule is returned when Run is given nil arguments.
 var ErrNoSchedule = errors.New("generator: nil schedule, target or recorder")
@@ -185,6 +201,7 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	gaps := gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
 	var n uint64
 dispatch:
 	for ; ; n++ {
@@ -198,6 +215,7 @@ dispatch:
 		}
 		g.Due.Add(1)
 		st.Intended++
+		gaps.add(at, time.Since(start))
 		tok := token{seq: n, at: at}
 		select {
 		case l.work <- tok:
@@ -254,9 +272,31 @@ dispatch:
 		<-done
 	}
 	st.Sent = st.Intended - st.Dropped - st.Unsent
+	st.Gaps = gaps.sample
 	st.PeakInFlight = int(l.peak.Load())
 	st.Workers = l.workers
 	return st, nil
+}
+
+// gapSampler keeps a reservoir sample (Vitter's algorithm R) of gaps.
+type gapSampler struct {
+	rng            *rand.Rand
+	seen           uint64
+	prevAt, prevOn time.Duration
+	sample         []Gap
+}
+
+func (g *gapSampler) add(at, now time.Duration) {
+	g.seen++
+	if g.seen > 1 {
+		gap := Gap{At: at, Intended: at - g.prevAt, Actual: now - g.prevOn}
+		if k := g.seen - 2; k < GapSampleSize {
+			g.sample = append(g.sample, gap)
+		} else if j := g.rng.Uint64N(k + 1); j < GapSampleSize {
+			g.sample[j] = gap
+		}
+	}
+	g.prevAt, g.prevOn = at, now
 }
 
 type loop struct {

@@ -237,3 +237,28 @@ func TestParsePolicy(t *testing.T) {
 		t.Error("bad policy accepted")
 	}
 }
+
+func TestRunSamplesGaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 10 * time.Second}, TargetFunc(instant), &collect{}, Options{coarseOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Gaps) != GapSampleSize {
+			t.Fatalf("%d gaps sampled, want %d", len(st.Gaps), GapSampleSize)
+		}
+		late := 0
+		for _, g := range st.Gaps {
+			if d := g.Intended - time.Millisecond; d < -time.Microsecond || d > time.Microsecond || g.At < time.Millisecond {
+				t.Fatalf("gap %+v", g)
+			}
+			if g.At > 5*time.Second {
+				late++
+			}
+		}
+		// A uniform sample over the run: about half from its second half.
+		if late < GapSampleSize*4/10 || late > GapSampleSize*6/10 {
+			t.Errorf("%d of %d sampled gaps from the second half", late, GapSampleSize)
+		}
+	})
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -259,7 +261,9 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 			}
 		}
 	}()
+	cpu0 := processCPU()
 	st, err := generator.Run(ctx, j.schedule, j.target, col, j.gen)
+	cpu := processCPU() - cpu0
 	close(stopTicks)
 	<-ticksDone
 	if !j.quiet && io.StderrTTY {
@@ -272,6 +276,8 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 		return withCode(ExitError, err)
 	}
 	sum := col.Summarize(st)
+	sum.Generator.CPU = cpu
+	sum.Generator.Cores = runtime.GOMAXPROCS(0)
 	f, err := results.New("run", sum)
 	if err != nil {
 		return withCode(ExitError, err)
@@ -331,4 +337,13 @@ func progress(io *IOStreams, g *generator.Gauges, col *analysis.Collector, el, t
 	fmt.Fprintf(io.ErrOut, "\r%5.0fs/%v  sent %d  done %d  in flight %d  dropped %d  last second p50 %s p99 %s   ",
 		el.Seconds(), total, g.Sent.Load(), g.Done.Load(), g.InFlight.Load(), g.Dropped.Load(),
 		results.FormatDuration(p50), results.FormatDuration(p99))
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
