@@ -39,6 +39,17 @@ type Settings struct {
 	Timeout      time.Duration `json:"timeout_ns"`
 	HTTP2        bool          `json:"http2,omitempty"`
 	Profile      string        `json:"profile,omitempty"`
+	// Phases are the planned phases: rate shape and arrival process.
+	Phases []PhaseSettings `json:"phases,omitempty"`
+}
+
+// PhaseSettings describe one planned phase.
+type PhaseSettings struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration_ns"`
+	Rate     string        `json:"rate"`     // the rate shape, e.g. "ramp 100→1000"
+	Arrivals string        `json:"arrivals"` // constant or poisson
+	Warmup   bool          `json:"warmup,omitempty"`
 }
 
 // File is a result file.
@@ -53,10 +64,28 @@ type File struct {
 	Interrupted   bool              `json:"interrupted"`
 	Settings      Settings          `json:"settings"`
 	Summary       *analysis.Summary `json:"summary"`
+	// Faults is the timeline of faults and actions a profile applied.
+	Faults []FaultWindow `json:"faults,omitempty"`
 	// Histograms holds every phase's and the total's histograms in the
 	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
 	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
 	Histograms Histograms `json:"histograms"`
+}
+
+// FaultWindow is one fault (or one-off action) as it was applied: when,
+// where, and until when. Offsets are from the run's start.
+type FaultWindow struct {
+	Phase    string             `json:"phase"`
+	Target   string             `json:"target"`         // the profile's fault target name
+	Kind     string             `json:"kind"`           // demo or toxiproxy
+	Name     string             `json:"name,omitempty"` // the fault's name; empty for an action
+	Type     string             `json:"type,omitempty"`
+	Action   string             `json:"action,omitempty"`
+	Toxicity float64            `json:"toxicity,omitempty"`
+	Attrs    map[string]float64 `json:"attributes,omitempty"`
+	Applied  time.Duration      `json:"applied_ns"`
+	Removed  time.Duration      `json:"removed_ns,omitempty"` // 0: an action, or never removed
+	Error    string             `json:"error,omitempty"`      // why applying or removing failed
 }
 
 // HistSet is the three histograms of one phase.

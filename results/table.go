@@ -107,11 +107,23 @@ func WriteTable(w io.Writer, f *File) error {
 	fmt.Fprintf(w, "send lag (actual − intended send): p50 %s  p99 %s  max %s\n\n",
 		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max))
 
-	pt := newTable(w, "phase", "duration", "offered/s", "achieved/s", "ok", "errors", "dropped", "p50", "p99", "p99.9", "max")
+	hits := false
+	for i := range s.Phases {
+		hits = hits || s.Phases[i].CacheHits > 0
+	}
+	cols := []string{"phase", "duration", "offered/s", "achieved/s", "ok", "errors", "dropped", "p50", "p99", "p99.9", "max"}
+	if hits {
+		cols = append(cols, "cache hits")
+	}
+	pt := newTable(w, cols...)
 	add := func(p *analysis.PhaseSummary, name string) error {
-		return pt.Append(name, fmt.Sprint(p.Duration.Round(time.Millisecond)), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
+		row := []any{name, fmt.Sprint(p.Duration.Round(time.Millisecond)), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
 			fmt.Sprint(p.OK), fmt.Sprint(p.Errors), fmt.Sprint(p.Dropped),
-			FormatDuration(p.Response.P50), FormatDuration(p.Response.P99), FormatDuration(p.Response.P999), FormatDuration(p.Response.Max))
+			FormatDuration(p.Response.P50), FormatDuration(p.Response.P99), FormatDuration(p.Response.P999), FormatDuration(p.Response.Max)}
+		if hits {
+			row = append(row, hitRate(p))
+		}
+		return pt.Append(row...)
 	}
 	for i := range s.Phases {
 		p := &s.Phases[i]
@@ -132,6 +144,23 @@ func WriteTable(w io.Writer, f *File) error {
 		return err
 	}
 
+	for _, fw := range f.Faults {
+		what := fw.Type
+		if fw.Action != "" {
+			what = fw.Action
+		} else if fw.Toxicity > 0 && fw.Toxicity < 1 {
+			what = fmt.Sprintf("%s (%.0f%%)", fw.Type, fw.Toxicity*100)
+		}
+		when := "at " + FormatDuration(fw.Applied)
+		if fw.Removed > 0 {
+			when = fmt.Sprintf("%s → %s", FormatDuration(fw.Applied), FormatDuration(fw.Removed))
+		}
+		line := fmt.Sprintf("fault: %s on %s during %s, %s", what, fw.Target, fw.Phase, when)
+		if fw.Error != "" {
+			line += "  [" + fw.Error + "]"
+		}
+		fmt.Fprintln(w, line)
+	}
 	fmt.Fprintf(w, "requests: %d intended = %d completed (%d ok, %d errors) + %d dropped + %d unsent\n",
 		tot.Intended, tot.Completed(), tot.OK, tot.Errors, tot.Dropped, tot.Unsent)
 	if len(tot.Status) > 0 {
@@ -153,6 +182,13 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintln(w, "warning: every request failed; see errors by kind")
 	}
 	return nil
+}
+
+func hitRate(p *analysis.PhaseSummary) string {
+	if p.Completed() == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(p.CacheHits)/float64(p.Completed()))
 }
 
 func formatCounts(m map[string]int64) string {

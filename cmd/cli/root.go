@@ -86,6 +86,8 @@ response time and service time side by side from HdrHistograms.`,
 		NewCmdServe(io),
 		NewCmdReport(io, nil),
 		NewCmdDemo(io),
+		NewCmdProfiles(io),
+		NewCmdProxy(io),
 		NewCmdVersion(io),
 	)
 	return root

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"tailgate/analysis"
 	"tailgate/generator"
+	"tailgate/profiles"
 	"tailgate/results"
 	"tailgate/targets"
 )
@@ -23,6 +25,7 @@ import (
 // RunOptions are the flags of `tailgate run`.
 type RunOptions struct {
 	URL          string
+	Profile      string // built-in name or file; empty: a single phase from the flags
 	Rate         float64
 	Duration     time.Duration
 	Arrivals     string
@@ -35,6 +38,8 @@ type RunOptions struct {
 	Method       string
 	Header       http.Header
 	Body         []byte
+	Keys         string // dist spec: uniform:N, zipf:S:N, sequential:N
+	DataFile     string // rows for {{data.COLUMN}}
 	HTTP2        bool
 	Insecure     bool
 	CacheHeader  string // "Name=value"
@@ -42,6 +47,8 @@ type RunOptions struct {
 	Format       string
 	Quiet        bool
 	Command      []string
+
+	changed func(flag string) bool // which flags the user set
 }
 
 // NewCmdRun builds `tailgate run`. runF, when set, receives the parsed
@@ -52,26 +59,54 @@ func NewCmdRun(io *IOStreams, runF func(context.Context, *RunOptions) error) *co
 	var headers []string
 	var data string
 	cmd := &cobra.Command{
-		Use:   "run URL --rate R [--duration D] [flags]",
+		Use:   "run [URL] (--rate R [--duration D] | --profile NAME|FILE) [flags]",
 		Short: "Send open-loop load at a target and report its latency",
 		Long: `Send requests at URL on an open-loop schedule: each request is due at a fixed
 time whatever happened to the previous ones. Response time counts from that
-intended time; service time from when the request actually left.`,
+intended time; service time from when the request actually left.
+
+With --profile, the load follows a profile's phases (rate shapes, arrivals,
+faults applied to dependencies); see 'tailgate profiles list'. The URL argument
+overrides the profile's target URL.
+
+URL, header values and the body may hold templates: {{seq}} (the request's
+sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
+--data-file, in turn).`,
 		Example: `  tailgate run http://127.0.0.1:8080/ --rate 2000 --duration 30s
   tailgate run http://127.0.0.1:8080/ --rate 2000 --duration 30s --arrivals poisson --out run.json
-  tailgate run https://api.example.test/orders -X POST -H 'Content-Type: application/json' -d @order.json --rate 200`,
-		Args: cobra.ExactArgs(1),
+  tailgate run 'http://127.0.0.1:8080/item?key={{key}}' --keys zipf:1.1:10000 --rate 500
+  tailgate run --profile burst http://127.0.0.1:8080/
+  tailgate run --profile ./checkout-peak.yaml --out peak.json
+  tailgate run https://api.example.test/orders -X POST -H 'Content-Type: application/json' --data @order.json --rate 200`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.URL = args[0]
+			if len(args) == 1 {
+				opts.URL = args[0]
+			}
 			opts.Command = append([]string{"tailgate"}, os.Args[1:]...)
+			opts.changed = c.Flags().Changed
 			var err error
-			if opts.Rate, err = ParseRate(rate); err != nil {
-				return usageErrorf("--rate %q: %v", rate, err)
+			if opts.Profile != "" {
+				for _, fl := range []string{"rate", "duration", "arrivals"} {
+					if c.Flags().Changed(fl) {
+						return usageErrorf("--%s and --profile: the profile sets the load; choose one", fl)
+					}
+				}
+			} else {
+				if !c.Flags().Changed("rate") {
+					return usageErrorf("--rate is required (or --profile)")
+				}
+				if opts.Rate, err = ParseRate(rate); err != nil {
+					return usageErrorf("--rate %q: %v", rate, err)
+				}
+				if opts.URL == "" {
+					return usageErrorf("a target URL is required (or a --profile that names one)")
+				}
 			}
 			if opts.Duration <= 0 {
 				return usageErrorf("--duration %v: must be positive", opts.Duration)
 			}
-			if opts.Arrivals != "constant" && opts.Arrivals != "poisson" {
+			if _, err := generator.ParseArrivals(opts.Arrivals); err != nil {
 				return usageErrorf("--arrivals %q: want constant or poisson", opts.Arrivals)
 			}
 			if opts.OnSaturation, err = generator.ParsePolicy(policy); err != nil {
@@ -92,14 +127,21 @@ intended time; service time from when the request actually left.`,
 			if opts.Body, err = ReadData(data); err != nil {
 				return usageErrorf("--data: %v", err)
 			}
+			if opts.Keys != "" {
+				if _, err := ParseKeys(opts.Keys, 0); err != nil {
+					return usageErrorf("--keys %q: %v", opts.Keys, err)
+				}
+			}
 			if opts.CacheHeader != "" && !strings.Contains(opts.CacheHeader, "=") {
 				return usageErrorf("--cache-header %q: want Name=value, e.g. X-Cache=HIT", opts.CacheHeader)
 			}
 			if opts.Format != "table" && opts.Format != "json" {
 				return usageErrorf("--format %q: want table or json", opts.Format)
 			}
-			if _, err := targets.ParseURL(opts.URL); err != nil {
-				return usageErrorf("%v", err)
+			if opts.URL != "" && !strings.Contains(opts.URL, "{{") {
+				if _, err := targets.ParseURL(opts.URL); err != nil {
+					return usageErrorf("%v", err)
+				}
 			}
 			if opts.Out != "" {
 				if err := results.CheckWritable(opts.Out); err != nil {
@@ -113,10 +155,11 @@ intended time; service time from when the request actually left.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m) (required)")
+	f.StringVarP(&rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m)")
 	f.DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "how long to send")
 	f.StringVar(&opts.Arrivals, "arrivals", "constant", "arrival process: constant (evenly spaced) or poisson")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed for random arrivals (same seed, same schedule)")
+	f.StringVarP(&opts.Profile, "profile", "p", "", "a built-in profile name or a profile YAML file (see 'tailgate profiles list')")
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed for random arrivals and keys (same seed, same schedule)")
 	f.IntVar(&opts.MaxInFlight, "max-in-flight", generator.DefaultMaxInFlight, "cap on concurrent requests")
 	f.StringVar(&policy, "on-saturation", "wait", "when the in-flight cap is full: wait (timed from the intended time) or drop (counted)")
 	f.DurationVar(&opts.Drain, "drain", generator.DefaultDrain, "after an interrupt, how long to wait for requests in flight")
@@ -125,14 +168,42 @@ intended time; service time from when the request actually left.`,
 	f.StringVarP(&opts.Method, "method", "X", "GET", "HTTP method")
 	f.StringArrayVarP(&headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&data, "data", "", "request body, inline or @file")
+	f.StringVar(&opts.Keys, "keys", "", "{{key}} distribution: uniform:N, zipf:S:N or sequential:N")
+	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
 	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable)")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
 	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
-	_ = cmd.MarkFlagRequired("rate")
 	return cmd
+}
+
+// ParseKeys parses a key distribution: uniform:N, zipf:S:N, sequential:N.
+func ParseKeys(spec string, seed uint64) (*targets.Keys, error) {
+	parts := strings.Split(spec, ":")
+	d, err := targets.ParseKeyDist(parts[0])
+	if err != nil {
+		return nil, err
+	}
+	want := 2
+	if d == targets.KeyZipf {
+		want = 3
+	}
+	if len(parts) != want {
+		return nil, fmt.Errorf("want uniform:N, zipf:S:N or sequential:N")
+	}
+	n, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("the key count %q is not a whole number", parts[len(parts)-1])
+	}
+	var sExp float64
+	if d == targets.KeyZipf {
+		if sExp, err = strconv.ParseFloat(parts[1], 64); err != nil {
+			return nil, fmt.Errorf("the zipf exponent %q is not a number", parts[1])
+		}
+	}
+	return targets.NewKeys(d, n, sExp, seed)
 }
 
 // ParseRate parses "2000", "2000/s", "600/m" or "10/ms" into requests per
@@ -195,31 +266,148 @@ func ReadData(s string) ([]byte, error) {
 }
 
 func doRun(ctx context.Context, io *IOStreams, opts *RunOptions) error {
-	cacheName, cacheVal, _ := strings.Cut(opts.CacheHeader, "=")
-	tg, err := targets.NewHTTP(targets.HTTPOptions{
+	job, err := planRun(opts)
+	if err != nil {
+		return err
+	}
+	defer job.close()
+	return job.run(ctx, io)
+}
+
+// planRun turns the options (and the profile, if any) into a load job,
+// checking everything before any load is sent.
+func planRun(opts *RunOptions) (*loadJob, error) {
+	var prof *profiles.Profile
+	if opts.Profile != "" {
+		p, err := profiles.Load(opts.Profile)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		if opts.URL != "" {
+			p = p.WithURL(opts.URL)
+		}
+		if p.Target.URL == "" {
+			return nil, usageErrorf("profile %s names no target URL: give one as an argument", p.Source)
+		}
+		prof = p
+	}
+	ho := targets.HTTPOptions{
 		URL: opts.URL, Method: opts.Method, Header: opts.Header, Body: opts.Body,
 		Timeout: opts.Timeout, Connections: opts.Connections, HTTP2: opts.HTTP2, Insecure: opts.Insecure,
-		CacheHeader: cacheName, CacheHit: cacheVal,
-	})
-	if err != nil {
-		return usageErrorf("%v", err)
 	}
-	defer tg.Close()
-	var sched generator.Schedule = generator.Constant{Rate: opts.Rate, Duration: opts.Duration}
-	if opts.Arrivals == "poisson" {
-		sched = generator.NewPoisson(opts.Rate, opts.Duration, opts.Seed)
+	ho.CacheHeader, ho.CacheHit, _ = strings.Cut(opts.CacheHeader, "=")
+	vars := &targets.Vars{}
+	var err error
+	if prof != nil {
+		ho.URL = prof.Target.URL
+		if !opts.changed("method") && prof.Target.Method != "" {
+			ho.Method = prof.Target.Method
+		}
+		if !opts.changed("data") && prof.Target.Body != "" {
+			ho.Body = []byte(prof.Target.Body)
+		}
+		if len(prof.Target.Headers) > 0 {
+			h := http.Header{}
+			for k, v := range prof.Target.Headers {
+				h.Set(k, v)
+			}
+			for k, v := range opts.Header { // flags win
+				h[k] = v
+			}
+			ho.Header = h
+		}
+		if prof.Keys != nil && opts.Keys == "" {
+			if vars.Keys, err = targets.NewKeys(mustKeyDist(prof.Keys.Dist), uint64(prof.Keys.N), prof.Keys.S, opts.seed(prof)); err != nil {
+				return nil, usageErrorf("profile %s: keys: %v", prof.Source, err)
+			}
+		}
+		if prof.Data != nil && opts.DataFile == "" {
+			path := prof.Data.File
+			if !filepath.IsAbs(path) && !strings.HasPrefix(prof.Source, "builtin:") {
+				path = filepath.Join(filepath.Dir(prof.Source), path)
+			}
+			if vars.Data, err = targets.LoadData(path); err != nil {
+				return nil, usageErrorf("profile %s: data: %v", prof.Source, err)
+			}
+		}
+		if prof.Cache != nil && !opts.changed("cache-header") {
+			ho.CacheHeader, ho.CacheHit = prof.Cache.Header, prof.Cache.Hit
+		}
+	}
+	if opts.Keys != "" {
+		if vars.Keys, err = ParseKeys(opts.Keys, opts.seed(prof)); err != nil {
+			return nil, usageErrorf("--keys %q: %v", opts.Keys, err)
+		}
+	}
+	if opts.DataFile != "" {
+		if vars.Data, err = targets.LoadData(opts.DataFile); err != nil {
+			return nil, usageErrorf("--data-file: %v", err)
+		}
+	}
+	ho.Vars = vars
+	tg, err := targets.NewHTTP(ho)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
 	}
 	settings := results.Settings{
-		Target: opts.URL, Method: opts.Method, Rate: opts.Rate, Duration: opts.Duration, Arrivals: opts.Arrivals,
-		Seed: opts.Seed, MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation.String(),
-		Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
+		Target: ho.URL, Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
+		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 	}
 	job := &loadJob{
-		schedule: sched, target: tg, phases: []analysis.Phase{{Name: "main", End: opts.Duration}}, settings: settings,
+		target: tg, closer: tg.Close, settings: settings,
 		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain},
-		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command, total: opts.Duration,
+		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
-	return job.run(ctx, io)
+	if prof != nil {
+		job.useProfile(prof, opts.seed(prof))
+		return job, nil
+	}
+	arr, _ := generator.ParseArrivals(opts.Arrivals)
+	var sched generator.Schedule = generator.Constant{Rate: opts.Rate, Duration: opts.Duration}
+	if arr == generator.PoissonArrivals {
+		sched = generator.NewPoisson(opts.Rate, opts.Duration, opts.Seed)
+	}
+	job.schedule = sched
+	job.total = opts.Duration
+	job.phases = []analysis.Phase{{Name: "main", End: opts.Duration}}
+	job.settings.Rate, job.settings.Duration, job.settings.Arrivals = opts.Rate, opts.Duration, opts.Arrivals
+	job.settings.Phases = []results.PhaseSettings{{Name: "main", Duration: opts.Duration, Rate: fmt.Sprintf("constant %g", opts.Rate), Arrivals: opts.Arrivals}}
+	return job, nil
+}
+
+// seed is --seed if given, else the profile's seed, else 1.
+func (o *RunOptions) seed(p *profiles.Profile) uint64 {
+	if (o.changed == nil || !o.changed("seed")) && p != nil && p.Seed != 0 {
+		return p.Seed
+	}
+	return o.Seed
+}
+
+func mustKeyDist(s string) targets.KeyDist {
+	d, _ := targets.ParseKeyDist(s) // profiles validated it
+	return d
+}
+
+// useProfile sets the job's schedule, phases and fault plan from p.
+func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) {
+	j.schedule = p.Schedule(seed)
+	j.total = p.Duration()
+	starts := p.PhaseStarts()
+	j.phases = nil
+	j.settings.Profile = p.Name
+	j.settings.Duration = p.Duration()
+	for i, ph := range p.Phases {
+		j.phases = append(j.phases, analysis.Phase{Name: ph.Name, Start: starts[i], End: starts[i] + ph.Duration, Warmup: ph.Warmup})
+		arr := ph.Arrivals
+		if arr == "" {
+			arr = "constant"
+		}
+		j.settings.Phases = append(j.settings.Phases, results.PhaseSettings{
+			Name: ph.Name, Duration: ph.Duration, Rate: ph.Rate.String(), Arrivals: arr, Warmup: ph.Warmup})
+	}
+	if evs := p.FaultEvents(); len(evs) > 0 {
+		j.faults = newFaultRunner(evs)
+	}
 }
 
 // loadJob is one run from schedule to written results, shared by run and
@@ -227,6 +415,8 @@ func doRun(ctx context.Context, io *IOStreams, opts *RunOptions) error {
 type loadJob struct {
 	schedule generator.Schedule
 	target   generator.Target
+	closer   func()
+	faults   *faultRunner
 	phases   []analysis.Phase
 	settings results.Settings
 	gen      generator.Options
@@ -235,6 +425,12 @@ type loadJob struct {
 	quiet    bool
 	command  []string
 	total    time.Duration // planned length, for progress
+}
+
+func (j *loadJob) close() {
+	if j.closer != nil {
+		j.closer()
+	}
 }
 
 func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
@@ -261,9 +457,20 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 			}
 		}
 	}()
+	var stopFaults context.CancelFunc = func() {}
+	if j.faults != nil {
+		var fctx context.Context
+		fctx, stopFaults = context.WithCancel(ctx)
+		go j.faults.run(fctx, started)
+	}
 	cpu0 := processCPU()
 	st, err := generator.Run(ctx, j.schedule, j.target, col, j.gen)
 	cpu := processCPU() - cpu0
+	stopFaults()
+	var windows []results.FaultWindow
+	if j.faults != nil {
+		windows = j.faults.finish()
+	}
 	close(stopTicks)
 	<-ticksDone
 	if !j.quiet && io.StderrTTY {
@@ -288,6 +495,7 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	f.Ended = started.Add(st.Elapsed).UTC()
 	f.Interrupted = st.Interrupted
 	f.Settings = j.settings
+	f.Faults = windows
 	if j.out != "" {
 		if err := results.Write(j.out, f); err != nil {
 			return withCode(ExitError, err)
