@@ -203,3 +203,25 @@ func formatCounts(m map[string]int64) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// WriteSeconds renders the per-second rows: what completed in each second
+// of the run, and what was offered in it.
+func WriteSeconds(w io.Writer, f *File) error {
+	t := newTable(w, "t", "phase", "offered", "completed", "errors", "dropped", "p50", "p90", "p99", "max", "service p99")
+	names := make([]string, len(f.Summary.Phases))
+	for i := range f.Summary.Phases {
+		names[i] = f.Summary.Phases[i].Name
+	}
+	for _, s := range f.Summary.Seconds {
+		ph := ""
+		if s.Phase >= 0 && s.Phase < len(names) {
+			ph = names[s.Phase]
+		}
+		if err := t.Append(fmt.Sprintf("%ds", s.T), ph, fmt.Sprint(s.Offered), fmt.Sprint(s.Completed), fmt.Sprint(s.Errors),
+			fmt.Sprint(s.Dropped), FormatDuration(s.P50), FormatDuration(s.P90), FormatDuration(s.P99),
+			FormatDuration(s.Max), FormatDuration(s.ServiceP99)); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}

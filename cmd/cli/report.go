@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/spf13/cobra"
@@ -12,8 +13,9 @@ import (
 
 // ReportOptions are the flags of `tailgate report`.
 type ReportOptions struct {
-	Path   string
-	Format string
+	Path    string
+	Format  string
+	Seconds bool
 }
 
 // NewCmdReport builds `tailgate report`.
@@ -37,6 +39,7 @@ func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) erro
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "table or json (the summary, schema in docs/result-file.md)")
+	cmd.Flags().BoolVar(&opts.Seconds, "seconds", false, "also print one row per second of the run")
 	return cmd
 }
 
@@ -46,10 +49,16 @@ func doReport(io *IOStreams, opts *ReportOptions) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return usageErrorf("%v", err)
 		}
-		return usageErrorf("%v", err)
+		return usageErrorf("%v", err) // unreadable input is bad input
 	}
 	if err := render(io, f, opts.Format); err != nil {
 		return withCode(ExitError, err)
+	}
+	if opts.Seconds && opts.Format == "table" {
+		fmt.Fprintln(io.Out)
+		if err := results.WriteSeconds(io.Out, f); err != nil {
+			return withCode(ExitError, err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,523 @@
+package grpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"tailgate/generator"
+	"tailgate/targets"
+)
+
+// DefaultTimeout is the per-request deadline when Options.Timeout is 0.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultCacheHit is the value of Options.CacheField that marks a cache hit
+// when Options.CacheHit is empty.
+const DefaultCacheHit = "HIT"
+
+// Options configure a gRPC target. Target and Method are required; the
+// zero value of every other field is usable.
+type Options struct {
+	// Target is the server address, host:port (or any target string
+	// grpc.NewClient accepts, such as unix:///path).
+	Target string
+	// Method is "pkg.Service/Method"; a leading slash and the form
+	// "pkg.Service.Method" are accepted too.
+	Method string
+	// Data is the request message as protojson, a template with {{seq}},
+	// {{key}} and {{data.COLUMN}} (see targets.Template) rendered per
+	// request. Empty means the empty message. For client and bidi
+	// streaming methods a JSON array sends one message per element.
+	Data string
+	// Metadata is sent with every request; values may be templates. Keys
+	// are lower-cased.
+	Metadata map[string]string
+	// Vars feed the templates. Nil: {{key}} is the sequence number.
+	Vars *targets.Vars
+	// Protoset is a binary FileDescriptorSet file (protoc
+	// --include_imports -o) describing the method. ProtoFiles are .proto
+	// sources compiled at start-up, with imports searched in ImportPaths
+	// (default: each file's directory). With neither, the method is
+	// described by server reflection (v1, falling back to v1alpha). At
+	// most one of Protoset and ProtoFiles may be set.
+	Protoset    string
+	ProtoFiles  []string
+	ImportPaths []string
+	// TLS connects with TLS; Insecure (which needs TLS) skips certificate
+	// verification. The default is plaintext (h2c).
+	TLS      bool
+	Insecure bool
+	// Timeout is the per-request deadline (0 = DefaultTimeout). It also
+	// bounds the reflection exchange in New.
+	Timeout time.Duration
+	// Connections is the number of connections (grpc.ClientConn), used in
+	// turn by successive requests (0 = 1).
+	Connections int
+	// StreamsPerConnection caps concurrent calls per connection (0 = no
+	// cap beyond the server's HTTP/2 limit). A request finding every
+	// connection at the cap waits for its turn one, and the wait counts in
+	// its service time, as with any pooled client.
+	StreamsPerConnection int
+	// CacheField names a top-level field of the response message that says
+	// whether it was served from cache: a bool field, or a string field
+	// whose value equals CacheHit (case-insensitively; default
+	// DefaultCacheHit). For streams the last message decides. Empty: no
+	// cache detection.
+	CacheField string
+	CacheHit   string
+}
+
+// Timing is what [Target.DoTimed] adds to an Outcome. Offsets are from the
+// start of the call (the generator's Sent, give or take rendering the
+// request).
+type Timing struct {
+	// FirstMessage is when the first response message arrived (0 if none).
+	// For unary calls it is the end of the call.
+	FirstMessage time.Duration
+	// LastMessage is when the last response message arrived (0 if none).
+	LastMessage time.Duration
+	// Messages counts the response messages received.
+	Messages int
+}
+
+// TimedTarget is implemented by targets that time the first message of a
+// response apart from its end (server-streaming and bidi gRPC calls),
+// beyond what generator.Outcome records.
+type TimedTarget interface {
+	generator.Target
+	DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Timing)
+}
+
+// Target is a gRPC target calling one method with dynamic (descriptor
+// driven) messages: no generated code. It is safe for concurrent use.
+type Target struct {
+	opt     Options
+	method  string // "/pkg.Service/Method"
+	md      protoreflect.MethodDescriptor
+	files   *protoregistry.Files
+	stream  *grpc.StreamDesc // nil for unary methods
+	dec     decoder
+	dataT   *targets.Template // nil when the data is static
+	static  []proto.Message   // the requests when the data is static
+	staticN int64
+	mdStat  metadata.MD                  // static metadata, or nil
+	mdT     map[string]*targets.Template // templated metadata, or nil
+	conns   []*conn
+	next    atomic.Uint64
+	cacheF  protoreflect.FieldDescriptor
+	cacheV  string
+	invalid atomic.Uint64
+}
+
+type conn struct {
+	cc  *grpc.ClientConn
+	sem chan struct{} // nil when uncapped
+}
+
+var (
+	_ generator.Target = (*Target)(nil)
+	_ TimedTarget      = (*Target)(nil)
+)
+
+// New validates o, connects, describes the method (by reflection, a
+// protoset or .proto files) and checks that Data renders, for request 0,
+// to a valid request message. Errors wrap ErrNoReflection,
+// ErrMethodNotFound or ErrInvalidData where they apply, and list what is
+// available: services and methods, or the message's fields. ctx bounds
+// the set-up only.
+func New(ctx context.Context, o Options) (*Target, error) {
+	if o.Target == "" {
+		return nil, errors.New("grpc: no target address")
+	}
+	svc, method, err := splitMethod(o.Method)
+	if err != nil {
+		return nil, fmt.Errorf("grpc: %w", err)
+	}
+	switch {
+	case o.Protoset != "" && len(o.ProtoFiles) > 0:
+		return nil, errors.New("grpc: set at most one of a protoset and .proto files")
+	case o.Insecure && !o.TLS:
+		return nil, errors.New("grpc: Insecure (skip certificate verification) needs TLS")
+	case o.Timeout < 0:
+		return nil, fmt.Errorf("grpc: timeout must not be negative, got %v", o.Timeout)
+	case o.Connections < 0:
+		return nil, fmt.Errorf("grpc: connections must not be negative, got %d", o.Connections)
+	case o.StreamsPerConnection < 0:
+		return nil, fmt.Errorf("grpc: streams per connection must not be negative, got %d", o.StreamsPerConnection)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Connections == 0 {
+		o.Connections = 1
+	}
+	var data *targets.Data
+	if o.Vars != nil {
+		data = o.Vars.Data
+	}
+	dataT, err := targets.ParseTemplate(o.Data, data)
+	if err != nil {
+		return nil, fmt.Errorf("grpc: data: %w", err)
+	}
+	t := &Target{opt: o, method: "/" + svc + "/" + method}
+	if err := t.parseMetadata(data); err != nil {
+		return nil, err
+	}
+	if err := t.dial(); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			t.Close()
+		}
+	}()
+
+	var md protoreflect.MethodDescriptor
+	switch {
+	case o.Protoset != "":
+		src, err := loadProtoset(o.Protoset)
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+		t.files = src.files
+		md, err = src.find(svc, method)
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+	case len(o.ProtoFiles) > 0:
+		src, err := compileProtos(ctx, o.ProtoFiles, o.ImportPaths)
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+		t.files = src.files
+		md, err = src.find(svc, method)
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+	default:
+		rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		r, err := openReflection(rctx, t.conns[0].cc, o.Target)
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+		md, t.files, err = r.find(svc, method)
+		r.close()
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+	}
+	t.md = md
+	if md.IsStreamingClient() || md.IsStreamingServer() {
+		t.stream = &grpc.StreamDesc{
+			StreamName:    string(md.Name()),
+			ClientStreams: md.IsStreamingClient(),
+			ServerStreams: md.IsStreamingServer(),
+		}
+	}
+	t.dec = decoder{
+		md:    md.Input(),
+		opts:  protojson.UnmarshalOptions{Resolver: dynamicpb.NewTypes(t.files)},
+		multi: md.IsStreamingClient(),
+	}
+	if err := t.setCacheField(); err != nil {
+		return nil, err
+	}
+	// Check the data as request 0 would send it.
+	msgs, n, err := t.dec.decode(dataT.Append(nil, 0, o.Vars))
+	if err != nil {
+		if dataT.Static() {
+			return nil, fmt.Errorf("grpc: data for %s: %w", t.method, err)
+		}
+		return nil, fmt.Errorf("grpc: data for %s (rendered for request 0): %w", t.method, err)
+	}
+	if dataT.Static() {
+		t.static, t.staticN = msgs, n
+	} else {
+		t.dataT = dataT
+	}
+	ok = true
+	return t, nil
+}
+
+// parseMetadata compiles the metadata templates.
+func (t *Target) parseMetadata(data *targets.Data) error {
+	if len(t.opt.Metadata) == 0 {
+		return nil
+	}
+	stat := metadata.MD{}
+	dyn := map[string]*targets.Template{}
+	for k, v := range t.opt.Metadata {
+		key := strings.ToLower(k)
+		if err := checkMetadataKey(key); err != nil {
+			return err
+		}
+		tm, err := targets.ParseTemplate(v, data)
+		if err != nil {
+			return fmt.Errorf("grpc: metadata %s: %w", k, err)
+		}
+		stat[key] = []string{v}
+		dyn[key] = tm
+		if !tm.Static() {
+			t.mdT = dyn
+		}
+	}
+	if t.mdT == nil {
+		t.mdStat = stat
+	}
+	return nil
+}
+
+func checkMetadataKey(k string) error {
+	if k == "" {
+		return errors.New("grpc: empty metadata key")
+	}
+	if strings.HasPrefix(k, "grpc-") {
+		return fmt.Errorf("grpc: metadata key %q: the grpc- prefix is reserved", k)
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("grpc: metadata key %q: only letters, digits, '-', '_' and '.' are allowed", k)
+		}
+	}
+	return nil
+}
+
+func (t *Target) setCacheField() error {
+	if t.opt.CacheField == "" {
+		return nil
+	}
+	out := t.md.Output()
+	f := out.Fields().ByName(protoreflect.Name(t.opt.CacheField))
+	if f == nil {
+		f = out.Fields().ByJSONName(t.opt.CacheField)
+	}
+	if f == nil || f.IsList() || f.IsMap() || (f.Kind() != protoreflect.StringKind && f.Kind() != protoreflect.BoolKind) {
+		return fmt.Errorf("grpc: cache field %q: want a string or bool field of %s; its fields: %s",
+			t.opt.CacheField, out.FullName(), describeFields(out))
+	}
+	t.cacheF = f
+	t.cacheV = t.opt.CacheHit
+	if t.cacheV == "" {
+		t.cacheV = DefaultCacheHit
+	}
+	return nil
+}
+
+// dial creates the connections and starts connecting them.
+func (t *Target) dial() error {
+	creds := insecure.NewCredentials()
+	if t.opt.TLS {
+		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: t.opt.Insecure}) //nolint:gosec // only when the user asks
+	}
+	for range t.opt.Connections {
+		cc, err := grpc.NewClient(t.opt.Target,
+			grpc.WithTransportCredentials(creds),
+			grpc.WithUserAgent("tailgate"),
+		)
+		if err != nil {
+			t.Close()
+			return fmt.Errorf("grpc: target %q: %w", t.opt.Target, err)
+		}
+		c := &conn{cc: cc}
+		if n := t.opt.StreamsPerConnection; n > 0 {
+			c.sem = make(chan struct{}, n)
+		}
+		cc.Connect()
+		t.conns = append(t.conns, c)
+	}
+	return nil
+}
+
+// Close closes the connections. Calls in flight fail with Canceled.
+func (t *Target) Close() error {
+	var errs []error
+	for _, c := range t.conns {
+		errs = append(errs, c.cc.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Method returns the method's descriptor.
+func (t *Target) Method() protoreflect.MethodDescriptor { return t.md }
+
+// InvalidRequests counts requests whose templated data did not decode into
+// a request message; they were not sent and their Outcome has Err
+// generator.ErrOther.
+func (t *Target) InvalidRequests() uint64 { return t.invalid.Load() }
+
+// Do calls the method once; see DoTimed.
+func (t *Target) Do(ctx context.Context, seq uint64) generator.Outcome {
+	out, _ := t.DoTimed(ctx, seq)
+	return out
+}
+
+// DoTimed calls the method once, under the per-request deadline, and
+// reads the whole response: a unary call returns with its reply, a
+// streaming one when the server ends the stream, so the call is timed to
+// its last message. Outcome.Status is 1000 + the gRPC code; BytesOut and
+// BytesIn are the encoded sizes of the messages sent and received (without
+// gRPC framing and headers); see [Classify] for Err.
+func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Timing) {
+	start := time.Now()
+	var out generator.Outcome
+	var tm Timing
+	reqs, n := t.static, t.staticN
+	if t.dataT != nil {
+		buf := t.dataT.Append(make([]byte, 0, 2*len(t.opt.Data)), seq, t.opt.Vars)
+		var err error
+		if reqs, n, err = t.dec.decode(buf); err != nil {
+			t.invalid.Add(1)
+			out.Err = generator.ErrOther
+			return out, tm
+		}
+	}
+	out.BytesOut = n
+	ctx, cancel := context.WithTimeout(ctx, t.opt.Timeout)
+	defer cancel()
+	if md := t.metadata(seq); md != nil {
+		ctx = metadata.NewOutgoingContext(ctx, md)
+	}
+	c, release, err := t.pick(ctx)
+	if err != nil {
+		out.Status, out.Err = Classify(ctx, err)
+		return out, tm
+	}
+	defer release()
+
+	var last protoreflect.Message
+	if t.stream == nil {
+		resp := dynamicpb.NewMessage(t.md.Output())
+		err = c.cc.Invoke(ctx, t.method, reqs[0], resp)
+		if err == nil {
+			tm.FirstMessage = time.Since(start)
+			tm.LastMessage, tm.Messages = tm.FirstMessage, 1
+			out.BytesIn = int64(proto.Size(resp))
+			last = resp
+		}
+	} else {
+		last, err = t.callStream(ctx, c.cc, reqs, start, &tm, &out)
+	}
+	out.Status, out.Err = Classify(ctx, err)
+	if err == nil && last != nil && t.cacheF != nil {
+		v := last.Get(t.cacheF)
+		if t.cacheF.Kind() == protoreflect.BoolKind {
+			out.CacheHit = v.Bool()
+		} else {
+			out.CacheHit = strings.EqualFold(v.String(), t.cacheV)
+		}
+	}
+	return out, tm
+}
+
+// callStream runs a streaming call: it sends reqs (concurrently with
+// receiving, for bidi calls), half-closes, and receives until the server
+// ends the stream. It returns the last message received and the call's
+// error (nil for status OK).
+func (t *Target) callStream(ctx context.Context, cc *grpc.ClientConn, reqs []proto.Message, start time.Time, tm *Timing, out *generator.Outcome) (protoreflect.Message, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := cc.NewStream(ctx, t.stream, t.method)
+	if err != nil {
+		return nil, err
+	}
+	send := func() error {
+		for _, r := range reqs {
+			if err := st.SendMsg(r); err != nil {
+				return err // io.EOF: the server ended the call; RecvMsg has its status
+			}
+		}
+		return st.CloseSend()
+	}
+	var wg sync.WaitGroup
+	if t.stream.ClientStreams && t.stream.ServerStreams && len(reqs) > 1 {
+		wg.Go(func() { _ = send() })
+	} else if err := send(); err != nil && err != io.EOF {
+		return nil, err
+	}
+	// Runs before the deferred cancel: every early return below cancels
+	// first, and after io.EOF the stream is over, so SendMsg has returned.
+	defer wg.Wait()
+	var last, spare *dynamicpb.Message
+	for {
+		m := spare
+		if m == nil {
+			m = dynamicpb.NewMessage(t.md.Output())
+		}
+		err := st.RecvMsg(m)
+		if err == io.EOF {
+			return last, nil
+		}
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		tm.Messages++
+		tm.LastMessage = time.Since(start)
+		if tm.Messages == 1 {
+			tm.FirstMessage = tm.LastMessage
+		}
+		out.BytesIn += int64(proto.Size(m))
+		last, spare = m, last
+		if !t.stream.ServerStreams {
+			return last, nil // client streaming: one reply, then the status
+		}
+	}
+}
+
+// metadata returns request seq's metadata, or nil.
+func (t *Target) metadata(seq uint64) metadata.MD {
+	if t.mdT == nil {
+		return t.mdStat
+	}
+	md := make(metadata.MD, len(t.mdT))
+	for k, tm := range t.mdT {
+		md[k] = []string{string(tm.Append(nil, seq, t.opt.Vars))}
+	}
+	return md
+}
+
+// pick returns the next connection in turn, waiting for a free stream when
+// StreamsPerConnection caps it (trying the others first), and the function
+// that gives the stream back.
+func (t *Target) pick(ctx context.Context) (*conn, func(), error) {
+	n := uint64(len(t.conns))
+	i := (t.next.Add(1) - 1) % n
+	c := t.conns[i]
+	if c.sem == nil {
+		return c, func() {}, nil
+	}
+	for j := range n {
+		cj := t.conns[(i+j)%n]
+		select {
+		case cj.sem <- struct{}{}:
+			return cj, func() { <-cj.sem }, nil
+		default:
+		}
+	}
+	select {
+	case c.sem <- struct{}{}:
+		return c, func() { <-c.sem }, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
