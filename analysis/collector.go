@@ -28,6 +28,7 @@ type Counts struct {
 	Dropped   int64                        `json:"dropped"` // never sent (in-flight cap, policy drop)
 	Status    [6]int64                     `json:"-"`       // by class: 0 = none, 1 = 1xx … 5 = 5xx
 	ErrKinds  [generator.NumErrKinds]int64 `json:"-"`
+	GRPC      [17]int64                    `json:"-"` // by gRPC status code
 	BytesIn   int64                        `json:"bytes_in"`
 	BytesOut  int64                        `json:"bytes_out"`
 	CacheHits int64                        `json:"cache_hits"`
@@ -44,6 +45,9 @@ func (c *Counts) add(o *Counts) {
 	}
 	for i := range c.ErrKinds {
 		c.ErrKinds[i] += o.ErrKinds[i]
+	}
+	for i := range c.GRPC {
+		c.GRPC[i] += o.GRPC[i]
 	}
 	c.BytesIn += o.BytesIn
 	c.BytesOut += o.BytesOut
@@ -107,11 +111,14 @@ func (a *acc) add(r *generator.Result) {
 		a.n.Errors++
 	}
 	a.n.ErrKinds[r.Err]++
-	cls := 0
-	if r.Status > 0 && r.Status < 600 {
-		cls = r.Status / 100
+	switch {
+	case r.Status > 0 && r.Status < 600:
+		a.n.Status[r.Status/100]++
+	case r.Status >= 1000 && r.Status < 1000+len(a.n.GRPC):
+		a.n.GRPC[r.Status-1000]++ // gRPC: a code, not an HTTP class
+	default:
+		a.n.Status[0]++ // no response
 	}
-	a.n.Status[cls]++
 	a.n.BytesIn += r.BytesIn
 	a.n.BytesOut += r.BytesOut
 	if r.CacheHit {

@@ -134,8 +134,9 @@ type PhaseSummary struct {
 	Intended int64 `json:"intended"` // due in this phase: completed + errors + dropped + unsent
 	Unsent   int64 `json:"unsent"`   // due but not sent when the run was interrupted
 	Counts
-	Status     map[string]int64 `json:"status"`      // by class: "2xx", …, "none"
-	ErrorKinds map[string]int64 `json:"error_kinds"` // timeout, refused, reset, …
+	Status     map[string]int64 `json:"status"`               // by class: "2xx", …, "none"
+	ErrorKinds map[string]int64 `json:"error_kinds"`          // timeout, refused, reset, …
+	GRPCCodes  map[string]int64 `json:"grpc_codes,omitempty"` // by gRPC status code name
 
 	OfferedRate  float64 `json:"offered_rps"`  // intended / duration
 	AchievedRate float64 `json:"achieved_rps"` // completed (with or without error) / duration
@@ -272,6 +273,11 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 	return p
 }
 
+// GRPCCodeNames names Counts.GRPC's slots, as grpc's status codes print.
+var GRPCCodeNames = [17]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
 // StatusClassNames names Counts.Status's slots.
 var StatusClassNames = [6]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
@@ -282,6 +288,15 @@ func (p *PhaseSummary) FillMaps() {
 		if n > 0 {
 			p.Status[StatusClassNames[i]] = n
 		}
+	}
+	grpc := map[string]int64{}
+	for i, n := range p.Counts.GRPC {
+		if n > 0 {
+			grpc[GRPCCodeNames[i]] = n
+		}
+	}
+	if len(grpc) > 0 {
+		p.GRPCCodes = grpc
 	}
 	p.ErrorKinds = map[string]int64{}
 	for k, n := range p.Counts.ErrKinds {

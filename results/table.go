@@ -166,6 +166,9 @@ func WriteTable(w io.Writer, f *File) error {
 	if len(tot.Status) > 0 {
 		fmt.Fprintf(w, "status: %s\n", formatCounts(tot.Status))
 	}
+	if len(tot.GRPCCodes) > 0 {
+		fmt.Fprintf(w, "grpc status: %s\n", formatCounts(tot.GRPCCodes))
+	}
 	if len(tot.ErrorKinds) > 0 {
 		fmt.Fprintf(w, "errors by kind: %s\n", formatCounts(tot.ErrorKinds))
 	}

@@ -20,6 +20,7 @@ import (
 	"tailgate/profiles"
 	"tailgate/results"
 	"tailgate/targets"
+	grpct "tailgate/targets/grpc"
 )
 
 // RunOptions are the flags of `tailgate run`.
@@ -42,6 +43,10 @@ type RunOptions struct {
 	DataFile     string // rows for {{data.COLUMN}}
 	HTTP2        bool
 	Insecure     bool
+	Protoset     string   // gRPC descriptors from a protoset file
+	ProtoFiles   []string // gRPC descriptors from .proto files
+	ImportPaths  []string
+	Streams      int    // gRPC streams per connection (0 = unlimited)
 	CacheHeader  string // "Name=value"
 	Out          string
 	Format       string
@@ -139,9 +144,16 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 				return usageErrorf("--format %q: want table or json", opts.Format)
 			}
 			if opts.URL != "" && !strings.Contains(opts.URL, "{{") {
-				if _, err := targets.ParseURL(opts.URL); err != nil {
+				if isGRPC(opts.URL) {
+					if _, err := grpct.ParseURL(opts.URL); err != nil {
+						return usageErrorf("%v", err)
+					}
+				} else if _, err := targets.ParseURL(opts.URL); err != nil {
 					return usageErrorf("%v", err)
 				}
+			}
+			if opts.Streams < 0 {
+				return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
 			}
 			if opts.Out != "" {
 				if err := results.CheckWritable(opts.Out); err != nil {
@@ -171,6 +183,10 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 	f.StringVar(&opts.Keys, "keys", "", "{{key}} distribution: uniform:N, zipf:S:N or sequential:N")
 	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
 	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
+	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
+	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
+	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
+	f.IntVar(&opts.Streams, "streams-per-connection", 0, "gRPC: cap on concurrent streams per connection (0 = unlimited)")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable)")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
@@ -345,16 +361,27 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 		}
 	}
 	ho.Vars = vars
-	tg, err := targets.NewHTTP(ho)
-	if err != nil {
-		return nil, usageErrorf("%v", err)
+	var tg generator.Target
+	var closer func()
+	if isGRPC(ho.URL) {
+		g, err := newGRPCTarget(opts, ho)
+		if err != nil {
+			return nil, err
+		}
+		tg, closer = g, func() { g.Close() }
+	} else {
+		h, err := targets.NewHTTP(ho)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		tg, closer = h, h.Close
 	}
 	settings := results.Settings{
 		Target: ho.URL, Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 	}
 	job := &loadJob{
-		target: tg, closer: tg.Close, settings: settings,
+		target: tg, closer: closer, settings: settings,
 		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain},
 		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
@@ -373,6 +400,43 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 	job.settings.Rate, job.settings.Duration, job.settings.Arrivals = opts.Rate, opts.Duration, opts.Arrivals
 	job.settings.Phases = []results.PhaseSettings{{Name: "main", Duration: opts.Duration, Rate: fmt.Sprintf("constant %g", opts.Rate), Arrivals: opts.Arrivals}}
 	return job, nil
+}
+
+func isGRPC(u string) bool {
+	return strings.HasPrefix(u, "grpc://") || strings.HasPrefix(u, "grpcs://")
+}
+
+// newGRPCTarget builds a gRPC target from the HTTP-shaped options: the
+// body is the JSON request template, headers are metadata.
+func newGRPCTarget(opts *RunOptions, ho targets.HTTPOptions) (*grpct.Target, error) {
+	o, err := grpct.ParseURL(ho.URL)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	o.Data = string(ho.Body)
+	if o.Data == "" {
+		o.Data = "{}"
+	}
+	o.Vars = ho.Vars
+	o.Metadata = map[string]string{}
+	for k, vs := range ho.Header {
+		o.Metadata[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	o.Protoset, o.ProtoFiles, o.ImportPaths = opts.Protoset, opts.ProtoFiles, opts.ImportPaths
+	o.Insecure = opts.Insecure && o.TLS
+	o.Timeout = opts.Timeout
+	o.Connections = max(opts.Connections, 1)
+	o.StreamsPerConnection = opts.Streams
+	if ho.CacheHeader != "" {
+		o.CacheField, o.CacheHit = "cache", ho.CacheHit
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t, err := grpct.New(ctx, o)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return t, nil
 }
 
 // seed is --seed if given, else the profile's seed, else 1.

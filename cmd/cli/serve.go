@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"tailgate/targets/demo"
+	"tailgate/targets/grpcdemo"
 )
 
 // NewCmdServe builds `tailgate serve`, whose subcommands run built-in
@@ -39,17 +40,21 @@ func demoFlags(fs *pflag.FlagSet, cfg *demo.Config) {
 
 func newCmdServeDemo(io *IOStreams) *cobra.Command {
 	cfg := demo.DefaultConfig()
-	var addr string
+	var addr, grpcAddr string
 	cmd := &cobra.Command{
-		Use:   "demo [--addr 127.0.0.1:8080]",
+		Use:   "demo [--http 127.0.0.1:8080] [--grpc 127.0.0.1:9090]",
 		Short: "Serve the demo target: a dependency with a heavy tail behind a TTL cache",
 		Long: `The demo target answers GET / and GET /item?key=K from a TTL cache in front of a
 simulated dependency whose latency is lognormal with a heavy tail (X-Cache: HIT or
 MISS). Per-request faults are set at runtime through /faults (toxiproxy's toxic
 shape: latency, error, timeout; toxicity = fraction of requests); /metrics serves
-Prometheus text; POST /batch costs a fixed part plus a part per item.`,
-		Example: `  tailgate serve demo --addr 127.0.0.1:8080
-  tailgate serve demo --addr 127.0.0.1:8080 --workers 8 --service-time 1ms --cache-ttl 0
+Prometheus text; POST /batch costs a fixed part plus a part per item.
+
+With --grpc it also serves the gRPC service demo.Store (Get, Scan) over the same
+dependency, cache and faults, with health and server reflection.`,
+		Example: `  tailgate serve demo --http 127.0.0.1:8080
+  tailgate serve demo --http 127.0.0.1:8080 --grpc 127.0.0.1:9090
+  tailgate serve demo --http 127.0.0.1:8080 --workers 8 --service-time 1ms --cache-ttl 0
   curl -X POST 127.0.0.1:8080/faults -d '{"name":"slow","type":"latency","toxicity":0.05,"attributes":{"latency":300}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -59,16 +64,41 @@ Prometheus text; POST /batch costs a fixed part plus a part per item.`,
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return usageErrorf("--addr %q: %v", addr, err)
+				return usageErrorf("--http %q: %v", addr, err)
 			}
-			fmt.Fprintf(io.ErrOut, "demo target listening on http://%s/ (Ctrl-C to stop)\n", ln.Addr())
-			if err := srv.Serve(c.Context(), ln); err != nil && !errors.Is(err, context.Canceled) {
-				return withCode(ExitError, err)
+			var gln net.Listener
+			if grpcAddr != "" {
+				if gln, err = net.Listen("tcp", grpcAddr); err != nil {
+					ln.Close()
+					return usageErrorf("--grpc %q: %v", grpcAddr, err)
+				}
+			}
+			fmt.Fprintf(io.ErrOut, "demo target listening on http://%s/", ln.Addr())
+			errs := make(chan error, 2)
+			n := 1
+			if gln != nil {
+				fmt.Fprintf(io.ErrOut, " and grpc://%s/demo.Store/Get", gln.Addr())
+				n++
+				g := grpcdemo.NewServer(srv)
+				go func() { errs <- g.Serve(c.Context(), gln) }()
+			}
+			fmt.Fprintln(io.ErrOut, " (Ctrl-C to stop)")
+			go func() { errs <- srv.Serve(c.Context(), ln) }()
+			var first error
+			for i := 0; i < n; i++ {
+				if err := <-errs; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+					first = err
+				}
+			}
+			if first != nil {
+				return withCode(ExitError, first)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (loopback unless told otherwise)")
+	cmd.Flags().StringVar(&addr, "http", "127.0.0.1:8080", "HTTP listen address (loopback unless told otherwise)")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "alias of --http")
+	cmd.Flags().StringVar(&grpcAddr, "grpc", "", "also serve the gRPC demo service here")
 	demoFlags(cmd.Flags(), &cfg)
 	return cmd
 }

@@ -1,0 +1,436 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Self-check names, as Finding.Check.
+const (
+	CheckComplete  = "complete"      // the run was not interrupted
+	CheckSlotWaits = "slot-waits"    // the in-flight cap was never hit
+	CheckCPU       = "generator-cpu" // the generator's own CPU was not saturated
+	CheckSendRate  = "send-rate"     // requests sent ÷ due, per phase
+	CheckDrops     = "drops"         // requests dropped ÷ due, per phase
+	CheckSendLag   = "send-lag"      // p99 of actual − intended send, per phase
+	CheckArrivals  = "arrivals"      // sent gaps follow the arrival process, per phase
+	CheckSamples   = "samples"       // enough samples for each percentile asked, per phase
+)
+
+// Finding is the outcome of one self-check. A failing finding makes the
+// run INVALID: its numbers cannot be trusted, whatever they say.
+type Finding struct {
+	Check string `json:"check"`
+	// Subject narrows a check that runs more than once per phase: the
+	// percentile ("p99.9") for CheckSamples; else "".
+	Subject  string `json:"subject,omitempty"`
+	Phase    string `json:"phase,omitempty"` // "" for the run as a whole
+	OK       bool   `json:"ok"`
+	Measured string `json:"measured"`
+	Limit    string `json:"limit"`
+	// Advice says what to change; set on failing findings.
+	Advice string `json:"advice,omitempty"`
+}
+
+func (f Finding) String() string {
+	var b strings.Builder
+	b.WriteString(f.Check)
+	if f.Subject != "" {
+		fmt.Fprintf(&b, " (%s)", f.Subject)
+	}
+	if f.Phase != "" {
+		fmt.Fprintf(&b, " in phase %q", f.Phase)
+	}
+	fmt.Fprintf(&b, ": %s (limit %s)", f.Measured, f.Limit)
+	if !f.OK && f.Advice != "" {
+		b.WriteString(": ")
+		b.WriteString(f.Advice)
+	}
+	return b.String()
+}
+
+// Defaults for SelfCheckConfig's zero fields.
+const (
+	DefaultMinSentFraction = 0.99
+	DefaultMaxDropFraction = 0.001
+	DefaultMaxSendLagP99   = 10 * time.Millisecond
+	DefaultMaxCPU          = 0.9
+	DefaultMaxGapCVExcess  = 0.5
+)
+
+// ADCritical1 is the 1 % critical value of the modified Anderson–Darling
+// statistic A²·(1 + 0.6/n) for exponentiality with the mean estimated
+// from the sample (Stephens 1974; D'Agostino & Stephens, table 4.14).
+const ADCritical1 = 1.957
+
+// minGaps is the fewest sampled gaps a phase needs for its arrivals to be
+// tested.
+const minGaps = 20
+
+// SelfCheckConfig tunes SelfCheck. The zero value uses the defaults.
+type SelfCheckConfig struct {
+	// MinSentFraction is the least fraction of the requests due in a phase
+	// that must have been sent (default 0.99).
+	MinSentFraction float64
+	// MaxDropFraction is the largest fraction of a phase's requests that
+	// may be dropped (default 0.001). Any drop also fails CheckSlotWaits.
+	MaxDropFraction float64
+	// MaxSendLagP99 bounds the p99 of send lag in each phase (default 10 ms).
+	MaxSendLagP99 time.Duration
+	// MaxCPU bounds the generator's CPU use as a fraction of
+	// elapsed × cores (default 0.9).
+	MaxCPU float64
+	// MaxGapCVExcess is how much the coefficient of variation of the actual
+	// gaps between sends may exceed the intended gaps' in a phase with
+	// constant arrivals (default 0.5).
+	MaxGapCVExcess float64
+	// Arrivals gives each phase's arrival process by phase name: "poisson",
+	// or "constant" (also "uniform"). The key "*" applies to phases not
+	// named. Phases with no entry are not checked for arrivals.
+	Arrivals map[string]string
+	// Rate, when set, is the offered rate (req/s) at an offset from the
+	// run's start. Poisson gaps are then rescaled by it (time rescaling),
+	// so that phases whose rate varies (ramps, bursts) are tested
+	// correctly; without it a phase's gaps are tested as they are, which is
+	// right only for a constant rate.
+	Rate func(t time.Duration) float64
+	// PhaseQuantiles, when set, lists the quantiles asked of particular
+	// phases, by name ("" for the total); see ObjectiveQuantiles. They are
+	// checked for enough samples in addition to asked.
+	PhaseQuantiles map[string][]float64
+}
+
+func (c SelfCheckConfig) withDefaults() SelfCheckConfig {
+	if c.MinSentFraction <= 0 {
+		c.MinSentFraction = DefaultMinSentFraction
+	}
+	if c.MaxDropFraction <= 0 {
+		c.MaxDropFraction = DefaultMaxDropFraction
+	}
+	if c.MaxSendLagP99 <= 0 {
+		c.MaxSendLagP99 = DefaultMaxSendLagP99
+	}
+	if c.MaxCPU <= 0 {
+		c.MaxCPU = DefaultMaxCPU
+	}
+	if c.MaxGapCVExcess <= 0 {
+		c.MaxGapCVExcess = DefaultMaxGapCVExcess
+	}
+	return c
+}
+
+// AskedQuantiles returns the distinct quantiles (0 < q < 1) the objectives
+// ask for, in increasing order: SelfCheck's asked.
+func AskedQuantiles(objs []Objective) []float64 {
+	var qs []float64
+	for _, o := range objs {
+		if q := o.Quantile(); q > 0 && q < 1 && !slices.Contains(qs, q) {
+			qs = append(qs, q)
+		}
+	}
+	slices.Sort(qs)
+	return qs
+}
+
+// ObjectiveQuantiles returns the quantiles the objectives ask for, by the
+// phase they ask them of ("" for the total): SelfCheckConfig.PhaseQuantiles.
+func ObjectiveQuantiles(objs []Objective) map[string][]float64 {
+	m := map[string][]float64{}
+	for _, o := range objs {
+		q := o.Quantile()
+		if !(q > 0 && q < 1) {
+			continue
+		}
+		p := o.Phase
+		if p == "total" {
+			p = ""
+		}
+		if !slices.Contains(m[p], q) {
+			m[p] = append(m[p], q)
+			slices.Sort(m[p])
+		}
+	}
+	return m
+}
+
+// SelfCheck checks that a run measured what it meant to, in the manner of
+// Lancet (USENIX ATC '19), and returns one Finding per check and phase,
+// failing or not. Warm-up phases are not checked. The checks:
+//
+//   - complete: the run was not interrupted.
+//   - slot-waits: no request waited for an in-flight slot or was dropped
+//     (GeneratorStats.SlotWaits and Dropped are 0).
+//   - generator-cpu: CPU ÷ (elapsed × cores) < MaxCPU (skipped when the
+//     CPU time is unknown, i.e. 0).
+//   - send-rate, drops: per phase, sent ≥ MinSentFraction of the requests
+//     due and dropped ≤ MaxDropFraction.
+//   - send-lag: per phase, the p99 of send lag ≤ MaxSendLagP99.
+//   - arrivals: per phase, from GeneratorStats.Gaps. Poisson phases: the
+//     Anderson–Darling test of the actual gaps against an exponential
+//     with the sample's mean, A²·(1 + 0.6/n) ≤ ADCritical1 (1 % level).
+//     Constant phases: CV(actual gaps) ≤ CV(intended gaps) + MaxGapCVExcess.
+//   - samples: per phase, at least MinSamples(q) responses for every q in
+//     asked (and in cfg.PhaseQuantiles for that phase).
+func SelfCheck(s *Summary, asked []float64, cfg SelfCheckConfig) []Finding {
+	cfg = cfg.withDefaults()
+	var out []Finding
+	g := &s.Generator
+
+	if g.Interrupted {
+		out = append(out, Finding{Check: CheckComplete, Measured: "interrupted after " + formatDur(g.Elapsed.Round(time.Millisecond)),
+			Limit:  "run to the end",
+			Advice: "the run was interrupted, so its results cover only part of the schedule: let it run to the end"})
+	} else {
+		out = append(out, Finding{Check: CheckComplete, OK: true, Measured: "ran to the end", Limit: "run to the end"})
+	}
+
+	waits := Finding{Check: CheckSlotWaits, OK: g.SlotWaits == 0 && g.Dropped == 0,
+		Measured: fmt.Sprintf("%d waited for a slot, %d dropped", g.SlotWaits, g.Dropped), Limit: "0"}
+	if !waits.OK {
+		peak := ""
+		if g.PeakInFlight > 0 {
+			peak = fmt.Sprintf(" (peak %d in flight)", g.PeakInFlight)
+		}
+		waits.Advice = "the in-flight cap was hit" + peak + ": requests queued inside the generator, " +
+			"not at the server; raise --max-in-flight or lower the rate"
+	}
+	out = append(out, waits)
+
+	if g.CPU > 0 && g.Cores > 0 && g.Elapsed > 0 {
+		use := g.CPU.Seconds() / (g.Elapsed.Seconds() * float64(g.Cores))
+		f := Finding{Check: CheckCPU, OK: use < cfg.MaxCPU,
+			Measured: fmt.Sprintf("%.0f%% of %d cores", 100*use, g.Cores), Limit: fmt.Sprintf("< %.0f%%", 100*cfg.MaxCPU)}
+		if !f.OK {
+			f.Advice = "the generator was short of CPU, so its own timing is suspect: run it on a bigger host, " +
+				"or split the load over a second generator (--segment 1/2 and 2/2 on two hosts)"
+		}
+		out = append(out, f)
+	}
+
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		if p.Warmup {
+			continue
+		}
+		out = append(out, checkPhase(s, p, asked, cfg)...)
+	}
+	if qs := cfg.PhaseQuantiles[""]; len(qs) > 0 {
+		out = append(out, checkSamples(&s.Total, "total", qs)...)
+	}
+	return out
+}
+
+func checkPhase(s *Summary, p *PhaseSummary, asked []float64, cfg SelfCheckConfig) []Finding {
+	var out []Finding
+	if p.Intended > 0 {
+		sent := p.Completed()
+		frac := float64(sent) / float64(p.Intended)
+		f := Finding{Check: CheckSendRate, Phase: p.Name, OK: frac >= cfg.MinSentFraction,
+			Measured: fmt.Sprintf("%s%% sent (%d of %d due)", formatPct(100*frac), sent, p.Intended),
+			Limit:    fmt.Sprintf("≥ %s%%", formatPct(100*cfg.MinSentFraction))}
+		if !f.OK {
+			f.Advice = "the generator fell behind the schedule: lower the rate, raise --max-in-flight or --connections, " +
+				"or split the load over a second generator (--segment 1/2 and 2/2)"
+		}
+		out = append(out, f)
+
+		drop := float64(p.Dropped) / float64(p.Intended)
+		f = Finding{Check: CheckDrops, Phase: p.Name, OK: drop <= cfg.MaxDropFraction,
+			Measured: fmt.Sprintf("%s%% dropped (%d)", formatPct(100*drop), p.Dropped),
+			Limit:    fmt.Sprintf("≤ %s%%", formatPct(100*cfg.MaxDropFraction))}
+		if !f.OK {
+			f.Advice = "requests were dropped because every in-flight slot was busy: raise --max-in-flight or lower the rate"
+		}
+		out = append(out, f)
+	}
+
+	if p.SendLag.Count > 0 {
+		lag := p.SendLag.P99
+		f := Finding{Check: CheckSendLag, Phase: p.Name, OK: lag <= cfg.MaxSendLagP99,
+			Measured: "p99 " + formatDur(lag), Limit: "≤ " + formatDur(cfg.MaxSendLagP99)}
+		if !f.OK {
+			f.Advice = "requests left late, so the generator did not keep to the schedule: lower the rate, " +
+				"give the generator more CPU, raise --max-in-flight, or add a second generator (--segment)"
+		}
+		out = append(out, f)
+	}
+
+	if f, ok := checkArrivals(s, p, cfg); ok {
+		out = append(out, f)
+	}
+
+	qs := slices.Clone(asked)
+	for _, q := range cfg.PhaseQuantiles[p.Name] {
+		if !slices.Contains(qs, q) {
+			qs = append(qs, q)
+		}
+	}
+	slices.Sort(qs)
+	return append(out, checkSamples(p, p.Name, qs)...)
+}
+
+func checkSamples(p *PhaseSummary, name string, qs []float64) []Finding {
+	var out []Finding
+	n := p.Response.Count
+	if p.ResponseHist != nil {
+		n = p.ResponseHist.TotalCount()
+	}
+	for _, q := range qs {
+		need := MinSamples(q)
+		if need == 0 {
+			continue
+		}
+		f := Finding{Check: CheckSamples, Subject: QuantileLabel(q), Phase: name, OK: n >= int64(need),
+			Measured: fmt.Sprintf("%d responses", n),
+			Limit:    fmt.Sprintf("≥ %d", need)}
+		if !f.OK {
+			f.Advice = fmt.Sprintf("%s needs at least %d samples for a 95%% confidence interval", QuantileLabel(q), need)
+			what := "the phase"
+			if name == "total" {
+				what = "the run (without warm-up)"
+			}
+			if p.AchievedRate > 0 {
+				f.Advice += fmt.Sprintf(": make %s at least %v long at %s req/s, or raise the rate", what,
+					(time.Duration(float64(need)/p.AchievedRate*float64(time.Second)) + time.Second).Truncate(time.Second), formatNum(math.Round(p.AchievedRate)))
+			} else {
+				f.Advice += ": make " + what + " longer or raise the rate"
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// arrivalsOf returns the arrival process configured for a phase.
+func arrivalsOf(cfg SelfCheckConfig, phase string) string {
+	a, ok := cfg.Arrivals[phase]
+	if !ok {
+		a = cfg.Arrivals["*"]
+	}
+	switch strings.ToLower(a) {
+	case "poisson":
+		return "poisson"
+	case "constant", "uniform":
+		return "constant"
+	}
+	return ""
+}
+
+func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, bool) {
+	kind := arrivalsOf(cfg, p.Name)
+	if kind == "" {
+		return Finding{}, false
+	}
+	end := p.Start + p.Duration
+	var actual, intended []float64
+	for _, g := range s.Generator.Gaps {
+		at := time.Duration(g[0])
+		if at < p.Start || at >= end {
+			continue
+		}
+		a := float64(g[2])
+		if kind == "poisson" && cfg.Rate != nil {
+			r := cfg.Rate(at)
+			if !(r > 0) {
+				continue
+			}
+			a *= r / 1e9 // in units of the expected gap
+		}
+		actual = append(actual, a)
+		intended = append(intended, float64(g[1]))
+	}
+	f := Finding{Check: CheckArrivals, Phase: p.Name}
+	if len(actual) < minGaps {
+		f.OK = true
+		f.Measured = fmt.Sprintf("%d gaps sampled: too few to test %s arrivals", len(actual), kind)
+		f.Limit = fmt.Sprintf("≥ %d gaps", minGaps)
+		return f, true
+	}
+	if kind == "poisson" {
+		a2 := ADExponential(actual)
+		f.OK = a2 <= ADCritical1
+		f.Measured = fmt.Sprintf("Anderson–Darling A² = %s over %d gaps", formatNum(a2), len(actual))
+		f.Limit = fmt.Sprintf("≤ %.3f (exponential, 1%% level)", ADCritical1)
+		if !f.OK {
+			f.Advice = "the gaps between sends are not exponential, so the load was not the Poisson process asked for: " +
+				"the generator bunched or paced requests. Lower the rate, give the generator more CPU, " +
+				"or add a second generator (--segment)"
+		}
+		return f, true
+	}
+	cvA, cvI := cv(actual), cv(intended)
+	f.OK = cvA <= cvI+cfg.MaxGapCVExcess
+	f.Measured = fmt.Sprintf("gap CV %.2f (intended %.2f) over %d gaps", cvA, cvI, len(actual))
+	f.Limit = fmt.Sprintf("≤ intended + %.2f", cfg.MaxGapCVExcess)
+	if !f.OK {
+		f.Advice = "sends were unevenly spaced: the generator fell behind and caught up in bursts. Lower the rate, " +
+			"give the generator more CPU, or add a second generator (--segment)"
+	}
+	return f, true
+}
+
+// ADExponential returns the modified Anderson–Darling statistic
+// A²·(1 + 0.6/n) of x against an exponential distribution whose mean is
+// estimated from x (Stephens 1974):
+//
+//	wᵢ = 1 − exp(−x₍ᵢ₎/x̄)        (x sorted ascending, i = 1…n)
+//	A² = −n − (1/n)·Σ (2i−1)·[ln wᵢ + ln(1 − wₙ₊₁₋ᵢ)]
+//
+// Exponentiality is rejected at the 1 % level when it exceeds
+// ADCritical1. Zero gaps count as very small ones; x is not modified.
+// It returns +Inf for fewer than two values or a zero mean.
+func ADExponential(x []float64) float64 {
+	n := len(x)
+	if n < 2 {
+		return math.Inf(1)
+	}
+	z := slices.Clone(x)
+	slices.Sort(z)
+	var mean float64
+	for _, v := range z {
+		mean += v
+	}
+	mean /= float64(n)
+	if !(mean > 0) {
+		return math.Inf(1)
+	}
+	var sum float64
+	for i := 0; i < n; i++ {
+		w := -math.Expm1(-z[i] / mean)
+		lnW := math.Log(max(w, 1e-300))
+		ln1W := -z[n-1-i] / mean // ln(1 − wₙ₊₁₋ᵢ)
+		sum += float64(2*i+1) * (lnW + ln1W)
+	}
+	a2 := -float64(n) - sum/float64(n)
+	return a2 * (1 + 0.6/float64(n))
+}
+
+// cv is the coefficient of variation (standard deviation ÷ mean).
+func cv(x []float64) float64 {
+	var mean float64
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	if mean == 0 {
+		return 0
+	}
+	var ss float64
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	return math.Sqrt(ss/float64(len(x))) / mean
+}
+
+// formatPct prints a percentage with up to three significant digits,
+// without trailing zeros: 99.2, 0.1, 100.
+func formatPct(v float64) string {
+	s := fmt.Sprintf("%.3g", v)
+	if strings.ContainsAny(s, "e") {
+		return fmt.Sprintf("%.2g", v)
+	}
+	return s
+}

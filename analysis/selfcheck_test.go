@@ -1,0 +1,334 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"tailgate/generator"
+)
+
+// runSpec describes a synthetic run: phases at constant rates, each
+// request's latency and send lag drawn by functions, and the generator's
+// own account.
+type runSpec struct {
+	phases []phaseSpec
+	// gaps, if set, gives the actual gap for sample i of a phase with the
+	// given intended gap; default: the intended gap ± 1 %.
+	gaps  func(rng *rand.Rand, intended time.Duration) time.Duration
+	stats generator.Stats // Intended/Sent/Dropped/Elapsed are filled in
+	seed  uint64
+}
+
+type phaseSpec struct {
+	name    string
+	dur     time.Duration
+	rate    float64 // req/s
+	warmup  bool
+	latency func(rng *rand.Rand) time.Duration        // service time; default log-normal around 5 ms
+	lag     func(rng *rand.Rand, i int) time.Duration // send lag; default 50µs
+	errPct  float64                                   // share of 500s, in percent
+	dropPct float64                                   // share dropped, in percent
+}
+
+func logNormal(median time.Duration, sigma float64) func(*rand.Rand) time.Duration {
+	return func(rng *rand.Rand) time.Duration {
+		return time.Duration(float64(median) * math.Exp(sigma*rng.NormFloat64()))
+	}
+}
+
+// build runs the spec through a Collector, as a real run would.
+func (rs runSpec) build(t testing.TB) *Summary {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(rs.seed, 99))
+	var phases []Phase
+	var start time.Duration
+	for _, p := range rs.phases {
+		phases = append(phases, Phase{Name: p.name, Start: start, End: start + p.dur, Warmup: p.warmup})
+		start += p.dur
+	}
+	c := NewCollector(phases)
+	st := rs.stats
+	var seq uint64
+	var r generator.Result
+	var prevAt, prevSent time.Duration
+	start = 0
+	for _, p := range rs.phases {
+		gap := time.Duration(float64(time.Second) / p.rate)
+		n := int(p.dur.Seconds() * p.rate)
+		lat := p.latency
+		if lat == nil {
+			lat = logNormal(5*time.Millisecond, 0.5)
+		}
+		for i := 0; i < n; i++ {
+			at := start + time.Duration(i)*gap
+			lag := 50 * time.Microsecond
+			if p.lag != nil {
+				lag = p.lag(rng, i)
+			}
+			r = generator.Result{Seq: seq, Intended: at, Sent: at + lag}
+			seq++
+			st.Intended++
+			if rng.Float64()*100 < p.dropPct {
+				r.Done, r.Err = r.Sent, generator.ErrDropped
+				st.Dropped++
+			} else {
+				r.Done = r.Sent + lat(rng)
+				r.Status = 200
+				if rng.Float64()*100 < p.errPct {
+					r.Status = 500
+				}
+				st.Sent++
+			}
+			if seq > 1 && len(st.Gaps) < generator.GapSampleSize {
+				actual := r.Sent - prevSent
+				if rs.gaps != nil {
+					actual = rs.gaps(rng, at-prevAt)
+				}
+				st.Gaps = append(st.Gaps, generator.Gap{At: at, Intended: at - prevAt, Actual: actual})
+			}
+			prevAt, prevSent = at, r.Sent
+			c.Record(int(seq%8), &r)
+		}
+		start += p.dur
+	}
+	if err := c.Close(start); err != nil {
+		t.Fatal(err)
+	}
+	if st.Elapsed == 0 {
+		st.Elapsed = start
+	}
+	s := c.Summarize(st)
+	s.Generator.CPU = st.Elapsed / 10 // 10 % of one core
+	s.Generator.Cores = 4
+	return s
+}
+
+func healthyRun() runSpec {
+	return runSpec{phases: []phaseSpec{
+		{name: "warm", dur: time.Second, rate: 500, warmup: true},
+		{name: "steady", dur: 3 * time.Second, rate: 1000},
+		{name: "degraded", dur: 3 * time.Second, rate: 1000},
+	}, seed: 1}
+}
+
+func failing(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if !f.OK {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func findingsOf(fs []Finding, check, phase string) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Check == check && f.Phase == phase {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestSelfCheckHealthy(t *testing.T) {
+	s := healthyRun().build(t)
+	fs := SelfCheck(s, []float64{0.5, 0.99}, SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}})
+	if bad := failing(fs); len(bad) > 0 {
+		t.Fatalf("healthy run fails self-checks: %v", bad)
+	}
+	for _, check := range []string{CheckSendRate, CheckDrops, CheckSendLag, CheckArrivals, CheckSamples} {
+		if len(findingsOf(fs, check, "steady")) == 0 || len(findingsOf(fs, check, "degraded")) == 0 {
+			t.Errorf("no %s finding for each phase: %v", check, fs)
+		}
+		if len(findingsOf(fs, check, "warm")) != 0 {
+			t.Errorf("warm-up phase checked for %s", check)
+		}
+	}
+	if len(findingsOf(fs, CheckCPU, "")) != 1 || len(findingsOf(fs, CheckSlotWaits, "")) != 1 {
+		t.Errorf("run-wide findings missing: %v", fs)
+	}
+}
+
+func TestSelfCheckStarved(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*runSpec)
+		after func(*Summary)
+		check string // the check that must fail
+		phase string
+		want  string // in its advice
+	}{
+		{"slot waits", nil, func(s *Summary) { s.Generator.SlotWaits = 40 }, CheckSlotWaits, "", "raise --max-in-flight or lower the rate"},
+		{"drops", func(rs *runSpec) { rs.phases[2].dropPct = 3 }, nil, CheckDrops, "degraded", "raise --max-in-flight"},
+		{"sent < 99 %", func(rs *runSpec) { rs.phases[2].dropPct = 3 }, nil, CheckSendRate, "degraded", "--segment"},
+		{"unsent", nil, func(s *Summary) {
+			p := &s.Phases[1]
+			p.Intended += p.Intended / 20
+			p.Unsent = p.Intended / 20
+		}, CheckSendRate, "steady", "lower the rate"},
+		{"send lag", func(rs *runSpec) {
+			rs.phases[1].lag = func(_ *rand.Rand, i int) time.Duration { return time.Duration(i) * 20 * time.Microsecond }
+		}, nil, CheckSendLag, "steady", "did not keep to the schedule"},
+		{"cpu", nil, func(s *Summary) { s.Generator.CPU = s.Generator.Elapsed * 4 * 95 / 100 }, CheckCPU, "", "second generator (--segment"},
+		{"interrupted", nil, func(s *Summary) { s.Generator.Interrupted = true }, CheckComplete, "", "let it run to the end"},
+		{"bursty constant arrivals", func(rs *runSpec) {
+			// caught up in bursts: nine sends at once, then a long gap
+			n := 0
+			rs.gaps = func(_ *rand.Rand, intended time.Duration) time.Duration {
+				n++
+				if n%10 == 0 {
+					return 10 * intended
+				}
+				return 0
+			}
+		}, nil, CheckArrivals, "steady", "unevenly spaced"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := healthyRun()
+			if tt.edit != nil {
+				tt.edit(&rs)
+			}
+			s := rs.build(t)
+			if tt.after != nil {
+				tt.after(s)
+			}
+			fs := SelfCheck(s, []float64{0.99}, SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}})
+			got := findingsOf(failing(fs), tt.check, tt.phase)
+			if len(got) != 1 {
+				t.Fatalf("want %s to fail in %q; failing: %v", tt.check, tt.phase, failing(fs))
+			}
+			if !strings.Contains(got[0].Advice, tt.want) {
+				t.Errorf("advice %q, want it to contain %q", got[0].Advice, tt.want)
+			}
+		})
+	}
+}
+
+func TestSelfCheckCPUUnknown(t *testing.T) {
+	s := healthyRun().build(t)
+	s.Generator.CPU = 0
+	if fs := findingsOf(SelfCheck(s, nil, SelfCheckConfig{}), CheckCPU, ""); len(fs) != 0 {
+		t.Errorf("CPU unknown but checked: %v", fs)
+	}
+}
+
+// A 5-second run at 1,000 req/s cannot say anything about p99.99.
+func TestSelfCheckTooFewSamples(t *testing.T) {
+	s := runSpec{phases: []phaseSpec{{name: "main", dur: 5 * time.Second, rate: 1000}}, seed: 2}.build(t)
+	fs := SelfCheck(s, []float64{0.99, 0.9999}, SelfCheckConfig{})
+	bad := failing(fs)
+	if len(bad) != 1 || bad[0].Check != CheckSamples || bad[0].Subject != "p99.99" || bad[0].Measured != "5000 responses" {
+		t.Fatalf("failing: %v", bad)
+	}
+	if !strings.Contains(bad[0].Advice, "at least 56647") || !strings.Contains(bad[0].Advice, "make the phase at least 57s long at 1000 req/s") {
+		t.Errorf("advice %q", bad[0].Advice)
+	}
+}
+
+// Objectives on the total need samples in the total only: p99.9 needs
+// 5,662; each phase has 3,000, the total 6,000.
+func TestSelfCheckPhaseQuantiles(t *testing.T) {
+	s := healthyRun().build(t)
+	objs := []Objective{mustObjective(t, "p99.9<1s"), mustObjective(t, "degraded:p99<1s")}
+	fs := SelfCheck(s, nil, SelfCheckConfig{PhaseQuantiles: ObjectiveQuantiles(objs)})
+	if bad := failing(fs); len(bad) != 0 {
+		t.Errorf("scoped: failing %v", bad)
+	}
+	if len(findingsOf(fs, CheckSamples, "total")) != 1 || len(findingsOf(fs, CheckSamples, "degraded")) != 1 ||
+		len(findingsOf(fs, CheckSamples, "steady")) != 0 {
+		t.Errorf("scoped sample checks: %v", fs)
+	}
+	// Asked of every phase, p99.9 has too few samples in each.
+	bad := failing(SelfCheck(s, AskedQuantiles(objs), SelfCheckConfig{}))
+	if len(bad) != 2 || bad[0].Phase != "steady" || bad[1].Phase != "degraded" {
+		t.Errorf("every phase: failing %v", bad)
+	}
+}
+
+func poissonRun(seed uint64, gaps func(*rand.Rand, time.Duration) time.Duration) runSpec {
+	return runSpec{phases: []phaseSpec{{name: "main", dur: 2 * time.Second, rate: 1000}}, gaps: gaps, seed: seed}
+}
+
+func exponentialGaps(rng *rand.Rand, _ time.Duration) time.Duration {
+	return time.Duration(rng.ExpFloat64() * float64(time.Millisecond))
+}
+
+func TestSelfCheckPoissonConstantGaps(t *testing.T) {
+	s := poissonRun(3, func(_ *rand.Rand, d time.Duration) time.Duration { return d }).build(t)
+	fs := findingsOf(SelfCheck(s, nil, SelfCheckConfig{Arrivals: map[string]string{"main": "poisson"}}), CheckArrivals, "main")
+	if len(fs) != 1 || fs[0].OK {
+		t.Fatalf("constant gaps pass the Poisson check: %v", fs)
+	}
+	if !strings.Contains(fs[0].Measured, "Anderson–Darling") || !strings.Contains(fs[0].Advice, "not exponential") {
+		t.Errorf("finding %+v", fs[0])
+	}
+}
+
+// At the 1 % level, true exponential gaps pass in about 99 % of runs.
+func TestSelfCheckPoissonExponentialGaps(t *testing.T) {
+	s := poissonRun(4, nil).build(t)
+	cfg := SelfCheckConfig{Arrivals: map[string]string{"*": "poisson"}}
+	passed := 0
+	for seed := range uint64(100) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for i := range s.Generator.Gaps {
+			s.Generator.Gaps[i][2] = int64(exponentialGaps(rng, 0))
+		}
+		fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main")
+		if len(fs) != 1 {
+			t.Fatalf("findings %v", fs)
+		}
+		if fs[0].OK {
+			passed++
+		}
+	}
+	if passed < 95 {
+		t.Errorf("exponential gaps passed in %d of 100 seeds, want ≥ 95", passed)
+	}
+}
+
+// A Poisson phase whose rate steps from 200 to 2,000 req/s: its gaps are
+// a mixture, not one exponential, unless rescaled by the rate.
+func TestSelfCheckPoissonVaryingRate(t *testing.T) {
+	s := poissonRun(5, nil).build(t)
+	rate := func(at time.Duration) float64 {
+		if at < time.Second {
+			return 200
+		}
+		return 2000
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i, g := range s.Generator.Gaps {
+		s.Generator.Gaps[i][2] = int64(rng.ExpFloat64() / rate(time.Duration(g[0])) * 1e9)
+	}
+	cfg := SelfCheckConfig{Arrivals: map[string]string{"main": "poisson"}}
+	if fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main"); len(fs) != 1 || fs[0].OK {
+		t.Errorf("without the rate a mixture of exponentials passed: %v", fs)
+	}
+	cfg.Rate = rate
+	if fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main"); len(fs) != 1 || !fs[0].OK {
+		t.Errorf("rescaled by the rate, Poisson gaps failed: %v", fs)
+	}
+}
+
+func TestADExponential(t *testing.T) {
+	if a := ADExponential([]float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}); a < 4 {
+		t.Errorf("constant sample: A² %v, want ≈ 0.459·n", a)
+	}
+	if a := ADExponential([]float64{0, 0, 0}); !math.IsInf(a, 1) {
+		t.Errorf("all-zero sample: %v", a)
+	}
+	// Quantiles of the exponential itself fit almost perfectly.
+	var x []float64
+	for i := 1; i <= 200; i++ {
+		x = append(x, -math.Log(1-(float64(i)-0.5)/200))
+	}
+	if a := ADExponential(x); a > 0.3 {
+		t.Errorf("exponential quantiles: A² %v", a)
+	}
+}

@@ -1,0 +1,213 @@
+package analysis
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+func objectives(t testing.TB, exprs ...string) []Objective {
+	t.Helper()
+	var objs []Objective
+	for _, e := range exprs {
+		objs = append(objs, mustObjective(t, e))
+	}
+	return objs
+}
+
+// judge runs the self-checks and the evaluation the way the CLI does.
+func judge(s *Summary, objs []Objective, policy Policy, cfg SelfCheckConfig) Verdict {
+	cfg.PhaseQuantiles = ObjectiveQuantiles(objs)
+	return Evaluate(s, objs, policy, SelfCheck(s, nil, cfg))
+}
+
+var constantArrivals = SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}}
+
+func TestEvaluatePass(t *testing.T) {
+	s := healthyRun().build(t)
+	objs := objectives(t, "p99<250ms", "service.p99<250ms", "degraded:p99<500ms", "mean<30ms", "max<2s",
+		"errors<0.1%", "errors<=5", "throughput>=99%", "rps>=900")
+	v := judge(s, objs, Policy{}, constantArrivals)
+	if v.Status != StatusPass || v.Uncertain || len(v.Reasons) != 0 {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+	if len(v.Results) != len(objs) {
+		t.Fatalf("%d results", len(v.Results))
+	}
+	r := v.Results[0]
+	if r.Phase != "total" || !r.HasCI || !(r.CILo <= r.Measured && r.Measured <= r.CIHi) || r.Margin <= 0 || r.Uncertain {
+		t.Errorf("p99 result %+v", r)
+	}
+	if want := 100 * r.Margin / r.Threshold; r.MarginPct != want {
+		t.Errorf("margin %% %v, want %v", r.MarginPct, want)
+	}
+	if svc := v.Results[1]; svc.Measured >= r.Measured {
+		t.Errorf("service p99 %v not below response p99 %v", svc.Measured, r.Measured)
+	}
+	if rps := v.Results[8]; rps.Measured != 1000 || rps.Margin != 100 {
+		t.Errorf("rps result %+v", rps)
+	}
+	if v.Results[2].Phase != "degraded" {
+		t.Errorf("phase %q", v.Results[2].Phase)
+	}
+	if _, err := json.Marshal(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEvaluateFailNamesPhaseAndMargin(t *testing.T) {
+	rs := healthyRun()
+	rs.phases[2].latency = logNormal(400*time.Millisecond, 0.3) // p99 ≈ 800 ms
+	s := rs.build(t)
+	v := judge(s, objectives(t, "steady:p99<250ms", "degraded:p99<500ms"), Policy{}, constantArrivals)
+	if v.Status != StatusFail || v.Uncertain {
+		t.Fatalf("verdict %s; reasons %q; findings %v", v, v.Reasons, failing(v.Findings))
+	}
+	if !v.Results[0].Pass {
+		t.Errorf("steady failed: %+v", v.Results[0])
+	}
+	r := v.Results[1]
+	if r.Pass || r.Met || r.Margin >= 0 || r.MarginPct >= -20 || r.Phase != "degraded" {
+		t.Errorf("degraded result %+v", r)
+	}
+	if len(v.Reasons) != 1 {
+		t.Fatalf("reasons %q", v.Reasons)
+	}
+	want := "degraded: p99 " + r.Objective.Format(r.Measured) + " breaches <500ms by " + r.Objective.Format(-r.Margin)
+	if !strings.HasPrefix(v.Reasons[0], want) || !strings.Contains(v.Reasons[0], "%)") {
+		t.Errorf("reason %q, want it to start %q and give the margin in %%", v.Reasons[0], want)
+	}
+}
+
+func TestEvaluateErrors(t *testing.T) {
+	rs := healthyRun()
+	rs.phases[2].errPct = 2
+	s := rs.build(t)
+	v := judge(s, objectives(t, "errors<0.1%", "errors<=5", "steady:errors<0.1%"), Policy{}, constantArrivals)
+	if v.Status != StatusFail || len(v.Reasons) != 2 {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+	rate, count := v.Results[0], v.Results[1]
+	if rate.Measured < 0.5 || rate.Measured > 1.5 || rate.Pass { // 2 % of half the requests
+		t.Errorf("error rate %+v", rate)
+	}
+	if count.Measured != float64(s.Total.Errors) || count.Margin != 5-count.Measured {
+		t.Errorf("error count %+v", count)
+	}
+	if !v.Results[2].Pass {
+		t.Errorf("steady has no errors: %+v", v.Results[2])
+	}
+}
+
+// A starved generator makes the run INVALID, not FAIL, even when the
+// objectives fail too; both are said.
+func TestEvaluateStarvedIsInvalid(t *testing.T) {
+	rs := healthyRun()
+	// the generator fell further and further behind in "degraded"
+	rs.phases[2].lag = func(_ *rand.Rand, i int) time.Duration { return time.Duration(i) * 200 * time.Microsecond }
+	s := rs.build(t)
+	s.Generator.SlotWaits = 1200
+	v := judge(s, objectives(t, "p99<250ms", "steady:p99<250ms"), Policy{}, constantArrivals)
+	if v.Status != StatusInvalid {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+	all := strings.Join(v.Reasons, "\n")
+	for _, want := range []string{"slot-waits", "raise --max-in-flight or lower the rate", `send-lag in phase "degraded"`,
+		"objectives also failed", "total: p99"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("reasons %q\nwant %q", v.Reasons, want)
+		}
+	}
+	if strings.Contains(all, "steady: p99") {
+		t.Errorf("steady passed but is listed: %q", v.Reasons)
+	}
+}
+
+func TestEvaluateTooFewSamplesIsInvalid(t *testing.T) {
+	s := runSpec{phases: []phaseSpec{{name: "main", dur: 5 * time.Second, rate: 1000}}, seed: 6}.build(t)
+	v := judge(s, objectives(t, "p99.99<1s"), Policy{}, SelfCheckConfig{})
+	if v.Status != StatusInvalid || len(v.Reasons) < 1 || !strings.Contains(v.Reasons[0], "samples (p99.99) in phase \"total\"") {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+	if r := v.Results[0]; !r.Uncertain || r.HasCI || r.Pass || !r.Met {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestEvaluatePoissonConstantGapsIsInvalid(t *testing.T) {
+	s := poissonRun(7, func(_ *rand.Rand, d time.Duration) time.Duration { return d }).build(t)
+	v := judge(s, objectives(t, "p99<1s"), Policy{}, SelfCheckConfig{Arrivals: map[string]string{"main": "poisson"}})
+	if v.Status != StatusInvalid || !strings.Contains(strings.Join(v.Reasons, "\n"), "arrivals in phase \"main\"") {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+}
+
+func TestEvaluateUnknownPhase(t *testing.T) {
+	s := healthyRun().build(t)
+	v := judge(s, objectives(t, "degarded:p99<1s"), Policy{}, SelfCheckConfig{})
+	if v.Status != StatusInvalid || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "phases: warm, steady, degraded") {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+	if r := v.Results[0]; r.Pass || !r.NoData {
+		t.Errorf("result %+v", r)
+	}
+}
+
+// A threshold inside the confidence interval: how each policy counts it.
+func TestEvaluateUncertain(t *testing.T) {
+	s := healthyRun().build(t)
+	p99 := ValueAt(s.Total.ResponseHist, 0.99)
+	lo, hi, ok := QuantileCI(s.Total.ResponseHist, 0.99, 0.95)
+	if !ok || lo >= p99 || hi <= p99 {
+		t.Fatalf("CI [%v, %v] around %v", lo, hi, p99)
+	}
+	meets := Objective{Metric: MetricQuantile, Percentile: 99, Op: OpLess, Threshold: float64(p99 + (hi-p99)/2)}
+	breaches := Objective{Metric: MetricQuantile, Percentile: 99, Op: OpLess, Threshold: float64(p99 - (p99-lo)/2)}
+	tests := []struct {
+		name      string
+		obj       Objective
+		policy    UncertainPolicy
+		status    Status
+		uncertain bool
+		reason    string
+		warnings  int
+	}{
+		{"uncertain pass, default policy", meets, UncertainFail, StatusFail, true, "FAIL marked uncertain", 0},
+		{"uncertain breach, default policy", breaches, UncertainFail, StatusFail, true, "FAIL marked uncertain", 0},
+		{"uncertain pass, policy pass", meets, UncertainPass, StatusPass, true, "PASS marked uncertain", 0},
+		{"uncertain breach, policy pass", breaches, UncertainPass, StatusPass, true, "PASS marked uncertain", 0},
+		{"uncertain pass, policy warn", meets, UncertainWarn, StatusPass, false, "", 1},
+		{"uncertain breach, policy warn", breaches, UncertainWarn, StatusFail, false, "breaches", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := judge(s, []Objective{tt.obj}, Policy{Uncertain: tt.policy}, constantArrivals)
+			if v.Status != tt.status || v.Uncertain != tt.uncertain || len(v.Warnings) != tt.warnings {
+				t.Fatalf("verdict %s, reasons %q, warnings %q", v, v.Reasons, v.Warnings)
+			}
+			if !v.Results[0].Uncertain {
+				t.Errorf("result not uncertain: %+v", v.Results[0])
+			}
+			if tt.reason != "" && (len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], tt.reason)) {
+				t.Errorf("reasons %q, want %q", v.Reasons, tt.reason)
+			}
+		})
+	}
+	// Far from the interval, nothing is uncertain.
+	v := judge(s, objectives(t, "p99<1s"), Policy{}, constantArrivals)
+	if v.Status != StatusPass || v.Results[0].Uncertain {
+		t.Errorf("verdict %s %+v", v, v.Results[0])
+	}
+}
+
+func TestEvaluateNoData(t *testing.T) {
+	s := healthyRun().build(t)
+	s.Total.ResponseHist = NewHistogram()
+	s.Total.Response = Dist{}
+	v := Evaluate(s, objectives(t, "p99<1s"), Policy{}, nil)
+	if v.Status != StatusFail || !v.Results[0].NoData || !strings.Contains(v.Reasons[0], "no responses") {
+		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+}

@@ -1,0 +1,238 @@
+package results
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"tailgate/analysis"
+)
+
+// The JUnit XML shape CI systems read (GitHub, GitLab, Jenkins): one
+// suite, a test case per objective and per self-check.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Classname string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// WriteJUnit writes the verdict v on the run f as JUnit XML, for CI
+// systems that show test reports:
+//
+//	<testsuites>
+//	  <testsuite name="tailgate" tests= failures= errors=>
+//	    <testcase classname="tailgate.<phase>" name="<objective>" time="<phase seconds>">
+//	      <failure message="…" type="slo">…</failure>        (objective not met)
+//	    <testcase classname="tailgate.selfcheck[.<phase>]" name="<check>">
+//	      <error message="…" type="invalid">advice</error>  (self-check failed: INVALID)
+//
+// Objectives are "tailgate.total" when they apply to the total. Every
+// self-check is a test case, passing or not, so a report shows what was
+// checked.
+func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
+	s := f.Summary
+	suite := junitSuite{Name: "tailgate", Time: seconds(runTime(f))}
+	if !f.Started.IsZero() {
+		suite.Timestamp = f.Started.UTC().Format("2006-01-02T15:04:05")
+	}
+	prop := func(name, value string) {
+		if value != "" {
+			suite.Properties = append(suite.Properties, junitProperty{Name: name, Value: value})
+		}
+	}
+	prop("verdict", v.String())
+	prop("target", f.Settings.Target)
+	prop("profile", f.Settings.Profile)
+	prop("tool_version", f.ToolVersion)
+	if v.Policy.Uncertain != analysis.UncertainFail {
+		prop("policy.uncertain", v.Policy.Uncertain.String())
+	}
+
+	for _, r := range v.Results {
+		c := junitCase{Classname: "tailgate." + r.Phase, Name: r.Objective.Name()}
+		if p := phaseNamed(s, r.Phase); p != nil {
+			c.Time = seconds(p.Duration)
+		} else {
+			c.Time = seconds(0)
+		}
+		detail := objectiveDetail(r)
+		switch {
+		case r.NoData && phaseNamed(s, r.Phase) == nil:
+			c.Error = &junitProblem{Message: r.Note, Type: "config", Text: detail}
+		case !r.Pass:
+			typ := "slo"
+			if r.Uncertain {
+				typ = "slo-uncertain"
+			} else if r.NoData {
+				typ = "no-data"
+			}
+			c.Failure = &junitProblem{Message: r.Describe(), Type: typ, Text: detail}
+		default:
+			c.SystemOut = detail
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	for _, fd := range v.Findings {
+		c := junitCase{Classname: "tailgate.selfcheck", Name: fd.Check, Time: seconds(0)}
+		if fd.Phase != "" {
+			c.Classname += "." + fd.Phase
+		}
+		if fd.Subject != "" {
+			c.Name += " " + fd.Subject
+		}
+		text := fmt.Sprintf("measured: %s\nlimit: %s", fd.Measured, fd.Limit)
+		if fd.OK {
+			c.SystemOut = text
+		} else {
+			c.Error = &junitProblem{Message: fmt.Sprintf("%s (limit %s)", fd.Measured, fd.Limit), Type: "invalid",
+				Text: text + "\nadvice: " + fd.Advice}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	for _, c := range suite.Cases {
+		suite.Tests++
+		if c.Failure != nil {
+			suite.Failures++
+		}
+		if c.Error != nil {
+			suite.Errors++
+		}
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "verdict: %s\n", v)
+	for _, r := range v.Reasons {
+		fmt.Fprintf(&out, "- %s\n", r)
+	}
+	for _, wn := range v.Warnings {
+		fmt.Fprintf(&out, "warning: %s\n", wn)
+	}
+	suite.SystemOut = out.String()
+
+	doc := junitSuites{Name: "tailgate", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
+		Time: suite.Time, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write JUnit: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// runTime is how long the run sent load.
+func runTime(f *File) time.Duration {
+	if !f.Started.IsZero() && f.Ended.After(f.Started) {
+		return f.Ended.Sub(f.Started)
+	}
+	if f.Summary != nil {
+		return f.Summary.Generator.Elapsed
+	}
+	return 0
+}
+
+// phaseNamed finds a phase by name ("total" for the total), or nil.
+func phaseNamed(s *analysis.Summary, name string) *analysis.PhaseSummary {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Phases {
+		if s.Phases[i].Name == name {
+			return &s.Phases[i]
+		}
+	}
+	if name == "total" {
+		return &s.Total
+	}
+	return nil
+}
+
+// objectiveDetail is the body of an objective's test case.
+func objectiveDetail(r analysis.ObjectiveResult) string {
+	o := r.Objective
+	var b strings.Builder
+	fmt.Fprintf(&b, "objective: %s\n", o)
+	if o.Source != "" && o.Source != o.String() {
+		fmt.Fprintf(&b, "from: %s\n", o.Source)
+	}
+	if !r.NoData {
+		fmt.Fprintf(&b, "measured: %s\n", o.Format(r.Measured))
+		if r.HasCI {
+			fmt.Fprintf(&b, "confidence interval: [%s, %s]\n", o.Format(r.CILo), o.Format(r.CIHi))
+		}
+		fmt.Fprintf(&b, "threshold: %s\n", o.ThresholdString())
+		fmt.Fprintf(&b, "margin: %s\n", signedMargin(r))
+	}
+	if r.Uncertain {
+		b.WriteString("uncertain: the threshold lies inside the confidence interval, or there are too few samples for one\n")
+	}
+	if r.Note != "" {
+		fmt.Fprintf(&b, "note: %s\n", r.Note)
+	}
+	return b.String()
+}
+
+// signedMargin prints a result's margin with its sign and percentage:
+// "+238ms (95.1%)", "-112ms (-22.4%)".
+func signedMargin(r analysis.ObjectiveResult) string {
+	sign := "+"
+	m := r.Margin
+	if m < 0 {
+		sign, m = "-", -m
+	}
+	s := sign + r.Objective.Format(m)
+	if r.Threshold != 0 {
+		s += fmt.Sprintf(" (%s%.1f%%)", sign, abs(r.MarginPct))
+	}
+	return s
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

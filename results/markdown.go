@@ -1,0 +1,257 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"tailgate/analysis"
+)
+
+// WriteMarkdown writes the verdict v on the run f as GitHub-flavoured
+// Markdown, for a CI step summary ($GITHUB_STEP_SUMMARY) or a merge
+// request comment: a heading with the verdict (✅ PASS, ❌ FAIL,
+// ⚠️ INVALID) and its reasons, a table of objectives (measured with its
+// confidence interval, threshold, margin), a table of phases (rates, p50,
+// p99 with its interval, p99.9) and the self-checks with their advice.
+// Latencies print as "12.3 ms [11.9, 12.8]": the interval in the point
+// estimate's unit.
+func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
+	var b strings.Builder
+	s := f.Summary
+	conf := v.Policy.Confidence
+	if !(conf > 0 && conf < 1) {
+		conf = analysis.DefaultConfidence
+	}
+	ci := fmt.Sprintf("%s%% CI", trimZeros(fmt.Sprintf("%.1f", 100*conf)))
+
+	icon := map[analysis.Status]string{analysis.StatusPass: "✅", analysis.StatusFail: "❌", analysis.StatusInvalid: "⚠️"}[v.Status]
+	fmt.Fprintf(&b, "## %s %s — tailgate %s\n\n", icon, v, orDefault(f.Kind, "run"))
+	b.WriteString(runLine(f))
+	b.WriteString("\n\n")
+	switch v.Status {
+	case analysis.StatusInvalid:
+		b.WriteString("The measurement cannot be trusted:\n\n")
+	case analysis.StatusFail:
+		b.WriteString("Objectives not met:\n\n")
+	}
+	for _, r := range v.Reasons {
+		fmt.Fprintf(&b, "- %s\n", mdText(r))
+	}
+	if len(v.Reasons) > 0 {
+		b.WriteString("\n")
+	}
+	for _, wn := range v.Warnings {
+		fmt.Fprintf(&b, "> **Warning:** %s\n\n", mdText(wn))
+	}
+
+	if len(v.Results) > 0 {
+		b.WriteString("### Objectives\n\n")
+		fmt.Fprintf(&b, "| phase | objective | measured [%s] | threshold | margin | result |\n", ci)
+		b.WriteString("|---|---|--:|--:|--:|---|\n")
+		for _, r := range v.Results {
+			o := r.Objective
+			measured, threshold, margin := "—", mdValue(o, r.Threshold), "—"
+			if !r.NoData {
+				measured = mdValue(o, r.Measured)
+				if r.HasCI {
+					measured = mdDurCI(time.Duration(r.Measured), time.Duration(r.CILo), time.Duration(r.CIHi))
+				}
+				margin = mdMargin(r)
+			}
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", mdCell(r.Phase), mdCode(o.Name()), measured, threshold, margin, mdResult(r))
+		}
+		b.WriteString("\n")
+	}
+
+	if s != nil {
+		b.WriteString("### Phases\n\n")
+		fmt.Fprintf(&b, "| phase | duration | offered/s | achieved/s | errors | dropped | p50 | p99 [%s] | p99.9 | max |\n", ci)
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		row := func(p *analysis.PhaseSummary, name string) {
+			p99 := mdDur(p.Response.P99)
+			if p.ResponseHist != nil && p.ResponseHist.TotalCount() > 0 {
+				if lo, hi, ok := analysis.QuantileCI(p.ResponseHist, 0.99, conf); ok {
+					p99 = mdDurCI(p.Response.P99, lo, hi)
+				} else {
+					p99 += fmt.Sprintf(" (no CI: %d samples)", p.ResponseHist.TotalCount())
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %v | %s | %s | %d | %d | %s | %s | %s | %s |\n",
+				mdCell(name), p.Duration.Round(time.Millisecond), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
+				p.Errors, p.Dropped, mdDur(p.Response.P50), p99, mdDur(p.Response.P999), mdDur(p.Response.Max))
+		}
+		for i := range s.Phases {
+			p := &s.Phases[i]
+			name := p.Name
+			if p.Warmup {
+				name += " (warm-up)"
+			}
+			row(p, name)
+		}
+		if len(s.Phases) > 1 {
+			row(&s.Total, "**total**")
+		}
+		b.WriteString("\n")
+	}
+
+	if len(v.Findings) > 0 {
+		bad := 0
+		for _, fd := range v.Findings {
+			if !fd.OK {
+				bad++
+			}
+		}
+		fmt.Fprintf(&b, "### Self-checks (%d of %d passed)\n\n", len(v.Findings)-bad, len(v.Findings))
+		b.WriteString("| check | phase | measured | limit | result |\n")
+		b.WriteString("|---|---|---|---|---|\n")
+		for _, fd := range v.Findings {
+			check := fd.Check
+			if fd.Subject != "" {
+				check += " " + fd.Subject
+			}
+			result := "✅"
+			if !fd.OK {
+				result = "⚠️ " + mdCell(fd.Advice)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(check), mdCell(orDefault(fd.Phase, "run")),
+				mdCell(fd.Measured), mdCell(fd.Limit), result)
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// runLine says what was run: target, profile or rate, when, how long.
+func runLine(f *File) string {
+	st := f.Settings
+	var parts []string
+	if st.Target != "" {
+		parts = append(parts, "`"+mdCode(st.Target)+"`")
+	}
+	if st.Profile != "" {
+		parts = append(parts, "profile `"+mdCode(st.Profile)+"`")
+	} else if st.Rate > 0 {
+		parts = append(parts, fmt.Sprintf("%s req/s %s", formatRate(st.Rate), st.Arrivals))
+	}
+	if d := runTime(f); d > 0 {
+		parts = append(parts, d.Round(time.Millisecond).String())
+	}
+	if !f.Started.IsZero() {
+		parts = append(parts, "started "+f.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if f.Interrupted {
+		parts = append(parts, "**interrupted: partial results**")
+	}
+	return strings.Join(parts, " · ")
+}
+
+func mdResult(r analysis.ObjectiveResult) string {
+	var s string
+	switch {
+	case r.NoData:
+		s = "❌ no data"
+	case r.Pass:
+		s = "✅ pass"
+	default:
+		s = "❌ fail"
+	}
+	if r.Uncertain {
+		s += " (uncertain)"
+	}
+	return s
+}
+
+// mdValue prints a value of o's metric; latencies as "12.3 ms".
+func mdValue(o analysis.Objective, v float64) string {
+	if o.Metric.Latency() {
+		return mdDur(time.Duration(v))
+	}
+	return mdCell(o.Format(v))
+}
+
+func mdMargin(r analysis.ObjectiveResult) string {
+	o := r.Objective
+	sign, m := "+", r.Margin
+	if m < 0 {
+		sign, m = "-", -m
+	}
+	s := sign + mdValue(o, m)
+	if r.Threshold != 0 {
+		s += fmt.Sprintf(" (%s%.1f%%)", sign, abs(r.MarginPct))
+	}
+	return s
+}
+
+// durUnit picks the unit FormatDuration would print d in.
+func durUnit(d time.Duration) (div float64, unit string) {
+	switch {
+	case d < time.Microsecond:
+		return 1, "ns"
+	case d < time.Millisecond:
+		return 1e3, "µs"
+	case d < time.Second:
+		return 1e6, "ms"
+	default:
+		return 1e9, "s"
+	}
+}
+
+// mdDur prints d with three significant digits and a spaced unit: "12.3 ms".
+func mdDur(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	div, unit := durUnit(d)
+	if unit == "ns" {
+		return fmt.Sprintf("%d ns", d)
+	}
+	return sig3(float64(d)/div) + " " + unit
+}
+
+// mdDurCI prints "12.3 ms [11.9, 12.8]": the bounds in v's unit.
+func mdDurCI(v, lo, hi time.Duration) string {
+	if v <= 0 {
+		return fmt.Sprintf("0 [%s, %s]", mdDur(lo), mdDur(hi))
+	}
+	div, _ := durUnit(v)
+	num := func(d time.Duration) string {
+		if div == 1 {
+			return fmt.Sprint(int64(d))
+		}
+		return sig3(float64(d) / div)
+	}
+	return fmt.Sprintf("%s [%s, %s]", mdDur(v), num(lo), num(hi))
+}
+
+// mdCell makes s safe inside a table cell: no pipes, no line breaks.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// mdCode makes s safe inside a `code span` in a table cell.
+func mdCode(s string) string {
+	return mdCell(strings.ReplaceAll(s, "`", "'"))
+}
+
+// mdText makes s safe as list text: no line breaks.
+func mdText(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
