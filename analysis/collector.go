@@ -142,6 +142,7 @@ type shard struct {
 	sec     int64
 	phases  map[int]*acc
 	offered []int64  // results by intended second
+	eps     []*epAcc // by Outcome.Endpoint-1, when balancing
 	_       [64]byte // keep shards on separate cache lines
 }
 
@@ -242,6 +243,9 @@ func (c *Collector) Record(worker int, r *generator.Result) {
 	} else if sec < sh.sec {
 		// A result for a second this shard already handed over (its
 		// worker was descheduled between Done and Record): rare.
+		if r.Endpoint > 0 {
+			sh.endpoint(int(r.Endpoint) - 1).add(r)
+		}
 		sh.mu.Unlock()
 		c.recordLate(sec, p, r)
 		return
@@ -252,6 +256,9 @@ func (c *Collector) Record(worker int, r *generator.Result) {
 		sh.phases[p] = a
 	}
 	a.add(r)
+	if r.Endpoint > 0 {
+		sh.endpoint(int(r.Endpoint) - 1).add(r)
+	}
 	sh.mu.Unlock()
 }
 
@@ -325,4 +332,42 @@ func (c *Collector) getLocked() *acc {
 func (c *Collector) putLocked(a *acc) {
 	a.reset()
 	c.pool = append(c.pool, a)
+}
+
+// EndpointSigFigs is the precision of per-endpoint histograms: two
+// significant digits keep them small (about 34 KiB each) when there are
+// many endpoints; the phase histograms keep three.
+const EndpointSigFigs = 2
+
+// epAcc accumulates one endpoint's results in one shard.
+type epAcc struct {
+	resp                    *hdr.Histogram
+	results, ok, errs, hits int64
+}
+
+func (e *epAcc) add(r *generator.Result) {
+	e.results++
+	if r.Err == generator.ErrDropped {
+		return
+	}
+	v := int64(r.ResponseTime())
+	_ = e.resp.RecordValue(min(max(v, 0), HistHighest))
+	if r.OK() {
+		e.ok++
+	} else {
+		e.errs++
+	}
+	if r.CacheHit {
+		e.hits++
+	}
+}
+
+func (sh *shard) endpoint(i int) *epAcc {
+	for len(sh.eps) <= i {
+		sh.eps = append(sh.eps, nil)
+	}
+	if sh.eps[i] == nil {
+		sh.eps[i] = &epAcc{resp: hdr.New(HistLowest, HistHighest, EndpointSigFigs)}
+	}
+	return sh.eps[i]
 }

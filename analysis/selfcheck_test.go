@@ -3,7 +3,9 @@ package analysis
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,6 +108,23 @@ func (rs runSpec) build(t testing.TB) *Summary {
 	return s
 }
 
+var healthy struct {
+	once sync.Once
+	s    *Summary
+}
+
+// healthySummary returns a copy of healthyRun's summary, built once: the
+// phases, seconds and gaps are its own; the histograms are shared and must
+// not be modified.
+func healthySummary(t testing.TB) *Summary {
+	healthy.once.Do(func() { healthy.s = healthyRun().build(t) })
+	c := *healthy.s
+	c.Phases = slices.Clone(c.Phases)
+	c.Seconds = slices.Clone(c.Seconds)
+	c.Generator.Gaps = slices.Clone(c.Generator.Gaps)
+	return &c
+}
+
 func healthyRun() runSpec {
 	return runSpec{phases: []phaseSpec{
 		{name: "warm", dur: time.Second, rate: 500, warmup: true},
@@ -135,7 +154,7 @@ func findingsOf(fs []Finding, check, phase string) []Finding {
 }
 
 func TestSelfCheckHealthy(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	fs := SelfCheck(s, []float64{0.5, 0.99}, SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}})
 	if bad := failing(fs); len(bad) > 0 {
 		t.Fatalf("healthy run fails self-checks: %v", bad)
@@ -189,11 +208,14 @@ func TestSelfCheckStarved(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := healthyRun()
+			var s *Summary
 			if tt.edit != nil {
+				rs := healthyRun()
 				tt.edit(&rs)
+				s = rs.build(t)
+			} else {
+				s = healthySummary(t)
 			}
-			s := rs.build(t)
 			if tt.after != nil {
 				tt.after(s)
 			}
@@ -210,7 +232,7 @@ func TestSelfCheckStarved(t *testing.T) {
 }
 
 func TestSelfCheckCPUUnknown(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	s.Generator.CPU = 0
 	if fs := findingsOf(SelfCheck(s, nil, SelfCheckConfig{}), CheckCPU, ""); len(fs) != 0 {
 		t.Errorf("CPU unknown but checked: %v", fs)
@@ -233,7 +255,7 @@ func TestSelfCheckTooFewSamples(t *testing.T) {
 // Objectives on the total need samples in the total only: p99.9 needs
 // 5,662; each phase has 3,000, the total 6,000.
 func TestSelfCheckPhaseQuantiles(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	objs := []Objective{mustObjective(t, "p99.9<1s"), mustObjective(t, "degraded:p99<1s")}
 	fs := SelfCheck(s, nil, SelfCheckConfig{PhaseQuantiles: ObjectiveQuantiles(objs)})
 	if bad := failing(fs); len(bad) != 0 {

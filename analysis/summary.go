@@ -175,13 +175,31 @@ type GeneratorStats struct {
 	Gaps [][3]int64 `json:"gap_sample,omitempty"`
 }
 
+// EndpointSummary is one balanced endpoint's share of a run.
+type EndpointSummary struct {
+	Endpoint  int           `json:"endpoint"` // 1-based, in the order given
+	Addr      string        `json:"addr,omitempty"`
+	Requests  int64         `json:"requests"`
+	Share     float64       `json:"share"` // of all balanced requests
+	OK        int64         `json:"ok"`
+	Errors    int64         `json:"errors"`
+	CacheHits int64         `json:"cache_hits"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	Max       time.Duration `json:"max_ns"`
+}
+
 // Summary is a whole run's numbers.
 type Summary struct {
-	Phases    []PhaseSummary `json:"phases"`
-	Total     PhaseSummary   `json:"total"` // non-warm-up phases together
-	Seconds   []Second       `json:"seconds"`
-	Late      int64          `json:"late,omitempty"` // results that missed their second's report (in totals)
-	Generator GeneratorStats `json:"generator"`
+	// Endpoints is filled when requests were balanced over endpoints;
+	// Imbalance is max/mean requests per endpoint (1 = perfectly even).
+	Endpoints []EndpointSummary `json:"endpoints,omitempty"`
+	Imbalance float64           `json:"imbalance,omitempty"`
+	Phases    []PhaseSummary    `json:"phases"`
+	Total     PhaseSummary      `json:"total"` // non-warm-up phases together
+	Seconds   []Second          `json:"seconds"`
+	Late      int64             `json:"late,omitempty"` // results that missed their second's report (in totals)
+	Generator GeneratorStats    `json:"generator"`
 }
 
 // Summarize builds the run's Summary. Call after Close.
@@ -212,6 +230,7 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 		}
 		sh.mu.Unlock()
 	}
+	c.summarizeEndpoints(s)
 	s.Seconds = append([]Second(nil), c.seconds...)
 	for i := range s.Seconds {
 		if t := int(s.Seconds[i].T); t < len(offered) {
@@ -304,4 +323,43 @@ func (p *PhaseSummary) FillMaps() {
 			p.ErrorKinds[generator.ErrKind(k).String()] = n
 		}
 	}
+}
+
+func (c *Collector) summarizeEndpoints(s *Summary) {
+	var merged []*epAcc
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for j, e := range sh.eps {
+			if e == nil {
+				continue
+			}
+			for len(merged) <= j {
+				merged = append(merged, &epAcc{resp: hdr.New(HistLowest, HistHighest, EndpointSigFigs)})
+			}
+			m := merged[j]
+			m.resp.Merge(e.resp)
+			m.results += e.results
+			m.ok += e.ok
+			m.errs += e.errs
+			m.hits += e.hits
+		}
+		sh.mu.Unlock()
+	}
+	var total, most int64
+	for _, m := range merged {
+		total += m.results
+		most = max(most, m.results)
+	}
+	if total == 0 {
+		return
+	}
+	for j, m := range merged {
+		s.Endpoints = append(s.Endpoints, EndpointSummary{
+			Endpoint: j + 1, Requests: m.results, Share: float64(m.results) / float64(total),
+			OK: m.ok, Errors: m.errs, CacheHits: m.hits,
+			P50: ValueAt(m.resp, 0.5), P99: ValueAt(m.resp, 0.99), Max: time.Duration(m.resp.Max()),
+		})
+	}
+	s.Imbalance = float64(most) / (float64(total) / float64(len(merged)))
 }

@@ -26,7 +26,7 @@ func judge(s *Summary, objs []Objective, policy Policy, cfg SelfCheckConfig) Ver
 var constantArrivals = SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}}
 
 func TestEvaluatePass(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	objs := objectives(t, "p99<250ms", "service.p99<250ms", "degraded:p99<500ms", "mean<30ms", "max<2s",
 		"errors<0.1%", "errors<=5", "throughput>=99%", "rps>=900")
 	v := judge(s, objs, Policy{}, constantArrivals)
@@ -145,7 +145,7 @@ func TestEvaluatePoissonConstantGapsIsInvalid(t *testing.T) {
 }
 
 func TestEvaluateUnknownPhase(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	v := judge(s, objectives(t, "degarded:p99<1s"), Policy{}, SelfCheckConfig{})
 	if v.Status != StatusInvalid || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "phases: warm, steady, degraded") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
@@ -157,7 +157,7 @@ func TestEvaluateUnknownPhase(t *testing.T) {
 
 // A threshold inside the confidence interval: how each policy counts it.
 func TestEvaluateUncertain(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	p99 := ValueAt(s.Total.ResponseHist, 0.99)
 	lo, hi, ok := QuantileCI(s.Total.ResponseHist, 0.99, 0.95)
 	if !ok || lo >= p99 || hi <= p99 {
@@ -203,7 +203,7 @@ func TestEvaluateUncertain(t *testing.T) {
 }
 
 func TestEvaluateNoData(t *testing.T) {
-	s := healthyRun().build(t)
+	s := healthySummary(t)
 	s.Total.ResponseHist = NewHistogram()
 	s.Total.Response = Dist{}
 	v := Evaluate(s, objectives(t, "p99<1s"), Policy{}, nil)

@@ -43,6 +43,9 @@ type Outcome struct {
 	BytesIn  int64
 	BytesOut int64
 	CacheHit bool // the response said it was served from cache (see the target's options)
+	// Endpoint is which of several balanced endpoints served the request,
+	// 1-based; 0 when the target is not balanced.
+	Endpoint int32
 }
 
 // OK reports whether the request succeeded: no transport error and a

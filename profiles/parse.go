@@ -50,7 +50,7 @@ var (
 	faultTargetFields = []string{"kind", "api", "proxy"}
 	phaseFields       = []string{"name", "duration", "rate", "arrivals", "warmup", "faults", "actions"}
 	faultFields       = []string{"name", "target", "type", "toxicity", "stream", "attributes"}
-	actionFields      = []string{"at", "do", "target"}
+	actionFields      = []string{"at", "do", "target", "endpoint"}
 	rampFields        = []string{"from", "to", "over"}
 	stepFields        = []string{"rate", "duration"}
 	sineFields        = []string{"mean", "amplitude", "period"}
@@ -774,8 +774,16 @@ func (c *checker) action(n *yaml.Node, path string) Action {
 	}
 	if v := m["target"]; v != nil {
 		a.Target = c.str(v, join(path, "target"))
-	} else {
+	} else if a.Do != ActionRemoveEndpoint && a.Do != ActionRestoreEndpoint {
 		c.missing(n, join(path, "target"))
+	}
+	if v := m["endpoint"]; v != nil {
+		ep := c.num(v, join(path, "endpoint"))
+		if ep != float64(int(ep)) || ep < 1 || ep > 1e6 {
+			c.fail(v, join(path, "endpoint"), "must be a whole number ≥ 1 (the endpoint's position in --endpoints)")
+		} else {
+			a.Endpoint = int(ep)
+		}
 	}
 	return a
 }

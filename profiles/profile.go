@@ -37,6 +37,14 @@ const (
 // ActionFlushCache empties the demo target's cache (POST /cache/flush).
 const ActionFlushCache = "flush_cache"
 
+// ActionRemoveEndpoint takes balanced endpoint Action.Endpoint (1-based,
+// in the order of --endpoints) out of the balancer, as when a node is
+// lost; ActionRestoreEndpoint puts it back. They need no target.
+const (
+	ActionRemoveEndpoint  = "remove_endpoint"
+	ActionRestoreEndpoint = "restore_endpoint"
+)
+
 // Streams (Fault.Stream): the direction of a proxied connection a
 // toxiproxy fault acts on. Demo targets ignore it.
 const (
@@ -178,8 +186,11 @@ type Action struct {
 	At time.Duration `yaml:"at"`
 	// Do is the operation: ActionFlushCache.
 	Do string `yaml:"do"`
-	// Target names one of Profile.FaultTargets.
-	Target string `yaml:"target"`
+	// Target names one of Profile.FaultTargets (flush_cache only).
+	Target string `yaml:"target,omitempty"`
+	// Endpoint is the balanced endpoint (1-based) of remove_endpoint and
+	// restore_endpoint.
+	Endpoint int `yaml:"endpoint,omitempty"`
 }
 
 // Duration is the total length of the phases.
@@ -316,12 +327,16 @@ type FaultEvent struct {
 	// demo target without an explicit API, the API derived from the
 	// target URL (empty if the profile has no URL).
 	Target FaultTarget
-	// Action is the one-off operation (ActionFlushCache); "" for faults.
+	// Action is the one-off operation (ActionFlushCache, …); "" for faults.
 	Action string
+	// Endpoint is the 1-based balanced endpoint of an endpoint action.
+	Endpoint int
 }
 
 func (e FaultEvent) String() string {
 	switch {
+	case e.Endpoint > 0:
+		return fmt.Sprintf("%v %s: %s %d", e.At, e.Phase, e.Action, e.Endpoint)
 	case e.Action != "":
 		return fmt.Sprintf("%v %s: %s on %s", e.At, e.Phase, e.Action, e.Target.Name)
 	case e.Apply:
@@ -351,8 +366,11 @@ func (p *Profile) FaultEvents() []FaultEvent {
 				ev{FaultEvent{At: end, Phase: ph.Name, Apply: false, Fault: f, Target: t}, 0})
 		}
 		for _, a := range ph.Actions {
-			evs = append(evs, ev{FaultEvent{At: start + a.At, Phase: ph.Name, Apply: true,
-				Target: p.faultTarget(a.Target), Action: a.Do}, 2})
+			e := FaultEvent{At: start + a.At, Phase: ph.Name, Apply: true, Action: a.Do, Endpoint: a.Endpoint}
+			if a.Target != "" {
+				e.Target = p.faultTarget(a.Target)
+			}
+			evs = append(evs, ev{e, 2})
 		}
 	}
 	sort.SliceStable(evs, func(i, j int) bool {

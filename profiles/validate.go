@@ -581,8 +581,20 @@ func (c *checker) actions(p *Profile, ph Phase, path string) {
 		} else if ph.Duration > 0 && a.At >= ph.Duration {
 			c.problem(atp, durValue(a.At), "action is not before the end of its phase (%v)", ph.Duration)
 		}
-		t, ok := c.targetRef(p, a.Target, join(ap, "target"))
 		dp := join(ap, "do")
+		if a.Do == ActionRemoveEndpoint || a.Do == ActionRestoreEndpoint {
+			if a.Endpoint < 1 {
+				c.problem(join(ap, "endpoint"), "", "%s needs endpoint: N (1-based, as in --endpoints)", a.Do)
+			}
+			if a.Target != "" {
+				c.problem(join(ap, "target"), a.Target, "%s takes no target", a.Do)
+			}
+			continue
+		}
+		if a.Endpoint != 0 {
+			c.problem(join(ap, "endpoint"), fmt.Sprint(a.Endpoint), "only remove_endpoint and restore_endpoint take an endpoint")
+		}
+		t, ok := c.targetRef(p, a.Target, join(ap, "target"))
 		switch supported, kindOK := actionSpecs[t.Kind]; {
 		case a.Do == "":
 			c.problem(dp, "", "missing do (want %s)", ActionFlushCache)
@@ -590,7 +602,7 @@ func (c *checker) actions(p *Profile, ph Phase, path string) {
 			c.problem(dp, a.Do, "action not supported by %s target %q (supported: %s)",
 				t.Kind, a.Target, orList(supported))
 		case !ok && a.Do != ActionFlushCache:
-			c.problem(dp, a.Do, "unknown action (want %s)", ActionFlushCache)
+			c.problem(dp, a.Do, "unknown action (want %s, %s or %s)", ActionFlushCache, ActionRemoveEndpoint, ActionRestoreEndpoint)
 		}
 	}
 }

@@ -39,6 +39,8 @@ type Settings struct {
 	Timeout      time.Duration `json:"timeout_ns"`
 	HTTP2        bool          `json:"http2,omitempty"`
 	Profile      string        `json:"profile,omitempty"`
+	Endpoints    string        `json:"endpoints,omitempty"`
+	Balance      string        `json:"balance,omitempty"`
 	// Phases are the planned phases: rate shape and arrival process.
 	Phases []PhaseSettings `json:"phases,omitempty"`
 }
@@ -66,10 +68,30 @@ type File struct {
 	Summary       *analysis.Summary `json:"summary"`
 	// Faults is the timeline of faults and actions a profile applied.
 	Faults []FaultWindow `json:"faults,omitempty"`
+	// Balance describes client-side balancing over several endpoints.
+	Balance *BalanceInfo `json:"balance,omitempty"`
 	// Histograms holds every phase's and the total's histograms in the
 	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
 	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
 	Histograms Histograms `json:"histograms"`
+}
+
+// BalanceInfo describes a balanced run: the strategy, the endpoints in
+// order (summary.endpoints has their shares), and each endpoint lost
+// during the run with the fraction of keys that moved because of it.
+type BalanceInfo struct {
+	Strategy  string         `json:"strategy"`
+	Endpoints []string       `json:"endpoints"`
+	Removed   []EndpointLoss `json:"removed,omitempty"`
+}
+
+// EndpointLoss is one endpoint removed mid-run.
+type EndpointLoss struct {
+	Endpoint  int           `json:"endpoint"` // 1-based
+	Addr      string        `json:"addr"`
+	At        time.Duration `json:"at_ns"`
+	KeysMoved float64       `json:"keys_moved"` // fraction of the key space whose endpoint changed; -1: the strategy ignores keys
+	Keys      int           `json:"keys"`       // size of the key space simulated
 }
 
 // FaultWindow is one fault (or one-off action) as it was applied: when,

@@ -32,7 +32,7 @@ type junitSuite struct {
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
 	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  string          `xml:"system-out,omitempty"`
+	SystemOut  *junitText      `xml:"system-out,omitempty"`
 }
 
 type junitProperty struct {
@@ -46,13 +46,29 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *junitText    `xml:"system-out,omitempty"`
+}
+
+type junitText struct {
+	Text string `xml:",cdata"`
 }
 
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+// xmlSafe replaces characters XML 1.0 cannot hold (most control
+// characters) with U+FFFD, for CDATA sections, which encoding/xml does not
+// filter.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r != 0xFFFE && r != 0xFFFF) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
@@ -99,7 +115,7 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 		detail := objectiveDetail(r)
 		switch {
 		case r.NoData && phaseNamed(s, r.Phase) == nil:
-			c.Error = &junitProblem{Message: r.Note, Type: "config", Text: detail}
+			c.Error = &junitProblem{Message: r.Note, Type: "config", Text: xmlSafe(detail)}
 		case !r.Pass:
 			typ := "slo"
 			if r.Uncertain {
@@ -107,9 +123,9 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 			} else if r.NoData {
 				typ = "no-data"
 			}
-			c.Failure = &junitProblem{Message: r.Describe(), Type: typ, Text: detail}
+			c.Failure = &junitProblem{Message: r.Describe(), Type: typ, Text: xmlSafe(detail)}
 		default:
-			c.SystemOut = detail
+			c.SystemOut = &junitText{xmlSafe(detail)}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
@@ -123,10 +139,10 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 		}
 		text := fmt.Sprintf("measured: %s\nlimit: %s", fd.Measured, fd.Limit)
 		if fd.OK {
-			c.SystemOut = text
+			c.SystemOut = &junitText{xmlSafe(text)}
 		} else {
 			c.Error = &junitProblem{Message: fmt.Sprintf("%s (limit %s)", fd.Measured, fd.Limit), Type: "invalid",
-				Text: text + "\nadvice: " + fd.Advice}
+				Text: xmlSafe(text + "\nadvice: " + fd.Advice)}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
@@ -147,7 +163,7 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 	for _, wn := range v.Warnings {
 		fmt.Fprintf(&out, "warning: %s\n", wn)
 	}
-	suite.SystemOut = out.String()
+	suite.SystemOut = &junitText{xmlSafe(out.String())}
 
 	doc := junitSuites{Name: "tailgate", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Time: suite.Time, Suites: []junitSuite{suite}}
@@ -204,7 +220,7 @@ func objectiveDetail(r analysis.ObjectiveResult) string {
 			fmt.Fprintf(&b, "confidence interval: [%s, %s]\n", o.Format(r.CILo), o.Format(r.CIHi))
 		}
 		fmt.Fprintf(&b, "threshold: %s\n", o.ThresholdString())
-		fmt.Fprintf(&b, "margin: %s\n", signedMargin(r))
+		fmt.Fprintf(&b, "margin: %s\n", signedMargin(r, analysis.Objective.Format))
 	}
 	if r.Uncertain {
 		b.WriteString("uncertain: the threshold lies inside the confidence interval, or there are too few samples for one\n")
@@ -215,15 +231,22 @@ func objectiveDetail(r analysis.ObjectiveResult) string {
 	return b.String()
 }
 
-// signedMargin prints a result's margin with its sign and percentage:
-// "+238ms (95.1%)", "-112ms (-22.4%)".
-func signedMargin(r analysis.ObjectiveResult) string {
+// signedMargin prints a result's margin with its sign and percentage of
+// the threshold: "+238ms (+95.1%)", "-112ms (-22.4%)"; margins of
+// percentages are in percentage points: "+0.5 pp (+50.0%)".
+func signedMargin(r analysis.ObjectiveResult, value func(analysis.Objective, float64) string) string {
 	sign := "+"
 	m := r.Margin
 	if m < 0 {
 		sign, m = "-", -m
 	}
-	s := sign + r.Objective.Format(m)
+	o := r.Objective
+	var s string
+	if o.Unit() == "%" {
+		s = sign + strings.TrimSuffix(o.Format(m), "%") + " pp"
+	} else {
+		s = sign + value(o, m)
+	}
 	if r.Threshold != 0 {
 		s += fmt.Sprintf(" (%s%.1f%%)", sign, abs(r.MarginPct))
 	}

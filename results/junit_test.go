@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,7 +87,7 @@ func verdictFile(t *testing.T, degradedMs float64, slotWaits uint64) *File {
 		c.Record(i%4, &r)
 		st.Intended++
 		st.Sent++
-		if i > 0 && len(st.Gaps) < 2000 {
+		if i > 0 && i%3 == 0 {
 			st.Gaps = append(st.Gaps, generator.Gap{At: at, Intended: gap, Actual: gap + time.Duration(next()*20e3) - 10e3})
 		}
 	}
@@ -128,21 +129,30 @@ func judge(t *testing.T, f *File, policy analysis.Policy, exprs ...string) analy
 	return analysis.Evaluate(f.Summary, objs, policy, analysis.SelfCheck(f.Summary, nil, cfg))
 }
 
-// The three verdicts the golden files show.
-func verdictCases(t *testing.T) []struct {
+type verdictCase struct {
 	name string
 	f    *File
 	v    analysis.Verdict
-} {
+}
+
+var cases struct {
+	once sync.Once
+	all  []verdictCase
+}
+
+// verdictCases returns the three verdicts the golden files show, built
+// once; they must not be modified.
+func verdictCases(t *testing.T) []verdictCase {
+	cases.once.Do(func() { cases.all = buildVerdictCases(t) })
+	return cases.all
+}
+
+func buildVerdictCases(t *testing.T) []verdictCase {
 	pass := verdictFile(t, 2, 0)
 	fail := verdictFile(t, 30, 0)
 	invalid := verdictFile(t, 30, 250)
 	objs := []string{"p99<250ms", "errors<1%", "degraded:p99<20ms", "throughput>=99%"}
-	return []struct {
-		name string
-		f    *File
-		v    analysis.Verdict
-	}{
+	return []verdictCase{
 		{"pass", pass, judge(t, pass, analysis.Policy{}, objs...)},
 		{"fail", fail, judge(t, fail, analysis.Policy{}, objs...)},
 		{"invalid", invalid, judge(t, invalid, analysis.Policy{}, append(objs, "steady:p99.9<5ms")...)},
@@ -240,8 +250,14 @@ func TestWriteJUnit(t *testing.T) {
 
 func TestWriteJUnitEscapes(t *testing.T) {
 	f := verdictFile(t, 2, 0)
-	f.Summary.Phases[1].Name = `st<e>ady & "co"`
-	v := judge(t, f, analysis.Policy{}, `st<e>ady & "co":p99<=1ms`)
+	name := "st<e>ady & \"co\" ]]> \x01" // control characters come only from profiles, not objectives
+	f.Summary.Phases[1].Name = name
+	o, err := analysis.ParseObjective("p99<=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Phase = name
+	v := analysis.Evaluate(f.Summary, []analysis.Objective{o}, analysis.Policy{}, nil)
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, f, v); err != nil {
 		t.Fatal(err)
@@ -251,7 +267,8 @@ func TestWriteJUnitEscapes(t *testing.T) {
 		t.Fatalf("not XML: %v\n%s", err, buf.String())
 	}
 	tc := doc.Suites[0].Cases[0]
-	if tc.Classname != `tailgate.st<e>ady & "co"` || tc.Name != "p99<=1ms" || tc.Failure == nil {
+	if tc.Classname != "tailgate.st<e>ady & \"co\" ]]> \uFFFD" || tc.Name != "p99<=1ms" || tc.Failure == nil ||
+		!strings.Contains(tc.Failure.Text, "objective: st<e>ady & \"co\" ]]> \uFFFD:p99<=1ms") {
 		t.Errorf("case %+v", tc)
 	}
 }

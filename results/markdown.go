@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 		b.WriteString("|---|---|--:|--:|--:|---|\n")
 		for _, r := range v.Results {
 			o := r.Objective
-			measured, threshold, margin := "—", mdValue(o, r.Threshold), "—"
+			measured, threshold, margin := "—", mdThreshold(o), "—"
 			if !r.NoData {
 				measured = mdValue(o, r.Measured)
 				if r.HasCI {
@@ -172,17 +173,18 @@ func mdValue(o analysis.Objective, v float64) string {
 	return mdCell(o.Format(v))
 }
 
-func mdMargin(r analysis.ObjectiveResult) string {
-	o := r.Objective
-	sign, m := "+", r.Margin
-	if m < 0 {
-		sign, m = "-", -m
+func mdMargin(r analysis.ObjectiveResult) string { return signedMargin(r, mdValue) }
+
+var plainDuration = regexp.MustCompile(`^([0-9.]+)(ns|µs|ms|s)$`)
+
+// mdThreshold prints an objective's threshold exactly, latencies with a
+// spaced unit: "250 ms", "1.5 s", "0.1%".
+func mdThreshold(o analysis.Objective) string {
+	s := o.ThresholdString()
+	if m := plainDuration.FindStringSubmatch(s); m != nil {
+		return m[1] + " " + m[2]
 	}
-	s := sign + mdValue(o, m)
-	if r.Threshold != 0 {
-		s += fmt.Sprintf(" (%s%.1f%%)", sign, abs(r.MarginPct))
-	}
-	return s
+	return mdCell(s)
 }
 
 // durUnit picks the unit FormatDuration would print d in.

@@ -144,6 +144,11 @@ func WriteTable(w io.Writer, f *File) error {
 		return err
 	}
 
+	if len(s.Endpoints) > 0 {
+		if err := writeEndpoints(w, f); err != nil {
+			return err
+		}
+	}
 	for _, fw := range f.Faults {
 		what := fw.Type
 		if fw.Action != "" {
@@ -227,4 +232,38 @@ func WriteSeconds(w io.Writer, f *File) error {
 		}
 	}
 	return t.Render()
+}
+
+func writeEndpoints(w io.Writer, f *File) error {
+	s := f.Summary
+	strategy := ""
+	if f.Balance != nil {
+		strategy = f.Balance.Strategy
+	}
+	et := newTable(w, "endpoint", "address", "requests", "share", "ok", "errors", "cache hits", "p50", "p99", "max")
+	for _, e := range s.Endpoints {
+		hits := "-"
+		if done := e.OK + e.Errors; done > 0 {
+			hits = fmt.Sprintf("%.1f%%", 100*float64(e.CacheHits)/float64(done))
+		}
+		if err := et.Append(fmt.Sprint(e.Endpoint), e.Addr, fmt.Sprint(e.Requests), fmt.Sprintf("%.1f%%", 100*e.Share),
+			fmt.Sprint(e.OK), fmt.Sprint(e.Errors), hits, FormatDuration(e.P50), FormatDuration(e.P99), FormatDuration(e.Max)); err != nil {
+			return err
+		}
+	}
+	if err := et.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "balance: %s over %d endpoints, imbalance (max/mean requests) %.2f\n", strategy, len(s.Endpoints), s.Imbalance)
+	if f.Balance != nil {
+		for _, r := range f.Balance.Removed {
+			if r.KeysMoved < 0 {
+				fmt.Fprintf(w, "endpoint %d (%s) lost at %s (%s does not pin keys to endpoints)\n", r.Endpoint, r.Addr, FormatDuration(r.At), strategy)
+				continue
+			}
+			fmt.Fprintf(w, "endpoint %d (%s) lost at %s: %.1f%% of %d keys moved (ideal for %d endpoints: %.1f%%)\n",
+				r.Endpoint, r.Addr, FormatDuration(r.At), 100*r.KeysMoved, r.Keys, len(f.Balance.Endpoints), 100/float64(len(f.Balance.Endpoints)))
+		}
+	}
+	return nil
 }

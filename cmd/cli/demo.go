@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,9 +20,11 @@ import (
 func NewCmdDemo(io *IOStreams) *cobra.Command {
 	cfg := demo.DefaultConfig()
 	var (
-		profile string
-		out     string
-		quiet   bool
+		profile  string
+		nodes    int
+		strategy string
+		out      string
+		quiet    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -31,33 +34,49 @@ on a free loopback port and run a built-in profile at it: by default "demo",
 baseline → burst → degraded dependency (5 % of dependency calls +300 ms, applied
 through the demo target's fault API) → recovery.`,
 		Example: `  tailgate demo
-  tailgate demo --profile degraded-dependency --out degraded.json`,
+  tailgate demo --profile degraded-dependency --out degraded.json
+  tailgate demo --profile node-loss --endpoints 3 --balance ring-hash`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := results.CheckWritable(out); err != nil {
 				return usageErrorf("--out: %v", err)
 			}
-			srv, err := demo.New(cfg)
-			if err != nil {
-				return usageErrorf("%v", err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return withCode(ExitError, err)
+			if nodes < 1 || nodes > 16 {
+				return usageErrorf("--endpoints %d: want 1 to 16 demo servers", nodes)
 			}
 			sctx, stop := context.WithCancel(context.Background())
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(sctx, ln) }()
-			defer func() { stop(); <-served }()
-			url := fmt.Sprintf("http://%s/item?key={{key}}", ln.Addr())
+			var addrs []string
+			served := make(chan error, nodes)
+			defer func() {
+				stop()
+				for range addrs {
+					<-served
+				}
+			}()
+			for i := 0; i < nodes; i++ {
+				srv, err := demo.New(cfg)
+				if err != nil {
+					return usageErrorf("%v", err)
+				}
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					return withCode(ExitError, err)
+				}
+				addrs = append(addrs, ln.Addr().String())
+				go func() { served <- srv.Serve(sctx, ln) }()
+			}
+			url := fmt.Sprintf("http://%s/item?key={{key}}", addrs[0])
 			fmt.Fprintf(io.ErrOut, "demo target on http://%s/: dependency median %v, %.0f%% tail of ~%v, cache TTL %v\n",
-				ln.Addr(), cfg.DepMedian, cfg.TailProb*100, cfg.TailLatency, cfg.CacheTTL)
+				strings.Join(addrs, ", "), cfg.DepMedian, cfg.TailProb*100, cfg.TailLatency, cfg.CacheTTL)
 			opts := &RunOptions{
 				URL: url, Profile: profile, Seed: 1, MaxInFlight: generator.DefaultMaxInFlight,
 				OnSaturation: generator.Wait, Drain: generator.DefaultDrain, Timeout: targets.DefaultTimeout,
 				Method: "GET", CacheHeader: "X-Cache=HIT", Arrivals: "constant", Out: out, Format: "table", Quiet: quiet,
 				Command: append([]string{"tailgate"}, os.Args[1:]...),
 				changed: func(string) bool { return false },
+			}
+			if nodes > 1 {
+				opts.Endpoints, opts.Balance = strings.Join(addrs, ","), strategy
 			}
 			job, err := planRun(opts)
 			if err != nil {
@@ -69,6 +88,8 @@ through the demo target's fault API) → recovery.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&profile, "profile", "p", "demo", "built-in profile or file to run at the demo target")
+	f.IntVar(&nodes, "endpoints", 1, "start this many demo servers (each with its own cache) and balance over them")
+	f.StringVar(&strategy, "balance", "round-robin", "balancing strategy with --endpoints > 1")
 	f.StringVarP(&out, "out", "o", "demo-run.json", "result file")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	demoFlags(f, &cfg)

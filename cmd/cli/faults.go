@@ -13,6 +13,7 @@ import (
 
 	"tailgate/profiles"
 	"tailgate/results"
+	"tailgate/targets"
 	"tailgate/targets/proxy"
 )
 
@@ -21,9 +22,10 @@ import (
 // by interrupt) are removed by finish: a load test never leaves a fault
 // behind.
 type faultRunner struct {
-	events []profiles.FaultEvent
-	start  time.Time
-	client *http.Client
+	events   []profiles.FaultEvent
+	balanced *targets.Balanced // for endpoint actions
+	start    time.Time
+	client   *http.Client
 
 	mu      sync.Mutex
 	windows []results.FaultWindow
@@ -77,6 +79,9 @@ func (r *faultRunner) do(ctx context.Context, e profiles.FaultEvent) {
 	switch {
 	case e.Action != "":
 		w := results.FaultWindow{Phase: e.Phase, Target: e.Target.Name, Kind: e.Target.Kind, Action: e.Action, Applied: now}
+		if e.Endpoint > 0 {
+			w.Target, w.Kind = fmt.Sprintf("endpoint %d", e.Endpoint), "balancer"
+		}
 		if err != nil {
 			w.Error = err.Error()
 		}
@@ -130,6 +135,12 @@ func (r *faultRunner) finish() []results.FaultWindow {
 }
 
 func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent) error {
+	switch e.Action {
+	case profiles.ActionRemoveEndpoint:
+		return r.balanced.Remove(e.Endpoint - 1)
+	case profiles.ActionRestoreEndpoint:
+		return r.balanced.Restore(e.Endpoint - 1)
+	}
 	t := e.Target
 	switch t.Kind {
 	case profiles.KindDemo:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"tailgate/profiles"
 	"tailgate/results"
 	"tailgate/targets"
+	"tailgate/targets/balance"
 	grpct "tailgate/targets/grpc"
 )
 
@@ -47,6 +49,8 @@ type RunOptions struct {
 	ProtoFiles   []string // gRPC descriptors from .proto files
 	ImportPaths  []string
 	Streams      int    // gRPC streams per connection (0 = unlimited)
+	Endpoints    string // host:port[=weight],… to balance over
+	Balance      string // balancing strategy
 	CacheHeader  string // "Name=value"
 	Out          string
 	Format       string
@@ -152,6 +156,16 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 					return usageErrorf("%v", err)
 				}
 			}
+			if opts.Endpoints != "" {
+				if _, err := balance.ParseEndpoints(opts.Endpoints); err != nil {
+					return usageErrorf("--endpoints: %v", err)
+				}
+				if !slices.Contains(balance.Strategies(), opts.Balance) {
+					return usageErrorf("--balance %q: want one of %s", opts.Balance, strings.Join(balance.Strategies(), ", "))
+				}
+			} else if c.Flags().Changed("balance") {
+				return usageErrorf("--balance needs --endpoints")
+			}
 			if opts.Streams < 0 {
 				return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
 			}
@@ -187,6 +201,8 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
 	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
 	f.IntVar(&opts.Streams, "streams-per-connection", 0, "gRPC: cap on concurrent streams per connection (0 = unlimited)")
+	f.StringVar(&opts.Endpoints, "endpoints", "", "balance over these host:port[=weight] endpoints (comma-separated); the URL's host is replaced")
+	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable)")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
@@ -361,20 +377,41 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 		}
 	}
 	ho.Vars = vars
-	var tg generator.Target
-	var closer func()
-	if isGRPC(ho.URL) {
-		g, err := newGRPCTarget(opts, ho)
-		if err != nil {
-			return nil, err
+	mk := func(ho targets.HTTPOptions) (generator.Target, func(), error) {
+		if isGRPC(ho.URL) {
+			g, err := newGRPCTarget(opts, ho)
+			if err != nil {
+				return nil, nil, err
+			}
+			return g, func() { g.Close() }, nil
 		}
-		tg, closer = g, func() { g.Close() }
-	} else {
 		h, err := targets.NewHTTP(ho)
 		if err != nil {
-			return nil, usageErrorf("%v", err)
+			return nil, nil, usageErrorf("%v", err)
 		}
-		tg, closer = h, h.Close
+		return h, h.Close, nil
+	}
+	var tg generator.Target
+	var closer func()
+	var bal *targets.Balanced
+	if opts.Endpoints != "" {
+		eps, _ := balance.ParseEndpoints(opts.Endpoints)
+		key := func(seq uint64) uint64 { return seq }
+		if vars.Keys != nil {
+			key = vars.Keys.Key
+		}
+		bal, err = targets.NewBalanced(opts.Balance, eps, balance.Options{Seed: opts.seed(prof)}, key, func(addr string) (generator.Target, error) {
+			o := ho
+			o.URL = withHost(ho.URL, addr)
+			t, _, err := mk(o)
+			return t, err
+		})
+		if err != nil {
+			return nil, usageErrorf("--endpoints: %v", err)
+		}
+		tg, closer = bal, bal.Close
+	} else if tg, closer, err = mk(ho); err != nil {
+		return nil, err
 	}
 	settings := results.Settings{
 		Target: ho.URL, Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
@@ -385,8 +422,16 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain},
 		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
+	job.keys = vars.Keys
+	if bal != nil {
+		job.balanced = bal
+		job.settings.Endpoints = opts.Endpoints
+		job.settings.Balance = opts.Balance
+	}
 	if prof != nil {
-		job.useProfile(prof, opts.seed(prof))
+		if err := job.useProfile(prof, opts.seed(prof)); err != nil {
+			return nil, err
+		}
 		return job, nil
 	}
 	arr, _ := generator.ParseArrivals(opts.Arrivals)
@@ -452,8 +497,22 @@ func mustKeyDist(s string) targets.KeyDist {
 	return d
 }
 
+// withHost replaces the host:port of a URL (template) with addr.
+func withHost(u, addr string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	rest := u[i+3:]
+	j := strings.IndexAny(rest, "/?#")
+	if j < 0 {
+		j = len(rest)
+	}
+	return u[:i+3] + addr + rest[j:]
+}
+
 // useProfile sets the job's schedule, phases and fault plan from p.
-func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) {
+func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) error {
 	j.schedule = p.Schedule(seed)
 	j.total = p.Duration()
 	starts := p.PhaseStarts()
@@ -469,9 +528,23 @@ func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) {
 		j.settings.Phases = append(j.settings.Phases, results.PhaseSettings{
 			Name: ph.Name, Duration: ph.Duration, Rate: ph.Rate.String(), Arrivals: arr, Warmup: ph.Warmup})
 	}
-	if evs := p.FaultEvents(); len(evs) > 0 {
-		j.faults = newFaultRunner(evs)
+	evs := p.FaultEvents()
+	for _, e := range evs {
+		if e.Endpoint == 0 {
+			continue
+		}
+		if j.balanced == nil {
+			return usageErrorf("profile %s: %s needs --endpoints to balance over", p.Source, e.Action)
+		}
+		if n := len(j.balanced.Endpoints()); e.Endpoint > n {
+			return usageErrorf("profile %s: %s endpoint %d, but --endpoints has %d", p.Source, e.Action, e.Endpoint, n)
+		}
 	}
+	if len(evs) > 0 {
+		j.faults = newFaultRunner(evs)
+		j.faults.balanced = j.balanced
+	}
+	return nil
 }
 
 // loadJob is one run from schedule to written results, shared by run and
@@ -481,6 +554,8 @@ type loadJob struct {
 	target   generator.Target
 	closer   func()
 	faults   *faultRunner
+	balanced *targets.Balanced
+	keys     *targets.Keys
 	phases   []analysis.Phase
 	settings results.Settings
 	gen      generator.Options
@@ -547,6 +622,10 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 		return withCode(ExitError, err)
 	}
 	sum := col.Summarize(st)
+	var bi *results.BalanceInfo
+	if j.balanced != nil {
+		bi = j.balanceInfo(sum, windows)
+	}
 	sum.Generator.CPU = cpu
 	sum.Generator.Cores = runtime.GOMAXPROCS(0)
 	f, err := results.New("run", sum)
@@ -560,6 +639,7 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	f.Interrupted = st.Interrupted
 	f.Settings = j.settings
 	f.Faults = windows
+	f.Balance = bi
 	if j.out != "" {
 		if err := results.Write(j.out, f); err != nil {
 			return withCode(ExitError, err)
@@ -618,4 +698,50 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// balanceInfo names the endpoints in the summary and computes, for every
+// endpoint removed during the run, the fraction of keys that moved: by
+// running the same strategy over the key space (the real key count with
+// --keys, else 100,000), which is exact for the strategy and needs no
+// per-key memory during the run.
+func (j *loadJob) balanceInfo(sum *analysis.Summary, windows []results.FaultWindow) *results.BalanceInfo {
+	eps := j.balanced.Endpoints()
+	bi := &results.BalanceInfo{Strategy: j.balanced.Strategy()}
+	for _, ep := range eps {
+		bi.Endpoints = append(bi.Endpoints, ep.Addr)
+	}
+	for i := range sum.Endpoints {
+		if k := sum.Endpoints[i].Endpoint - 1; k < len(eps) {
+			sum.Endpoints[i].Addr = eps[k].Addr
+		}
+	}
+	nKeys := 100000
+	if ks, ok := j.keySpace(); ok {
+		nKeys = ks
+	}
+	for _, w := range windows {
+		if w.Action != profiles.ActionRemoveEndpoint || w.Error != "" {
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscanf(w.Target, "endpoint %d", &n); err != nil || n < 1 || n > len(eps) {
+			continue
+		}
+		moved, err := balance.KeysMoved(bi.Strategy, eps, n-1, nKeys, balance.Options{Seed: j.settings.Seed})
+		if err != nil {
+			moved = -1 // the strategy does not place keys
+		}
+		bi.Removed = append(bi.Removed, results.EndpointLoss{Endpoint: n, Addr: eps[n-1].Addr, At: w.Applied, KeysMoved: moved, Keys: nKeys})
+	}
+	return bi
+}
+
+// keySpace is the number of distinct keys requests draw from, capped at a
+// million for simulations.
+func (j *loadJob) keySpace() (int, bool) {
+	if j.keys == nil {
+		return 0, false
+	}
+	return int(min(j.keys.N, 1_000_000)), true
 }
