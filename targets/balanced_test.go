@@ -59,7 +59,9 @@ func TestBalancedRemoveRestore(t *testing.T) {
 	if b.Remove(7) == nil {
 		t.Error("removing a missing endpoint succeeded")
 	}
-	b.Remove(0)
+	if b.Remove(0) != nil || b.Remove(1) != nil {
+		t.Fatal("remove failed")
+	}
 	if b.Remove(2) == nil {
 		t.Error("removing the last endpoint succeeded")
 	}
