@@ -88,7 +88,7 @@ type Verdict struct {
 	Results   []ObjectiveResult `json:"results"`
 	Findings  []Finding         `json:"findings"`
 	// Reasons explain the status, most important first.
-	Reasons []string `json:"reasons"`
+	Reasons []string `json:"reasons,omitempty"`
 	// Warnings are uncertain results under the warn policy.
 	Warnings []string `json:"warnings,omitempty"`
 }

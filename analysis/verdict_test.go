@@ -137,7 +137,10 @@ func TestEvaluateTooFewSamplesIsInvalid(t *testing.T) {
 }
 
 func TestEvaluatePoissonConstantGapsIsInvalid(t *testing.T) {
-	s := poissonRun(7, func(_ *rand.Rand, d time.Duration) time.Duration { return d }).build(t)
+	s := poissonRun(7, nil).build(t)
+	rng := rand.New(rand.NewPCG(7, 7))
+	setGaps(s, rng, func(time.Duration) time.Duration { return expGap(rng, 1000) },
+		func(int, time.Duration) time.Duration { return time.Millisecond })
 	v := judge(s, objectives(t, "p99<1s"), Policy{}, SelfCheckConfig{Arrivals: map[string]string{"main": "poisson"}})
 	if v.Status != StatusInvalid || !strings.Contains(strings.Join(v.Reasons, "\n"), "arrivals in phase \"main\"") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)

@@ -70,6 +70,9 @@ type File struct {
 	Faults []FaultWindow `json:"faults,omitempty"`
 	// Balance describes client-side balancing over several endpoints.
 	Balance *BalanceInfo `json:"balance,omitempty"`
+	// Verdict is PASS, FAIL or INVALID with the objectives' results and
+	// the self-check's findings (docs/slo.md).
+	Verdict *analysis.Verdict `json:"verdict,omitempty"`
 	// Histograms holds every phase's and the total's histograms in the
 	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
 	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
@@ -180,19 +183,26 @@ func DecodeHistogram(s string) (*hdr.Histogram, error) {
 	return h, nil
 }
 
-// Write writes f to path atomically: to a temporary file in the same
+// Write writes f to path atomically, as indented JSON.
+func Write(path string, f *File) error {
+	return WriteAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(f)
+	})
+}
+
+// WriteAtomic writes path through fill: to a temporary file in the same
 // directory, synced, then renamed over path. A crash or signal midway
 // leaves either the old file or the new one, never half of one.
-func Write(path string, f *File) error {
+func WriteAtomic(path string, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	enc := json.NewEncoder(tmp)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(f); err != nil {
+	if err := fill(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -184,6 +184,9 @@ func WriteTable(w io.Writer, f *File) error {
 	g := s.Generator
 	fmt.Fprintf(w, "generator: %d sent, peak %d in flight (%d workers), %d waited for a slot\n",
 		g.Sent, g.PeakInFlight, g.Workers, g.SlotWaits)
+	if f.Verdict != nil {
+		WriteVerdict(w, f.Verdict)
+	}
 	if tot.Completed() == 0 && tot.Intended > 0 {
 		fmt.Fprintln(w, "warning: no request completed successfully or otherwise")
 	} else if tot.OK == 0 && tot.Intended > 0 {
@@ -266,4 +269,34 @@ func writeEndpoints(w io.Writer, f *File) error {
 		}
 	}
 	return nil
+}
+
+// WriteVerdict prints the verdict: each objective with its margin and
+// confidence interval, then the self-check findings that failed.
+func WriteVerdict(w io.Writer, v *analysis.Verdict) {
+	fmt.Fprintf(w, "\nverdict: %s\n", v)
+	for _, r := range v.Results {
+		mark := "✓"
+		if !r.Pass {
+			mark = "✗"
+		}
+		note := ""
+		if r.Uncertain {
+			note = " [uncertain]"
+		}
+		fmt.Fprintf(w, "  %s %s: %s%s\n", mark, r.Phase, r.Describe(), note)
+	}
+	failed := 0
+	for _, f := range v.Findings {
+		if !f.OK {
+			failed++
+			fmt.Fprintf(w, "  ✗ self-check %s\n", f)
+		}
+	}
+	if failed == 0 {
+		fmt.Fprintf(w, "  ✓ self-check: %d checks passed (the generator kept up; enough samples)\n", len(v.Findings))
+	}
+	for _, s := range v.Warnings {
+		fmt.Fprintf(w, "  ! %s\n", s)
+	}
 }

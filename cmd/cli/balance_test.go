@@ -24,7 +24,7 @@ func TestRunEndpointsRoundRobin(t *testing.T) {
 	addrs := startDemos(t, 3)
 	out := filepath.Join(t.TempDir(), "r.json")
 	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"run", "http://ignored:1/item?key={{key}}", "--keys", "uniform:1000",
+	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", "http://ignored:1/item?key={{key}}", "--keys", "uniform:1000",
 		"--endpoints", strings.Join(addrs, ","), "--rate", "300", "--duration", "1s", "--out", out, "-q"})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -63,7 +63,7 @@ phases:
 	os.WriteFile(pf, []byte(prof), 0o644)
 	out := filepath.Join(dir, "r.json")
 	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"run", "--profile", pf, "--endpoints", strings.Join(addrs, ","),
+	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", "--profile", pf, "--endpoints", strings.Join(addrs, ","),
 		"--balance", "ring-hash", "--out", out, "-q"})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -91,11 +91,11 @@ func TestBalanceFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "http://127.0.0.1:1/", "--rate", "1", "--balance", "ring-hash"}, "--balance needs --endpoints"},
-		{[]string{"run", "http://127.0.0.1:1/", "--rate", "1", "--endpoints", "127.0.0.1:1", "--balance", "nope"}, "nope"},
-		{[]string{"run", "http://127.0.0.1:1/", "--rate", "1", "--endpoints", "a:b:c"}, "--endpoints"},
-		{[]string{"run", "--profile", "node-loss", "http://127.0.0.1:1/"}, "needs --endpoints"},
-		{[]string{"run", "--profile", "node-loss", "http://127.0.0.1:1/", "--endpoints", "127.0.0.1:1"}, "has 1"},
+		{[]string{"run", "--max-send-lag", "1s", "http://127.0.0.1:1/", "--rate", "1", "--balance", "ring-hash"}, "--balance needs --endpoints"},
+		{[]string{"run", "--max-send-lag", "1s", "http://127.0.0.1:1/", "--rate", "1", "--endpoints", "127.0.0.1:1", "--balance", "nope"}, "nope"},
+		{[]string{"run", "--max-send-lag", "1s", "http://127.0.0.1:1/", "--rate", "1", "--endpoints", "a:b:c"}, "--endpoints"},
+		{[]string{"run", "--max-send-lag", "1s", "--profile", "node-loss", "http://127.0.0.1:1/"}, "needs --endpoints"},
+		{[]string{"run", "--max-send-lag", "1s", "--profile", "node-loss", "http://127.0.0.1:1/", "--endpoints", "127.0.0.1:1"}, "has 1"},
 	} {
 		io, _, errOut := testIO()
 		if code := Execute(context.Background(), io, tt.args); code != ExitUsage || !strings.Contains(errOut.String(), tt.want) {

@@ -21,6 +21,7 @@ func NewCmdDemo(io *IOStreams) *cobra.Command {
 	cfg := demo.DefaultConfig()
 	var (
 		profile  string
+		vo       verdictOptions
 		nodes    int
 		strategy string
 		out      string
@@ -40,6 +41,12 @@ through the demo target's fault API) → recovery.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := results.CheckWritable(out); err != nil {
 				return usageErrorf("--out: %v", err)
+			}
+			if !c.Flags().Changed("slo") && vo.SLOFile == "" {
+				vo.SLOs = []string{"p99<500ms", "errors<0.1%"}
+			}
+			if err := vo.parse(); err != nil {
+				return err
 			}
 			if nodes < 1 || nodes > 16 {
 				return usageErrorf("--endpoints %d: want 1 to 16 demo servers", nodes)
@@ -74,6 +81,7 @@ through the demo target's fault API) → recovery.`,
 				Method: "GET", CacheHeader: "X-Cache=HIT", Arrivals: "constant", Out: out, Format: "table", Quiet: quiet,
 				Command: append([]string{"tailgate"}, os.Args[1:]...),
 				changed: func(string) bool { return false },
+				Verdict: vo,
 			}
 			if nodes > 1 {
 				opts.Endpoints, opts.Balance = strings.Join(addrs, ","), strategy
@@ -93,5 +101,6 @@ through the demo target's fault API) → recovery.`,
 	f.StringVarP(&out, "out", "o", "demo-run.json", "result file")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	demoFlags(f, &cfg)
+	vo.addFlags(f)
 	return cmd
 }

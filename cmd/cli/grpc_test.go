@@ -35,7 +35,7 @@ func TestRunGRPC(t *testing.T) {
 	for _, extra := range [][]string{nil, {"--protoset", "../../targets/grpcdemo/testdata/demo.protoset"}} {
 		out := filepath.Join(t.TempDir(), "r.json")
 		io, stdout, errOut := testIO()
-		args := append([]string{"run", base + "/demo.Store/Get", "--data", `{"key":"k{{key}}"}`, "--keys", "uniform:1000000",
+		args := append([]string{"run", "--max-send-lag", "1s", base + "/demo.Store/Get", "--data", `{"key":"k{{key}}"}`, "--keys", "uniform:1000000",
 			"--rate", "200", "--duration", "1s", "--out", out, "-q"}, extra...)
 		if code := Execute(context.Background(), io, args); code != ExitOK {
 			t.Fatalf("%v: exit %d: %s", extra, code, errOut)
@@ -58,9 +58,9 @@ func TestRunGRPCBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", base + "/demo.Store/Nope", "--rate", "10"}, "Get"},
-		{[]string{"run", base + "/demo.Store/Get", "--data", `{"kee":"x"}`, "--rate", "10"}, "kee"},
-		{[]string{"run", "grpc://127.0.0.1/demo.Store/Get", "--rate", "10"}, "host:port"},
+		{[]string{"run", "--max-send-lag", "1s", base + "/demo.Store/Nope", "--rate", "10"}, "Get"},
+		{[]string{"run", "--max-send-lag", "1s", base + "/demo.Store/Get", "--data", `{"kee":"x"}`, "--rate", "10"}, "kee"},
+		{[]string{"run", "--max-send-lag", "1s", "grpc://127.0.0.1/demo.Store/Get", "--rate", "10"}, "host:port"},
 	} {
 		io, _, errOut := testIO()
 		if code := Execute(context.Background(), io, tt.args); code != ExitUsage || !strings.Contains(errOut.String(), tt.want) {

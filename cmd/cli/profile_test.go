@@ -51,7 +51,7 @@ func TestDegradedDependencyProfile(t *testing.T) {
 	srv, base := startDemo(t, nil)
 	out := filepath.Join(t.TempDir(), "r.json")
 	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"run", "--profile", "testdata/degraded-short.yaml", base + "/item?key={{key}}", "--out", out, "-q"})
+	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", "--profile", "testdata/degraded-short.yaml", base + "/item?key={{key}}", "--out", out, "-q"})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -96,7 +96,7 @@ func TestProfileInterruptRemovesFaults(t *testing.T) {
 		}
 		cancel()
 	}()
-	code := Execute(ctx, io, []string{"run", "--profile", "testdata/degraded-short.yaml", base + "/item?key={{key}}", "--out", out, "-q"})
+	code := Execute(ctx, io, []string{"run", "--max-send-lag", "1s", "--profile", "testdata/degraded-short.yaml", base + "/item?key={{key}}", "--out", out, "-q"})
 	if code != ExitInterrupted {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -116,7 +116,7 @@ func TestZipfKeysHitCacheMoreThanUniform(t *testing.T) {
 	hitRate := func(keys string) float64 {
 		out := filepath.Join(t.TempDir(), "r.json")
 		io, _, errOut := testIO()
-		code := Execute(context.Background(), io, []string{"run", base + "/item?key={{key}}", "--keys", keys, "--rate", "500", "--duration", "2s", "--out", out, "-q"})
+		code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", base + "/item?key={{key}}", "--keys", keys, "--rate", "500", "--duration", "2s", "--out", out, "-q"})
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -135,11 +135,11 @@ func TestProfileErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"run", "--profile", "testdata/bad.yaml", "http://127.0.0.1:1/"}, []string{"bad.yaml:4", "duration", "bad.yaml:5", "rate"}},
-		{[]string{"run", "--profile", "no-such-profile"}, []string{"no-such-profile"}},
-		{[]string{"run", "--profile", "steady", "--rate", "10", "http://127.0.0.1:1/"}, []string{"--rate and --profile"}},
-		{[]string{"run", "http://127.0.0.1:1/", "--rate", "10", "--keys", "zipf:0.5:10"}, []string{"--keys"}},
-		{[]string{"run", "http://127.0.0.1:1/{{nope}}", "--rate", "10"}, []string{"{{nope}}"}},
+		{[]string{"run", "--max-send-lag", "1s", "--profile", "testdata/bad.yaml", "http://127.0.0.1:1/"}, []string{"bad.yaml:4", "duration", "bad.yaml:5", "rate"}},
+		{[]string{"run", "--max-send-lag", "1s", "--profile", "no-such-profile"}, []string{"no-such-profile"}},
+		{[]string{"run", "--max-send-lag", "1s", "--profile", "steady", "--rate", "10", "http://127.0.0.1:1/"}, []string{"--rate and --profile"}},
+		{[]string{"run", "--max-send-lag", "1s", "http://127.0.0.1:1/", "--rate", "10", "--keys", "zipf:0.5:10"}, []string{"--keys"}},
+		{[]string{"run", "--max-send-lag", "1s", "http://127.0.0.1:1/{{nope}}", "--rate", "10"}, []string{"{{nope}}"}},
 		{[]string{"profiles", "show", "nope"}, []string{"nope"}},
 	} {
 		io, _, errOut := testIO()

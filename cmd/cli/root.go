@@ -88,6 +88,7 @@ response time and service time side by side from HdrHistograms.`,
 		NewCmdDemo(io),
 		NewCmdProfiles(io),
 		NewCmdProxy(io),
+		NewCmdGate(io),
 		NewCmdVersion(io),
 	)
 	return root

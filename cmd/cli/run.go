@@ -56,6 +56,7 @@ type RunOptions struct {
 	Format       string
 	Quiet        bool
 	Command      []string
+	Verdict      verdictOptions
 
 	changed func(flag string) bool // which flags the user set
 }
@@ -174,6 +175,9 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 					return usageErrorf("--out: %v", err)
 				}
 			}
+			if err := opts.Verdict.parse(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -208,6 +212,7 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
 	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
+	opts.Verdict.addFlags(f)
 	return cmd
 }
 
@@ -418,7 +423,7 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 	}
 	job := &loadJob{
-		target: tg, closer: closer, settings: settings,
+		target: tg, closer: closer, settings: settings, verdict: &opts.Verdict,
 		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain},
 		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
@@ -430,10 +435,26 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 	}
 	if prof != nil {
 		if err := job.useProfile(prof, opts.seed(prof)); err != nil {
+			job.close()
 			return nil, err
 		}
-		return job, nil
+	} else {
+		job.plainSchedule(opts)
 	}
+	var names []string
+	for _, ph := range job.phases {
+		names = append(names, ph.Name)
+	}
+	if err := opts.Verdict.checkPhases(names); err != nil {
+		job.close()
+		return nil, err
+	}
+	return job, nil
+}
+
+// plainSchedule sets a one-phase schedule from --rate, --duration and
+// --arrivals.
+func (job *loadJob) plainSchedule(opts *RunOptions) {
 	arr, _ := generator.ParseArrivals(opts.Arrivals)
 	var sched generator.Schedule = generator.Constant{Rate: opts.Rate, Duration: opts.Duration}
 	if arr == generator.PoissonArrivals {
@@ -444,7 +465,6 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 	job.phases = []analysis.Phase{{Name: "main", End: opts.Duration}}
 	job.settings.Rate, job.settings.Duration, job.settings.Arrivals = opts.Rate, opts.Duration, opts.Arrivals
 	job.settings.Phases = []results.PhaseSettings{{Name: "main", Duration: opts.Duration, Rate: fmt.Sprintf("constant %g", opts.Rate), Arrivals: opts.Arrivals}}
-	return job, nil
 }
 
 func isGRPC(u string) bool {
@@ -516,6 +536,13 @@ func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) error {
 	j.schedule = p.Schedule(seed)
 	j.total = p.Duration()
 	starts := p.PhaseStarts()
+	j.rate = func(t time.Duration) float64 {
+		i := len(starts) - 1
+		for i > 0 && t < starts[i] {
+			i--
+		}
+		return p.Curve(i).Rate(t - starts[i])
+	}
 	j.phases = nil
 	j.settings.Profile = p.Name
 	j.settings.Duration = p.Duration()
@@ -556,6 +583,8 @@ type loadJob struct {
 	faults   *faultRunner
 	balanced *targets.Balanced
 	keys     *targets.Keys
+	verdict  *verdictOptions
+	rate     func(time.Duration) float64 // offered rate at an offset; nil: constant
 	phases   []analysis.Phase
 	settings results.Settings
 	gen      generator.Options
@@ -640,6 +669,11 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	f.Settings = j.settings
 	f.Faults = windows
 	f.Balance = bi
+	vo := j.verdict
+	if vo == nil {
+		vo = &verdictOptions{MaxSendLag: analysis.DefaultMaxSendLagP99}
+	}
+	verdict, verr := vo.judge(f, vo.selfCheck(f, j.rate))
 	if j.out != "" {
 		if err := results.Write(j.out, f); err != nil {
 			return withCode(ExitError, err)
@@ -651,10 +685,13 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	if j.out != "" && j.format == "table" {
 		fmt.Fprintf(io.Out, "result written to %s\n", j.out)
 	}
+	if verr != nil {
+		return withCode(ExitError, verr)
+	}
 	if st.Interrupted {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %v: partial results written", st.Elapsed.Round(time.Millisecond)))
 	}
-	return nil
+	return verdictCode(verdict)
 }
 
 func render(io *IOStreams, f *results.File, format string) error {
