@@ -276,10 +276,6 @@ func poissonRun(seed uint64, gaps func(*rand.Rand, time.Duration) time.Duration)
 	return runSpec{phases: []phaseSpec{{name: "main", dur: 2 * time.Second, rate: 1000}}, gaps: gaps, seed: seed}
 }
 
-func exponentialGaps(rng *rand.Rand, _ time.Duration) time.Duration {
-	return time.Duration(rng.ExpFloat64() * float64(time.Millisecond))
-}
-
 // setGaps replaces a built summary's gap sample: intended gaps drawn by
 // intended, actual gaps derived from them by actual.
 func setGaps(s *Summary, rng *rand.Rand, intended func(at time.Duration) time.Duration, actual func(i int, intended time.Duration) time.Duration) {
