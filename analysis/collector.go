@@ -179,8 +179,13 @@ type Collector struct {
 	pool    []*acc
 	late    int64
 	seconds []Second
-	sink    IntervalSink
-	sinkErr error
+	// intervals are the response-time histograms of consecutive spans of
+	// span seconds, compressed (HdrHistogram V2, base64); see Summary.
+	intervals []string
+	span      int64
+	pending   *hdr.Histogram // the current span, until it is full
+	sink      IntervalSink
+	sinkErr   error
 }
 
 // NewCollector returns a Collector for a run with the given phases (at

@@ -187,3 +187,45 @@ func TestQuantileLabel(t *testing.T) {
 		}
 	}
 }
+
+// Interval histograms merge back to the run's total, and a run longer
+// than MaxIntervals seconds keeps at most MaxIntervals of them, coarser.
+func TestCollectorIntervals(t *testing.T) {
+	for _, secs := range []int{10, MaxIntervals + 500} {
+		c := NewCollector(nil)
+		for i := 0; i < secs; i++ {
+			at := time.Duration(i)*time.Second + 100*time.Millisecond
+			c.Record(0, res(uint64(i), at, at, at+time.Duration(i%50+1)*time.Millisecond, 200))
+			if i%100 == 0 {
+				c.Tick(at)
+			}
+		}
+		if err := c.Close(time.Duration(secs) * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		s := c.Summarize(generator.Stats{Elapsed: time.Duration(secs) * time.Second})
+		if len(s.Intervals) > MaxIntervals {
+			t.Fatalf("%d s: %d intervals", secs, len(s.Intervals))
+		}
+		wantSpan := time.Second
+		if secs > MaxIntervals {
+			wantSpan = 2 * time.Second
+		}
+		if s.IntervalSpan != wantSpan {
+			t.Errorf("%d s: span %v, want %v", secs, s.IntervalSpan, wantSpan)
+		}
+		merged := NewHistogram()
+		for _, iv := range s.Intervals {
+			h, err := DecodeHist(iv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dropped := merged.Merge(h); dropped != 0 {
+				t.Fatalf("dropped %d", dropped)
+			}
+		}
+		if !merged.Equals(s.Total.ResponseHist) {
+			t.Fatalf("%d s: merged intervals (%d values) differ from the total (%d)", secs, merged.TotalCount(), s.Total.ResponseHist.TotalCount())
+		}
+	}
+}

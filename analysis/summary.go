@@ -113,6 +113,7 @@ func (c *Collector) closeLocked(upTo int64) {
 			row.ServiceP50, row.ServiceP99 = time.Duration(w[0]), time.Duration(w[1])
 		}
 		c.seconds = append(c.seconds, row)
+		c.addInterval(s, merged.resp)
 	}
 }
 
@@ -199,7 +200,15 @@ type Summary struct {
 	Total     PhaseSummary      `json:"total"` // non-warm-up phases together
 	Seconds   []Second          `json:"seconds"`
 	Late      int64             `json:"late,omitempty"` // results that missed their second's report (in totals)
-	Generator GeneratorStats    `json:"generator"`
+	// Intervals are response-time histograms of consecutive spans of
+	// IntervalSpan (1 s, or a power-of-two multiple of it once a run is
+	// longer than MaxIntervals seconds: memory stays bounded), compressed
+	// (HdrHistogram V2, base64). They merge exactly across machines and
+	// feed the block bootstrap of compare. Not in the summary JSON: the
+	// result file keeps them beside the other histograms.
+	Intervals    []string       `json:"-"`
+	IntervalSpan time.Duration  `json:"-"`
+	Generator    GeneratorStats `json:"generator"`
 }
 
 // Summarize builds the run's Summary. Call after Close.
@@ -232,6 +241,11 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 	}
 	c.summarizeEndpoints(s)
 	s.Seconds = append([]Second(nil), c.seconds...)
+	s.Intervals = append([]string(nil), c.intervals...)
+	if c.pending != nil && c.pending.TotalCount() > 0 {
+		s.Intervals = append(s.Intervals, encodeHist(c.pending))
+	}
+	s.IntervalSpan = time.Duration(max(c.span, 1)) * time.Second
 	for i := range s.Seconds {
 		if t := int(s.Seconds[i].T); t < len(offered) {
 			s.Seconds[i].Offered = offered[t]
@@ -362,4 +376,57 @@ func (c *Collector) summarizeEndpoints(s *Summary) {
 		})
 	}
 	s.Imbalance = float64(most) / (float64(total) / float64(len(merged)))
+}
+
+// MaxIntervals bounds the interval histograms a run keeps: past it,
+// neighbouring intervals are merged pairwise and the span doubles.
+const MaxIntervals = 3600
+
+// addInterval adds second sec's response histogram to the current span,
+// closing the span when it is full. c.mu is held.
+func (c *Collector) addInterval(sec int64, h *hdr.Histogram) {
+	if c.span == 0 {
+		c.span = 1
+	}
+	if c.pending == nil {
+		c.pending = NewHistogram()
+	}
+	c.pending.Merge(h)
+	if (sec+1)%c.span != 0 {
+		return
+	}
+	c.intervals = append(c.intervals, encodeHist(c.pending))
+	c.pending.Reset()
+	if len(c.intervals) >= MaxIntervals {
+		c.coarsen()
+	}
+}
+
+// coarsen merges neighbouring intervals pairwise and doubles the span.
+func (c *Collector) coarsen() {
+	out := c.intervals[:0]
+	for i := 0; i+1 < len(c.intervals); i += 2 {
+		a, errA := DecodeHist(c.intervals[i])
+		b, errB := DecodeHist(c.intervals[i+1])
+		if errA != nil || errB != nil {
+			continue // cannot happen: we encoded them
+		}
+		a.Merge(b)
+		out = append(out, encodeHist(a))
+	}
+	c.intervals = out
+	c.span *= 2
+}
+
+func encodeHist(h *hdr.Histogram) string {
+	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// DecodeHist decodes a compressed (V2, base64) histogram.
+func DecodeHist(s string) (*hdr.Histogram, error) {
+	return hdr.Decode([]byte(s))
 }

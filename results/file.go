@@ -126,6 +126,11 @@ type Histograms struct {
 	Unit   string    `json:"unit"` // always "ns"
 	Phases []HistSet `json:"phases"`
 	Total  HistSet   `json:"total"`
+	// Intervals are response-time histograms of consecutive spans of
+	// IntervalSpan from the start (1 s unless the run was longer than an
+	// hour), all phases together.
+	IntervalSpan time.Duration `json:"interval_span_ns,omitempty"`
+	Intervals    []string      `json:"intervals,omitempty"`
 }
 
 // New returns a File for summary s, with the histograms encoded.
@@ -139,6 +144,7 @@ func New(kind string, s *analysis.Summary) (*File, error) {
 		f.Histograms.Phases = append(f.Histograms.Phases, hs)
 	}
 	f.Histograms.Total, _ = encodeSet(&s.Total)
+	f.Histograms.Intervals, f.Histograms.IntervalSpan = s.Intervals, s.IntervalSpan
 	return f, err
 }
 
@@ -291,6 +297,12 @@ func Decode(r io.Reader) (*File, error) {
 	if err := decodeSet(&f.Summary.Total, f.Histograms.Total); err != nil {
 		return nil, fmt.Errorf("total: %w", err)
 	}
+	for i, iv := range f.Histograms.Intervals {
+		if _, err := DecodeHistogram(iv); err != nil {
+			return nil, fmt.Errorf("interval %d: %w", i, err)
+		}
+	}
+	f.Summary.Intervals, f.Summary.IntervalSpan = f.Histograms.Intervals, f.Histograms.IntervalSpan
 	return &f, nil
 }
 
