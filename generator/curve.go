@@ -332,32 +332,53 @@ type PhaseSchedule struct {
 }
 
 // Sequence runs schedules one after another; each starts when the
-// previous one's Duration is over. Calls to Next must come in order.
+// previous one's Duration is over. Calls to Next must come in increasing
+// order, but may skip numbers (as a Segment does).
 type Sequence struct {
 	Phases []PhaseSchedule
 
-	cur   int           // phase being read
-	base  uint64        // global n of the current phase's first arrival
-	start time.Duration // current phase's start offset
+	cur    int           // phase being read
+	base   uint64        // global n of the current phase's first arrival
+	start  time.Duration // current phase's start offset
+	lastOK uint64        // largest local n of the current phase known to exist
+	haveOK bool
 }
 
 var _ Schedule = (*Sequence)(nil)
 
+func (p PhaseSchedule) next(n uint64) (time.Duration, bool) {
+	at, ok := p.Schedule.Next(n)
+	return at, ok && (p.Duration <= 0 || at < p.Duration)
+}
+
 // Next returns the global arrival n.
 func (q *Sequence) Next(n uint64) (time.Duration, bool) {
-	if n < q.base {
-		q.cur, q.base, q.start = 0, 0, 0
+	if n < q.base || (q.haveOK && n-q.base < q.lastOK) {
+		q.cur, q.base, q.start, q.haveOK = 0, 0, 0, false
 	}
 	for q.cur < len(q.Phases) {
 		p := q.Phases[q.cur]
-		at, ok := p.Schedule.Next(n - q.base)
-		if ok && (p.Duration <= 0 || at < p.Duration) {
+		local := n - q.base
+		if at, ok := p.next(local); ok {
+			q.lastOK, q.haveOK = local, true
 			return q.start + at, true
 		}
-		// Phase exhausted: its arrival count is n − base.
-		q.base = n
+		// The phase has fewer than local+1 arrivals: count them exactly
+		// (a caller that skips numbers may have jumped past the end).
+		var count uint64
+		if q.haveOK {
+			count = q.lastOK + 1
+		}
+		for count < local {
+			if _, ok := p.next(count); !ok {
+				break
+			}
+			count++
+		}
+		q.base += count
 		q.start += p.Duration
 		q.cur++
+		q.haveOK = false
 	}
 	return 0, false
 }
@@ -376,3 +397,17 @@ var _ Schedule = Segment{}
 func (s Segment) Next(n uint64) (time.Duration, bool) {
 	return s.Schedule.Next(n*s.Count + s.Index)
 }
+
+// Seq returns the global sequence number of this segment's n-th arrival,
+// so that templates ({{seq}}, {{key}}) see the same request numbers as a
+// single generator would.
+func (s Segment) Seq(n uint64) uint64 { return n*s.Count + s.Index }
+
+// A SeqMapper is a Schedule whose arrivals have sequence numbers other
+// than their position (Segment). Run passes Seq(n) to the target and in
+// results.
+type SeqMapper interface {
+	Seq(n uint64) uint64
+}
+
+var _ SeqMapper = Segment{}

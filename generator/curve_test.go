@@ -1,8 +1,10 @@
 package generator
 
 import (
+	"context"
 	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -204,4 +206,63 @@ func FuzzCurveScheduleMonotonic(f *testing.F) {
 			prev = at
 		}
 	})
+}
+
+func TestSegmentSeqIsGlobal(t *testing.T) {
+	seg := Segment{Schedule: Constant{Rate: 100, Duration: time.Second}, Index: 2, Count: 4}
+	if seg.Seq(0) != 2 || seg.Seq(3) != 14 {
+		t.Fatalf("Seq: %d %d", seg.Seq(0), seg.Seq(3))
+	}
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		if _, err := Run(context.Background(), seg, TargetFunc(instant), &c, Options{coarseOnly: true}); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.all) != 25 {
+			t.Fatalf("%d results, want 25", len(c.all))
+		}
+		for _, r := range c.all {
+			if r.Seq%4 != 2 || r.Intended != time.Duration(r.Seq)*10*time.Millisecond {
+				t.Fatalf("result seq %d at %v", r.Seq, r.Intended)
+			}
+		}
+	})
+}
+
+// Segments of a multi-phase sequence partition it exactly, even when a
+// segment's stride jumps over a phase boundary.
+func TestSegmentsOfSequence(t *testing.T) {
+	mk := func() Schedule {
+		return &Sequence{Phases: []PhaseSchedule{
+			{Schedule: NewCurveSchedule(ConstantRate(301), time.Second, PoissonArrivals, 1), Duration: time.Second},
+			{Schedule: NewCurveSchedule(Ramp{From: 300, To: 600, Over: time.Second}, time.Second, PoissonArrivals, 2), Duration: time.Second},
+			{Schedule: NewCurveSchedule(ConstantRate(7), time.Second, Uniform, 3), Duration: time.Second},
+		}}
+	}
+	whole := map[time.Duration]int{}
+	n := count(mk())
+	for k := uint64(0); k < uint64(n); k++ {
+		at, _ := mk().Next(k)
+		whole[at]++
+	}
+	got := 0
+	for i := uint64(0); i < 4; i++ {
+		seg := Segment{Schedule: mk(), Index: i, Count: 4}
+		for k := uint64(0); ; k++ {
+			at, ok := seg.Next(k)
+			if !ok {
+				break
+			}
+			whole[at]--
+			got++
+		}
+	}
+	if got != n {
+		t.Fatalf("segments sent %d, whole %d", got, n)
+	}
+	for at, c := range whole {
+		if c != 0 {
+			t.Fatalf("arrival %v off by %d", at, c)
+		}
+	}
 }

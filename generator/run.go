@@ -123,6 +123,7 @@ type Stats struct {
 	Start        time.Time     // the run's time origin
 	Elapsed      time.Duration // from Start to the end of sending
 	Interrupted  bool          // ctx ended the run before the schedule did
+	StartLate    time.Duration // with Options.Start: how late the loop began, by this clock
 	// Gaps is a uniform random sample (reservoir, at most GapSampleSize)
 	// of consecutive dispatches: the intended and the actual time between
 	// a request and the one before it, for checking that arrivals followed
@@ -172,16 +173,20 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		g = new(Gauges)
 	}
 	start := opt.Start
+	var startLate time.Duration
 	if start.IsZero() {
 		start = time.Now()
-	} else if d := time.Until(start); d > 0 {
-		tm := time.NewTimer(d)
-		select {
-		case <-tm.C:
-		case <-ctx.Done():
-			tm.Stop()
-			return Stats{Start: start, Interrupted: true}, nil
+	} else {
+		if d := time.Until(start); d > 0 {
+			tm := time.NewTimer(d)
+			select {
+			case <-tm.C:
+			case <-ctx.Done():
+				tm.Stop()
+				return Stats{Start: start, Interrupted: true}, nil
+			}
 		}
+		startLate = time.Since(start)
 	}
 
 	// Requests run under reqCtx, which outlives ctx by the drain period.
@@ -198,10 +203,12 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 	}
 	var st Stats
 	st.Start = start
+	st.StartLate = startLate
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	gaps := gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
+	mapper, _ := s.(SeqMapper)
 	var n uint64
 dispatch:
 	for ; ; n++ {
@@ -217,6 +224,9 @@ dispatch:
 		st.Intended++
 		gaps.add(at, time.Since(start))
 		tok := token{seq: n, at: at}
+		if mapper != nil {
+			tok.seq = mapper.Seq(n)
+		}
 		select {
 		case l.work <- tok:
 			continue

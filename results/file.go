@@ -43,6 +43,15 @@ type Settings struct {
 	Balance      string        `json:"balance,omitempty"`
 	// Phases are the planned phases: rate shape and arrival process.
 	Phases []PhaseSettings `json:"phases,omitempty"`
+	// Segment is "i/n" when this run fired stripe i (1-based) of n of one
+	// schedule (--segment); "" for a whole run. A merged file lists the
+	// segments it holds, e.g. "1,2,3,4/4".
+	Segment string `json:"segment,omitempty"`
+	// StartAt is the absolute start (--start-at) all segments shared.
+	StartAt time.Time `json:"start_at,omitzero"`
+	// StartLate is how long after StartAt (or after being asked to start)
+	// this generator actually began, by its own clock.
+	StartLate time.Duration `json:"start_late_ns,omitempty"`
 }
 
 // PhaseSettings describe one planned phase.

@@ -89,6 +89,7 @@ response time and service time side by side from HdrHistograms.`,
 		NewCmdProfiles(io),
 		NewCmdProxy(io),
 		NewCmdGate(io),
+		NewCmdMerge(io),
 		NewCmdVersion(io),
 	)
 	return root

@@ -48,10 +48,12 @@ type RunOptions struct {
 	Protoset     string   // gRPC descriptors from a protoset file
 	ProtoFiles   []string // gRPC descriptors from .proto files
 	ImportPaths  []string
-	Streams      int    // gRPC streams per connection (0 = unlimited)
-	Endpoints    string // host:port[=weight],… to balance over
-	Balance      string // balancing strategy
-	CacheHeader  string // "Name=value"
+	Streams      int       // gRPC streams per connection (0 = unlimited)
+	Segment      string    // i/n: fire stripe i of n of the schedule
+	StartAt      time.Time // absolute start shared by segments
+	Endpoints    string    // host:port[=weight],… to balance over
+	Balance      string    // balancing strategy
+	CacheHeader  string    // "Name=value"
 	Out          string
 	Format       string
 	Quiet        bool
@@ -167,6 +169,14 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 			} else if c.Flags().Changed("balance") {
 				return usageErrorf("--balance needs --endpoints")
 			}
+			if opts.Segment != "" {
+				if _, _, err := results.ParseSegment(opts.Segment); err != nil {
+					return usageErrorf("--segment: %v", err)
+				}
+			}
+			if !opts.StartAt.IsZero() && time.Until(opts.StartAt) < -time.Second {
+				return usageErrorf("--start-at %s is %v in the past", opts.StartAt.Format(time.RFC3339), -time.Until(opts.StartAt).Round(time.Second))
+			}
 			if opts.Streams < 0 {
 				return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
 			}
@@ -205,6 +215,15 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
 	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
 	f.IntVar(&opts.Streams, "streams-per-connection", 0, "gRPC: cap on concurrent streams per connection (0 = unlimited)")
+	f.StringVar(&opts.Segment, "segment", "", "fire only stripe i of n of the schedule (i/n, 1-based); merge the results with 'tailgate merge'")
+	f.Func("start-at", "start at this absolute time (RFC 3339, e.g. 2026-12-01T02:00:00Z), for segments on several machines", func(v string) error {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("want RFC 3339, e.g. 2026-12-01T02:00:00Z")
+		}
+		opts.StartAt = t
+		return nil
+	})
 	f.StringVar(&opts.Endpoints, "endpoints", "", "balance over these host:port[=weight] endpoints (comma-separated); the URL's host is replaced")
 	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
@@ -441,6 +460,15 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 	} else {
 		job.plainSchedule(opts)
 	}
+	if opts.Segment != "" {
+		i, n, _ := results.ParseSegment(opts.Segment)
+		job.schedule = generator.Segment{Schedule: job.schedule, Index: i, Count: n}
+		job.settings.Segment = results.SegmentString(i, n)
+	}
+	if !opts.StartAt.IsZero() {
+		job.gen.Start = opts.StartAt
+		job.settings.StartAt = opts.StartAt.UTC()
+	}
 	var names []string
 	for _, ph := range job.phases {
 		names = append(names, ph.Name)
@@ -605,8 +633,13 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	col := analysis.NewCollector(j.phases)
 	g := new(generator.Gauges)
 	j.gen.Gauges = g
-	started := time.Now()
-	j.gen.Start = started
+	started := j.gen.Start
+	if started.IsZero() {
+		started = time.Now()
+		j.gen.Start = started
+	} else if !j.quiet {
+		fmt.Fprintf(io.ErrOut, "waiting until %s to start (%v)\n", started.Format(time.RFC3339), time.Until(started).Round(time.Millisecond))
+	}
 	stopTicks := make(chan struct{})
 	ticksDone := make(chan struct{})
 	go func() {
@@ -669,6 +702,7 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	f.Settings = j.settings
 	f.Faults = windows
 	f.Balance = bi
+	f.Settings.StartLate = st.StartLate
 	vo := j.verdict
 	if vo == nil {
 		vo = &verdictOptions{MaxSendLag: analysis.DefaultMaxSendLagP99}

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Four generator processes each fire a quarter of one schedule, starting
+// together; merged, they equal a single-process run of the same schedule
+// arrival for arrival, and their percentiles agree within sampling error.
+func TestSegmentsMergeEqualsSingleRun(t *testing.T) {
+	_, base := startDemo(t, nil)
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.yaml")
+	os.WriteFile(prof, []byte(`name: seg
+target: {url: "http://x/item?key={{key}}"}
+keys: {dist: zipf, s: 1.1, n: 1000}
+seed: 7
+phases:
+  - {name: a, duration: 2s, rate: 300, arrivals: poisson}
+  - {name: b, duration: 1s, rate: {ramp: {from: 300, to: 600}}, arrivals: poisson}
+`), 0o644)
+	url := base + "/item?key={{key}}"
+	startAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	var procs []*exec.Cmd
+	for i := 1; i <= 4; i++ {
+		cmd := exec.Command(os.Args[0], "run", "--profile", prof, url, "--segment", fmt.Sprintf("%d/4", i),
+			"--start-at", startAt, "--out", filepath.Join(dir, fmt.Sprintf("r-%d.json", i)), "-q", "--max-send-lag", "1s")
+		cmd.Env = append(os.Environ(), "TAILGATE_RUN_MAIN=1")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+	}
+	for _, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("segment: %v", err)
+		}
+	}
+	io, stdout, errOut := testIO()
+	merged := filepath.Join(dir, "merged.json")
+	if code := Execute(context.Background(), io, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--max-send-lag", "1s"}); code != ExitOK {
+		t.Fatalf("merge exit %d: %s\n%s", code, errOut, stdout)
+	}
+	single := filepath.Join(dir, "single.json")
+	io2, _, errOut2 := testIO()
+	if code := Execute(context.Background(), io2, []string{"run", "--profile", prof, url, "--out", single, "-q", "--max-send-lag", "1s"}); code != ExitOK {
+		t.Fatalf("single exit %d: %s", code, errOut2)
+	}
+	m, s := readResult(t, merged), readResult(t, single)
+	if m.Settings.Segment != "1,2,3,4/4" {
+		t.Errorf("merged segment %q", m.Settings.Segment)
+	}
+	for i := range s.Summary.Phases {
+		if a, b := m.Summary.Phases[i].Intended, s.Summary.Phases[i].Intended; a != b {
+			t.Errorf("phase %d: merged intended %d, single %d", i, a, b)
+		}
+	}
+	for i, sec := range s.Summary.Seconds {
+		if i < len(m.Summary.Seconds) && m.Summary.Seconds[i].Offered != sec.Offered {
+			t.Errorf("second %d: merged offered %d, single %d", i, m.Summary.Seconds[i].Offered, sec.Offered)
+		}
+	}
+	if mp, sp := m.Summary.Total.Response.P50, s.Summary.Total.Response.P50; mp > 3*sp || sp > 3*mp {
+		t.Errorf("p50 merged %v single %v", mp, sp)
+	}
+	if m.Summary.Total.ResponseHist.TotalCount() != m.Summary.Total.Completed() {
+		t.Errorf("merged histogram holds %d of %d", m.Summary.Total.ResponseHist.TotalCount(), m.Summary.Total.Completed())
+	}
+	if !strings.Contains(stdout.String(), "merged segments [1 2 3 4] of 4") {
+		t.Errorf("merge output:\n%s", stdout)
+	}
+
+	// A missing segment: INVALID naming it, unless --allow-partial.
+	os.Remove(filepath.Join(dir, "r-3.json"))
+	io3, stdout3, errOut3 := testIO()
+	if code := Execute(context.Background(), io3, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--max-send-lag", "1s"}); code != ExitInvalid ||
+		!strings.Contains(errOut3.String()+stdout3.String(), "segments [3] of 4 missing") {
+		t.Errorf("partial merge: exit %d: %s", code, errOut3)
+	}
+	io4, _, errOut4 := testIO()
+	if code := Execute(context.Background(), io4, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--allow-partial", "--max-send-lag", "1s"}); code != ExitOK {
+		t.Errorf("--allow-partial: exit %d: %s", code, errOut4)
+	}
+	// A run of another plan is refused.
+	io5, _, errOut5 := testIO()
+	if code := Execute(context.Background(), io5, []string{"merge", filepath.Join(dir, "r-1.json"), single, "--out", merged}); code != ExitOK && !strings.Contains(errOut5.String(), "merge") {
+		t.Errorf("mixed merge: exit %d: %s", code, errOut5)
+	}
+}
+
+func TestMergeRefusesDifferentRuns(t *testing.T) {
+	srv, _ := countingServer(t, nil)
+	dir := t.TempDir()
+	for i, rate := range []string{"100", "200"} {
+		io, _, errOut := testIO()
+		if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", rate, "--duration", "500ms", "--out", filepath.Join(dir, fmt.Sprintf("r%d.json", i)), "-q", "--max-send-lag", "1s"}); code != ExitOK {
+			t.Fatalf("run: %d %s", code, errOut)
+		}
+	}
+	io, _, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"merge", filepath.Join(dir, "r0.json"), filepath.Join(dir, "r1.json"), "--out", filepath.Join(dir, "m.json")})
+	if code != ExitUsage || !strings.Contains(errOut.String(), "load differs") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, args := range [][]string{{"run", srv.URL, "--rate", "1", "--segment", "5/4"}, {"run", srv.URL, "--rate", "1", "--start-at", "yesterday"}, {"run", srv.URL, "--rate", "1", "--start-at", "2001-01-01T00:00:00Z"}} {
+		io, _, errOut := testIO()
+		if code := Execute(context.Background(), io, args); code != ExitUsage {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+}

@@ -1,0 +1,1546 @@
+package results
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"tailgate/analysis"
+)
+
+// This file renders self-contained HTML reports: one file, its charts
+// drawn as inline SVG by the Chart type below, no scripts, no fetches.
+// The page goes through html/template; the SVG is written by hand, and
+// every string in it that did not come from this file goes through
+// html.EscapeString first (see htmlEsc).
+
+// ---------------------------------------------------------------------
+// Charts
+
+// Scale is how an Axis maps values to positions.
+type Scale uint8
+
+// Scales.
+const (
+	ScaleLinear Scale = iota
+	ScaleLog10        // values ≤ 0 are left out
+)
+
+// Tick is a labelled position on an Axis.
+type Tick struct {
+	Value float64
+	Label string
+}
+
+// Axis is one axis of a Chart. The zero value fits a linear axis with
+// "nice" ticks (1, 2, 5 × 10ⁿ) to the data.
+type Axis struct {
+	Label string
+	Scale Scale
+	// Min and Max fix the range when Max > Min; otherwise it is fitted to
+	// the data (and to the markers), widened to whole ticks.
+	Min, Max float64
+	// FromZero makes a fitted linear axis start at 0.
+	FromZero bool
+	// Pad widens a fitted linear axis by this fraction of the data's span
+	// on each side (not below 0 with FromZero), so that markers at the
+	// ends stay clear of the frame.
+	Pad float64
+	// Ticks, when set, are the only ticks drawn (e.g. the "nines" of a
+	// percentile axis); otherwise they are chosen from the range.
+	Ticks []Tick
+	// Format labels chosen ticks; nil prints the value with %g.
+	Format func(float64) string
+}
+
+// Series is one line on a Chart. A point with a NaN coordinate (or, on a
+// log axis, one ≤ 0) breaks the line.
+type Series struct {
+	Name string
+	X, Y []float64
+	// Color is a CSS colour; "" takes the next colour of the palette.
+	Color  string
+	Dash   bool // dashed line
+	Points bool // a marker at every point
+	Hollow bool // markers are rings, not dots
+	NoLine bool // markers only
+}
+
+// Band shades the x range [From, To) of a Chart: a phase or a fault
+// window. Kind is "phase" (alternating grey) or "fault" (red); Row moves
+// the label down by rows so that overlapping bands stay readable.
+type Band struct {
+	From, To float64
+	Label    string
+	Kind     string
+	Row      int
+}
+
+// Marker is a labelled rule across a Chart: vertical at x = At (a knee,
+// a one-off action) or horizontal at y = At (an SLO).
+type Marker struct {
+	At       float64
+	Vertical bool
+	Label    string
+	Color    string // "" is dark red
+}
+
+// Chart is an SVG line chart: axes with ticks and grid, shaded bands,
+// rules and line series with a legend. It is the building block of every
+// HTML report; SVG renders it.
+type Chart struct {
+	Title         string
+	Width, Height int // in CSS pixels; 0 means 880 × 300
+	X, Y          Axis
+	Series        []Series
+	Bands         []Band
+	Markers       []Marker
+	// Empty is shown in the middle when no series has a point.
+	Empty string
+}
+
+// palette is a colour-blind-friendly set (Okabe–Ito, reordered).
+var chartPalette = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"}
+
+const (
+	chartFontSize  = 11
+	chartCharWidth = 6.3 // rough width of a character at fontSize, for layout
+	chartFaultFill = "#d62728"
+	chartPhaseFill = "#6b7280"
+)
+
+// esc escapes s for HTML text and attribute values.
+func htmlEsc(s string) string { return html.EscapeString(s) }
+
+// clip shortens s to at most n runes, with an ellipsis.
+func clipLabel(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if n == 1 {
+		return "…"
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// scale maps data values on an axis to pixels.
+type axisScale struct {
+	lo, hi   float64 // data range (log10 of it on a log axis)
+	p0, p1   float64 // pixel range
+	log      bool
+	ticks    []Tick
+	fallback bool // no data: the range is a placeholder
+}
+
+func (s *axisScale) tr(v float64) float64 {
+	if s.log {
+		v = math.Log10(v)
+	}
+	return v
+}
+
+// pos returns the pixel for v, clamped to the axis, and whether v can be
+// drawn at all.
+func (s *axisScale) pos(v float64) (float64, bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || (s.log && v <= 0) {
+		return 0, false
+	}
+	t := (s.tr(v) - s.lo) / (s.hi - s.lo)
+	t = math.Max(0, math.Min(1, t))
+	return s.p0 + t*(s.p1-s.p0), true
+}
+
+func (s *axisScale) in(v float64) bool {
+	if math.IsNaN(v) || (s.log && v <= 0) {
+		return false
+	}
+	t := s.tr(v)
+	return t >= s.lo-1e-9 && t <= s.hi+1e-9
+}
+
+// resolve fits a to the values vals and returns its scale onto [p0, p1].
+func (a *Axis) resolve(vals []float64, p0, p1 float64) *axisScale {
+	s := &axisScale{p0: p0, p1: p1, log: a.Scale == ScaleLog10}
+	format := a.Format
+	if format == nil {
+		format = func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	if a.Max > a.Min && (!s.log || a.Min > 0) {
+		lo, hi = a.Min, a.Max
+	} else {
+		for _, v := range vals {
+			if math.IsNaN(v) || math.IsInf(v, 0) || (s.log && v <= 0) {
+				continue
+			}
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		if a.Pad > 0 && !s.log && hi > lo {
+			pad := a.Pad * (hi - lo)
+			lo, hi = lo-pad, hi+pad
+			if a.FromZero && lo+pad >= 0 {
+				lo = math.Max(lo, 0)
+			}
+		}
+		if a.FromZero && !s.log {
+			lo = math.Min(lo, 0)
+		}
+		if lo > hi { // no data
+			s.fallback = true
+			lo, hi = 0, 1
+			if s.log {
+				lo, hi = 1, 10
+			}
+		}
+		if lo == hi {
+			if s.log {
+				lo, hi = lo/2, hi*2
+			} else if lo == 0 {
+				hi = 1
+			} else {
+				lo, hi = lo-math.Abs(lo)/2, hi+math.Abs(hi)/2
+				if a.FromZero && lo < 0 {
+					lo = 0
+				}
+			}
+		}
+		if s.log {
+			lo, hi = nice125Below(lo), nice125Above(hi)
+		} else {
+			step := niceStep(hi-lo, 5)
+			lo, hi = math.Floor(lo/step+1e-9)*step, math.Ceil(hi/step-1e-9)*step
+		}
+	}
+	s.lo, s.hi = s.tr(lo), s.tr(hi)
+	if s.hi <= s.lo {
+		s.hi = s.lo + 1
+	}
+	switch {
+	case a.Ticks != nil:
+		for _, t := range a.Ticks {
+			if s.in(t.Value) {
+				s.ticks = append(s.ticks, t)
+			}
+		}
+	case s.log:
+		for _, v := range logTicks(lo, hi) {
+			s.ticks = append(s.ticks, Tick{v, format(v)})
+		}
+	default:
+		step := niceStep(hi-lo, 5)
+		for i := 0; i <= 100; i++ {
+			v := lo + float64(i)*step
+			if v > hi+step*1e-6 {
+				break
+			}
+			if math.Abs(v) < step*1e-9 {
+				v = 0
+			}
+			s.ticks = append(s.ticks, Tick{v, format(v)})
+		}
+	}
+	return s
+}
+
+// niceStep returns a step of 1, 2, 2.5 or 5 × 10ⁿ that cuts span into
+// about n parts.
+func niceStep(span float64, n int) float64 {
+	if !(span > 0) {
+		return 1
+	}
+	raw := span / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	switch f := raw / mag; {
+	case f <= 1:
+		return mag
+	case f <= 2:
+		return 2 * mag
+	case f <= 2.5:
+		return 2.5 * mag
+	case f <= 5:
+		return 5 * mag
+	}
+	return 10 * mag
+}
+
+// nice125Below returns the largest 1, 2 or 5 × 10ⁿ ≤ v (v > 0).
+func nice125Below(v float64) float64 {
+	mag := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, f := range []float64{5, 2, 1} {
+		if f*mag <= v*(1+1e-9) {
+			return f * mag
+		}
+	}
+	return mag
+}
+
+// nice125Above returns the smallest 1, 2 or 5 × 10ⁿ ≥ v (v > 0).
+func nice125Above(v float64) float64 {
+	mag := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, f := range []float64{1, 2, 5, 10} {
+		if f*mag >= v*(1-1e-9) {
+			return f * mag
+		}
+	}
+	return 10 * mag
+}
+
+// logTicks returns ticks for a log axis over [lo, hi]: 1, 2, 5 × 10ⁿ
+// over up to three decades, powers of ten beyond.
+func logTicks(lo, hi float64) []float64 {
+	decades := math.Log10(hi / lo)
+	mults := []float64{1, 2, 5}
+	if decades > 3 {
+		mults = []float64{1}
+	}
+	var out []float64
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range mults {
+			v := m * math.Pow(10, e)
+			if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// SVG renders the chart as one <svg> element. Every label is escaped.
+func (c *Chart) SVG() template.HTML {
+	w, h := c.Width, c.Height
+	if w <= 0 {
+		w = 880
+	}
+	if h <= 0 {
+		h = 300
+	}
+	// Legend entries flow after the title, wrapping as needed.
+	type entry struct {
+		label  string
+		color  string
+		dash   bool
+		line   bool
+		dot    bool
+		hollow bool
+		x, y   float64
+	}
+	var legend []entry
+	x, row := 8.0, 0
+	if c.Title != "" {
+		x += 7.4*float64(utf8.RuneCountInString(c.Title)) + 24 // bold, 12px
+	}
+	colors := make([]string, len(c.Series))
+	for i, s := range c.Series {
+		colors[i] = s.Color
+		if colors[i] == "" {
+			colors[i] = chartPalette[i%len(chartPalette)]
+		}
+		if s.Name == "" {
+			continue
+		}
+		width := 30 + chartCharWidth*float64(utf8.RuneCountInString(s.Name)) + 16
+		if x+width > float64(w)-8 && x > 8 {
+			row++
+			x = 8
+		}
+		legend = append(legend, entry{s.Name, colors[i], s.Dash, !s.NoLine, s.Points || s.NoLine, s.Hollow, x, float64(16 + 16*row)})
+		x += width
+	}
+	left, right, top, bottom := 70.0, 20.0, float64(30+16*row), 44.0
+	if c.Y.Label != "" {
+		left += 14
+	}
+	x0, x1, y0, y1 := left, float64(w)-right, top, float64(h)-bottom
+
+	var xs, ys []float64
+	for _, s := range c.Series {
+		xs = append(xs, s.X...)
+		ys = append(ys, s.Y...)
+	}
+	for _, b := range c.Bands {
+		xs = append(xs, b.From, b.To)
+	}
+	for _, m := range c.Markers {
+		if m.Vertical {
+			xs = append(xs, m.At)
+		} else {
+			ys = append(ys, m.At)
+		}
+	}
+	sx := c.X.resolve(xs, x0, x1)
+	sy := c.Y.resolve(ys, y1, y0)
+
+	var b strings.Builder
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="%d">`,
+		w, h, w, h, htmlEsc(c.Title), chartFontSize)
+	fmt.Fprintf(&b, `<rect class="bg" x="0" y="0" width="%d" height="%d" fill="#fff"/>`, w, h)
+	if c.Title != "" {
+		fmt.Fprintf(&b, `<text class="title" x="8" y="16" font-weight="600" font-size="12">%s</text>`, htmlEsc(c.Title))
+	}
+
+	// Bands, under everything else.
+	for i, bd := range c.Bands {
+		if !(bd.To > bd.From) {
+			continue
+		}
+		bx0, ok0 := sx.pos(bd.From)
+		bx1, ok1 := sx.pos(bd.To)
+		if !ok0 || !ok1 || bx1-bx0 < 0.5 {
+			continue
+		}
+		fill, op, class := chartPhaseFill, 0.07, "band phase"
+		if i%2 == 1 {
+			op = 0.14
+		}
+		if bd.Kind == "fault" {
+			fill, op, class = chartFaultFill, 0.13, "band fault"
+		}
+		fmt.Fprintf(&b, `<g class="%s"><rect x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="%.2f"><title>%s</title></rect>`,
+			class, f(bx0), f(y0), f(bx1-bx0), f(y1-y0), fill, op, htmlEsc(bd.Label))
+		if bd.Kind == "fault" {
+			fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-opacity="0.6"/>`, f(bx0), f(bx0), f(y0), f(y1), fill)
+		}
+		if lbl := clipLabel(bd.Label, int((bx1-bx0-6)/chartCharWidth)); lbl != "" {
+			color := "#374151"
+			if bd.Kind == "fault" {
+				color = "#9b1c1c"
+			}
+			fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text>`, f(bx0+3), f(y0+12+float64(12*bd.Row)), color, htmlEsc(lbl))
+		}
+		b.WriteString(`</g>`)
+	}
+
+	// Grid and ticks.
+	b.WriteString(`<g class="axis x">`)
+	for _, t := range sx.ticks {
+		px, _ := sx.pos(t.Value)
+		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="#e5e7eb"/>`, f(px), f(px), f(y0), f(y1))
+		fmt.Fprintf(&b, `<text class="tick" x="%s" y="%s" text-anchor="middle" fill="#4b5563">%s</text>`, f(px), f(y1+15), htmlEsc(t.Label))
+	}
+	if c.X.Label != "" {
+		fmt.Fprintf(&b, `<text class="label" x="%s" y="%s" text-anchor="middle" fill="#111827">%s</text>`, f((x0+x1)/2), f(y1+34), htmlEsc(c.X.Label))
+	}
+	b.WriteString(`</g><g class="axis y">`)
+	for _, t := range sy.ticks {
+		py, _ := sy.pos(t.Value)
+		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="#e5e7eb"/>`, f(x0), f(x1), f(py), f(py))
+		fmt.Fprintf(&b, `<text class="tick" x="%s" y="%s" text-anchor="end" fill="#4b5563">%s</text>`, f(x0-6), f(py+4), htmlEsc(t.Label))
+	}
+	if c.Y.Label != "" {
+		fmt.Fprintf(&b, `<text class="label" transform="translate(14 %s) rotate(-90)" text-anchor="middle" fill="#111827">%s</text>`, f((y0+y1)/2), htmlEsc(c.Y.Label))
+	}
+	b.WriteString(`</g>`)
+	fmt.Fprintf(&b, `<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#9ca3af"/>`, f(x0), f(y0), f(x1-x0), f(y1-y0))
+
+	// Rules.
+	for _, m := range c.Markers {
+		color := m.Color
+		if color == "" {
+			color = "#9b1c1c"
+		}
+		if m.Vertical {
+			if !sx.in(m.At) {
+				continue
+			}
+			px, _ := sx.pos(m.At)
+			fmt.Fprintf(&b, `<g class="marker"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="1.5" stroke-dasharray="2 3"/>`, f(px), f(px), f(y0), f(y1), color)
+			anchor, tx := "start", px+4
+			if px > (x0+x1)/2 {
+				anchor, tx = "end", px-4
+			}
+			fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="%s" fill="%s">%s</text></g>`, f(tx), f(y1-6), anchor, color, htmlEsc(m.Label))
+			continue
+		}
+		if !sy.in(m.At) {
+			continue
+		}
+		py, _ := sy.pos(m.At)
+		fmt.Fprintf(&b, `<g class="marker"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="1.5" stroke-dasharray="6 3"/>`, f(x0), f(x1), f(py), f(py), color)
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text></g>`, f(x0+4), f(py-4), color, htmlEsc(m.Label))
+	}
+
+	// Series.
+	points := 0
+	for i, s := range c.Series {
+		n := min(len(s.X), len(s.Y))
+		var d strings.Builder
+		pen := false
+		var dots []string
+		for j := 0; j < n; j++ {
+			px, okx := sx.pos(s.X[j])
+			py, oky := sy.pos(s.Y[j])
+			if !okx || !oky {
+				pen = false
+				continue
+			}
+			points++
+			if pen {
+				d.WriteString("L")
+			} else {
+				d.WriteString("M")
+				pen = true
+			}
+			d.WriteString(f(px) + " " + f(py))
+			if s.Points || s.NoLine {
+				dots = append(dots, fmt.Sprintf(`<circle cx="%s" cy="%s" r="3.5"/>`, f(px), f(py)))
+			}
+		}
+		fmt.Fprintf(&b, `<g class="series" data-series="%s">`, htmlEsc(s.Name))
+		if !s.NoLine && d.Len() > 0 {
+			dash := ""
+			if s.Dash {
+				dash = ` stroke-dasharray="6 4"`
+			}
+			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.8" stroke-linejoin="round"%s><title>%s</title></path>`,
+				d.String(), colors[i], dash, htmlEsc(s.Name))
+		}
+		if len(dots) > 0 {
+			fill := colors[i]
+			if s.Hollow {
+				fill = "#fff"
+			}
+			fmt.Fprintf(&b, `<g fill="%s" stroke="%s" stroke-width="1.5">%s</g>`, fill, colors[i], strings.Join(dots, ""))
+		}
+		b.WriteString(`</g>`)
+	}
+	if points == 0 {
+		msg := c.Empty
+		if msg == "" {
+			msg = "no data"
+		}
+		fmt.Fprintf(&b, `<text class="empty" x="%s" y="%s" text-anchor="middle" fill="#6b7280" font-size="14">%s</text>`, f((x0+x1)/2), f((y0+y1)/2), htmlEsc(msg))
+	}
+
+	// Legend.
+	for _, e := range legend {
+		fmt.Fprintf(&b, `<g class="legend">`)
+		if e.line {
+			dash := ""
+			if e.dash {
+				dash = ` stroke-dasharray="6 4"`
+			}
+			fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2"%s/>`, f(e.x), f(e.x+24), f(e.y-4), f(e.y-4), e.color, dash)
+		}
+		if e.dot {
+			fill := e.color
+			if e.hollow {
+				fill = "#fff"
+			}
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3.5" fill="%s" stroke="%s" stroke-width="1.5"/>`, f(e.x+12), f(e.y-4), fill, e.color)
+		}
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="#111827">%s</text></g>`, f(e.x+30), f(e.y), htmlEsc(e.label))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // every interpolated string above is escaped
+}
+
+// ---------------------------------------------------------------------
+// Axis formats and data helpers
+
+// durTick labels a latency axis tick (nanoseconds): 250µs, 2.5ms, 1s.
+func durTick(v float64) string {
+	a := math.Abs(v)
+	unit, div := "ns", 1.0
+	switch {
+	case a == 0:
+		return "0"
+	case a >= 1e9:
+		unit, div = "s", 1e9
+	case a >= 1e6:
+		unit, div = "ms", 1e6
+	case a >= 1e3:
+		unit, div = "µs", 1e3
+	}
+	return strconv.FormatFloat(v/div, 'g', 4, 64) + unit
+}
+
+// secTick labels a time axis tick (seconds).
+func secTick(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) + "s" }
+
+// rateTick labels a rate or count axis tick: 500, 2500, 12k, 1.5M.
+func rateTick(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 4, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'g', 4, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+// NinesAxis is the x axis of a percentile distribution: x = −log10(1−q),
+// so 90 %, 99 %, 99.9 % … are evenly spaced, from p50 to p99.999.
+func NinesAxis() Axis {
+	return Axis{
+		Label: "percentile",
+		Min:   ninesOf(0.5), Max: 5,
+		Ticks: []Tick{{ninesOf(0.5), "50"}, {1, "90"}, {2, "99"}, {3, "99.9"}, {4, "99.99"}, {5, "99.999"}},
+	}
+}
+
+// nines is −log10(1−q): 0.9 → 1, 0.99 → 2.
+func ninesOf(q float64) float64 { return -math.Log10(1 - q) }
+
+// percentileCurve samples h's quantile function on a fine grid of the
+// nines axis, from p50 up to p99.999 or to where the histogram runs out
+// of samples (1 − q < 1/n), whichever comes first. Values are ns.
+func percentileCurve(h *hdr.Histogram) (xs, ys []float64) {
+	if h == nil || h.TotalCount() == 0 {
+		return nil, nil
+	}
+	const steps = 240
+	lo, hi := ninesOf(0.5), 5.0
+	if top := math.Log10(float64(h.TotalCount())); top < hi {
+		hi = math.Max(top, lo)
+	}
+	for i := 0; i <= steps; i++ {
+		x := lo + (hi-lo)*float64(i)/steps
+		q := 1 - math.Pow(10, -x)
+		xs = append(xs, x)
+		ys = append(ys, float64(h.ValueAtQuantile(100*q)))
+	}
+	return xs, ys
+}
+
+// latencyScale picks a log y axis when the values span more than ~30×.
+func latencyScale(vals ...[]float64) Scale {
+	lo, hi := math.Inf(1), 0.0
+	for _, vs := range vals {
+		for _, v := range vs {
+			if v > 0 && !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	if hi > 0 && hi/lo > 30 {
+		return ScaleLog10
+	}
+	return ScaleLinear
+}
+
+func latencyAxis(vals ...[]float64) Axis {
+	return Axis{Label: "latency", Scale: latencyScale(vals...), FromZero: true, Format: durTick}
+}
+
+// timeline is a run's per-second series.
+type runTimeline struct {
+	t                          []float64 // second midpoints
+	p50, p99, max, svc99       []float64
+	offered, completed, errors []float64
+}
+
+func timelineOf(s *analysis.Summary) runTimeline {
+	var tl runTimeline
+	for _, sec := range s.Seconds {
+		tl.t = append(tl.t, float64(sec.T)+0.5)
+		lat := func(d time.Duration) float64 {
+			if sec.Completed == 0 {
+				return math.NaN()
+			}
+			return float64(d)
+		}
+		tl.p50 = append(tl.p50, lat(sec.P50))
+		tl.p99 = append(tl.p99, lat(sec.P99))
+		tl.max = append(tl.max, lat(sec.Max))
+		tl.svc99 = append(tl.svc99, lat(sec.ServiceP99))
+		tl.offered = append(tl.offered, float64(sec.Offered))
+		tl.completed = append(tl.completed, float64(sec.Completed))
+		tl.errors = append(tl.errors, float64(sec.Errors))
+	}
+	return tl
+}
+
+// runBands returns a run's phases and faults as bands, in seconds.
+func runBands(f *File, prefix string) (bands []Band, markers []Marker) {
+	for _, p := range f.Summary.Phases {
+		label := prefix + p.Name
+		if p.Warmup {
+			label += " (warm-up)"
+		}
+		bands = append(bands, Band{From: p.Start.Seconds(), To: (p.Start + p.Duration).Seconds(), Label: label, Kind: "phase"})
+	}
+	end := runEnd(f)
+	row := 0
+	for _, fw := range f.Faults {
+		label := faultLabel(fw)
+		if fw.Action != "" || (fw.Removed == 0 && fw.Applied.Seconds() >= end) {
+			markers = append(markers, Marker{At: fw.Applied.Seconds(), Vertical: true, Label: label})
+			continue
+		}
+		to := fw.Removed.Seconds()
+		if fw.Removed <= fw.Applied {
+			to = end // never removed
+		}
+		row++
+		bands = append(bands, Band{From: fw.Applied.Seconds(), To: to, Label: label, Kind: "fault", Row: row % 4})
+	}
+	return bands, markers
+}
+
+// runEnd is where a run's time axis ends, in seconds.
+func runEnd(f *File) float64 {
+	end := 0.0
+	for _, p := range f.Summary.Phases {
+		end = math.Max(end, (p.Start + p.Duration).Seconds())
+	}
+	if n := len(f.Summary.Seconds); n > 0 {
+		end = math.Max(end, float64(f.Summary.Seconds[n-1].T+1))
+	}
+	return end
+}
+
+func faultLabel(fw FaultWindow) string {
+	what := fw.Type
+	if fw.Name != "" {
+		what = fw.Name
+	}
+	if fw.Action != "" {
+		what = fw.Action
+	} else if fw.Toxicity > 0 && fw.Toxicity < 1 {
+		what = fmt.Sprintf("%s %.0f%%", what, 100*fw.Toxicity)
+	}
+	if fw.Target != "" {
+		what += " on " + fw.Target
+	}
+	if fw.Error != "" {
+		what += " [failed]"
+	}
+	return what
+}
+
+// ---------------------------------------------------------------------
+// Page
+
+// page is what the HTML template renders.
+type htmlPage struct {
+	Title    string
+	Meta     []string
+	Warnings []string
+	Verdicts []htmlVerdict
+	Sections []htmlSection
+	Footer   string
+}
+
+type htmlVerdict struct {
+	Heading  string
+	Status   string
+	Class    string // pass, fail, invalid
+	Reasons  []string
+	Warnings []string
+	Tables   []htmlTable
+	Passed   string
+}
+
+type htmlSection struct {
+	Title  string
+	Notes  []string
+	Cards  []htmlCard
+	Charts []htmlChart
+	Tables []htmlTable
+}
+
+type htmlCard struct{ Label, Value, Sub string }
+
+type htmlChart struct {
+	SVG     template.HTML
+	Caption string
+}
+
+type htmlTable struct {
+	Caption string
+	Head    []string
+	Rows    [][]htmlCell
+	Fold    bool // inside <details>, closed
+}
+
+type htmlCell struct {
+	Text  string
+	Class string // num, ok, bad, warn, name
+}
+
+func numCell(s string) htmlCell  { return htmlCell{s, "num"} }
+func textCell(s string) htmlCell { return htmlCell{s, ""} }
+func nameCell(s string) htmlCell { return htmlCell{s, "name"} }
+
+var htmlPageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="tailgate">
+<title>{{.Title}}</title>
+<style>
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #111827; background: #f9fafb; margin: 0; }
+main { max-width: 940px; margin: 0 auto; padding: 16px 20px 40px; }
+h1 { font-size: 22px; margin: 8px 0 4px; overflow-wrap: anywhere; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+.meta { color: #4b5563; margin: 2px 0; overflow-wrap: anywhere; }
+.warning { background: #fef3c7; border-left: 4px solid #d97706; padding: 6px 10px; margin: 8px 0; }
+.verdict { border-radius: 6px; padding: 10px 14px; margin: 14px 0; border: 1px solid; }
+.verdict h2 { border: 0; margin: 0 0 6px; }
+.verdict.pass { background: #ecfdf5; border-color: #10b981; }
+.verdict.fail { background: #fef2f2; border-color: #ef4444; }
+.verdict.invalid { background: #fffbeb; border-color: #f59e0b; }
+.badge { display: inline-block; padding: 1px 10px; border-radius: 4px; color: #fff; font-weight: 700; letter-spacing: .04em; }
+.pass .badge { background: #047857; } .fail .badge { background: #b91c1c; } .invalid .badge { background: #b45309; }
+.cards { display: flex; flex-wrap: wrap; gap: 8px; }
+.card { background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px 12px; min-width: 110px; }
+.card .v { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card .l, .card .s { color: #6b7280; font-size: 12px; }
+figure { margin: 12px 0; background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px; }
+figure svg { display: block; width: 100%; height: auto; }
+figcaption { color: #4b5563; font-size: 12px; padding: 4px 6px 2px; }
+table { border-collapse: collapse; margin: 8px 0; background: #fff; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th, td { border: 1px solid #e5e7eb; padding: 3px 8px; }
+th { background: #f3f4f6; font-weight: 600; }
+td.num { text-align: right; white-space: nowrap; }
+td.name { overflow-wrap: break-word; }
+td.ok { color: #047857; font-weight: 600; } td.bad { color: #b91c1c; font-weight: 600; } td.warn { color: #b45309; font-weight: 600; }
+.scroll { overflow-x: auto; }
+footer { color: #6b7280; font-size: 12px; margin-top: 32px; }
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+{{range .Meta}}<p class="meta">{{.}}</p>
+{{end}}{{range .Warnings}}<p class="warning">{{.}}</p>
+{{end}}{{range .Verdicts}}<section class="verdict {{.Class}}">
+<h2>{{.Heading}} <span class="badge">{{.Status}}</span></h2>
+{{if .Reasons}}<ul>{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{range .Warnings}}<p class="warning">{{.}}</p>{{end}}
+{{with .Passed}}<p>{{.}}</p>{{end}}
+{{range .Tables}}{{template "table" .}}{{end}}
+</section>
+{{end}}{{range .Sections}}<section>
+<h2>{{.Title}}</h2>
+{{range .Notes}}<p>{{.}}</p>
+{{end}}{{if .Cards}}<div class="cards">{{range .Cards}}<div class="card"><div class="l">{{.Label}}</div><div class="v">{{.Value}}</div>{{with .Sub}}<div class="s">{{.}}</div>{{end}}</div>{{end}}</div>
+{{end}}{{range .Charts}}<figure>{{.SVG}}{{with .Caption}}<figcaption>{{.}}</figcaption>{{end}}</figure>
+{{end}}{{range .Tables}}{{template "table" .}}{{end}}
+</section>
+{{end}}<footer>{{.Footer}}</footer>
+</main>
+</body>
+</html>
+{{define "table"}}{{if .Fold}}<details><summary>{{.Caption}}</summary>{{end}}<div class="scroll"><table>{{if and .Caption (not .Fold)}}<caption>{{.Caption}}</caption>{{end}}
+<thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr>{{range .}}<td{{with .Class}} class="{{.}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>{{if .Fold}}</details>{{end}}
+{{end}}`))
+
+func (p *htmlPage) write(w io.Writer) error {
+	if p.Footer == "" {
+		p.Footer = "Generated by tailgate. Response time counts from the intended send time (what a caller on the schedule waits); service time from the actual send."
+	}
+	return htmlPageTmpl.Execute(w, p)
+}
+
+// ---------------------------------------------------------------------
+// One run
+
+// WriteHTML writes a self-contained HTML report of the run f: the verdict
+// with its objectives and self-checks (when f.Verdict is set), the
+// headline numbers, the percentile distribution of response and service
+// time on a "nines" axis, latency and throughput over time with the
+// phases and fault windows shaded, and the phase, endpoint and fault
+// tables. The page has no scripts and fetches nothing.
+func WriteHTML(w io.Writer, f *File) error {
+	if f == nil || f.Summary == nil {
+		return fmt.Errorf("write html: result has no summary")
+	}
+	s := f.Summary
+	tot := &s.Total
+	p := &htmlPage{Title: runTitle(f), Meta: runMeta(f)}
+	if f.Interrupted {
+		p.Warnings = append(p.Warnings, "Interrupted: these are partial results.")
+	}
+	if tot.Completed() == 0 && tot.Intended > 0 {
+		p.Warnings = append(p.Warnings, "No request completed.")
+	} else if tot.OK == 0 && tot.Intended > 0 {
+		p.Warnings = append(p.Warnings, "Every request failed; see the errors by kind.")
+	}
+	if f.Verdict != nil {
+		p.Verdicts = append(p.Verdicts, htmlVerdictOf("Verdict", f.Verdict))
+	}
+
+	// Headline numbers.
+	sum := htmlSection{Title: "Summary"}
+	sum.Cards = []htmlCard{
+		{"requests due", strconv.FormatInt(tot.Intended, 10), fmt.Sprintf("%s req/s offered", formatRate(tot.OfferedRate))},
+		{"completed", strconv.FormatInt(tot.Completed(), 10), fmt.Sprintf("%s req/s achieved", formatRate(tot.AchievedRate))},
+		{"errors", strconv.FormatInt(tot.Errors, 10), pctOf(tot.Errors, tot.Completed()) + " of completed"},
+		{"dropped", strconv.FormatInt(tot.Dropped, 10), pctOf(tot.Dropped, tot.Intended) + " of due"},
+		{"p50", FormatDuration(tot.Response.P50), "service " + FormatDuration(tot.Service.P50)},
+		{"p99", FormatDuration(tot.Response.P99), "service " + FormatDuration(tot.Service.P99)},
+		{"p99.9", FormatDuration(tot.Response.P999), "service " + FormatDuration(tot.Service.P999)},
+		{"max", FormatDuration(tot.Response.Max), "service " + FormatDuration(tot.Service.Max)},
+	}
+	lat := htmlTable{Caption: "Latency of the total (non-warm-up phases)", Head: []string{"", "response time (from intended send)", "service time (from actual send)"}}
+	for _, r := range []struct {
+		n    string
+		a, b time.Duration
+	}{
+		{"p50", tot.Response.P50, tot.Service.P50}, {"p90", tot.Response.P90, tot.Service.P90},
+		{"p95", tot.Response.P95, tot.Service.P95}, {"p99", tot.Response.P99, tot.Service.P99},
+		{"p99.9", tot.Response.P999, tot.Service.P999}, {"p99.99", tot.Response.P9999, tot.Service.P9999},
+		{"max", tot.Response.Max, tot.Service.Max}, {"mean", tot.Response.Mean, tot.Service.Mean},
+	} {
+		lat.Rows = append(lat.Rows, []htmlCell{nameCell(r.n), numCell(FormatDuration(r.a)), numCell(FormatDuration(r.b))})
+	}
+	sum.Tables = append(sum.Tables, lat)
+	sum.Notes = append(sum.Notes, fmt.Sprintf("Send lag (actual − intended send): p50 %s, p99 %s, max %s.",
+		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max)))
+	p.Sections = append(p.Sections, sum)
+
+	// Charts.
+	charts := htmlSection{Title: "Latency"}
+	rx, ry := percentileCurve(tot.ResponseHist)
+	sx, sy := percentileCurve(tot.ServiceHist)
+	dist := &Chart{
+		Title: "Percentile distribution (total)",
+		X:     NinesAxis(),
+		Y:     latencyAxis(ry, sy),
+		Series: []Series{
+			{Name: "response time", X: rx, Y: ry},
+			{Name: "service time", X: sx, Y: sy, Dash: true},
+		},
+		Empty: "no responses",
+	}
+	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(),
+		fmt.Sprintf("Latency at each percentile of the total, computed from its histograms (%d responses). The x axis is logarithmic in the nines: 90, 99, 99.9 … are evenly spaced. A curve ends where the samples run out (1 − q < 1/n).", tot.ResponseHist.TotalCount())})
+	tl := timelineOf(s)
+	bands, markers := runBands(f, "")
+	overTime := &Chart{
+		Title:   "Latency over time (per second of completion)",
+		X:       Axis{Label: "time since start", Min: 0, Max: math.Max(runEnd(f), 1), Format: secTick},
+		Y:       latencyAxis(tl.p50, tl.max),
+		Series:  []Series{{Name: "p50", X: tl.t, Y: tl.p50}, {Name: "p99", X: tl.t, Y: tl.p99}, {Name: "max", X: tl.t, Y: tl.max}, {Name: "service p99", X: tl.t, Y: tl.svc99, Dash: true}},
+		Bands:   bands,
+		Markers: markers,
+	}
+	charts.Charts = append(charts.Charts, htmlChart{overTime.SVG(),
+		"Response-time percentiles of the requests that completed in each second; grey bands are phases, red bands the fault windows."})
+	tput := &Chart{
+		Title:   "Throughput (requests per second)",
+		X:       overTime.X,
+		Y:       Axis{Label: "req/s", FromZero: true, Format: rateTick},
+		Series:  []Series{{Name: "offered", X: tl.t, Y: tl.offered, Dash: true}, {Name: "completed", X: tl.t, Y: tl.completed}, {Name: "errors", X: tl.t, Y: tl.errors, Color: chartFaultFill}},
+		Bands:   bands,
+		Markers: markers,
+	}
+	charts.Charts = append(charts.Charts, htmlChart{tput.SVG(),
+		"Offered counts requests by their intended send second; completed counts them by the second they finished (with or without error)."})
+	p.Sections = append(p.Sections, charts)
+
+	// Tables.
+	tabs := htmlSection{Title: "Phases and outcomes"}
+	tabs.Tables = append(tabs.Tables, htmlPhaseTable(s))
+	if len(s.Endpoints) > 0 {
+		tabs.Tables = append(tabs.Tables, htmlEndpointTable(f))
+		note := fmt.Sprintf("Imbalance (max/mean requests per endpoint): %.2f.", s.Imbalance)
+		if f.Balance != nil {
+			note = fmt.Sprintf("Balanced by %s over %d endpoints. ", f.Balance.Strategy, len(s.Endpoints)) + note
+			for _, r := range f.Balance.Removed {
+				if r.KeysMoved < 0 {
+					tabs.Notes = append(tabs.Notes, fmt.Sprintf("Endpoint %d (%s) lost at %s.", r.Endpoint, r.Addr, FormatDuration(r.At)))
+				} else {
+					tabs.Notes = append(tabs.Notes, fmt.Sprintf("Endpoint %d (%s) lost at %s: %.1f%% of %d keys moved.", r.Endpoint, r.Addr, FormatDuration(r.At), 100*r.KeysMoved, r.Keys))
+				}
+			}
+		}
+		tabs.Notes = append([]string{note}, tabs.Notes...)
+	}
+	if len(f.Faults) > 0 {
+		tabs.Tables = append(tabs.Tables, htmlFaultTable(f.Faults))
+	}
+	tabs.Tables = append(tabs.Tables, htmlCountsTable(tot), htmlGeneratorTable(s), htmlSettingsTable(f))
+	p.Sections = append(p.Sections, tabs)
+	return p.write(w)
+}
+
+func runTitle(f *File) string {
+	kind := f.Kind
+	if kind == "" {
+		kind = "run"
+	}
+	return fmt.Sprintf("tailgate %s → %s", kind, f.Settings.Target)
+}
+
+func runMeta(f *File) []string {
+	st := f.Settings
+	var m []string
+	var line []string
+	if !f.Started.IsZero() {
+		line = append(line, "started "+f.Started.UTC().Format("2006-01-02 15:04:05 MST"))
+	}
+	if d := f.Summary.Generator.Elapsed; d > 0 {
+		line = append(line, "ran "+d.Round(time.Millisecond).String())
+	}
+	if st.Profile != "" {
+		line = append(line, "profile "+st.Profile)
+	} else if st.Rate > 0 {
+		line = append(line, fmt.Sprintf("%s req/s %s for %v", formatRate(st.Rate), st.Arrivals, st.Duration))
+	}
+	if f.ToolVersion != "" {
+		line = append(line, "tailgate "+f.ToolVersion)
+	}
+	if len(line) > 0 {
+		m = append(m, strings.Join(line, " · "))
+	}
+	if len(f.Command) > 0 {
+		m = append(m, "command: "+strings.Join(f.Command, " "))
+	}
+	return m
+}
+
+func pctOf(a, b int64) string {
+	if b == 0 {
+		return "0%"
+	}
+	return strconv.FormatFloat(100*float64(a)/float64(b), 'f', 2, 64) + "%"
+}
+
+func htmlVerdictOf(heading string, v *analysis.Verdict) htmlVerdict {
+	vv := htmlVerdict{Heading: heading, Status: v.String(), Reasons: v.Reasons, Warnings: v.Warnings}
+	switch v.Status {
+	case analysis.StatusPass:
+		vv.Class = "pass"
+	case analysis.StatusFail:
+		vv.Class = "fail"
+	default:
+		vv.Class = "invalid"
+	}
+	if len(v.Results) > 0 {
+		t := htmlTable{Caption: "Objectives", Head: []string{"phase", "objective", "measured", "confidence interval", "margin", "result"}}
+		for _, r := range v.Results {
+			o := r.Objective
+			measured, ci, margin := "—", "—", "—"
+			if !r.NoData {
+				measured = o.Format(r.Measured)
+				if r.HasCI {
+					ci = fmt.Sprintf("[%s, %s]", o.Format(r.CILo), o.Format(r.CIHi))
+				}
+				margin = o.Format(r.Margin)
+				if o.Threshold != 0 {
+					margin += fmt.Sprintf(" (%.1f%%)", r.MarginPct)
+				}
+			}
+			res := htmlCell{"✓ pass", "ok"}
+			if !r.Pass {
+				res = htmlCell{"✗ fail", "bad"}
+			}
+			if r.Uncertain {
+				res.Text += " (uncertain)"
+				if r.Pass {
+					res.Class = "warn"
+				}
+			}
+			if r.Note != "" {
+				res.Text += ": " + r.Note
+			}
+			t.Rows = append(t.Rows, []htmlCell{nameCell(r.Phase), textCell(o.Name()), numCell(measured), numCell(ci), numCell(margin), res})
+		}
+		vv.Tables = append(vv.Tables, t)
+	}
+	failed := htmlTable{Caption: "Self-checks that failed", Head: []string{"check", "phase", "measured", "limit", "advice"}}
+	all := htmlTable{Caption: fmt.Sprintf("All %d self-checks", len(v.Findings)), Head: []string{"check", "phase", "measured", "limit", "result"}, Fold: true}
+	for _, fd := range v.Findings {
+		check := fd.Check
+		if fd.Subject != "" {
+			check += " (" + fd.Subject + ")"
+		}
+		res := htmlCell{"✓", "ok"}
+		if !fd.OK {
+			res = htmlCell{"✗", "bad"}
+			failed.Rows = append(failed.Rows, []htmlCell{textCell(check), nameCell(fd.Phase), numCell(fd.Measured), numCell(fd.Limit), textCell(fd.Advice)})
+		}
+		all.Rows = append(all.Rows, []htmlCell{textCell(check), nameCell(fd.Phase), numCell(fd.Measured), numCell(fd.Limit), res})
+	}
+	if len(failed.Rows) > 0 {
+		vv.Tables = append(vv.Tables, failed)
+	} else if len(v.Findings) > 0 {
+		vv.Passed = fmt.Sprintf("Self-check: all %d checks passed (the generator kept up; enough samples).", len(v.Findings))
+	}
+	if len(all.Rows) > 0 {
+		vv.Tables = append(vv.Tables, all)
+	}
+	return vv
+}
+
+func htmlPhaseTable(s *analysis.Summary) htmlTable {
+	t := htmlTable{Caption: "Phases", Head: []string{"phase", "start", "duration", "offered/s", "achieved/s", "ok", "errors", "dropped", "p50", "p99", "p99.9", "max", "service p99"}}
+	row := func(p *analysis.PhaseSummary, label string) []htmlCell {
+		return []htmlCell{nameCell(label), numCell(FormatDuration(p.Start)), numCell(p.Duration.Round(time.Millisecond).String()),
+			numCell(formatRate(p.OfferedRate)), numCell(formatRate(p.AchievedRate)),
+			numCell(strconv.FormatInt(p.OK, 10)), numCell(strconv.FormatInt(p.Errors, 10)), numCell(strconv.FormatInt(p.Dropped, 10)),
+			numCell(FormatDuration(p.Response.P50)), numCell(FormatDuration(p.Response.P99)), numCell(FormatDuration(p.Response.P999)),
+			numCell(FormatDuration(p.Response.Max)), numCell(FormatDuration(p.Service.P99))}
+	}
+	for i := range s.Phases {
+		ph := &s.Phases[i]
+		label := ph.Name
+		if ph.Warmup {
+			label += " (warm-up)"
+		}
+		t.Rows = append(t.Rows, row(ph, label))
+	}
+	if len(s.Phases) != 1 {
+		t.Rows = append(t.Rows, row(&s.Total, "total"))
+	}
+	return t
+}
+
+func htmlEndpointTable(f *File) htmlTable {
+	t := htmlTable{Caption: "Endpoints", Head: []string{"endpoint", "address", "requests", "share", "ok", "errors", "cache hits", "p50", "p99", "max"}}
+	for _, e := range f.Summary.Endpoints {
+		addr := e.Addr
+		if addr == "" && f.Balance != nil && e.Endpoint >= 1 && e.Endpoint <= len(f.Balance.Endpoints) {
+			addr = f.Balance.Endpoints[e.Endpoint-1]
+		}
+		t.Rows = append(t.Rows, []htmlCell{numCell(strconv.Itoa(e.Endpoint)), nameCell(addr), numCell(strconv.FormatInt(e.Requests, 10)),
+			numCell(fmt.Sprintf("%.1f%%", 100*e.Share)), numCell(strconv.FormatInt(e.OK, 10)), numCell(strconv.FormatInt(e.Errors, 10)),
+			numCell(pctOf(e.CacheHits, e.OK+e.Errors)), numCell(FormatDuration(e.P50)), numCell(FormatDuration(e.P99)), numCell(FormatDuration(e.Max))})
+	}
+	return t
+}
+
+func htmlFaultTable(fs []FaultWindow) htmlTable {
+	t := htmlTable{Caption: "Faults", Head: []string{"phase", "target", "kind", "fault", "applied", "removed", "error"}}
+	for _, fw := range fs {
+		what := fw.Type
+		if fw.Name != "" && fw.Name != fw.Type {
+			what = fw.Name + " (" + fw.Type + ")"
+		}
+		if fw.Action != "" {
+			what = fw.Action
+		}
+		if fw.Toxicity > 0 && fw.Toxicity < 1 {
+			what += fmt.Sprintf(", toxicity %.0f%%", 100*fw.Toxicity)
+		}
+		removed := "—"
+		if fw.Removed > 0 {
+			removed = FormatDuration(fw.Removed)
+		}
+		errc := textCell(fw.Error)
+		if fw.Error != "" {
+			errc.Class = "bad"
+		}
+		t.Rows = append(t.Rows, []htmlCell{nameCell(fw.Phase), nameCell(fw.Target), textCell(fw.Kind), textCell(what), numCell(FormatDuration(fw.Applied)), numCell(removed), errc})
+	}
+	return t
+}
+
+func htmlCountsTable(p *analysis.PhaseSummary) htmlTable {
+	t := htmlTable{Caption: "Outcomes (total)", Head: []string{"what", "counts"}}
+	t.Rows = append(t.Rows, []htmlCell{textCell("requests"), textCell(fmt.Sprintf("%d due = %d completed (%d ok, %d errors) + %d dropped + %d unsent",
+		p.Intended, p.Completed(), p.OK, p.Errors, p.Dropped, p.Unsent))})
+	if len(p.Status) > 0 {
+		t.Rows = append(t.Rows, []htmlCell{textCell("status"), textCell(formatCounts(p.Status))})
+	}
+	if len(p.GRPCCodes) > 0 {
+		t.Rows = append(t.Rows, []htmlCell{textCell("grpc status"), textCell(formatCounts(p.GRPCCodes))})
+	}
+	if len(p.ErrorKinds) > 0 {
+		t.Rows = append(t.Rows, []htmlCell{textCell("errors by kind"), textCell(formatCounts(p.ErrorKinds))})
+	}
+	if p.CacheHits > 0 {
+		t.Rows = append(t.Rows, []htmlCell{textCell("cache hits"), textCell(fmt.Sprintf("%d (%s)", p.CacheHits, pctOf(p.CacheHits, p.Completed())))})
+	}
+	t.Rows = append(t.Rows, []htmlCell{textCell("bytes"), textCell(fmt.Sprintf("%d in, %d out", p.BytesIn, p.BytesOut))})
+	return t
+}
+
+func htmlGeneratorTable(s *analysis.Summary) htmlTable {
+	g := s.Generator
+	t := htmlTable{Caption: "Generator", Head: []string{"what", "value"}, Fold: true}
+	add := func(k, v string) { t.Rows = append(t.Rows, []htmlCell{textCell(k), numCell(v)}) }
+	add("due", strconv.FormatUint(g.Intended, 10))
+	add("sent", strconv.FormatUint(g.Sent, 10))
+	add("dropped", strconv.FormatUint(g.Dropped, 10))
+	add("unsent", strconv.FormatUint(g.Unsent, 10))
+	add("waited for a slot", strconv.FormatUint(g.SlotWaits, 10))
+	add("peak in flight", strconv.Itoa(g.PeakInFlight))
+	add("workers", strconv.Itoa(g.Workers))
+	add("elapsed", g.Elapsed.Round(time.Millisecond).String())
+	if g.CPU > 0 {
+		add("CPU", fmt.Sprintf("%s on %d cores", g.CPU.Round(time.Millisecond), g.Cores))
+	}
+	if s.Late > 0 {
+		add("late results", strconv.FormatInt(s.Late, 10))
+	}
+	return t
+}
+
+func htmlSettingsTable(f *File) htmlTable {
+	st := f.Settings
+	t := htmlTable{Caption: "Settings", Head: []string{"setting", "value"}, Fold: true}
+	add := func(k, v string) {
+		if v != "" && v != "0" && v != "0s" {
+			t.Rows = append(t.Rows, []htmlCell{textCell(k), nameCell(v)})
+		}
+	}
+	add("target", st.Target)
+	add("method", st.Method)
+	if st.Rate > 0 {
+		add("rate", formatRate(st.Rate)+" req/s")
+	}
+	add("duration", st.Duration.String())
+	add("arrivals", st.Arrivals)
+	add("seed", strconv.FormatUint(st.Seed, 10))
+	add("max in flight", strconv.Itoa(st.MaxInFlight))
+	add("on saturation", st.OnSaturation)
+	add("connections", strconv.Itoa(st.Connections))
+	add("timeout", st.Timeout.String())
+	if st.HTTP2 {
+		add("http2", "yes")
+	}
+	add("profile", st.Profile)
+	add("endpoints", st.Endpoints)
+	add("balance", st.Balance)
+	for _, ph := range st.Phases {
+		v := fmt.Sprintf("%v, rate %s, %s", ph.Duration, ph.Rate, ph.Arrivals)
+		if ph.Warmup {
+			v += ", warm-up"
+		}
+		add("phase "+ph.Name, v)
+	}
+	return t
+}
+
+// ---------------------------------------------------------------------
+// Two runs
+
+// WriteHTMLCompare writes a self-contained HTML page comparing run a
+// (baseline) with run b: their headline numbers side by side with the
+// relative change, both runs' percentile curves overlaid, latency and
+// throughput over time (time since each run's start), and the phases
+// matched by name. title heads the page ("" gives a default).
+func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
+	if a == nil || b == nil || a.Summary == nil || b.Summary == nil {
+		return fmt.Errorf("write html: result has no summary")
+	}
+	if title == "" {
+		title = "tailgate compare: A → B"
+	}
+	p := &htmlPage{Title: title}
+	for _, x := range []struct {
+		l string
+		f *File
+	}{{"A", a}, {"B", b}} {
+		meta := runMeta(x.f)
+		p.Meta = append(p.Meta, x.l+": "+runTitle(x.f)+" · "+strings.Join(meta[:min(1, len(meta))], ""))
+		if x.f.Interrupted {
+			p.Warnings = append(p.Warnings, x.l+" was interrupted: partial results.")
+		}
+		if x.f.Verdict != nil {
+			vv := htmlVerdictOf("Verdict of "+x.l, x.f.Verdict)
+			vv.Tables = nil
+			p.Verdicts = append(p.Verdicts, vv)
+		}
+	}
+	ta, tb := &a.Summary.Total, &b.Summary.Total
+	sum := htmlSection{Title: "Summary (total)"}
+	t := htmlTable{Head: []string{"", "A", "B", "B vs A"}}
+	durRow := func(n string, x, y time.Duration) {
+		t.Rows = append(t.Rows, []htmlCell{nameCell(n), numCell(FormatDuration(x)), numCell(FormatDuration(y)), relChange(float64(x), float64(y))})
+	}
+	durRow("p50", ta.Response.P50, tb.Response.P50)
+	durRow("p90", ta.Response.P90, tb.Response.P90)
+	durRow("p99", ta.Response.P99, tb.Response.P99)
+	durRow("p99.9", ta.Response.P999, tb.Response.P999)
+	durRow("max", ta.Response.Max, tb.Response.Max)
+	durRow("service p99", ta.Service.P99, tb.Service.P99)
+	t.Rows = append(t.Rows,
+		[]htmlCell{nameCell("offered/s"), numCell(formatRate(ta.OfferedRate)), numCell(formatRate(tb.OfferedRate)), relChange(ta.OfferedRate, tb.OfferedRate)},
+		[]htmlCell{nameCell("achieved/s"), numCell(formatRate(ta.AchievedRate)), numCell(formatRate(tb.AchievedRate)), relChange(ta.AchievedRate, tb.AchievedRate)},
+		[]htmlCell{nameCell("errors"), numCell(pctOf(ta.Errors, ta.Completed())), numCell(pctOf(tb.Errors, tb.Completed())), numCell("")},
+		[]htmlCell{nameCell("dropped"), numCell(strconv.FormatInt(ta.Dropped, 10)), numCell(strconv.FormatInt(tb.Dropped, 10)), numCell("")},
+	)
+	sum.Tables = append(sum.Tables, t)
+	sum.Notes = append(sum.Notes, "One run against one run: a difference smaller than the run-to-run noise means nothing. Repeat and interleave runs (A B A B …) before trusting a change.")
+	p.Sections = append(p.Sections, sum)
+
+	charts := htmlSection{Title: "Latency"}
+	arx, ary := percentileCurve(ta.ResponseHist)
+	brx, bry := percentileCurve(tb.ResponseHist)
+	asx, asy := percentileCurve(ta.ServiceHist)
+	bsx, bsy := percentileCurve(tb.ServiceHist)
+	ca, cb := chartPalette[0], chartPalette[1]
+	dist := &Chart{
+		Title: "Percentile distribution (total)",
+		X:     NinesAxis(),
+		Y:     latencyAxis(ary, bry, asy, bsy),
+		Series: []Series{
+			{Name: "A response", X: arx, Y: ary, Color: ca}, {Name: "B response", X: brx, Y: bry, Color: cb},
+			{Name: "A service", X: asx, Y: asy, Color: ca, Dash: true}, {Name: "B service", X: bsx, Y: bsy, Color: cb, Dash: true},
+		},
+		Empty: "no responses",
+	}
+	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(), "Solid: response time (from intended send); dashed: service time (from actual send)."})
+	la, lb := timelineOf(a.Summary), timelineOf(b.Summary)
+	bands, markers := runBands(a, "")
+	note := "Bands show A's phases and faults."
+	if !htmlSamePhases(a.Summary, b.Summary) {
+		note = "Grey bands show A's phases; B's phases differ: " + htmlPhaseList(b.Summary) + "."
+	}
+	end := math.Max(math.Max(runEnd(a), runEnd(b)), 1)
+	timeAxis := Axis{Label: "time since start", Min: 0, Max: end, Format: secTick}
+	overTime := &Chart{
+		Title: "Latency over time",
+		X:     timeAxis,
+		Y:     latencyAxis(la.p50, la.p99, lb.p50, lb.p99),
+		Series: []Series{
+			{Name: "A p99", X: la.t, Y: la.p99, Color: ca}, {Name: "B p99", X: lb.t, Y: lb.p99, Color: cb},
+			{Name: "A p50", X: la.t, Y: la.p50, Color: ca, Dash: true}, {Name: "B p50", X: lb.t, Y: lb.p50, Color: cb, Dash: true},
+		},
+		Bands: bands, Markers: markers,
+	}
+	charts.Charts = append(charts.Charts, htmlChart{overTime.SVG(), "Per-second response-time percentiles, by time since each run's start. " + note})
+	tput := &Chart{
+		Title: "Throughput (requests per second)",
+		X:     timeAxis,
+		Y:     Axis{Label: "req/s", FromZero: true, Format: rateTick},
+		Series: []Series{
+			{Name: "A completed", X: la.t, Y: la.completed, Color: ca}, {Name: "B completed", X: lb.t, Y: lb.completed, Color: cb},
+			{Name: "A offered", X: la.t, Y: la.offered, Color: ca, Dash: true}, {Name: "B offered", X: lb.t, Y: lb.offered, Color: cb, Dash: true},
+		},
+		Bands: bands, Markers: markers,
+	}
+	charts.Charts = append(charts.Charts, htmlChart{tput.SVG(), ""})
+	p.Sections = append(p.Sections, charts)
+
+	ph := htmlSection{Title: "Phases"}
+	pt := htmlTable{Head: []string{"phase", "A achieved/s", "B achieved/s", "A p50", "B p50", "A p99", "B p99", "p99 B vs A", "A p99.9", "B p99.9"}}
+	seen := map[string]bool{}
+	var names []string
+	for _, s := range []*analysis.Summary{a.Summary, b.Summary} {
+		for _, x := range s.Phases {
+			if !seen[x.Name] {
+				seen[x.Name] = true
+				names = append(names, x.Name)
+			}
+		}
+	}
+	find := func(s *analysis.Summary, n string) *analysis.PhaseSummary {
+		for i := range s.Phases {
+			if s.Phases[i].Name == n {
+				return &s.Phases[i]
+			}
+		}
+		return nil
+	}
+	dur := func(p *analysis.PhaseSummary, d func(*analysis.PhaseSummary) time.Duration) htmlCell {
+		if p == nil {
+			return numCell("—")
+		}
+		return numCell(FormatDuration(d(p)))
+	}
+	rate := func(p *analysis.PhaseSummary) htmlCell {
+		if p == nil {
+			return numCell("—")
+		}
+		return numCell(formatRate(p.AchievedRate))
+	}
+	addRow := func(label string, x, y *analysis.PhaseSummary) {
+		d := numCell("—")
+		if x != nil && y != nil {
+			d = relChange(float64(x.Response.P99), float64(y.Response.P99))
+		}
+		pt.Rows = append(pt.Rows, []htmlCell{nameCell(label), rate(x), rate(y),
+			dur(x, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P50 }), dur(y, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P50 }),
+			dur(x, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P99 }), dur(y, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P99 }),
+			d,
+			dur(x, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P999 }), dur(y, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P999 })})
+	}
+	for _, n := range names {
+		addRow(n, find(a.Summary, n), find(b.Summary, n))
+	}
+	addRow("total", ta, tb)
+	ph.Tables = append(ph.Tables, pt)
+	p.Sections = append(p.Sections, ph)
+	return p.write(w)
+}
+
+// change prints y relative to x: "+12.3%", "−4.0%"; worse is not
+// judged here, only shown.
+func relChange(x, y float64) htmlCell {
+	if x == 0 {
+		return numCell("—")
+	}
+	d := 100 * (y/x - 1)
+	s := strconv.FormatFloat(math.Abs(d), 'f', 1, 64) + "%"
+	switch {
+	case d > 0.05:
+		s = "+" + s
+	case d < -0.05:
+		s = "−" + s
+	default:
+		s = "0.0%"
+	}
+	return numCell(s)
+}
+
+func htmlSamePhases(a, b *analysis.Summary) bool {
+	if len(a.Phases) != len(b.Phases) {
+		return false
+	}
+	for i := range a.Phases {
+		x, y := a.Phases[i], b.Phases[i]
+		if x.Name != y.Name || (x.Start-y.Start).Abs() > time.Second {
+			return false
+		}
+	}
+	return true
+}
+
+func htmlPhaseList(s *analysis.Summary) string {
+	var parts []string
+	for _, p := range s.Phases {
+		parts = append(parts, fmt.Sprintf("%s at %s", p.Name, FormatDuration(p.Start)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ---------------------------------------------------------------------
+// A rate sweep
+
+// SweepPoint is one step of a rate sweep: the rate offered and achieved
+// (req/s), its response-time p50 and p99, and whether the step counts
+// (the generator kept up, latency was stationary).
+type SweepPoint struct {
+	Offered, Achieved float64
+	P50, P99          time.Duration
+	Valid             bool
+}
+
+// KneeMark marks the knee of a sweep at an offered rate (req/s), with a
+// label such as "knee 7,800 req/s".
+type KneeMark struct {
+	Rate  float64
+	Label string
+}
+
+// WriteHTMLSweep writes a self-contained HTML page for a rate sweep:
+// latency (p50, p99) against the offered rate with the knee (when knee is
+// not nil) and the SLO (when slo > 0) marked, achieved against offered
+// rate, and a table of the steps. Invalid steps are drawn as rings and
+// left out of the lines.
+func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Duration, title string) error {
+	if title == "" {
+		title = "tailgate sweep"
+	}
+	p := &htmlPage{Title: title}
+	var ox, p50, p99, ach, bad99, badX, badAch []float64
+	for _, s := range steps {
+		if !s.Valid {
+			badX = append(badX, s.Offered)
+			bad99 = append(bad99, float64(s.P99))
+			badAch = append(badAch, s.Achieved)
+			continue
+		}
+		ox = append(ox, s.Offered)
+		p50 = append(p50, float64(s.P50))
+		p99 = append(p99, float64(s.P99))
+		ach = append(ach, s.Achieved)
+	}
+	var markers []Marker
+	if knee != nil {
+		label := knee.Label
+		if label == "" {
+			label = "knee " + rateTick(knee.Rate) + " req/s"
+		}
+		markers = append(markers, Marker{At: knee.Rate, Vertical: true, Label: label})
+	}
+	latMarkers := markers
+	if slo > 0 {
+		latMarkers = append(append([]Marker(nil), markers...), Marker{At: float64(slo), Label: "SLO p99 < " + FormatDuration(slo), Color: "#b45309"})
+	}
+	rateAxis := Axis{Label: "offered rate (req/s)", FromZero: true, Pad: 0.03, Format: rateTick}
+	yl := latencyAxis(p50, p99, bad99)
+	lat := &Chart{
+		Title: "Latency against offered rate",
+		X:     rateAxis,
+		Y:     yl,
+		Series: []Series{
+			{Name: "p50", X: ox, Y: p50, Points: true},
+			{Name: "p99", X: ox, Y: p99, Points: true},
+			{Name: "invalid step (p99)", X: badX, Y: bad99, NoLine: true, Hollow: true, Color: "#6b7280"},
+		},
+		Markers: latMarkers,
+		Empty:   "no steps",
+	}
+	if len(badX) == 0 {
+		lat.Series = lat.Series[:2]
+	}
+	var hi float64
+	for _, s := range steps {
+		hi = math.Max(hi, math.Max(s.Offered, s.Achieved))
+	}
+	tput := &Chart{
+		Title: "Achieved against offered rate",
+		X:     rateAxis,
+		Y:     Axis{Label: "achieved (req/s)", FromZero: true, Format: rateTick},
+		Series: []Series{
+			{Name: "achieved", X: ox, Y: ach, Points: true},
+			{Name: "ideal (achieved = offered)", X: []float64{0, hi}, Y: []float64{0, hi}, Dash: true, Color: "#9ca3af"},
+			{Name: "invalid step", X: badX, Y: badAch, NoLine: true, Hollow: true, Color: "#6b7280"},
+		},
+		Markers: markers,
+		Empty:   "no steps",
+	}
+	if len(badX) == 0 {
+		tput.Series = tput.Series[:2]
+	}
+	sec := htmlSection{Title: "Sweep"}
+	if knee != nil {
+		sec.Notes = append(sec.Notes, knee.Label)
+	}
+	sec.Charts = []htmlChart{
+		{lat.SVG(), "Response time from the intended send. Rings are steps that do not count (the generator fell behind or latency kept rising)."},
+		{tput.SVG(), ""},
+	}
+	t := htmlTable{Caption: "Steps", Head: []string{"offered/s", "achieved/s", "achieved/offered", "p50", "p99", "valid"}}
+	if slo > 0 {
+		t.Head = append(t.Head, "p99 < "+FormatDuration(slo))
+	}
+	for _, s := range steps {
+		ratio := "—"
+		if s.Offered > 0 {
+			ratio = strconv.FormatFloat(100*s.Achieved/s.Offered, 'f', 1, 64) + "%"
+		}
+		valid := htmlCell{"yes", "ok"}
+		if !s.Valid {
+			valid = htmlCell{"no", "warn"}
+		}
+		row := []htmlCell{numCell(formatRate(s.Offered)), numCell(formatRate(s.Achieved)), numCell(ratio), numCell(FormatDuration(s.P50)), numCell(FormatDuration(s.P99)), valid}
+		if slo > 0 {
+			if s.P99 < slo {
+				row = append(row, htmlCell{"✓", "ok"})
+			} else {
+				row = append(row, htmlCell{"✗", "bad"})
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	sec.Tables = []htmlTable{t}
+	p.Sections = append(p.Sections, sec)
+	return p.write(w)
+}
