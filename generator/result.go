@@ -67,6 +67,13 @@ type Target interface {
 	Do(ctx context.Context, seq uint64) Outcome
 }
 
+// A BatchTarget sends several logical requests (items) as one request,
+// for client-side batching: seqs are the items' sequence numbers.
+type BatchTarget interface {
+	Target
+	DoBatch(ctx context.Context, seqs []uint64) Outcome
+}
+
 // TargetFunc adapts a function to Target.
 type TargetFunc func(ctx context.Context, seq uint64) Outcome
 
@@ -82,6 +89,9 @@ type Result struct {
 	Intended time.Duration // when the Schedule wanted it sent
 	Sent     time.Duration // when it actually left (equal to Done for a dropped request)
 	Done     time.Duration // when the response (or error) was complete
+	// Batched is how long the request waited in a client-side batcher
+	// (Options.Batch) before its batch was due; 0 without batching.
+	Batched time.Duration
 	Outcome
 }
 
@@ -93,8 +103,8 @@ func (r *Result) ResponseTime() time.Duration { return r.Done - r.Intended }
 func (r *Result) ServiceTime() time.Duration { return r.Done - r.Sent }
 
 // SendLag is how late the request left: waiting for the scheduler and for
-// an in-flight slot.
-func (r *Result) SendLag() time.Duration { return r.Sent - r.Intended }
+// an in-flight slot (time in a batcher, which is by design, not included).
+func (r *Result) SendLag() time.Duration { return r.Sent - r.Intended - r.Batched }
 
 // A Recorder consumes results as they arrive and keeps none of them.
 // Record is called concurrently by the send loop's workers; worker is a

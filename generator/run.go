@@ -66,6 +66,9 @@ type Options struct {
 	// Start, when non-zero, is the run's time origin (offset 0). It may be
 	// in the future; Run waits for it. Zero means now.
 	Start time.Time
+	// Batch, when set, batches arrivals client-side (see BatchOptions);
+	// the target must be a BatchTarget. Counts in Stats are of items.
+	Batch *BatchOptions
 
 	coarseOnly bool // tests under testing/synctest: Go timers only
 }
@@ -129,6 +132,8 @@ type Stats struct {
 	// a request and the one before it, for checking that arrivals followed
 	// the intended process.
 	Gaps []Gap
+	// With Options.Batch: batches sent, and why each left.
+	Batches, FlushBySize, FlushByLinger uint64
 }
 
 // Gap is one sampled inter-dispatch gap.
@@ -147,6 +152,32 @@ var ErrNoSchedule = errors.New("generator: nil schedule, target or recorder")
 type token struct {
 	seq uint64
 	at  time.Duration
+	b   *batch // nil: a single request
+}
+
+// dueBy counts the token's requests whose intended time is ≤ now.
+func (t token) dueBy(now time.Duration) uint64 {
+	if t.b == nil {
+		if t.at <= now {
+			return 1
+		}
+		return 0
+	}
+	var c uint64
+	for _, it := range t.b.items {
+		if it.at <= now {
+			c++
+		}
+	}
+	return c
+}
+
+// items is how many logical requests the token carries.
+func (t token) items() uint64 {
+	if t.b != nil {
+		return uint64(len(t.b.items))
+	}
+	return 1
 }
 
 // Run drives t on schedule s until the schedule ends or ctx is done, and
@@ -209,24 +240,75 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 	timer.Stop()
 	gaps := gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
 	mapper, _ := s.(SeqMapper)
-	var n uint64
+
+	// next yields the next unit to send: one request, or a batch of them.
+	var next func() (token, bool)
+	var pending func(now time.Duration) uint64 // due but never read, at interrupt
+	if opt.Batch != nil {
+		if _, ok := t.(BatchTarget); !ok {
+			return Stats{}, fmt.Errorf("generator: batching needs a BatchTarget, %T is not one", t)
+		}
+		if err := opt.Batch.Validate(); err != nil {
+			return Stats{}, err
+		}
+		b := &batcher{s: s, mapper: mapper, opt: *opt.Batch}
+		next = func() (token, bool) {
+			bt, due, ok := b.next()
+			if !ok {
+				return token{}, false
+			}
+			st.Batches++
+			if bt.bySize {
+				st.FlushBySize++
+			} else {
+				st.FlushByLinger++
+			}
+			return token{seq: bt.seqs[0], at: due, b: bt}, true
+		}
+		pending = b.pending
+	} else {
+		var n uint64
+		next = func() (token, bool) {
+			at, ok := s.Next(n)
+			if !ok {
+				return token{}, false
+			}
+			tok := token{seq: n, at: at}
+			if mapper != nil {
+				tok.seq = mapper.Seq(n)
+			}
+			n++
+			return tok, true
+		}
+		pending = func(now time.Duration) uint64 {
+			var c uint64
+			for ; ; n++ {
+				at, ok := s.Next(n)
+				if !ok || at > now {
+					return c
+				}
+				c++
+			}
+		}
+	}
+
 dispatch:
-	for ; ; n++ {
-		at, ok := s.Next(n)
+	for {
+		tok, ok := next()
 		if !ok {
 			break
 		}
-		if !l.sleepUntil(ctx, timer, at, opt.coarseOnly) {
+		if !l.sleepUntil(ctx, timer, tok.at, opt.coarseOnly) {
 			st.Interrupted = true
+			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
+			st.Intended += c
+			st.Unsent += c
 			break dispatch
 		}
-		g.Due.Add(1)
-		st.Intended++
-		gaps.add(at, time.Since(start))
-		tok := token{seq: n, at: at}
-		if mapper != nil {
-			tok.seq = mapper.Seq(n)
-		}
+		k := tok.items()
+		g.Due.Add(k)
+		st.Intended += k
+		gaps.add(tok.at, time.Since(start))
 		select {
 		case l.work <- tok:
 			continue
@@ -237,17 +319,17 @@ dispatch:
 			continue
 		}
 		if opt.OnSaturation == Drop {
-			st.Dropped++
-			g.Dropped.Add(1)
+			st.Dropped += k
+			g.Dropped.Add(k)
 			l.recordDropped(tok)
 			continue
 		}
-		st.SlotWaits++
+		st.SlotWaits += k
 		select {
 		case l.work <- tok:
 		case <-ctx.Done():
-			// The token was due but never left.
-			st.Unsent++
+			// The unit was due but never left.
+			st.Unsent += k
 			st.Interrupted = true
 			break dispatch
 		}
@@ -255,15 +337,9 @@ dispatch:
 	st.Elapsed = time.Since(start)
 	if st.Interrupted {
 		// Account for arrivals that came due while we were blocked.
-		now := st.Elapsed
-		for n++; ; n++ {
-			at, ok := s.Next(n)
-			if !ok || at > now {
-				break
-			}
-			st.Intended++
-			st.Unsent++
-		}
+		c := pending(st.Elapsed)
+		st.Intended += c
+		st.Unsent += c
 	}
 	close(l.work)
 
@@ -346,22 +422,49 @@ func (l *loop) do(id int, tok token, res *Result) {
 	for p := l.peak.Load(); in > p && !l.peak.CompareAndSwap(p, in); p = l.peak.Load() {
 	}
 	sent := time.Since(l.start)
-	l.g.Sent.Add(1)
-	out := l.target.Do(l.ctx, tok.seq)
+	k := tok.items()
+	l.g.Sent.Add(k)
+	var out Outcome
+	if tok.b != nil {
+		out = l.target.(BatchTarget).DoBatch(l.ctx, tok.b.seqs)
+	} else {
+		out = l.target.Do(l.ctx, tok.seq)
+	}
 	done := time.Since(l.start)
 	l.g.InFlight.Add(-1)
 	if out.Err != ErrNone && l.ctx.Err() != nil {
 		out.Err = ErrCanceled // whatever the target saw, the run cut it short
 	}
-	*res = Result{Seq: tok.seq, Intended: tok.at, Sent: sent, Done: done, Outcome: out}
-	l.rec.Record(id, res)
-	l.g.Done.Add(1)
+	if tok.b == nil {
+		*res = Result{Seq: tok.seq, Intended: tok.at, Sent: sent, Done: done, Outcome: out}
+		l.rec.Record(id, res)
+	} else {
+		// One result per item, each from its own intended time; the
+		// batch's bytes are counted once, on its first item.
+		for i, it := range tok.b.items {
+			*res = Result{Seq: it.seq, Intended: it.at, Sent: sent, Done: done, Batched: tok.at - it.at, Outcome: out}
+			if i > 0 {
+				res.BytesIn, res.BytesOut = 0, 0
+			}
+			l.rec.Record(id, res)
+		}
+		batchPool.Put(tok.b)
+	}
+	l.g.Done.Add(k)
 }
 
 func (l *loop) recordDropped(tok token) {
 	now := time.Since(l.start)
-	l.dropRes = Result{Seq: tok.seq, Intended: tok.at, Sent: now, Done: now, Outcome: Outcome{Err: ErrDropped}}
 	// The dispatcher records drops as worker -1's results; it never runs
 	// concurrently with itself.
-	l.rec.Record(-1, &l.dropRes)
+	if tok.b == nil {
+		l.dropRes = Result{Seq: tok.seq, Intended: tok.at, Sent: now, Done: now, Outcome: Outcome{Err: ErrDropped}}
+		l.rec.Record(-1, &l.dropRes)
+		return
+	}
+	for _, it := range tok.b.items {
+		l.dropRes = Result{Seq: it.seq, Intended: it.at, Sent: now, Done: now, Batched: tok.at - it.at, Outcome: Outcome{Err: ErrDropped}}
+		l.rec.Record(-1, &l.dropRes)
+	}
+	batchPool.Put(tok.b)
 }

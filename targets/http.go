@@ -46,6 +46,11 @@ type HTTPOptions struct {
 	// Vars feed {{key}} and {{data.COLUMN}} templates in URL, header values
 	// and body ({{seq}} needs nothing). Nil: {{key}} is the sequence number.
 	Vars *Vars
+	// BatchItem is the template of one item of a batched request
+	// (generator.BatchOptions): DoBatch sends the items as a JSON array,
+	// [item, item, …], rendered each with its own sequence number. The
+	// URL and headers are rendered for the batch's first item.
+	BatchItem string
 }
 
 // HTTP is an HTTP/1.1 or HTTP/2 target on net/http.
@@ -58,7 +63,10 @@ type HTTP struct {
 	// Set when a template has variables; nil when static.
 	urlT, bodyT *Template
 	headerT     map[string][]*Template
+	itemT       *Template
 }
+
+var _ generator.BatchTarget = (*HTTP)(nil)
 
 var _ generator.Target = (*HTTP)(nil)
 
@@ -154,6 +162,14 @@ func NewHTTP(o HTTPOptions) (*HTTP, error) {
 	if !urlT.Static() {
 		h.urlT = urlT
 	}
+	if o.BatchItem != "" {
+		if h.itemT, err = ParseTemplate(o.BatchItem, data); err != nil {
+			return nil, fmt.Errorf("batch item: %w", err)
+		}
+		if o.Method == http.MethodGet {
+			h.opt.Method = http.MethodPost
+		}
+	}
 	if !bodyT.Static() {
 		h.bodyT = bodyT
 	}
@@ -169,13 +185,40 @@ func (h *HTTP) Close() { h.client.CloseIdleConnections() }
 
 // Do sends one request and reads the whole response, discarding the body.
 func (h *HTTP) Do(ctx context.Context, seq uint64) generator.Outcome {
-	rawURL := h.opt.URL
-	if h.urlT != nil {
-		rawURL = string(h.urlT.Append(make([]byte, 0, 2*len(h.opt.URL)), seq, h.opt.Vars))
-	}
 	bodyBytes := h.opt.Body
 	if h.bodyT != nil {
 		bodyBytes = h.bodyT.Append(make([]byte, 0, 2*len(h.opt.Body)), seq, h.opt.Vars)
+	}
+	return h.send(ctx, seq, bodyBytes)
+}
+
+// DoBatch sends the items seqs as one request whose body is a JSON array
+// of BatchItem rendered per item (or, without BatchItem, of the body
+// template).
+func (h *HTTP) DoBatch(ctx context.Context, seqs []uint64) generator.Outcome {
+	t := h.itemT
+	if t == nil {
+		t = h.bodyT
+	}
+	if t == nil {
+		t, _ = ParseTemplate(string(h.opt.Body), nil)
+	}
+	body := make([]byte, 0, 2+len(seqs)*(len(h.opt.BatchItem)+8))
+	body = append(body, '[')
+	for i, seq := range seqs {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = t.Append(body, seq, h.opt.Vars)
+	}
+	body = append(body, ']')
+	return h.send(ctx, seqs[0], body)
+}
+
+func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator.Outcome {
+	rawURL := h.opt.URL
+	if h.urlT != nil {
+		rawURL = string(h.urlT.Append(make([]byte, 0, 2*len(h.opt.URL)), seq, h.opt.Vars))
 	}
 	var body io.Reader
 	if len(bodyBytes) > 0 {

@@ -178,3 +178,27 @@ func FuzzLoadDataJSONL(f *testing.F) {
 		}
 	})
 }
+
+func TestHTTPDoBatch(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 1024)
+		n, _ := r.Body.Read(b)
+		mu.Lock()
+		got = append(got, r.Method+" "+string(b[:n]))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	tg, err := NewHTTP(HTTPOptions{URL: srv.URL + "/batch", BatchItem: `{"key":"k{{seq}}"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := tg.DoBatch(context.Background(), []uint64{3, 4, 5})
+	if !out.OK() || out.BytesOut != int64(len(`[{"key":"k3"},{"key":"k4"},{"key":"k5"}]`)) {
+		t.Fatalf("outcome %+v", out)
+	}
+	if len(got) != 1 || got[0] != `POST [{"key":"k3"},{"key":"k4"},{"key":"k5"}]` {
+		t.Fatalf("server saw %q", got)
+	}
+}
