@@ -174,6 +174,10 @@ type GeneratorStats struct {
 	// Gaps is the send loop's sample of inter-dispatch gaps, each
 	// [intended time, intended gap, actual gap] in ns.
 	Gaps [][3]int64 `json:"gap_sample,omitempty"`
+	// With client-side batching: batches sent and why each left.
+	Batches       uint64 `json:"batches,omitempty"`
+	FlushBySize   uint64 `json:"flush_by_size,omitempty"`
+	FlushByLinger uint64 `json:"flush_by_linger,omitempty"`
 }
 
 // EndpointSummary is one balanced endpoint's share of a run.

@@ -82,10 +82,42 @@ type File struct {
 	// Verdict is PASS, FAIL or INVALID with the objectives' results and
 	// the self-check's findings (docs/slo.md).
 	Verdict *analysis.Verdict `json:"verdict,omitempty"`
+	// Steps are the runs of a sweep or a batch grid, each a complete
+	// result of its own (kind "sweep" or "batch"); Summary is then the
+	// last step's.
+	Steps []*File `json:"steps,omitempty"`
+	// Sweep holds a sweep's steps as analysed and its knee.
+	Sweep *SweepInfo `json:"sweep,omitempty"`
+	// Batch holds a batch grid's cells, frontier and recommendation.
+	Batch *BatchInfo `json:"batch,omitempty"`
 	// Histograms holds every phase's and the total's histograms in the
 	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
 	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
 	Histograms Histograms `json:"histograms"`
+}
+
+// SweepInfo is a rate sweep's analysis: every step (valid or not, and
+// why) and the knee (analysis.FindKnee).
+type SweepInfo struct {
+	Steps  []analysis.Step     `json:"steps"`
+	Knee   analysis.KneeResult `json:"knee"`
+	Search *SearchInfo         `json:"search,omitempty"`
+}
+
+// SearchInfo is the outcome of a capacity search (sweep --search).
+type SearchInfo struct {
+	SLO        string  `json:"slo"`
+	Best       float64 `json:"best_rps"`  // highest rate that met the SLO with a valid step
+	Confirmed  bool    `json:"confirmed"` // the longer confirming run met it too
+	Iterations int     `json:"iterations"`
+	Sentence   string  `json:"sentence"`
+}
+
+// BatchInfo is a batching grid: cells, the Pareto frontier and the
+// recommendation (analysis.MarkPareto, Recommend).
+type BatchInfo struct {
+	Cells          []analysis.BatchCell `json:"cells"`
+	Recommendation string               `json:"recommendation"`
 }
 
 // BalanceInfo describes a balanced run: the strategy, the endpoints in
@@ -292,27 +324,41 @@ func Decode(r io.Reader) (*File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("malformed result file: %v", err)
 	}
-	if f.Summary == nil {
-		return nil, errors.New("result file has no summary")
+	if err := decodeFile(&f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// decodeFile checks a decoded file and decodes its histograms into the
+// summary, its steps' too.
+func decodeFile(f *File) error {
+	if f == nil || f.Summary == nil {
+		return errors.New("result file has no summary")
 	}
 	if len(f.Histograms.Phases) != len(f.Summary.Phases) {
-		return nil, fmt.Errorf("result file has %d phases but %d histogram sets", len(f.Summary.Phases), len(f.Histograms.Phases))
+		return fmt.Errorf("result file has %d phases but %d histogram sets", len(f.Summary.Phases), len(f.Histograms.Phases))
 	}
 	for i := range f.Summary.Phases {
 		if err := decodeSet(&f.Summary.Phases[i], f.Histograms.Phases[i]); err != nil {
-			return nil, fmt.Errorf("phase %q: %w", f.Summary.Phases[i].Name, err)
+			return fmt.Errorf("phase %q: %w", f.Summary.Phases[i].Name, err)
 		}
 	}
 	if err := decodeSet(&f.Summary.Total, f.Histograms.Total); err != nil {
-		return nil, fmt.Errorf("total: %w", err)
+		return fmt.Errorf("total: %w", err)
+	}
+	for i, st := range f.Steps {
+		if err := decodeFile(st); err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
 	}
 	for i, iv := range f.Histograms.Intervals {
 		if _, err := DecodeHistogram(iv); err != nil {
-			return nil, fmt.Errorf("interval %d: %w", i, err)
+			return fmt.Errorf("interval %d: %w", i, err)
 		}
 	}
 	f.Summary.Intervals, f.Summary.IntervalSpan = f.Histograms.Intervals, f.Histograms.IntervalSpan
-	return &f, nil
+	return nil
 }
 
 func decodeSet(p *analysis.PhaseSummary, hs HistSet) error {

@@ -41,17 +41,20 @@ phases:
 	}
 	for _, p := range procs {
 		if err := p.Wait(); err != nil {
+			if p.ProcessState.ExitCode() == ExitInvalid {
+				t.Skipf("a segment was INVALID: machine overloaded (its self-check is on stderr above)")
+			}
 			t.Fatalf("segment: %v", err)
 		}
 	}
 	io, stdout, errOut := testIO()
 	merged := filepath.Join(dir, "merged.json")
-	if code := Execute(context.Background(), io, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--max-send-lag", "1s"}); code != ExitOK {
+	if code := Execute(context.Background(), io, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--max-send-lag", "1s"}); code != ExitOK && !skipIfStarved(t, code, errOut) {
 		t.Fatalf("merge exit %d: %s\n%s", code, errOut, stdout)
 	}
 	single := filepath.Join(dir, "single.json")
 	io2, _, errOut2 := testIO()
-	if code := Execute(context.Background(), io2, []string{"run", "--profile", prof, url, "--out", single, "-q", "--max-send-lag", "1s"}); code != ExitOK {
+	if code := Execute(context.Background(), io2, []string{"run", "--profile", prof, url, "--out", single, "-q", "--max-send-lag", "1s"}); code != ExitOK && !skipIfStarved(t, code, errOut2) {
 		t.Fatalf("single exit %d: %s", code, errOut2)
 	}
 	m, s := readResult(t, merged), readResult(t, single)
@@ -86,7 +89,7 @@ phases:
 		t.Errorf("partial merge: exit %d: %s", code, errOut3)
 	}
 	io4, _, errOut4 := testIO()
-	if code := Execute(context.Background(), io4, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--allow-partial", "--max-send-lag", "1s"}); code != ExitOK {
+	if code := Execute(context.Background(), io4, []string{"merge", filepath.Join(dir, "r-*.json"), "--out", merged, "--allow-partial", "--max-send-lag", "1s"}); code != ExitOK && !skipIfStarved(t, code, errOut4) {
 		t.Errorf("--allow-partial: exit %d: %s", code, errOut4)
 	}
 	// A run of another plan is refused.
@@ -101,7 +104,7 @@ func TestMergeRefusesDifferentRuns(t *testing.T) {
 	dir := t.TempDir()
 	for i, rate := range []string{"100", "200"} {
 		io, _, errOut := testIO()
-		if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", rate, "--duration", "500ms", "--out", filepath.Join(dir, fmt.Sprintf("r%d.json", i)), "-q", "--max-send-lag", "1s"}); code != ExitOK {
+		if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", rate, "--duration", "500ms", "--out", filepath.Join(dir, fmt.Sprintf("r%d.json", i)), "-q", "--max-send-lag", "1s"}); code != ExitOK && !skipIfStarved(t, code, errOut) {
 			t.Fatalf("run: %d %s", code, errOut)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"tailgate/analysis"
 	"tailgate/generator"
@@ -67,9 +68,7 @@ type RunOptions struct {
 // options instead of running (for tests).
 func NewCmdRun(io *IOStreams, runF func(context.Context, *RunOptions) error) *cobra.Command {
 	opts := &RunOptions{}
-	var rate, policy string
-	var headers []string
-	var data string
+	raw := &rawFlags{}
 	cmd := &cobra.Command{
 		Use:   "run [URL] (--rate R [--duration D] | --profile NAME|FILE) [flags]",
 		Short: "Send open-loop load at a target and report its latency",
@@ -95,9 +94,6 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 			if len(args) == 1 {
 				opts.URL = args[0]
 			}
-			opts.Command = append([]string{"tailgate"}, os.Args[1:]...)
-			opts.changed = c.Flags().Changed
-			var err error
 			if opts.Profile != "" {
 				for _, fl := range []string{"rate", "duration", "arrivals"} {
 					if c.Flags().Changed(fl) {
@@ -108,8 +104,9 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 				if !c.Flags().Changed("rate") {
 					return usageErrorf("--rate is required (or --profile)")
 				}
-				if opts.Rate, err = ParseRate(rate); err != nil {
-					return usageErrorf("--rate %q: %v", rate, err)
+				var err error
+				if opts.Rate, err = ParseRate(raw.rate); err != nil {
+					return usageErrorf("--rate %q: %v", raw.rate, err)
 				}
 				if opts.URL == "" {
 					return usageErrorf("a target URL is required (or a --profile that names one)")
@@ -121,54 +118,6 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 			if _, err := generator.ParseArrivals(opts.Arrivals); err != nil {
 				return usageErrorf("--arrivals %q: want constant or poisson", opts.Arrivals)
 			}
-			if opts.OnSaturation, err = generator.ParsePolicy(policy); err != nil {
-				return usageErrorf("--on-saturation: %v", err)
-			}
-			if opts.MaxInFlight <= 0 {
-				return usageErrorf("--max-in-flight %d: must be positive", opts.MaxInFlight)
-			}
-			if opts.Connections < 0 {
-				return usageErrorf("--connections %d: must not be negative", opts.Connections)
-			}
-			if opts.Timeout <= 0 {
-				return usageErrorf("--timeout %v: must be positive", opts.Timeout)
-			}
-			if opts.Header, err = ParseHeaders(headers); err != nil {
-				return usageErrorf("%v", err)
-			}
-			if opts.Body, err = ReadData(data); err != nil {
-				return usageErrorf("--data: %v", err)
-			}
-			if opts.Keys != "" {
-				if _, err := ParseKeys(opts.Keys, 0); err != nil {
-					return usageErrorf("--keys %q: %v", opts.Keys, err)
-				}
-			}
-			if opts.CacheHeader != "" && !strings.Contains(opts.CacheHeader, "=") {
-				return usageErrorf("--cache-header %q: want Name=value, e.g. X-Cache=HIT", opts.CacheHeader)
-			}
-			if opts.Format != "table" && opts.Format != "json" {
-				return usageErrorf("--format %q: want table or json", opts.Format)
-			}
-			if opts.URL != "" && !strings.Contains(opts.URL, "{{") {
-				if isGRPC(opts.URL) {
-					if _, err := grpct.ParseURL(opts.URL); err != nil {
-						return usageErrorf("%v", err)
-					}
-				} else if _, err := targets.ParseURL(opts.URL); err != nil {
-					return usageErrorf("%v", err)
-				}
-			}
-			if opts.Endpoints != "" {
-				if _, err := balance.ParseEndpoints(opts.Endpoints); err != nil {
-					return usageErrorf("--endpoints: %v", err)
-				}
-				if !slices.Contains(balance.Strategies(), opts.Balance) {
-					return usageErrorf("--balance %q: want one of %s", opts.Balance, strings.Join(balance.Strategies(), ", "))
-				}
-			} else if c.Flags().Changed("balance") {
-				return usageErrorf("--balance needs --endpoints")
-			}
 			if opts.Segment != "" {
 				if _, _, err := results.ParseSegment(opts.Segment); err != nil {
 					return usageErrorf("--segment: %v", err)
@@ -177,15 +126,7 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 			if !opts.StartAt.IsZero() && time.Until(opts.StartAt) < -time.Second {
 				return usageErrorf("--start-at %s is %v in the past", opts.StartAt.Format(time.RFC3339), -time.Until(opts.StartAt).Round(time.Second))
 			}
-			if opts.Streams < 0 {
-				return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
-			}
-			if opts.Out != "" {
-				if err := results.CheckWritable(opts.Out); err != nil {
-					return usageErrorf("--out: %v", err)
-				}
-			}
-			if err := opts.Verdict.parse(); err != nil {
+			if err := opts.finish(c, raw); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -195,26 +136,10 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m)")
+	f.StringVarP(&raw.rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m)")
 	f.DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "how long to send")
 	f.StringVar(&opts.Arrivals, "arrivals", "constant", "arrival process: constant (evenly spaced) or poisson")
 	f.StringVarP(&opts.Profile, "profile", "p", "", "a built-in profile name or a profile YAML file (see 'tailgate profiles list')")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed for random arrivals and keys (same seed, same schedule)")
-	f.IntVar(&opts.MaxInFlight, "max-in-flight", generator.DefaultMaxInFlight, "cap on concurrent requests")
-	f.StringVar(&policy, "on-saturation", "wait", "when the in-flight cap is full: wait (timed from the intended time) or drop (counted)")
-	f.DurationVar(&opts.Drain, "drain", generator.DefaultDrain, "after an interrupt, how long to wait for requests in flight")
-	f.IntVarP(&opts.Connections, "connections", "c", 0, "cap on open connections (0 = as many as requests in flight)")
-	f.DurationVar(&opts.Timeout, "timeout", targets.DefaultTimeout, "per-request timeout (a timeout is an error result)")
-	f.StringVarP(&opts.Method, "method", "X", "GET", "HTTP method")
-	f.StringArrayVarP(&headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
-	f.StringVar(&data, "data", "", "request body, inline or @file")
-	f.StringVar(&opts.Keys, "keys", "", "{{key}} distribution: uniform:N, zipf:S:N or sequential:N")
-	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
-	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
-	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
-	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
-	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
-	f.IntVar(&opts.Streams, "streams-per-connection", 0, "gRPC: cap on concurrent streams per connection (0 = unlimited)")
 	f.StringVar(&opts.Segment, "segment", "", "fire only stripe i of n of the schedule (i/n, 1-based); merge the results with 'tailgate merge'")
 	f.Func("start-at", "start at this absolute time (RFC 3339, e.g. 2026-12-01T02:00:00Z), for segments on several machines", func(v string) error {
 		t, err := time.Parse(time.RFC3339Nano, v)
@@ -224,6 +149,36 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 		opts.StartAt = t
 		return nil
 	})
+	opts.addFlags(f, raw)
+	return cmd
+}
+
+// rawFlags hold flag values that RunOptions keeps parsed.
+type rawFlags struct {
+	rate, policy string
+	headers      []string
+	data         string
+}
+
+// addFlags registers the flags shared by run, sweep and batch: the
+// target, the request, the send loop, the output and the verdict.
+func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed for random arrivals and keys (same seed, same schedule)")
+	f.IntVar(&opts.MaxInFlight, "max-in-flight", generator.DefaultMaxInFlight, "cap on concurrent requests")
+	f.StringVar(&raw.policy, "on-saturation", "wait", "when the in-flight cap is full: wait (timed from the intended time) or drop (counted)")
+	f.DurationVar(&opts.Drain, "drain", generator.DefaultDrain, "after an interrupt, how long to wait for requests in flight")
+	f.IntVarP(&opts.Connections, "connections", "c", 0, "cap on open connections (0 = as many as requests in flight)")
+	f.DurationVar(&opts.Timeout, "timeout", targets.DefaultTimeout, "per-request timeout (a timeout is an error result)")
+	f.StringVarP(&opts.Method, "method", "X", "GET", "HTTP method")
+	f.StringArrayVarP(&raw.headers, "header", "H", nil, "request header 'Name: value' (repeatable); gRPC metadata for grpc:// URLs")
+	f.StringVar(&raw.data, "data", "", "request body, inline or @file; the JSON request for grpc:// URLs")
+	f.StringVar(&opts.Keys, "keys", "", "{{key}} distribution: uniform:N, zipf:S:N or sequential:N")
+	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
+	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
+	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
+	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
+	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
+	f.IntVar(&opts.Streams, "streams-per-connection", 0, "gRPC: cap on concurrent streams per connection (0 = unlimited)")
 	f.StringVar(&opts.Endpoints, "endpoints", "", "balance over these host:port[=weight] endpoints (comma-separated); the URL's host is replaced")
 	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
@@ -232,7 +187,71 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
 	opts.Verdict.addFlags(f)
-	return cmd
+}
+
+// finish checks the shared flags and parses their values, before any
+// load is sent.
+func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
+	opts.Command = append([]string{"tailgate"}, os.Args[1:]...)
+	opts.changed = c.Flags().Changed
+	var err error
+	if opts.OnSaturation, err = generator.ParsePolicy(raw.policy); err != nil {
+		return usageErrorf("--on-saturation: %v", err)
+	}
+	if opts.MaxInFlight <= 0 {
+		return usageErrorf("--max-in-flight %d: must be positive", opts.MaxInFlight)
+	}
+	if opts.Connections < 0 {
+		return usageErrorf("--connections %d: must not be negative", opts.Connections)
+	}
+	if opts.Timeout <= 0 {
+		return usageErrorf("--timeout %v: must be positive", opts.Timeout)
+	}
+	if opts.Header, err = ParseHeaders(raw.headers); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if opts.Body, err = ReadData(raw.data); err != nil {
+		return usageErrorf("--data: %v", err)
+	}
+	if opts.Keys != "" {
+		if _, err := ParseKeys(opts.Keys, 0); err != nil {
+			return usageErrorf("--keys %q: %v", opts.Keys, err)
+		}
+	}
+	if opts.CacheHeader != "" && !strings.Contains(opts.CacheHeader, "=") {
+		return usageErrorf("--cache-header %q: want Name=value, e.g. X-Cache=HIT", opts.CacheHeader)
+	}
+	if opts.Format != "table" && opts.Format != "json" {
+		return usageErrorf("--format %q: want table or json", opts.Format)
+	}
+	if opts.URL != "" && !strings.Contains(opts.URL, "{{") {
+		if isGRPC(opts.URL) {
+			if _, err := grpct.ParseURL(opts.URL); err != nil {
+				return usageErrorf("%v", err)
+			}
+		} else if _, err := targets.ParseURL(opts.URL); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	if opts.Endpoints != "" {
+		if _, err := balance.ParseEndpoints(opts.Endpoints); err != nil {
+			return usageErrorf("--endpoints: %v", err)
+		}
+		if !slices.Contains(balance.Strategies(), opts.Balance) {
+			return usageErrorf("--balance %q: want one of %s", opts.Balance, strings.Join(balance.Strategies(), ", "))
+		}
+	} else if c.Flags().Changed("balance") {
+		return usageErrorf("--balance needs --endpoints")
+	}
+	if opts.Streams < 0 {
+		return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
+	}
+	if opts.Out != "" {
+		if err := results.CheckWritable(opts.Out); err != nil {
+			return usageErrorf("--out: %v", err)
+		}
+	}
+	return opts.Verdict.parse()
 }
 
 // ParseKeys parses a key distribution: uniform:N, zipf:S:N, sequential:N.
@@ -630,6 +649,38 @@ func (j *loadJob) close() {
 }
 
 func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
+	f, st, err := j.measure(ctx, io)
+	if err != nil {
+		return err
+	}
+	vo := j.verdict
+	if vo == nil {
+		vo = &verdictOptions{MaxSendLag: analysis.DefaultMaxSendLagP99}
+	}
+	verdict, verr := vo.judge(f, vo.selfCheck(f, j.rate))
+	if j.out != "" {
+		if err := results.Write(j.out, f); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	if err := render(io, f, j.format); err != nil {
+		return withCode(ExitError, err)
+	}
+	if j.out != "" && j.format == "table" {
+		fmt.Fprintf(io.Out, "result written to %s\n", j.out)
+	}
+	if verr != nil {
+		return withCode(ExitError, verr)
+	}
+	if st.Interrupted {
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %v: partial results written", st.Elapsed.Round(time.Millisecond)))
+	}
+	return verdictCode(verdict)
+}
+
+// measure runs the load and returns its result, not yet judged or
+// written.
+func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, generator.Stats, error) {
 	col := analysis.NewCollector(j.phases)
 	g := new(generator.Gauges)
 	j.gen.Gauges = g
@@ -678,10 +729,10 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 		fmt.Fprintln(io.ErrOut)
 	}
 	if err != nil {
-		return withCode(ExitError, err)
+		return nil, st, withCode(ExitError, err)
 	}
 	if err := col.Close(st.Elapsed); err != nil {
-		return withCode(ExitError, err)
+		return nil, st, withCode(ExitError, err)
 	}
 	sum := col.Summarize(st)
 	var bi *results.BalanceInfo
@@ -690,9 +741,10 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	}
 	sum.Generator.CPU = cpu
 	sum.Generator.Cores = runtime.GOMAXPROCS(0)
+	sum.Generator.Batches, sum.Generator.FlushBySize, sum.Generator.FlushByLinger = st.Batches, st.FlushBySize, st.FlushByLinger
 	f, err := results.New("run", sum)
 	if err != nil {
-		return withCode(ExitError, err)
+		return nil, st, withCode(ExitError, err)
 	}
 	f.ToolVersion = Version
 	f.Command = j.command
@@ -703,29 +755,7 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 	f.Faults = windows
 	f.Balance = bi
 	f.Settings.StartLate = st.StartLate
-	vo := j.verdict
-	if vo == nil {
-		vo = &verdictOptions{MaxSendLag: analysis.DefaultMaxSendLagP99}
-	}
-	verdict, verr := vo.judge(f, vo.selfCheck(f, j.rate))
-	if j.out != "" {
-		if err := results.Write(j.out, f); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	if err := render(io, f, j.format); err != nil {
-		return withCode(ExitError, err)
-	}
-	if j.out != "" && j.format == "table" {
-		fmt.Fprintf(io.Out, "result written to %s\n", j.out)
-	}
-	if verr != nil {
-		return withCode(ExitError, verr)
-	}
-	if st.Interrupted {
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %v: partial results written", st.Elapsed.Round(time.Millisecond)))
-	}
-	return verdictCode(verdict)
+	return f, st, nil
 }
 
 func render(io *IOStreams, f *results.File, format string) error {
