@@ -300,3 +300,60 @@ func WriteVerdict(w io.Writer, v *analysis.Verdict) {
 		fmt.Fprintf(w, "  ! %s\n", s)
 	}
 }
+
+// WriteSweep renders a sweep: a row per step (offered, achieved, p50,
+// p99, errors, valid or why not), the knee sentence and, for a search, its
+// outcome.
+func WriteSweep(w io.Writer, f *File) error {
+	info := f.Sweep
+	fmt.Fprintf(w, "tailgate sweep → %s\n\n", f.Settings.Target)
+	t := newTable(w, "step", "offered/s", "achieved/s", "p50", "p99", "errors", "send lag p99", "valid")
+	for i, st := range info.Steps {
+		valid := "yes"
+		if !st.Valid {
+			valid = "no: " + st.Why
+		}
+		if err := t.Append(fmt.Sprint(i+1), formatRate(st.Offered), formatRate(st.Achieved), FormatDuration(st.P50),
+			FormatDuration(st.P99), fmt.Sprintf("%.2f%%", 100*st.ErrorRate), FormatDuration(st.SendLagP99), valid); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, info.Knee.Sentence)
+	if info.Search != nil {
+		fmt.Fprintln(w, "search: "+info.Search.Sentence)
+	}
+	return nil
+}
+
+// WriteBatch renders a batching grid: a row per cell (batch size, linger,
+// offered item rate, throughput, item p99, batch fill, flush causes), the
+// Pareto frontier marked, regressions flagged, and the recommendation.
+func WriteBatch(w io.Writer, f *File) error {
+	fmt.Fprintf(w, "tailgate batch → %s\n\n", f.Settings.Target)
+	t := newTable(w, "batch", "linger", "offered items/s", "items/s", "item p99", "fill", "by size", "by linger", "")
+	for _, c := range f.Batch.Cells {
+		mark := ""
+		switch {
+		case !c.Valid:
+			mark = "invalid"
+		case c.Pareto && c.Regressed:
+			mark = "★ frontier, p99 worse than unbatched"
+		case c.Pareto:
+			mark = "★ frontier"
+		case c.Regressed:
+			mark = "throughput up, p99 worse"
+		}
+		if err := t.Append(fmt.Sprint(c.BatchSize), FormatDuration(c.Linger), formatRate(c.Rate), formatRate(c.Throughput),
+			FormatDuration(c.P99), fmt.Sprintf("%.0f%%", 100*c.MeanFill), fmt.Sprint(c.FlushBySize), fmt.Sprint(c.FlushByLinger), mark); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, f.Batch.Recommendation)
+	return nil
+}

@@ -90,6 +90,7 @@ response time and service time side by side from HdrHistograms.`,
 		NewCmdProxy(io),
 		NewCmdGate(io),
 		NewCmdMerge(io),
+		NewCmdSweep(io),
 		NewCmdVersion(io),
 	)
 	return root

@@ -759,8 +759,13 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 }
 
 func render(io *IOStreams, f *results.File, format string) error {
-	if format == "json" {
+	switch {
+	case format == "json":
 		return writeSummaryJSON(io, f)
+	case f.Sweep != nil:
+		return results.WriteSweep(io.Out, f)
+	case f.Batch != nil:
+		return results.WriteBatch(io.Out, f)
 	}
 	return results.WriteTable(io.Out, f)
 }
