@@ -786,7 +786,7 @@ var htmlPageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <style>
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #111827; background: #f9fafb; margin: 0; }
-main { max-width: 940px; margin: 0 auto; padding: 16px 20px 40px; }
+main { max-width: 980px; margin: 0 auto; padding: 16px 20px 40px; }
 h1 { font-size: 22px; margin: 8px 0 4px; overflow-wrap: anywhere; }
 h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 16px 0 6px; }
@@ -806,9 +806,9 @@ h3 { font-size: 15px; margin: 16px 0 6px; }
 figure { margin: 12px 0; background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px; }
 figure svg { display: block; width: 100%; height: auto; }
 figcaption { color: #4b5563; font-size: 12px; padding: 4px 6px 2px; }
-table { border-collapse: collapse; margin: 8px 0; background: #fff; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; margin: 8px 0; background: #fff; font-size: 13px; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
-th, td { border: 1px solid #e5e7eb; padding: 3px 8px; }
+th, td { border: 1px solid #e5e7eb; padding: 3px 6px; }
 th { background: #f3f4f6; font-weight: 600; }
 td.num { text-align: right; white-space: nowrap; }
 td.name { overflow-wrap: break-word; }
@@ -925,7 +925,7 @@ func WriteHTML(w io.Writer, f *File) error {
 		Empty: "no responses",
 	}
 	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(),
-		fmt.Sprintf("Latency at each percentile of the total, computed from its histograms (%d responses). The x axis is logarithmic in the nines: 90, 99, 99.9 … are evenly spaced. A curve ends where the samples run out (1 − q < 1/n).", tot.ResponseHist.TotalCount())})
+		fmt.Sprintf("Latency at each percentile of the total, computed from its histograms (%d responses). The x axis is logarithmic in the nines: 90, 99, 99.9 … are evenly spaced. A curve ends where the samples run out (1 − q < 1/n).", tot.Response.Count)})
 	tl := timelineOf(s)
 	bands, markers := runBands(f, "")
 	overTime := &Chart{

@@ -226,6 +226,12 @@ func TestWriteHTMLEmptyRun(t *testing.T) {
 	if err := WriteHTML(&buf, &File{}); err == nil {
 		t.Error("a file without a summary was rendered")
 	}
+	// A summary without histograms (not decoded) still renders.
+	buf.Reset()
+	if err := WriteHTML(&buf, &File{Summary: &analysis.Summary{Phases: []analysis.PhaseSummary{{Name: "main"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	checkHTML(t, buf.String())
 }
 
 const evil = `<script>alert(1)</script>`
@@ -269,7 +275,7 @@ func TestHTMLEscapes(t *testing.T) {
 			i := strings.Index(out, evil)
 			t.Errorf("%s: planted markup appears unescaped: …%s…", name, out[max(0, i-200):min(len(out), i+60)])
 		}
-		if !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;") && !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;"[:20]) {
+		if !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 			t.Errorf("%s: the planted text is not shown escaped", name)
 		}
 	}

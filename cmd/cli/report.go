@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdio "io"
 	"io/fs"
+
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +19,7 @@ type ReportOptions struct {
 	Path    string
 	Format  string
 	Seconds bool
+	HTML    string
 }
 
 // NewCmdReport builds `tailgate report`.
@@ -29,8 +33,10 @@ func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) erro
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			if opts.Format != "table" && opts.Format != "json" {
-				return usageErrorf("--format %q: want table or json", opts.Format)
+			switch opts.Format {
+			case "table", "json", "html", "csv":
+			default:
+				return usageErrorf("--format %q: want table, json, html or csv", opts.Format)
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -38,7 +44,8 @@ func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) erro
 			return doReport(io, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "table or json (the summary, schema in docs/result-file.md)")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "table, json (the summary; docs/result-file.md), html (a self-contained report) or csv (per second)")
+	cmd.Flags().StringVar(&opts.HTML, "html", "", "also write a self-contained HTML report to this file")
 	cmd.Flags().BoolVar(&opts.Seconds, "seconds", false, "also print one row per second of the run")
 	return cmd
 }
@@ -51,8 +58,22 @@ func doReport(io *IOStreams, opts *ReportOptions) error {
 		}
 		return usageErrorf("%v", err) // unreadable input is bad input
 	}
-	if err := render(io, f, opts.Format); err != nil {
-		return withCode(ExitError, err)
+	if opts.HTML != "" {
+		if err := results.WriteAtomic(opts.HTML, func(w stdio.Writer) error { return writeHTML(w, f) }); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	var err2 error
+	switch opts.Format {
+	case "html":
+		err2 = writeHTML(io.Out, f)
+	case "csv":
+		err2 = results.WriteSecondsCSV(io.Out, f)
+	default:
+		err2 = render(io, f, opts.Format)
+	}
+	if err2 != nil {
+		return withCode(ExitError, err2)
 	}
 	if opts.Seconds && opts.Format == "table" {
 		fmt.Fprintln(io.Out)
@@ -61,4 +82,30 @@ func doReport(io *IOStreams, opts *ReportOptions) error {
 		}
 	}
 	return nil
+}
+
+// writeHTML renders any result file as HTML: a sweep as its latency
+// against throughput curve with the knee, anything else as a run report.
+func writeHTML(w stdio.Writer, f *results.File) error {
+	if f.Sweep == nil {
+		return results.WriteHTML(w, f)
+	}
+	var pts []results.SweepPoint
+	for _, st := range f.Sweep.Steps {
+		pts = append(pts, results.SweepPoint{Offered: st.Offered, Achieved: st.Achieved, P50: st.P50, P99: st.P99, Valid: st.Valid})
+	}
+	var knee *results.KneeMark
+	if f.Sweep.Knee.Found {
+		knee = &results.KneeMark{Rate: f.Sweep.Knee.KneeRate, Label: f.Sweep.Knee.Sentence}
+	}
+	var slo time.Duration
+	if f.Verdict != nil {
+		for _, r := range f.Verdict.Results {
+			if r.Objective.Metric.Latency() {
+				slo = time.Duration(r.Threshold)
+				break
+			}
+		}
+	}
+	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+f.Settings.Target)
 }

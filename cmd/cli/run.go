@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	stdio "io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,6 +62,10 @@ type RunOptions struct {
 	Quiet        bool
 	Command      []string
 	Verdict      verdictOptions
+	HdrLog       string // HdrHistogram interval log file
+	CSV          string // per-second CSV file
+	HTML         string // HTML report file
+	MetricsAddr  string // serve Prometheus metrics here during the run
 
 	changed func(flag string) bool // which flags the user set
 }
@@ -186,6 +192,10 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
 	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
+	f.StringVar(&opts.HdrLog, "hdr-log", "", "write an HdrHistogram interval log (ns, one line per second per phase) here")
+	f.StringVar(&opts.CSV, "csv", "", "write per-second summaries as CSV here")
+	f.StringVar(&opts.HTML, "html", "", "write a self-contained HTML report here")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics of the running test at http://ADDR/metrics")
 	opts.Verdict.addFlags(f)
 }
 
@@ -246,9 +256,16 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	if opts.Streams < 0 {
 		return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
 	}
-	if opts.Out != "" {
-		if err := results.CheckWritable(opts.Out); err != nil {
-			return usageErrorf("--out: %v", err)
+	for flag, path := range map[string]string{"--out": opts.Out, "--hdr-log": opts.HdrLog, "--csv": opts.CSV, "--html": opts.HTML} {
+		if path != "" {
+			if err := results.CheckWritable(path); err != nil {
+				return usageErrorf("%s: %v", flag, err)
+			}
+		}
+	}
+	if opts.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(opts.MetricsAddr); err != nil {
+			return usageErrorf("--metrics-addr %q: want host:port", opts.MetricsAddr)
 		}
 	}
 	return opts.Verdict.parse()
@@ -461,7 +478,7 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 	}
 	job := &loadJob{
-		target: tg, closer: closer, settings: settings, verdict: &opts.Verdict,
+		target: tg, closer: closer, settings: settings, verdict: &opts.Verdict, reports: opts,
 		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain},
 		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
@@ -632,6 +649,7 @@ type loadJob struct {
 	keys     *targets.Keys
 	verdict  *verdictOptions
 	rate     func(time.Duration) float64 // offered rate at an offset; nil: constant
+	reports  *RunOptions                 // --hdr-log, --csv, --html, --metrics-addr
 	phases   []analysis.Phase
 	settings results.Settings
 	gen      generator.Options
@@ -663,6 +681,9 @@ func (j *loadJob) run(ctx context.Context, io *IOStreams) error {
 			return withCode(ExitError, err)
 		}
 	}
+	if err := j.writeReports(f); err != nil {
+		return withCode(ExitError, err)
+	}
 	if err := render(io, f, j.format); err != nil {
 		return withCode(ExitError, err)
 	}
@@ -691,6 +712,38 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	} else if !j.quiet {
 		fmt.Fprintf(io.ErrOut, "waiting until %s to start (%v)\n", started.Format(time.RFC3339), time.Until(started).Round(time.Millisecond))
 	}
+	last := func() (analysis.Second, bool) {
+		secs := col.Seconds()
+		if len(secs) == 0 {
+			return analysis.Second{}, false
+		}
+		return secs[len(secs)-1], true
+	}
+	var hlog *results.IntervalLog
+	if j.reports != nil && j.reports.HdrLog != "" {
+		fh, err := os.Create(j.reports.HdrLog)
+		if err != nil {
+			return nil, generator.Stats{}, withCode(ExitError, err)
+		}
+		defer fh.Close()
+		hlog = results.NewIntervalLog(fh, started, "tool=tailgate")
+		hlog.Phases = col.Phases()
+		hlog.Service = true
+		col.SetIntervalSink(hlog.Sink())
+	}
+	if j.reports != nil && j.reports.MetricsAddr != "" {
+		stop, err := serveMetrics(j.reports.MetricsAddr, results.NewMetricsHandler(g, last, map[string]string{"target": j.settings.Target}))
+		if err != nil {
+			return nil, generator.Stats{}, usageErrorf("--metrics-addr: %v", err)
+		}
+		defer stop()
+	}
+	var prog *results.Progress
+	if !j.quiet {
+		prog = results.NewProgress(io.ErrOut, io.StderrTTY, j.total, func(t time.Duration) string {
+			return col.Phases()[col.PhaseOf(t)].Name
+		})
+	}
 	stopTicks := make(chan struct{})
 	ticksDone := make(chan struct{})
 	go func() {
@@ -703,8 +756,9 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 				return
 			case <-t.C:
 				_ = col.Tick(time.Since(started))
-				if !j.quiet {
-					progress(io, g, col, time.Since(started), j.total)
+				if prog != nil {
+					sec, ok := last()
+					prog.Update(time.Since(started), g, sec, ok)
 				}
 			}
 		}
@@ -725,14 +779,19 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	}
 	close(stopTicks)
 	<-ticksDone
-	if !j.quiet && io.StderrTTY {
-		fmt.Fprintln(io.ErrOut)
+	if prog != nil {
+		prog.Done()
 	}
 	if err != nil {
 		return nil, st, withCode(ExitError, err)
 	}
 	if err := col.Close(st.Elapsed); err != nil {
 		return nil, st, withCode(ExitError, err)
+	}
+	if hlog != nil {
+		if err := hlog.Close(); err != nil {
+			return nil, st, withCode(ExitError, err)
+		}
 	}
 	sum := col.Summarize(st)
 	var bi *results.BalanceInfo
@@ -779,22 +838,6 @@ func writeSummaryJSON(io *IOStreams, f *results.File) error {
 		*results.File
 		Histograms *struct{} `json:"histograms,omitempty"`
 	}{File: &view})
-}
-
-// progress prints one line about the run so far: a rewritten line on a
-// terminal, nothing otherwise (the plain periodic lines come later).
-func progress(io *IOStreams, g *generator.Gauges, col *analysis.Collector, el, total time.Duration) {
-	if !io.StderrTTY {
-		return
-	}
-	secs := col.Seconds()
-	var p50, p99 time.Duration
-	if n := len(secs); n > 0 {
-		p50, p99 = secs[n-1].P50, secs[n-1].P99
-	}
-	fmt.Fprintf(io.ErrOut, "\r%5.0fs/%v  sent %d  done %d  in flight %d  dropped %d  last second p50 %s p99 %s   ",
-		el.Seconds(), total, g.Sent.Load(), g.Done.Load(), g.InFlight.Load(), g.Dropped.Load(),
-		results.FormatDuration(p50), results.FormatDuration(p99))
 }
 
 // processCPU is this process's user+system CPU time so far.
@@ -850,4 +893,35 @@ func (j *loadJob) keySpace() (int, bool) {
 		return 0, false
 	}
 	return int(min(j.keys.N, 1_000_000)), true
+}
+
+// writeReports writes the optional CSV and HTML reports of f.
+func (j *loadJob) writeReports(f *results.File) error {
+	if j.reports == nil {
+		return nil
+	}
+	if p := j.reports.CSV; p != "" {
+		if err := results.WriteAtomic(p, func(w stdio.Writer) error { return results.WriteSecondsCSV(w, f) }); err != nil {
+			return err
+		}
+	}
+	if p := j.reports.HTML; p != "" {
+		if err := results.WriteAtomic(p, func(w stdio.Writer) error { return results.WriteHTML(w, f) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveMetrics serves h at http://addr/metrics until stop is called.
+func serveMetrics(addr string, h http.Handler) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	stdio "io"
 	"math"
 	"time"
 
@@ -241,6 +242,11 @@ func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 	out.Interrupted = ctx.Err() != nil
 	if opts.Out != "" {
 		if err := results.Write(opts.Out, &out); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	if opts.HTML != "" {
+		if err := results.WriteAtomic(opts.HTML, func(w stdio.Writer) error { return writeHTML(w, &out) }); err != nil {
 			return withCode(ExitError, err)
 		}
 	}

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tailgate/results"
+)
+
+// --hdr-log, --csv, --html and --metrics-addr all come out of one run, and
+// each reads back with its reader.
+func TestRunWritesReports(t *testing.T) {
+	_, base := startDemo(t, nil)
+	dir := t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	maddr := ln.Addr().String()
+	ln.Close()
+	scraped := make(chan string, 1)
+	go func() {
+		for i := 0; i < 100; i++ {
+			time.Sleep(50 * time.Millisecond)
+			resp, err := http.Get("http://" + maddr + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "tailgate_last_second_latency_seconds") {
+				scraped <- string(b)
+				return
+			}
+		}
+		scraped <- ""
+	}()
+	io, _, errOut := testIO()
+	args := []string{"run", "--max-send-lag", "1s", base + "/item?key={{key}}", "--keys", "zipf:1.1:100", "--rate", "200", "--duration", "3s",
+		"--out", filepath.Join(dir, "r.json"), "--hdr-log", filepath.Join(dir, "r.hlog"), "--csv", filepath.Join(dir, "r.csv"),
+		"--html", filepath.Join(dir, "r.html"), "--metrics-addr", maddr, "-q"}
+	if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f := readResult(t, filepath.Join(dir, "r.json"))
+
+	fh, err := os.Open(filepath.Join(dir, "r.hlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	logs, err := results.ReadIntervalLog(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for tag, hs := range logs {
+		if strings.Contains(tag, "metric=response") {
+			for _, h := range hs {
+				n += h.TotalCount()
+			}
+		}
+	}
+	if n != f.Summary.Total.Completed() {
+		t.Errorf("interval log holds %d response times, the run %d", n, f.Summary.Total.Completed())
+	}
+
+	cf, _ := os.Open(filepath.Join(dir, "r.csv"))
+	rows, err := csv.NewReader(cf).ReadAll()
+	cf.Close()
+	if err != nil || len(rows) != len(f.Summary.Seconds)+1 || rows[0][0] != "t" {
+		t.Errorf("csv: %v, %d rows for %d seconds", err, len(rows), len(f.Summary.Seconds))
+	}
+
+	html, _ := os.ReadFile(filepath.Join(dir, "r.html"))
+	if c := strings.Count(string(html), "<svg"); c < 3 {
+		t.Errorf("html has %d charts", c)
+	}
+	if m := <-scraped; !strings.Contains(m, "tailgate_requests_sent_total") {
+		t.Errorf("metrics during the run: %q", m)
+	}
+
+	// report renders the same file as HTML and CSV.
+	for _, format := range []string{"html", "csv"} {
+		io2, out, errOut2 := testIO()
+		if code := Execute(context.Background(), io2, []string{"report", filepath.Join(dir, "r.json"), "--format", format}); code != 0 || out.Len() == 0 {
+			t.Errorf("report --format %s: exit %d %s", format, code, errOut2)
+		}
+	}
+	io3, _, errOut3 := testIO()
+	if code := Execute(context.Background(), io3, []string{"run", base, "--rate", "1", "--metrics-addr", "nonsense"}); code != ExitUsage {
+		t.Errorf("bad --metrics-addr: exit %d %s", code, errOut3)
+	}
+}
