@@ -386,6 +386,8 @@ func (c *Collector) summarizeEndpoints(s *Summary) {
 // neighbouring intervals are merged pairwise and the span doubles.
 const MaxIntervals = 3600
 
+var maxIntervals = MaxIntervals // tests lower it
+
 // addInterval adds second sec's response histogram to the current span,
 // closing the span when it is full. c.mu is held.
 func (c *Collector) addInterval(sec int64, h *hdr.Histogram) {
@@ -401,7 +403,7 @@ func (c *Collector) addInterval(sec int64, h *hdr.Histogram) {
 	}
 	c.intervals = append(c.intervals, encodeHist(c.pending))
 	c.pending.Reset()
-	if len(c.intervals) >= MaxIntervals {
+	if len(c.intervals) >= maxIntervals {
 		c.coarsen()
 	}
 }

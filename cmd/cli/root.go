@@ -91,6 +91,7 @@ response time and service time side by side from HdrHistograms.`,
 		NewCmdGate(io),
 		NewCmdMerge(io),
 		NewCmdSweep(io),
+		NewCmdBatch(io),
 		NewCmdVersion(io),
 	)
 	return root

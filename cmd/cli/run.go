@@ -368,7 +368,10 @@ func doRun(ctx context.Context, io *IOStreams, opts *RunOptions) error {
 
 // planRun turns the options (and the profile, if any) into a load job,
 // checking everything before any load is sent.
-func planRun(opts *RunOptions) (*loadJob, error) {
+func planRun(opts *RunOptions) (*loadJob, error) { return planRunWith(opts, "") }
+
+// planRunWith is planRun with a batch item template for batched requests.
+func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 	var prof *profiles.Profile
 	if opts.Profile != "" {
 		p, err := profiles.Load(opts.Profile)
@@ -437,6 +440,7 @@ func planRun(opts *RunOptions) (*loadJob, error) {
 		}
 	}
 	ho.Vars = vars
+	ho.BatchItem = batchItem
 	mk := func(ho targets.HTTPOptions) (generator.Target, func(), error) {
 		if isGRPC(ho.URL) {
 			g, err := newGRPCTarget(opts, ho)

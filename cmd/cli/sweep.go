@@ -134,6 +134,20 @@ func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*resu
 		}
 	}
 	st := analysis.StepOf(ph, secs)
+	// Achieved throughput is what completed within the step's whole
+	// seconds (the first left out, as the pipeline fills): the phase's own
+	// rate also counts the backlog drained after the step, which hides
+	// overload.
+	if len(secs) > 0 {
+		var done int64
+		for _, r := range secs {
+			done += r.Completed
+		}
+		st.Achieved = float64(done) / float64(len(secs))
+		if st.Offered > 0 && st.Achieved > st.Offered {
+			st.Achieved = st.Offered * min(st.Achieved/st.Offered, 1.05)
+		}
+	}
 	analysis.CheckStep(&st, analysis.StepCheck{MaxSendLagP99: vo.MaxSendLag})
 	if st.Valid && f.Summary.Generator.SlotWaits > 0 {
 		st.Valid, st.Why = false, "the in-flight cap was hit: raise --max-in-flight"

@@ -1,0 +1,2049 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// This file compares two builds: A (the base) and B (the candidate), each
+// one or more runs made with the same schedule. See docs/compare.md.
+
+// Side is one side of a comparison: A, the base, or B, the candidate. Runs
+// holds one or more runs made the same way; interleave them (A B A B …) so
+// that drift in the system under test hits both sides alike.
+type Side struct {
+	Name string
+	Runs []RunData
+}
+
+// RunData is what Compare needs from one run: its phases in schedule
+// order, warm-up phases left out (see RunDataFromSummary).
+type RunData struct {
+	Phases []PhaseData
+}
+
+// PhaseData is one phase of one run.
+type PhaseData struct {
+	Name string
+	// Hist holds the response times of the whole phase, in nanoseconds,
+	// with tailgate's geometry (see CheckGeometry). nil means the merge of
+	// Intervals.
+	Hist *hdr.Histogram
+	// Intervals are the phase's response times interval by interval (1 s
+	// each, say), in time order and with Hist's geometry. They may be nil:
+	// Compare then falls back to coarser methods (see Compare).
+	Intervals []*hdr.Histogram
+	// Seconds are the phase's per-second rows.
+	Seconds []Second
+	// Intended, OK and Errors are request counts: due in the phase,
+	// answered successfully, completed with an error.
+	Intended, OK, Errors int64
+	// Duration is the phase's length as run.
+	Duration time.Duration
+	// Offered and Achieved are rates in requests per second: intended ÷
+	// duration and completed (with or without error) ÷ duration.
+	Offered, Achieved float64
+
+	// intervals, when set, stands for Intervals already read (tests use it
+	// to skip building large histograms).
+	intervals []sparse
+}
+
+// nIntervals is the number of interval histograms.
+func (p *PhaseData) nIntervals() int {
+	if p.intervals != nil {
+		return len(p.intervals)
+	}
+	return len(p.Intervals)
+}
+
+// RunDataFromSummary extracts what Compare needs from a run's summary: the
+// non-warm-up phases in order, each with its response-time histogram, its
+// per-second rows and its counts. intervals maps a phase name to that
+// phase's per-interval response-time histograms, in time order (e.g. from
+// Collector.SetIntervalSink); it may be nil or miss phases.
+func RunDataFromSummary(s *Summary, intervals map[string][]*hdr.Histogram) RunData {
+	var rd RunData
+	if s == nil {
+		return rd
+	}
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		if p.Warmup {
+			continue
+		}
+		pd := PhaseData{
+			Name: p.Name, Hist: p.ResponseHist, Intervals: intervals[p.Name],
+			Intended: p.Intended, OK: p.OK, Errors: p.Errors, Duration: p.Duration,
+			Offered: p.OfferedRate, Achieved: p.AchievedRate,
+		}
+		for _, sec := range s.Seconds {
+			if sec.Phase == i {
+				pd.Seconds = append(pd.Seconds, sec)
+			}
+		}
+		rd.Phases = append(rd.Phases, pd)
+	}
+	return rd
+}
+
+// CompareMetric names a quantity Compare reports. (Metric names what an
+// SLO objective measures.)
+type CompareMetric string
+
+// The metrics Compare reports, in report order. Latencies are response
+// times (from the intended send) in nanoseconds; error_rate is errors ÷
+// completed requests as a fraction (0.01 = 1 %); throughput is completed
+// requests per second.
+const (
+	CompareP50        CompareMetric = "p50"
+	CompareP90        CompareMetric = "p90"
+	CompareP99        CompareMetric = "p99"
+	CompareP999       CompareMetric = "p99.9"
+	CompareMax        CompareMetric = "max"
+	CompareErrorRate  CompareMetric = "error_rate"
+	CompareThroughput CompareMetric = "throughput"
+)
+
+// CompareMetrics lists every CompareMetric in report order.
+var CompareMetrics = []CompareMetric{CompareP50, CompareP90, CompareP99, CompareP999, CompareMax, CompareErrorRate, CompareThroughput}
+
+var (
+	latencyMetrics = []CompareMetric{CompareP50, CompareP90, CompareP99, CompareP999, CompareMax}
+	latencyQ       = []float64{0.5, 0.9, 0.99, 0.999, 1}
+)
+
+// Latency reports whether m is a response-time metric (in nanoseconds).
+func (m CompareMetric) Latency() bool { return m.quantile() > 0 }
+
+// HigherIsBetter reports whether an increase of m is an improvement: true
+// for throughput only.
+func (m CompareMetric) HigherIsBetter() bool { return m == CompareThroughput }
+
+// quantile is m's quantile in (0, 1]: 1 for max, 0 for non-latency metrics.
+func (m CompareMetric) quantile() float64 {
+	for i, l := range latencyMetrics {
+		if l == m {
+			return latencyQ[i]
+		}
+	}
+	return 0
+}
+
+// Verdicts of a Delta.
+const (
+	DeltaBetter = "better"
+	DeltaWorse  = "worse"
+	DeltaSame   = "~" // no significant difference: the CI contains 0
+)
+
+// Delta is how B differs from A in one metric of one phase (or "total",
+// the non-warm-up phases together).
+type Delta struct {
+	Phase  string
+	Metric CompareMetric
+	// A and B are the metric on each side, every run merged: nanoseconds
+	// for latencies, a fraction for error_rate, requests per second for
+	// throughput.
+	A, B float64
+	// Rel is the effect θ: the relative change B/A − 1 (0.12 = 12 %
+	// higher), or, when Abs is set, the difference B − A in the metric's
+	// unit. Compare sets Abs for error_rate only (0.005 = +0.5 percentage
+	// points), since a rate of zero on A has no ratio. NaN when A is zero.
+	Rel float64
+	Abs bool
+	// CILo and CIHi bound the confidence interval of Rel at
+	// Comparison.Conf (95 %); NaN when there is none.
+	CILo, CIHi float64
+	// Verdict is DeltaSame ("~") when the interval contains 0 (or, with
+	// PValue, when p ≥ 1 − Conf); otherwise DeltaWorse or DeltaBetter by
+	// the direction of the change and of the metric.
+	Verdict string
+	// Method says how the interval was obtained, e.g. "block bootstrap
+	// over 45 A + 45 B intervals, blocks of 7".
+	Method string
+	// PValue is the two-sided p-value of a Mann–Whitney U test on the
+	// per-run values, when both sides have MinRunsMannWhitney runs or
+	// more; NaN otherwise. U is its statistic (see MannWhitney).
+	PValue float64
+	U      float64
+	// ACILo…BCIHi are each side's own order-statistic confidence interval
+	// of the quantile (see QuantileCI), which assumes independent samples;
+	// NaN for max and non-latency metrics or with too few samples.
+	ACILo, ACIHi, BCILo, BCIHi float64
+}
+
+// Significant reports whether the verdict is not "~".
+func (d Delta) Significant() bool { return d.Verdict == DeltaBetter || d.Verdict == DeltaWorse }
+
+// Comparison is Compare's result.
+type Comparison struct {
+	// Deltas holds, phase by phase in schedule order and then for "total"
+	// (when there are several phases), one Delta per metric in
+	// CompareMetrics order. Metrics that could not be measured are left
+	// out, with a warning.
+	Deltas   []Delta
+	Warnings []string
+	// RunsA and RunsB count each side's runs; Conf, Resamples and Seed are
+	// the options used (defaults filled in).
+	RunsA, RunsB int
+	Conf         float64
+	Resamples    int
+	Seed         uint64
+}
+
+// CompareOptions tunes Compare. The zero value is usable.
+type CompareOptions struct {
+	// Resamples is the number of bootstrap resamples; 0 means
+	// DefaultResamples.
+	Resamples int
+	// Seed seeds the resampling: the same inputs and Seed give the same
+	// Comparison.
+	Seed uint64
+	// Conf is the confidence level of the intervals, in (0, 1); 0 means
+	// DefaultConfidence (0.95).
+	Conf float64
+	// BlockLen is the number of consecutive intervals in a bootstrap
+	// block; 0 means ⌈√n⌉ for a phase of n intervals.
+	BlockLen int
+	// Force compares runs that Comparable refuses, turning its reasons into
+	// warnings. Phases missing from a run are then left out.
+	Force bool
+}
+
+// Defaults and limits of Compare.
+const (
+	DefaultResamples = 2000
+	// MaxOfferedDiff is the largest relative difference in offered rate,
+	// phase by phase, between runs Comparable accepts.
+	MaxOfferedDiff = 0.05
+	// MinRunsMannWhitney is the number of runs a side needs for the
+	// Mann–Whitney U test on per-run values.
+	MinRunsMannWhitney = 5
+	// minBlockIntervals is the number of intervals below which block
+	// bootstrap intervals are flagged as rough.
+	minBlockIntervals = 10
+)
+
+// maxTableCells bounds the memory of the bootstrap's prefix tables
+// (8-byte cells per side); consecutive intervals are merged into larger
+// units when a side would need more. A variable so tests can lower it.
+var maxTableCells = 1 << 23
+
+func (o CompareOptions) withDefaults() (CompareOptions, error) {
+	if o.Resamples == 0 {
+		o.Resamples = DefaultResamples
+	}
+	if o.Conf == 0 {
+		o.Conf = DefaultConfidence
+	}
+	switch {
+	case o.Resamples < 0:
+		return o, fmt.Errorf("compare: %d resamples: want a positive number", o.Resamples)
+	case !(o.Conf > 0 && o.Conf < 1):
+		return o, fmt.Errorf("compare: confidence %v: want a level in (0, 1), e.g. 0.95", o.Conf)
+	case o.BlockLen < 0:
+		return o, fmt.Errorf("compare: block length %d: want a positive number of intervals", o.BlockLen)
+	}
+	return o, nil
+}
+
+// IncomparableError is Compare's (and Comparable's) refusal: the runs
+// differ in ways that would make any difference meaningless. Problems
+// says how, one reason each.
+type IncomparableError struct {
+	Problems []string
+}
+
+func (e *IncomparableError) Error() string {
+	return "runs are not comparable: " + strings.Join(e.Problems, "; ") + " (--force compares them anyway)"
+}
+
+// Comparable reports why runs a and b cannot be compared, or nil:
+//
+//   - a side has no runs, or a run has no phases;
+//   - phase names or their order differ between any two runs;
+//   - a phase's offered rate differs by more than MaxOfferedDiff (5 %)
+//     between the sides (means over runs), or between a run and its side;
+//   - a histogram does not have tailgate's geometry (CheckGeometry).
+//
+// The error is an *IncomparableError.
+func Comparable(a, b Side) error {
+	if p := comparability(a, b); len(p) > 0 {
+		return &IncomparableError{Problems: p}
+	}
+	return nil
+}
+
+func phaseNames(r RunData) []string {
+	names := make([]string, len(r.Phases))
+	for i := range r.Phases {
+		names[i] = r.Phases[i].Name
+	}
+	return names
+}
+
+func (r *RunData) phase(name string) *PhaseData {
+	for i := range r.Phases {
+		if r.Phases[i].Name == name {
+			return &r.Phases[i]
+		}
+	}
+	return nil
+}
+
+func sideLabel(s Side, def string) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return def
+}
+
+func comparability(a, b Side) []string {
+	var probs []string
+	sides := [2]Side{a, b}
+	labels := [2]string{sideLabel(a, "A"), sideLabel(b, "B")}
+	for i, s := range sides {
+		if len(s.Runs) == 0 {
+			probs = append(probs, fmt.Sprintf("%s has no runs", labels[i]))
+		}
+		for r := range s.Runs {
+			if len(s.Runs[r].Phases) == 0 {
+				probs = append(probs, fmt.Sprintf("%s run %d has no phases", labels[i], r+1))
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	ref := phaseNames(a.Runs[0])
+	seen := map[string]bool{}
+	for _, n := range ref {
+		if seen[n] {
+			probs = append(probs, fmt.Sprintf("phase name %q appears twice", n))
+		}
+		seen[n] = true
+	}
+	for i, s := range sides {
+		for r, run := range s.Runs {
+			if names := phaseNames(run); !slices.Equal(names, ref) {
+				probs = append(probs, fmt.Sprintf("%s run %d has phases [%s] but %s run 1 has [%s]",
+					labels[i], r+1, strings.Join(names, ", "), labels[0], strings.Join(ref, ", ")))
+			}
+		}
+	}
+	for _, name := range ref {
+		var mean [2]float64
+		var n [2]int
+		for i, s := range sides {
+			for _, run := range s.Runs {
+				if p := run.phase(name); p != nil {
+					mean[i] += p.Offered
+					n[i]++
+				}
+			}
+			if n[i] > 0 {
+				mean[i] /= float64(n[i])
+			}
+		}
+		if n[0] > 0 && n[1] > 0 {
+			if d := relDiff(mean[0], mean[1]); d > MaxOfferedDiff {
+				probs = append(probs, fmt.Sprintf("phase %q: offered rate differs by %s%% (%s %s/s, %s %s/s; at most %s%%)",
+					name, formatPct(100*d), labels[0], formatNum(mean[0]), labels[1], formatNum(mean[1]), formatPct(100*MaxOfferedDiff)))
+			}
+		}
+		for i, s := range sides {
+			if n[i] < 2 {
+				continue
+			}
+			for r, run := range s.Runs {
+				if p := run.phase(name); p != nil {
+					if d := relDiff(mean[i], p.Offered); d > MaxOfferedDiff {
+						probs = append(probs, fmt.Sprintf("phase %q: %s run %d offered %s/s, %s%% from its side's mean %s/s",
+							name, labels[i], r+1, formatNum(p.Offered), formatPct(100*d), formatNum(mean[i])))
+					}
+				}
+			}
+		}
+	}
+	for i, s := range sides {
+		for r, run := range s.Runs {
+			for _, p := range run.Phases {
+				if err := phaseGeometry(&p); err != nil {
+					probs = append(probs, fmt.Sprintf("%s run %d phase %q: %v", labels[i], r+1, p.Name, err))
+				}
+			}
+		}
+	}
+	return probs
+}
+
+func phaseGeometry(p *PhaseData) error {
+	if p.Hist != nil {
+		if err := CheckGeometry(p.Hist); err != nil {
+			return err
+		}
+	}
+	for j, h := range p.Intervals {
+		if h == nil {
+			return fmt.Errorf("interval %d has no histogram", j+1)
+		}
+		if err := CheckGeometry(h); err != nil {
+			return fmt.Errorf("interval %d: %w", j+1, err)
+		}
+	}
+	return nil
+}
+
+// relDiff is |y − x| ÷ x: 0 when both are 0, +Inf when only x is.
+func relDiff(x, y float64) float64 {
+	if x == y {
+		return 0
+	}
+	if x == 0 {
+		return math.Inf(1)
+	}
+	return math.Abs(y-x) / math.Abs(x)
+}
+
+// Compare measures how B differs from A, phase by phase and in total, for
+// every CompareMetric, with a confidence interval for each difference and
+// a verdict: "~" when the interval contains 0, else "worse" or "better".
+//
+// The effect is θ = m(B)/m(A) − 1 for latencies and throughput, and the
+// difference m(B) − m(A) for the error rate (see Delta). m is measured on
+// the merge of a side's runs. Its interval is a percentile bootstrap:
+// each side is resampled independently, θ* = m(B*)/m(A*) − 1 for each of
+// opt.Resamples resamples, and the interval runs between the (1−Conf)/2
+// and (1+Conf)/2 quantiles of θ*. Latency under load is autocorrelated, so
+// single requests are never resampled; what is, depends on the data:
+//
+//   - Interval histograms in every run (PhaseData.Intervals, ≥ 2 per
+//     phase): a circular block bootstrap. Blocks of BlockLen (default
+//     ⌈√n⌉) consecutive intervals are drawn with replacement until the
+//     resample has n intervals; their histograms are merged and m read
+//     from the merge. The total is stratified: each phase is resampled
+//     on its own. With several runs on a side, its runs are resampled
+//     first and then blocks within each drawn run (a two-level bootstrap,
+//     which counts both run-to-run and within-run variation).
+//   - No interval histograms, several runs on each side: a bootstrap over
+//     runs, merging the drawn runs' whole-phase histograms.
+//   - One run on a side, no interval histograms: a block bootstrap over
+//     the per-second rows. For p50, p90, p99 and max the side's value is
+//     scaled by the resample's (completion-weighted) mean of that
+//     per-second column over its full-sample mean, an approximation: the
+//     variation of the phase quantile is taken to be that of the mean of
+//     per-second quantiles. p99.9 has no per-second column: it falls back
+//     to each side's order-statistic interval at level √Conf, combined
+//     into [loB/hiA − 1, hiB/loA − 1], which assumes independent samples.
+//
+// Error rate and throughput are resampled the same way over per-second
+// rows (their counts are exact per second), over runs, or else from
+// Agresti–Caffo (error rate) and Poisson (throughput) intervals, which
+// assume independent requests. Bootstrap statistics from per-second rows
+// are centred on the point estimate: θ* uses m̂·(m*/m̄), or m̂ + (m* − m̄)
+// for the error rate, where m̄ is the rows' own full-sample value.
+//
+// With MinRunsMannWhitney (5) runs or more on each side, a Mann–Whitney U
+// test on the per-run values is added, and a difference is significant
+// only if the interval excludes 0 and p < 1 − Conf.
+//
+// The max of a histogram is a poor bootstrap statistic (a resample never
+// exceeds the observed max): read max verdicts as indicative.
+//
+// Compare refuses runs that are not Comparable unless opt.Force is set.
+// The result depends only on the inputs and opt.Seed.
+func Compare(a, b Side, opt CompareOptions) (Comparison, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return Comparison{}, err
+	}
+	c := Comparison{RunsA: len(a.Runs), RunsB: len(b.Runs), Conf: opt.Conf, Resamples: opt.Resamples, Seed: opt.Seed}
+	if len(a.Runs) == 0 || len(b.Runs) == 0 {
+		return c, &IncomparableError{Problems: comparability(a, b)}
+	}
+	if probs := comparability(a, b); len(probs) > 0 {
+		if !opt.Force {
+			return c, &IncomparableError{Problems: probs}
+		}
+		for _, p := range probs {
+			c.Warnings = append(c.Warnings, p+" (compared anyway: forced)")
+		}
+	}
+	cmp := &comparer{opt: opt, names: commonPhases(a, b)}
+	if len(cmp.names) == 0 {
+		return c, errors.New("compare: no phase is in every run of both sides")
+	}
+	for _, n := range phaseNames(a.Runs[0]) {
+		if !slices.Contains(cmp.names, n) {
+			cmp.warn("phase %q is not in every run: left out", n)
+		}
+	}
+	for i, s := range [2]Side{a, b} {
+		sd := &sideData{label: sideLabel(s, [2]string{"A", "B"}[i])}
+		for r := range s.Runs {
+			row := make([]*PhaseData, len(cmp.names))
+			for p, n := range cmp.names {
+				row[p] = s.Runs[r].phase(n)
+			}
+			sd.ph = append(sd.ph, row)
+		}
+		cmp.sides[i] = sd
+	}
+	if min(len(a.Runs), len(b.Runs)) > 1 && min(len(a.Runs), len(b.Runs)) < MinRunsMannWhitney {
+		cmp.warn("%d and %d runs: the Mann–Whitney test needs %d runs a side", len(a.Runs), len(b.Runs), MinRunsMannWhitney)
+	}
+	sets := make([][]int, 0, len(cmp.names)+1)
+	labels := make([]string, 0, len(cmp.names)+1)
+	for p, n := range cmp.names {
+		sets = append(sets, []int{p})
+		labels = append(labels, n)
+	}
+	if len(cmp.names) > 1 {
+		all := make([]int, len(cmp.names))
+		for p := range all {
+			all[p] = p
+		}
+		sets = append(sets, all)
+		labels = append(labels, "total")
+	}
+	for k, set := range sets {
+		// One stream per phase and family, so that adding a metric or a
+		// phase does not shift the others' resamples.
+		rng := rand.New(rand.NewPCG(opt.Seed, uint64(2*k)))
+		c.Deltas = append(c.Deltas, cmp.latency(labels[k], set, rng)...)
+		rng = rand.New(rand.NewPCG(opt.Seed, uint64(2*k+1)))
+		c.Deltas = append(c.Deltas, cmp.counts(labels[k], set, rng)...)
+	}
+	c.Warnings = append(c.Warnings, cmp.warnings...)
+	return c, nil
+}
+
+// commonPhases are the phase names of A's first run that every run of
+// both sides has, in order.
+func commonPhases(a, b Side) []string {
+	var names []string
+	for _, p := range a.Runs[0].Phases {
+		if slices.Contains(names, p.Name) {
+			continue
+		}
+		ok := true
+		for _, s := range [2]Side{a, b} {
+			for r := range s.Runs {
+				ok = ok && s.Runs[r].phase(p.Name) != nil
+			}
+		}
+		if ok {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+type comparer struct {
+	opt      CompareOptions
+	names    []string
+	sides    [2]*sideData
+	warnings []string
+}
+
+func (c *comparer) warn(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if !slices.Contains(c.warnings, s) {
+		c.warnings = append(c.warnings, s)
+	}
+}
+
+// sideData is one side's phases aligned to comparer.names.
+type sideData struct {
+	label string
+	ph    [][]*PhaseData // run → phase
+	tabs  [2]*histTables // by unitKind (kindIntervals, kindWhole), built on first use
+}
+
+func (s *sideData) runs() int { return len(s.ph) }
+
+// all reports whether f holds for the phases of set in every run of both
+// sides.
+func (c *comparer) all(set []int, f func(*PhaseData) bool) bool {
+	for _, s := range c.sides {
+		for _, row := range s.ph {
+			for _, p := range set {
+				if !f(row[p]) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func (c *comparer) mannWhitney() bool {
+	return c.sides[0].runs() >= MinRunsMannWhitney && c.sides[1].runs() >= MinRunsMannWhitney
+}
+
+// mergeHist merges the phases of set of runs (nil: every run) into one
+// histogram with tailgate's geometry, and returns how many values were
+// dropped (beyond its range). A single histogram is returned as it is.
+func (s *sideData) mergeHist(set []int, runs []int) (*hdr.Histogram, int64) {
+	if runs == nil {
+		for r := range s.ph {
+			runs = append(runs, r)
+		}
+	}
+	var hs []*hdr.Histogram
+	for _, r := range runs {
+		for _, p := range set {
+			if ph := s.ph[r][p]; ph.Hist != nil {
+				hs = append(hs, ph.Hist)
+			} else {
+				hs = append(hs, ph.Intervals...)
+			}
+		}
+	}
+	if len(hs) == 1 && hs[0] != nil {
+		return hs[0], 0
+	}
+	h := NewHistogram()
+	var dropped int64
+	for _, x := range hs {
+		if x != nil {
+			dropped += h.Merge(x)
+		}
+	}
+	return h, dropped
+}
+
+// mergeSparse is mergeHist read as a sparse histogram.
+func (s *sideData) mergeSparse(set []int, runs []int) (sparse, int64) {
+	h, dropped := s.mergeHist(set, runs)
+	return sparseOf(h), dropped
+}
+
+// ratio is b/a − 1; 0 when both are 0 and NaN when only a is.
+func ratio(a, b float64) float64 {
+	if a == 0 {
+		if b == 0 {
+			return 0
+		}
+		return math.NaN()
+	}
+	return b/a - 1
+}
+
+type unitKind int
+
+const (
+	kindIntervals unitKind = iota // interval histograms, in blocks
+	kindWhole                     // whole-phase histograms or counts: bootstrap over runs
+)
+
+func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
+	var merged [2]sparse
+	for i, s := range c.sides {
+		h, dropped := s.mergeSparse(set, nil)
+		if dropped > 0 {
+			c.warn("%s: %d values of %s beyond tailgate's histogram range were dropped", label, dropped, s.label)
+		}
+		if h.total == 0 {
+			c.warn("%s: %s has no responses: latency not compared", label, s.label)
+			return nil
+		}
+		merged[i] = h
+	}
+	conf := c.opt.Conf
+	ds := make([]Delta, len(latencyMetrics))
+	for i, m := range latencyMetrics {
+		q := latencyQ[i]
+		d := newDelta(label, m)
+		d.A, d.B = float64(merged[0].value(q)), float64(merged[1].value(q))
+		d.Rel = ratio(d.A, d.B)
+		if q < 1 {
+			if lo, hi, ok := merged[0].quantileCI(q, conf); ok {
+				d.ACILo, d.ACIHi = float64(lo), float64(hi)
+			}
+			if lo, hi, ok := merged[1].quantileCI(q, conf); ok {
+				d.BCILo, d.BCIHi = float64(lo), float64(hi)
+			}
+			for j, s := range c.sides {
+				if n := merged[j].total; n < int64(MinSamples(q)) {
+					c.warn("%s: %s has %d responses, fewer than the %d a %s needs for an interval of its own",
+						label, s.label, n, MinSamples(q), QuantileLabel(q))
+				}
+			}
+		}
+		ds[i] = d
+	}
+	if c.mannWhitney() {
+		var per [2][]sparse
+		for j, s := range c.sides {
+			for r := range s.ph {
+				if h, _ := s.mergeSparse(set, []int{r}); h.total > 0 {
+					per[j] = append(per[j], h)
+				}
+			}
+		}
+		for i, q := range latencyQ {
+			var v [2][]float64
+			for j := range per {
+				for _, h := range per[j] {
+					v[j] = append(v[j], float64(h.value(q)))
+				}
+			}
+			ds[i].U, ds[i].PValue = MannWhitney(v[0], v[1])
+		}
+	}
+
+	multi := c.sides[0].runs() > 1 && c.sides[1].runs() > 1
+	var boots *boot
+	var method string
+	switch {
+	case c.all(set, func(p *PhaseData) bool { return p.nIntervals() >= 2 }):
+		var t [2]*histTables
+		for j, s := range c.sides {
+			t[j] = c.tables(s, kindIntervals)
+		}
+		boots = c.bootHist(t, set, rng, ds)
+		method = c.histMethod(t, set, kindIntervals, label)
+	case multi:
+		var t [2]*histTables
+		for j, s := range c.sides {
+			t[j] = c.tables(s, kindWhole)
+		}
+		boots = c.bootHist(t, set, rng, ds)
+		method = c.histMethod(t, set, kindWhole, label)
+	case c.all(set, func(p *PhaseData) bool { return len(latencyRows(p)) >= 2 }):
+		c.warn("%s: no interval histograms: latency intervals approximated from per-second rows", label)
+		boots = c.bootLatencyRows(set, rng, ds)
+		method = fmt.Sprintf("block bootstrap over %d %s + %d %s seconds' %%s (approximation)",
+			c.countRows(0, set), c.sides[0].label, c.countRows(1, set), c.sides[1].label)
+	}
+	for i, q := range latencyQ {
+		d := &ds[i]
+		switch {
+		case q == 1 && !multi:
+			d.Method = "none: a single run's max has no reliable interval (compare several runs)"
+		case boots != nil && boots.theta[i] != nil:
+			d.Method = method
+			if strings.Contains(method, "%s") {
+				d.Method = fmt.Sprintf(method, d.Metric)
+			}
+			d.CILo, d.CIHi = c.interval(boots, i, d, label)
+		case q < 1:
+			d.CILo, d.CIHi, d.Method = c.orderStatCI(merged, q, label)
+		default:
+			d.Method = "none"
+		}
+		c.finish(d)
+	}
+	return ds
+}
+
+func newDelta(phase string, m CompareMetric) Delta {
+	nan := math.NaN()
+	return Delta{Phase: phase, Metric: m, PValue: nan, U: nan, CILo: nan, CIHi: nan, ACILo: nan, ACIHi: nan, BCILo: nan, BCIHi: nan}
+}
+
+// finish appends the Mann–Whitney result to the method and sets the
+// verdict.
+func (c *comparer) finish(d *Delta) {
+	if !math.IsNaN(d.PValue) {
+		d.Method += fmt.Sprintf("; Mann–Whitney U=%s, p=%s", formatNum(d.U), formatP(d.PValue))
+	}
+	d.Verdict = c.verdict(d)
+}
+
+func latencyRows(p *PhaseData) []Second {
+	var rows []Second
+	for _, s := range p.Seconds {
+		if s.Completed > 0 {
+			rows = append(rows, s)
+		}
+	}
+	return rows
+}
+
+func (c *comparer) countRows(side int, set []int) int {
+	n := 0
+	for _, row := range c.sides[side].ph {
+		for _, p := range set {
+			n += len(latencyRows(row[p]))
+		}
+	}
+	return n
+}
+
+// orderStatCI combines each side's order-statistic interval at level
+// √conf into an interval for θ that holds with probability ≥ conf if the
+// samples are independent.
+func (c *comparer) orderStatCI(merged [2]sparse, q float64, label string) (lo, hi float64, method string) {
+	method = "order-statistic intervals of each side (assumes independent samples)"
+	c2 := math.Sqrt(c.opt.Conf)
+	loA, hiA, okA := merged[0].quantileCI(q, c2)
+	loB, hiB, okB := merged[1].quantileCI(q, c2)
+	if !okA || !okB || loA <= 0 {
+		c.warn("%s: too few responses for an interval of %s", label, QuantileLabel(q))
+		return math.NaN(), math.NaN(), method
+	}
+	return float64(loB)/float64(hiA) - 1, float64(hiB)/float64(loA) - 1, method
+}
+
+func formatP(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return strconv.FormatFloat(p, 'f', 3, 64)
+}
+
+// percentileCI returns the (1−conf)/2 and (1+conf)/2 quantiles of the
+// bootstrap replicates x (sorted in place); NaN when fewer than half the
+// resamples gave a value.
+func (c *comparer) percentileCI(x []float64, label string, m CompareMetric) (lo, hi float64) {
+	if len(x) < 2 || len(x) < c.opt.Resamples/2 {
+		c.warn("%s: %s: too few usable resamples for an interval", label, m)
+		return math.NaN(), math.NaN()
+	}
+	slices.Sort(x)
+	return quantileSorted(x, (1-c.opt.Conf)/2), quantileSorted(x, (1+c.opt.Conf)/2)
+}
+
+// quantileSorted interpolates linearly between order statistics (R's
+// type 7).
+func quantileSorted(x []float64, p float64) float64 {
+	h := p * float64(len(x)-1)
+	i := int(h)
+	if i >= len(x)-1 {
+		return x[len(x)-1]
+	}
+	return x[i] + (h-float64(i))*(x[i+1]-x[i])
+}
+
+// verdict is "~" unless the interval excludes 0 (and, with a p-value,
+// p < 1 − Conf); then worse or better by the direction.
+func (c *comparer) verdict(d *Delta) string {
+	if math.IsNaN(d.CILo) || math.IsNaN(d.CIHi) || (d.CILo <= 0 && d.CIHi >= 0) {
+		return DeltaSame
+	}
+	if !math.IsNaN(d.PValue) && d.PValue >= 1-c.opt.Conf {
+		return DeltaSame
+	}
+	if (d.CILo > 0) != d.Metric.HigherIsBetter() {
+		return DeltaWorse
+	}
+	return DeltaBetter
+}
+
+// --- resampling plans ---
+
+// segment is units [from, to) of one stratum.
+type segment struct{ st, from, to int32 }
+
+// layout says how to resample one side: stratum r·phases+p (run r, phase
+// p) has n units and blocks of block units.
+type layout struct {
+	runs, phases int
+	n, block     []int
+}
+
+func newLayout(runs, phases int) *layout {
+	return &layout{runs: runs, phases: phases, n: make([]int, runs*phases), block: make([]int, runs*phases)}
+}
+
+// setBlock sets stratum s's unit count n and its block length: blockLen
+// intervals (0: ⌈√orig⌉ for orig intervals), in units of g intervals, at
+// most half the units.
+func (l *layout) setBlock(s, n, orig, g, blockLen int) {
+	l.n[s] = n
+	if blockLen == 0 {
+		blockLen = int(math.Ceil(math.Sqrt(float64(orig))))
+	}
+	l.block[s] = max(min((blockLen+g-1)/g, n/2), 1)
+}
+
+// draw returns one resample's segments for the phases of set: the runs
+// drawn with replacement (when there are several), then within each
+// stratum blocks of consecutive units from uniform random starts,
+// wrapping around at the end, until the stratum's unit count is reached.
+func (l *layout) draw(rng *rand.Rand, set []int, segs []segment) []segment {
+	segs = segs[:0]
+	for k := 0; k < l.runs; k++ {
+		r := k
+		if l.runs > 1 {
+			r = rng.IntN(l.runs)
+		}
+		for _, p := range set {
+			s := r*l.phases + p
+			n, b := l.n[s], l.block[s]
+			if n <= 1 {
+				segs = append(segs, segment{int32(s), 0, int32(n)})
+				continue
+			}
+			for got := 0; got < n; {
+				m := min(b, n-got)
+				i := rng.IntN(n)
+				if i+m <= n {
+					segs = append(segs, segment{int32(s), int32(i), int32(i + m)})
+				} else {
+					segs = append(segs, segment{int32(s), int32(i), int32(n)}, segment{int32(s), 0, int32(i + m - n)})
+				}
+				got += m
+			}
+		}
+	}
+	return segs
+}
+
+// full returns the segments of the whole sample: every unit of every run
+// once.
+func (l *layout) full(set []int) []segment {
+	var segs []segment
+	for r := 0; r < l.runs; r++ {
+		for _, p := range set {
+			s := r*l.phases + p
+			segs = append(segs, segment{int32(s), 0, int32(l.n[s])})
+		}
+	}
+	return segs
+}
+
+// inflation is the factor f by which a side's bootstrap deviations are
+// scaled to remove the bootstrap's downward bias in variance. For a mean
+// of n independent units resampled in circular blocks of L, the bootstrap
+// variance is (σ²/n)(1 − L/n), so f = √(n/(n−L)); over R runs (L = 1) it
+// is √(R/(R−1)). With several strata the largest factor is used.
+func (l *layout) inflation(set []int) float64 {
+	if l.runs > 1 {
+		return math.Sqrt(float64(l.runs) / float64(l.runs-1))
+	}
+	f2 := 1.0
+	for _, p := range set {
+		if n, b := l.n[p], l.block[p]; n > 1 && b < n {
+			f2 = max(f2, float64(n)/float64(n-b))
+		}
+	}
+	return math.Sqrt(f2)
+}
+
+// boot holds one family's bootstrap: per delta the replicates θ*, and per
+// side the variance of its (transformed) replicates and its degrees of
+// freedom, for the small-sample widening (see widen).
+type boot struct {
+	theta [][]float64
+	vars  [2][]float64
+	df    [2]float64
+}
+
+// df is the side's degrees of freedom for the widening: R − 1 over R
+// runs; else Bartlett's 1.5·n/L for n units in blocks of L, summed over
+// the strata of set.
+func (l *layout) df(set []int) float64 {
+	if l.runs > 1 {
+		return float64(l.runs - 1)
+	}
+	var nu float64
+	for _, p := range set {
+		if n, b := l.n[p], l.block[p]; n > 1 {
+			nu += 1.5 * float64(n) / float64(b)
+		}
+	}
+	return nu
+}
+
+// bootstrap draws opt.Resamples resamples of each side and returns, per
+// delta, the replicates θ*. stat(j, segs, out) sets side j's statistics
+// of a resample (NaN when undefined); the full sample's are computed the
+// same way. Each side's replicate is centred on its point estimate and its
+// deviation scaled by the side's inflation f: ŝ·(s*/s̄)^f for ratios,
+// ŝ + f·(s* − s̄) for differences (Delta.Abs).
+func (c *comparer) bootstrap(lay [2]*layout, set []int, rng *rand.Rand, ds []Delta, stat func(j int, segs []segment, out []float64)) *boot {
+	var ref, v [2][]float64
+	var f [2]float64
+	bt := &boot{theta: make([][]float64, len(ds))}
+	var sum, sum2 [2][]float64
+	var cnt [2][]int
+	for j := range lay {
+		ref[j], v[j] = make([]float64, len(ds)), make([]float64, len(ds))
+		sum[j], sum2[j], cnt[j] = make([]float64, len(ds)), make([]float64, len(ds)), make([]int, len(ds))
+		stat(j, lay[j].full(set), ref[j])
+		f[j] = lay[j].inflation(set)
+		bt.df[j] = lay[j].df(set)
+	}
+	point := func(d *Delta, j int) float64 {
+		if j == 0 {
+			return d.A
+		}
+		return d.B
+	}
+	var segs [2][]segment
+	for range c.opt.Resamples {
+		for j := range lay {
+			segs[j] = lay[j].draw(rng, set, segs[j])
+			stat(j, segs[j], v[j])
+		}
+		for i := range ds {
+			d := &ds[i]
+			var s, g [2]float64
+			for j := range s {
+				if d.Abs {
+					s[j] = point(d, j) + f[j]*(v[j][i]-ref[j][i])
+					g[j] = s[j]
+				} else {
+					s[j] = point(d, j) * math.Pow(v[j][i]/ref[j][i], f[j])
+					g[j] = math.Log(s[j])
+				}
+			}
+			var th float64
+			if d.Abs {
+				th = s[1] - s[0]
+			} else {
+				th = s[1]/s[0] - 1
+			}
+			if math.IsNaN(th) || math.IsInf(th, 0) {
+				continue
+			}
+			bt.theta[i] = append(bt.theta[i], th)
+			for j := range g {
+				sum[j][i] += g[j]
+				sum2[j][i] += g[j] * g[j]
+				cnt[j][i]++
+			}
+		}
+	}
+	for j := range bt.vars {
+		bt.vars[j] = make([]float64, len(ds))
+		for i := range ds {
+			if n := float64(cnt[j][i]); n > 1 {
+				m := sum[j][i] / n
+				bt.vars[j][i] = max(sum2[j][i]/n-m*m, 0)
+			}
+		}
+	}
+	return bt
+}
+
+// interval is delta i's percentile interval from b, widened for small
+// samples.
+func (c *comparer) interval(b *boot, i int, d *Delta, label string) (lo, hi float64) {
+	lo, hi = c.percentileCI(b.theta[i], label, d.Metric)
+	if math.IsNaN(lo) {
+		return lo, hi
+	}
+	va, vb := b.vars[0][i], b.vars[1][i]
+	if va+vb == 0 {
+		return lo, hi
+	}
+	// Welch–Satterthwaite degrees of freedom of the two sides together.
+	den := 0.0
+	if b.df[0] > 0 {
+		den += va * va / b.df[0]
+	}
+	if b.df[1] > 0 {
+		den += vb * vb / b.df[1]
+	}
+	if den == 0 {
+		return lo, hi
+	}
+	return widen(lo, hi, (va+vb)*(va+vb)/den, c.opt.Conf, d.Abs)
+}
+
+// widen stretches a bootstrap percentile interval [lo, hi] about its
+// centre by t_ν/z, the ratio of the Student t quantile with ν degrees of
+// freedom to the normal quantile at the same level: a bootstrap from few
+// effectively independent blocks understates the spread as a z interval
+// with an estimated variance does. Ratios (abs false) are stretched on
+// the log scale of 1 + θ.
+func widen(lo, hi, nu, conf float64, abs bool) (float64, float64) {
+	p := (1 + conf) / 2
+	k := studentQuantile(p, nu) / (math.Sqrt2 * math.Erfinv(conf))
+	if !(k > 1) {
+		return lo, hi
+	}
+	g, gi := func(x float64) float64 { return x }, func(x float64) float64 { return x }
+	if !abs {
+		g, gi = math.Log1p, math.Expm1
+	}
+	gl, gh := g(lo), g(hi)
+	mid := (gl + gh) / 2
+	return gi(mid - k*(mid-gl)), gi(mid + k*(gh-mid))
+}
+
+// studentQuantile is the p-quantile (p > ½) of Student's t distribution
+// with nu > 0 degrees of freedom, by bisection on its distribution
+// function.
+func studentQuantile(p, nu float64) float64 {
+	if !(nu > 0) || !(p > 0.5 && p < 1) {
+		return math.NaN()
+	}
+	if nu > 1e7 {
+		return math.Sqrt2 * math.Erfinv(2*p-1)
+	}
+	lo, hi := 0.0, 1.0
+	for studentCDF(hi, nu) < p {
+		hi *= 2
+		if hi > 1e12 {
+			return math.Inf(1)
+		}
+	}
+	for range 100 {
+		mid := (lo + hi) / 2
+		if studentCDF(mid, nu) < p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// studentCDF is P(T ≤ t) for t ≥ 0: 1 − ½·I_x(ν/2, ½) with x = ν/(ν+t²).
+func studentCDF(t, nu float64) float64 {
+	return 1 - 0.5*regIncBeta(nu/(nu+t*t), nu/2, 0.5)
+}
+
+// regIncBeta is the regularized incomplete beta function I_x(a, b), by
+// its continued fraction (Lentz's method).
+func regIncBeta(x, a, b float64) float64 {
+	switch {
+	case x <= 0:
+		return 0
+	case x >= 1:
+		return 1
+	}
+	la, _ := math.Lgamma(a)
+	lb, _ := math.Lgamma(b)
+	lab, _ := math.Lgamma(a + b)
+	front := math.Exp(lab - la - lb + a*math.Log(x) + b*math.Log1p(-x))
+	if x > (a+1)/(a+b+2) {
+		return 1 - regIncBeta(1-x, b, a)
+	}
+	const tiny = 1e-300
+	f, cc, dd := 1.0, 1.0, 0.0
+	for i := 0; i <= 400; i++ {
+		m := float64(i / 2)
+		var num float64
+		switch {
+		case i == 0:
+			num = 1
+		case i%2 == 0:
+			num = m * (b - m) * x / ((a + 2*m - 1) * (a + 2*m))
+		default:
+			num = -(a + m) * (a + b + m) * x / ((a + 2*m) * (a + 2*m + 1))
+		}
+		dd = 1 + num*dd
+		if math.Abs(dd) < tiny {
+			dd = tiny
+		}
+		dd = 1 / dd
+		cc = 1 + num/cc
+		if math.Abs(cc) < tiny {
+			cc = tiny
+		}
+		f *= cc * dd
+		if math.Abs(1-cc*dd) < 1e-12 {
+			break
+		}
+	}
+	return front * (f - 1) / a
+}
+
+// --- histogram resampling ---
+
+// histTables let a resample's quantiles be read without merging
+// histograms. grid holds every distinct value (highest equivalent, as
+// hdr reports values) recorded on the side; for stratum s with n units,
+// tab[s][j·U + u] counts the values ≤ grid[u] in units 0…j−1 (U =
+// len(grid)). A resample's count of values ≤ grid[u] is then a sum over its
+// segments of two table cells, and its quantiles are found by binary
+// search over u. The results equal hdr's Merge followed by
+// ValueAtQuantile (or Max).
+type histTables struct {
+	grid  []int64
+	tab   [][]int64
+	lay   *layout
+	group int // intervals per unit
+}
+
+// sparse is a histogram's non-empty buckets in ascending order: each
+// bucket's lowest and highest equivalent values and its count.
+type sparse struct {
+	lo, v, n []int64
+	total    int64
+}
+
+// value is the value at quantile q (1: the max), as hdr's
+// ValueAtQuantile(100·q) and Max report it; 0 when empty.
+func (sp sparse) value(q float64) int64 {
+	if sp.total == 0 {
+		return 0
+	}
+	rank := quantileRank(q, sp.total)
+	var cum int64
+	for i, n := range sp.n {
+		if cum += n; cum >= rank {
+			return sp.v[i]
+		}
+	}
+	return sp.v[len(sp.v)-1]
+}
+
+// quantileCI is QuantileCI on the histogram sp was read from.
+func (sp sparse) quantileCI(q, conf float64) (lo, hi int64, ok bool) {
+	if sp.total == 0 {
+		return 0, 0, false
+	}
+	j, k, ok := CIRanks(sp.total, q, conf)
+	var cum int64
+	found := false
+	for i, n := range sp.n {
+		cum += n
+		if !found && cum >= j {
+			lo, found = sp.lo[i], true
+		}
+		if cum >= k {
+			return lo, sp.v[i], ok
+		}
+	}
+	return lo, sp.v[len(sp.v)-1], ok
+}
+
+// geometry identifies a histogram layout.
+type geometry struct{ lo, hi, sig int64 }
+
+// bucketBounds maps a histogram layout's flat bucket index to the
+// bucket's lowest and highest equivalent values.
+type bucketBounds struct{ from, to []int64 }
+
+var (
+	boundsMu    sync.Mutex
+	boundsCache = map[geometry]*bucketBounds{}
+)
+
+// boundsFor returns the bucket bounds of g, read from the Distribution of
+// a histogram of that geometry holding its highest trackable value: it
+// lists every bucket in ascending order.
+func boundsFor(g geometry) *bucketBounds {
+	boundsMu.Lock()
+	defer boundsMu.Unlock()
+	if b, ok := boundsCache[g]; ok {
+		return b
+	}
+	b := &bucketBounds{}
+	probe := hdr.New(g.lo, g.hi, int(g.sig))
+	if probe.RecordValue(g.hi) == nil {
+		for _, x := range probe.Distribution() {
+			b.from, b.to = append(b.from, x.From), append(b.to, x.To)
+		}
+	}
+	boundsCache[g] = b
+	return b
+}
+
+// sparseOf reads h's non-empty buckets through a PackedHistogram, whose
+// work is proportional to h's populated buckets (Export would copy every
+// counter). Bucket bounds come from boundsFor.
+func sparseOf(h *hdr.Histogram) sparse {
+	var sp sparse
+	if h == nil || h.TotalCount() == 0 {
+		return sp
+	}
+	g := geometry{h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures()}
+	b := boundsFor(g)
+	p := hdr.NewPacked(g.lo, g.hi, int(g.sig))
+	if p.MergeFrom(h) != 0 {
+		return sparseSlow(h)
+	}
+	ok := true
+	p.ForEachBucket(func(v, n int64) bool {
+		i, found := slices.BinarySearch(b.from, v)
+		if !found {
+			ok = false
+			return false
+		}
+		sp.lo, sp.v, sp.n = append(sp.lo, v), append(sp.v, b.to[i]), append(sp.n, n)
+		sp.total += n
+		return true
+	})
+	if !ok {
+		return sparseSlow(h)
+	}
+	return sp
+}
+
+// sparseSlow reads h's buckets through Distribution.
+func sparseSlow(h *hdr.Histogram) sparse {
+	var sp sparse
+	for _, x := range h.Distribution() {
+		if x.Count > 0 {
+			sp.lo, sp.v, sp.n = append(sp.lo, x.From), append(sp.v, x.To), append(sp.n, x.Count)
+			sp.total += x.Count
+		}
+	}
+	return sp
+}
+
+func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
+	if t := s.tabs[kind]; t != nil {
+		return t
+	}
+	P := len(c.names)
+	units := make([][]sparse, s.runs()*P) // stratum → interval (or whole phase)
+	for r, row := range s.ph {
+		for p, ph := range row {
+			st := r*P + p
+			switch {
+			case kind == kindIntervals:
+				units[st] = ph.intervals
+				if units[st] == nil {
+					for _, h := range ph.Intervals {
+						units[st] = append(units[st], sparseOf(h))
+					}
+				}
+			case ph.Hist != nil:
+				units[st] = []sparse{sparseOf(ph.Hist)}
+			default:
+				h, _ := s.mergeHist([]int{p}, []int{r})
+				units[st] = []sparse{sparseOf(h)}
+			}
+		}
+	}
+	t := &histTables{lay: newLayout(s.runs(), P), group: 1}
+	seen := map[int64]bool{}
+	for _, us := range units {
+		for _, u := range us {
+			for _, v := range u.v {
+				if !seen[v] {
+					seen[v] = true
+					t.grid = append(t.grid, v)
+				}
+			}
+		}
+	}
+	slices.Sort(t.grid)
+	U := max(len(t.grid), 1)
+	// Merge consecutive intervals into units of g when the tables would
+	// be too large.
+	cells := func(g int) int {
+		n := 0
+		for _, us := range units {
+			n += ((len(us)+g-1)/g + 1) * U
+		}
+		return n
+	}
+	maxN := 0
+	for _, us := range units {
+		maxN = max(maxN, len(us))
+	}
+	for t.group < maxN && cells(t.group) > maxTableCells {
+		t.group++
+	}
+	if t.group > 1 {
+		c.warn("%s: %d intervals merged per bootstrap unit to bound memory", s.label, t.group)
+	}
+	index := make(map[int64]int32, len(t.grid))
+	for i, v := range t.grid {
+		index[v] = int32(i)
+	}
+	dense := make([]int64, U)
+	t.tab = make([][]int64, len(units))
+	for st, us := range units {
+		n := (len(us) + t.group - 1) / t.group
+		t.lay.setBlock(st, n, len(us), t.group, c.opt.BlockLen)
+		tab := make([]int64, (n+1)*U)
+		for j := 0; j < n; j++ {
+			for _, u := range us[j*t.group : min((j+1)*t.group, len(us))] {
+				for k, v := range u.v {
+					dense[index[v]] += u.n[k]
+				}
+			}
+			prev, row := tab[j*U:(j+1)*U], tab[(j+1)*U:(j+2)*U]
+			var run int64
+			for k := range dense {
+				run += dense[k]
+				dense[k] = 0
+				row[k] = prev[k] + run
+			}
+		}
+		t.tab[st] = tab
+	}
+	s.tabs[kind] = t
+	return t
+}
+
+// count is the number of values ≤ grid[u] in the segments.
+func (t *histTables) count(segs []segment, u int) int64 {
+	U := len(t.grid)
+	var n int64
+	for _, sg := range segs {
+		tab := t.tab[sg.st]
+		n += tab[int(sg.to)*U+u] - tab[int(sg.from)*U+u]
+	}
+	return n
+}
+
+// values sets out[i] to the merged segments' value at quantile qs[i]
+// (ascending; 1 means the max), as hdr's ValueAtQuantile(100·q) would;
+// NaN when the segments hold no values.
+func (t *histTables) values(segs []segment, qs []float64, out []float64) {
+	U := len(t.grid)
+	var total int64
+	if U > 0 {
+		total = t.count(segs, U-1)
+	}
+	if total == 0 {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return
+	}
+	lo := 0
+	for i, q := range qs {
+		rank := quantileRank(q, total)
+		u := lo + sort.Search(U-lo, func(k int) bool { return t.count(segs, lo+k) >= rank })
+		out[i] = float64(t.grid[u])
+		lo = u
+	}
+}
+
+// quantileRank is the 1-based rank hdr reads quantile q (in (0, 1]) at:
+// ⌊q·n + ½⌋ clamped to [1, n], computed as hdr computes it.
+func quantileRank(q float64, n int64) int64 {
+	pct := min(q*100, 100)
+	r := (pct/100)*float64(n) + 0.5
+	if !(r >= 1) {
+		return 1
+	}
+	if r >= float64(n) {
+		return n
+	}
+	return int64(r)
+}
+
+func (c *comparer) bootHist(t [2]*histTables, set []int, rng *rand.Rand, ds []Delta) *boot {
+	return c.bootstrap([2]*layout{t[0].lay, t[1].lay}, set, rng, ds, func(j int, segs []segment, out []float64) {
+		t[j].values(segs, latencyQ, out)
+	})
+}
+
+func (c *comparer) histMethod(t [2]*histTables, set []int, kind unitKind, label string) string {
+	runs := [2]int{c.sides[0].runs(), c.sides[1].runs()}
+	if kind == kindWhole {
+		return fmt.Sprintf("bootstrap over runs (%d %s, %d %s)", runs[0], c.sides[0].label, runs[1], c.sides[1].label)
+	}
+	var n [2]int
+	blocks := map[int]bool{}
+	for j, s := range c.sides {
+		for r, row := range s.ph {
+			for _, p := range set {
+				n[j] += row[p].nIntervals()
+				blocks[t[j].lay.block[r*len(c.names)+p]*t[j].group] = true
+			}
+		}
+	}
+	for j, s := range c.sides {
+		if per := n[j] / (runs[j] * len(set)); per < minBlockIntervals {
+			c.warn("%s: %s has %d intervals per phase and run: block bootstrap intervals are rough below %d",
+				label, s.label, per, minBlockIntervals)
+		}
+	}
+	m := fmt.Sprintf("block bootstrap over %d %s + %d %s intervals", n[0], c.sides[0].label, n[1], c.sides[1].label)
+	if runs[0] > 1 || runs[1] > 1 {
+		m = fmt.Sprintf("bootstrap over runs (%d %s, %d %s) and blocks of intervals within them",
+			runs[0], c.sides[0].label, runs[1], c.sides[1].label)
+	}
+	if len(blocks) == 1 {
+		for b := range blocks {
+			m += fmt.Sprintf(", blocks of %d", b)
+		}
+	}
+	if len(set) > 1 {
+		m += ", stratified by phase"
+	}
+	return m
+}
+
+// --- per-second rows ---
+
+// rowLayout builds a layout over the rows rowsOf picks, one unit per row.
+func (c *comparer) rowLayout(s *sideData, rowsOf func(*PhaseData) []Second) (*layout, [][]Second) {
+	P := len(c.names)
+	l := newLayout(s.runs(), P)
+	rows := make([][]Second, s.runs()*P)
+	for r, row := range s.ph {
+		for p, ph := range row {
+			st := r*P + p
+			rows[st] = rowsOf(ph)
+			l.setBlock(st, len(rows[st]), len(rows[st]), 1, c.opt.BlockLen)
+		}
+	}
+	return l, rows
+}
+
+// bootLatencyRows resamples the per-second rows: the statistic for p50,
+// p90 and p99 is the completion-weighted mean of that column, for max the
+// largest Max; p99.9 has no column.
+func (c *comparer) bootLatencyRows(set []int, rng *rand.Rand, ds []Delta) *boot {
+	var lay [2]*layout
+	var rows [2][][]Second
+	for j, s := range c.sides {
+		lay[j], rows[j] = c.rowLayout(s, latencyRows)
+	}
+	return c.bootstrap(lay, set, rng, ds, func(j int, segs []segment, out []float64) {
+		var w, p50, p90, p99, mx float64
+		for _, sg := range segs {
+			for _, s := range rows[j][sg.st][sg.from:sg.to] {
+				c := float64(s.Completed)
+				w += c
+				p50 += c * float64(s.P50)
+				p90 += c * float64(s.P90)
+				p99 += c * float64(s.P99)
+				mx = max(mx, float64(s.Max))
+			}
+		}
+		out[0], out[1], out[2], out[3], out[4] = p50/w, p90/w, p99/w, math.NaN(), mx
+	})
+}
+
+// --- error rate and throughput ---
+
+// countUnit is a share of a phase: a second (a per-second row) or the
+// whole phase.
+type countUnit struct{ errs, done, secs float64 }
+
+func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
+	sum := func(s *sideData, runs []int) (t countUnit, achieved float64) {
+		var rateDur float64
+		n := 0
+		for _, r := range runs {
+			for _, p := range set {
+				ph := s.ph[r][p]
+				t.errs += float64(ph.Errors)
+				t.done += float64(ph.OK + ph.Errors)
+				t.secs += ph.Duration.Seconds()
+				rateDur += ph.Achieved * ph.Duration.Seconds()
+				achieved += ph.Achieved
+				n++
+			}
+		}
+		if t.secs > 0 {
+			achieved = rateDur / t.secs
+		} else if n > 0 {
+			achieved /= float64(n)
+		}
+		return t, achieved
+	}
+	allRuns := func(s *sideData) []int {
+		runs := make([]int, s.runs())
+		for r := range runs {
+			runs[r] = r
+		}
+		return runs
+	}
+	var tot [2]countUnit
+	var ach [2]float64
+	for j, s := range c.sides {
+		tot[j], ach[j] = sum(s, allRuns(s))
+	}
+	var ds []Delta
+	if tot[0].done > 0 && tot[1].done > 0 {
+		d := newDelta(label, CompareErrorRate)
+		d.Abs = true
+		d.A, d.B = tot[0].errs/tot[0].done, tot[1].errs/tot[1].done
+		d.Rel = d.B - d.A
+		ds = append(ds, d)
+	} else {
+		c.warn("%s: no completed requests on a side: error rate not compared", label)
+	}
+	d := newDelta(label, CompareThroughput)
+	d.A, d.B = ach[0], ach[1]
+	d.Rel = ratio(d.A, d.B)
+	ds = append(ds, d)
+	if c.mannWhitney() {
+		for i := range ds {
+			var v [2][]float64
+			for j, s := range c.sides {
+				for r := range s.ph {
+					t, a := sum(s, []int{r})
+					if ds[i].Metric == CompareThroughput {
+						v[j] = append(v[j], a)
+					} else if t.done > 0 {
+						v[j] = append(v[j], t.errs/t.done)
+					}
+				}
+			}
+			ds[i].U, ds[i].PValue = MannWhitney(v[0], v[1])
+		}
+	}
+
+	var lay [2]*layout
+	var units [2][][]countUnit
+	var method string
+	switch {
+	case c.all(set, func(p *PhaseData) bool { return len(p.Seconds) >= 2 }):
+		var n [2]int
+		for j, s := range c.sides {
+			var rows [][]Second
+			lay[j], rows = c.rowLayout(s, func(p *PhaseData) []Second { return p.Seconds })
+			units[j] = make([][]countUnit, len(rows))
+			for st, rs := range rows {
+				for _, r := range rs {
+					units[j][st] = append(units[j][st], countUnit{float64(r.Errors), float64(r.Completed), 1})
+				}
+				if slices.Contains(set, st%len(c.names)) {
+					n[j] += len(rs)
+				}
+			}
+		}
+		method = fmt.Sprintf("block bootstrap over %d %s + %d %s seconds", n[0], c.sides[0].label, n[1], c.sides[1].label)
+		if c.sides[0].runs() > 1 || c.sides[1].runs() > 1 {
+			method = fmt.Sprintf("bootstrap over runs (%d %s, %d %s) and blocks of seconds within them",
+				c.sides[0].runs(), c.sides[0].label, c.sides[1].runs(), c.sides[1].label)
+		}
+	case c.sides[0].runs() > 1 && c.sides[1].runs() > 1:
+		P := len(c.names)
+		for j, s := range c.sides {
+			lay[j] = newLayout(s.runs(), P)
+			units[j] = make([][]countUnit, s.runs()*P)
+			for r, row := range s.ph {
+				for p, ph := range row {
+					lay[j].setBlock(r*P+p, 1, 1, 1, 1)
+					units[j][r*P+p] = []countUnit{{float64(ph.Errors), float64(ph.OK + ph.Errors), ph.Duration.Seconds()}}
+				}
+			}
+		}
+		method = fmt.Sprintf("bootstrap over runs (%d %s, %d %s)", c.sides[0].runs(), c.sides[0].label, c.sides[1].runs(), c.sides[1].label)
+	}
+	if method != "" {
+		boots := c.bootstrap(lay, set, rng, ds, func(j int, segs []segment, out []float64) {
+			var t countUnit
+			for _, sg := range segs {
+				for _, u := range units[j][sg.st][sg.from:sg.to] {
+					t.errs += u.errs
+					t.done += u.done
+					t.secs += u.secs
+				}
+			}
+			for i := range ds {
+				if ds[i].Metric == CompareErrorRate {
+					out[i] = t.errs / t.done
+				} else {
+					out[i] = t.done / t.secs
+				}
+			}
+		})
+		for i := range ds {
+			ds[i].Method = method
+			ds[i].CILo, ds[i].CIHi = c.interval(boots, i, &ds[i], label)
+		}
+	} else {
+		c.analyticCounts(ds, tot)
+	}
+	for i := range ds {
+		c.finish(&ds[i])
+	}
+	return ds
+}
+
+// analyticCounts sets intervals that assume independent requests:
+// Agresti–Caffo for the difference of error rates, and a Poisson interval
+// for the ratio of throughputs (log ratio ± z·√(1/cₐ + 1/c_b), c the
+// completed counts).
+func (c *comparer) analyticCounts(ds []Delta, tot [2]countUnit) {
+	z := zFor(c.opt.Conf)
+	for i := range ds {
+		d := &ds[i]
+		switch {
+		case d.Metric == CompareErrorRate:
+			// Agresti–Caffo: one success and one failure added to each side.
+			pa := (tot[0].errs + 1) / (tot[0].done + 2)
+			pb := (tot[1].errs + 1) / (tot[1].done + 2)
+			se := math.Sqrt(pa*(1-pa)/(tot[0].done+2) + pb*(1-pb)/(tot[1].done+2))
+			d.CILo, d.CIHi = pb-pa-z*se, pb-pa+z*se
+			d.Method = "Agresti–Caffo interval (assumes independent requests)"
+		case tot[0].done > 0 && tot[1].done > 0 && d.A > 0 && d.B > 0:
+			se := math.Sqrt(1/tot[0].done + 1/tot[1].done)
+			l := math.Log(d.B / d.A)
+			d.CILo, d.CIHi = math.Expm1(l-z*se), math.Expm1(l+z*se)
+			d.Method = "Poisson interval (assumes independent completions)"
+		default:
+			d.Method = "none: nothing completed"
+		}
+	}
+}
+
+// MannWhitney returns the Mann–Whitney U statistic of b against a — the
+// number of pairs (a_i, b_j) with b_j > a_i, ties counting ½ — and the
+// two-sided p-value of the hypothesis that neither side tends to be larger,
+// from the normal approximation with tie and continuity corrections:
+//
+//	μ = nₐn_b/2
+//	σ² = nₐn_b/12 · ((n+1) − Σ(t³−t)/(n(n−1)))   (t: sizes of groups of ties)
+//	z = max(|U − μ| − ½, 0)/σ,   p = erfc(z/√2)
+//
+// p is 1 when every value is tied, and both are NaN when a side is empty.
+func MannWhitney(a, b []float64) (u, p float64) {
+	na, nb := len(a), len(b)
+	if na == 0 || nb == 0 {
+		return math.NaN(), math.NaN()
+	}
+	type obs struct {
+		v float64
+		b bool
+	}
+	all := make([]obs, 0, na+nb)
+	for _, v := range a {
+		all = append(all, obs{v, false})
+	}
+	for _, v := range b {
+		all = append(all, obs{v, true})
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].v < all[j].v })
+	n := float64(na + nb)
+	var rankB, ties float64
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].v == all[i].v {
+			j++
+		}
+		rank := float64(i+j+1) / 2 // mean of ranks i+1 … j
+		for k := i; k < j; k++ {
+			if all[k].b {
+				rankB += rank
+			}
+		}
+		t := float64(j - i)
+		ties += t*t*t - t
+		i = j
+	}
+	u = rankB - float64(nb)*float64(nb+1)/2
+	mu := float64(na) * float64(nb) / 2
+	v := float64(na) * float64(nb) / 12 * ((n + 1) - ties/(n*(n-1)))
+	if !(v > 0) {
+		return u, 1
+	}
+	z := max(math.Abs(u-mu)-0.5, 0) / math.Sqrt(v)
+	return u, math.Erfc(z / math.Sqrt2)
+}
+
+// --- fail rules ---
+
+// FailRule is a --fail-on rule: fail when a metric changed by more than a
+// threshold, significantly. See ParseFailRule.
+type FailRule struct {
+	Metric CompareMetric
+	// Phase is the phase the rule watches: "" for the total (or the only
+	// phase), "*" for every phase and the total.
+	Phase string
+	// Op is '>' (fail when the change is above Threshold) or '<' (below).
+	Op byte
+	// Threshold is a relative change (0.10 for +10 %) or, when Abs is set,
+	// a difference in the metric's unit: a fraction for error_rate (0.005
+	// for +0.5 percentage points), nanoseconds for latencies.
+	Threshold float64
+	Abs       bool
+}
+
+// ParseFailRule parses a --fail-on rule:
+//
+//	p99>+10%          p99 of the total rose by more than 10 %
+//	p99.9>+5%         p50, p90, p99, p99.9 and max are the latency metrics
+//	p99>+2ms          by more than 2 ms (a duration: an absolute change)
+//	errors>+0.5pp     error rate rose by more than 0.5 percentage points
+//	errors>+50%       error rate rose by more than half (relative)
+//	throughput<-2%    throughput fell by more than 2 %
+//	burst:p99>+10%    only in phase burst ("*:" watches every phase)
+//
+// The sign is optional ("p99>10%" is "p99>+10%"). error_rate is accepted
+// for errors.
+func ParseFailRule(s string) (FailRule, error) {
+	r, err := parseFailRule(s)
+	if err != nil {
+		return FailRule{}, fmt.Errorf("fail rule %q: %w", s, err)
+	}
+	return r, nil
+}
+
+const failRuleHelp = "want e.g. p99>+10%, errors>+0.5pp or throughput<-2%"
+
+func parseFailRule(s string) (FailRule, error) {
+	var r FailRule
+	if !utf8.ValidString(s) {
+		return r, errors.New("not valid UTF-8")
+	}
+	expr := strings.TrimSpace(s)
+	if expr == "" {
+		return r, errors.New("empty rule (" + failRuleHelp + ")")
+	}
+	if i := strings.LastIndexByte(expr, ':'); i >= 0 {
+		phase := strings.TrimSpace(expr[:i])
+		if err := checkPhaseName(phase); err != nil {
+			return r, err
+		}
+		r.Phase = phase
+		expr = expr[i+1:]
+	}
+	i := strings.IndexAny(expr, "<>=!≤≥")
+	if i < 0 {
+		return r, fmt.Errorf("no comparison in %q (%s)", strings.TrimSpace(expr), failRuleHelp)
+	}
+	name, rest := strings.ToLower(strings.TrimSpace(expr[:i])), expr[i:]
+	switch {
+	case strings.HasPrefix(rest, ">=") || strings.HasPrefix(rest, "<="):
+		return r, fmt.Errorf("use %c, not %s: changes are continuous", rest[0], rest[:2])
+	case rest[0] == '>' || rest[0] == '<':
+		r.Op = rest[0]
+	default:
+		return r, fmt.Errorf("bad comparison in %q: want > or <", strings.TrimSpace(expr))
+	}
+	switch name {
+	case "errors", "error_rate":
+		r.Metric = CompareErrorRate
+	case "":
+		return r, errors.New("missing metric before the comparison (" + failRuleHelp + ")")
+	default:
+		r.Metric = CompareMetric(name)
+		if !slices.Contains(CompareMetrics, r.Metric) {
+			return r, fmt.Errorf("unknown metric %q (want p50, p90, p99, p99.9, max, errors or throughput)", name)
+		}
+	}
+	return r, parseChange(&r, strings.TrimSpace(rest[1:]))
+}
+
+// parseChange sets r.Threshold and r.Abs from a signed change: "+10%",
+// "-2%", "0.5pp", "+2ms".
+func parseChange(r *FailRule, s string) error {
+	if s == "" {
+		return errors.New("missing change after the comparison (" + failRuleHelp + ")")
+	}
+	sign := 1.0
+	num := s
+	switch s[0] {
+	case '+':
+		num = s[1:]
+	case '-':
+		sign, num = -1, s[1:]
+	}
+	num = strings.TrimSpace(num)
+	unit := ""
+	switch {
+	case strings.HasSuffix(num, "%"):
+		unit, num = "%", strings.TrimSpace(strings.TrimSuffix(num, "%"))
+	case strings.HasSuffix(num, "pp"):
+		unit, num = "pp", strings.TrimSpace(strings.TrimSuffix(num, "pp"))
+	}
+	if unit == "" {
+		if !r.Metric.Latency() {
+			if isDecimal(num) {
+				return fmt.Errorf("change %q has no unit: want %% (relative) or pp (percentage points, errors only)", s)
+			}
+			return fmt.Errorf("change %q: want a percentage such as +10%%", s)
+		}
+		d, err := time.ParseDuration(num)
+		if err != nil || strings.HasPrefix(num, "-") || strings.HasPrefix(num, "+") {
+			if isDecimal(num) {
+				return fmt.Errorf("change %q has no unit: want %% (relative) or a duration such as 2ms", s)
+			}
+			return fmt.Errorf("change %q: want a percentage (+10%%) or a duration (+2ms)", s)
+		}
+		if d > maxLatencyThreshold {
+			return fmt.Errorf("change %q is more than %v", s, maxLatencyThreshold)
+		}
+		r.Threshold, r.Abs = sign*float64(d), true
+		return nil
+	}
+	if !isDecimal(num) {
+		return fmt.Errorf("change %q: %q is not a number", s, num)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsInf(v, 0) || v > 1e9 {
+		return fmt.Errorf("change %q is out of range", s)
+	}
+	switch unit {
+	case "pp":
+		if r.Metric != CompareErrorRate {
+			return fmt.Errorf("change %q: percentage points apply to errors only; use %% for a relative change", s)
+		}
+		if v > 100 {
+			return fmt.Errorf("change %q: more than 100 percentage points", s)
+		}
+		r.Abs = true
+	case "%":
+		if sign < 0 && v > 100 {
+			return fmt.Errorf("change %q: nothing falls by more than 100%%", s)
+		}
+	}
+	r.Threshold = sign * v / 100
+	return nil
+}
+
+// String is the rule as ParseFailRule reads it: "burst:p99>+10%".
+func (r FailRule) String() string {
+	var b strings.Builder
+	if r.Phase != "" {
+		b.WriteString(r.Phase + ":")
+	}
+	name := string(r.Metric)
+	if r.Metric == CompareErrorRate {
+		name = "errors"
+	}
+	b.WriteString(name)
+	b.WriteByte(r.Op)
+	b.WriteString(r.thresholdString())
+	return b.String()
+}
+
+func (r FailRule) thresholdString() string {
+	v := r.Threshold
+	sign := "+"
+	if v < 0 || (v == 0 && math.Signbit(v)) {
+		sign, v = "-", -v
+	}
+	switch {
+	case r.Abs && r.Metric.Latency():
+		return sign + time.Duration(v).String()
+	case r.Abs:
+		return sign + strconv.FormatFloat(v*100, 'f', -1, 64) + "pp"
+	}
+	return sign + strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
+}
+
+// change is the delta's change in the rule's scale: B − A when the rule
+// is absolute, else B/A − 1.
+func (r FailRule) change(d Delta) float64 {
+	if r.Abs {
+		return d.B - d.A
+	}
+	if d.Abs {
+		return ratio(d.A, d.B)
+	}
+	return d.Rel
+}
+
+// matches returns the deltas the rule watches.
+func (r FailRule) matches(ds []Delta) []Delta {
+	var out []Delta
+	phases := map[string]bool{}
+	for _, d := range ds {
+		phases[d.Phase] = true
+	}
+	want := r.Phase
+	if want == "" {
+		want = "total"
+		if !phases["total"] && len(phases) == 1 {
+			for p := range phases {
+				want = p
+			}
+		}
+	}
+	for _, d := range ds {
+		if d.Metric == r.Metric && (r.Phase == "*" || d.Phase == want) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Breached reports whether the rule fires on the deltas, and says why in
+// one line per delta it watches. A rule fires only when the point
+// estimate is beyond the threshold and the difference is significant
+// (the verdict is not "~": the confidence interval excludes 0), so noise
+// never fails a build, however large the point estimate. A rule that
+// watches no delta (a phase the comparison does not have) is not
+// breached; CheckFailRules reports it as an error.
+func (r FailRule) Breached(ds []Delta) (bool, string) {
+	matched := r.matches(ds)
+	if len(matched) == 0 {
+		return false, fmt.Sprintf("%s: no %s %s in the comparison", r, r.Metric, phaseWords(r.Phase))
+	}
+	var lines, hits []string
+	for _, d := range matched {
+		v := r.change(d)
+		what := fmt.Sprintf("%s %s: %s", d.Metric, phaseWords(d.Phase), describeChange(d))
+		beyond := (r.Op == '>' && v > r.Threshold) || (r.Op == '<' && v < r.Threshold)
+		switch {
+		case math.IsNaN(v):
+			lines = append(lines, fmt.Sprintf("%s: no estimate: not breached", what))
+		case beyond && d.Significant():
+			hits = append(hits, fmt.Sprintf("%s: breaches %s", what, r))
+		case beyond:
+			lines = append(lines, fmt.Sprintf("%s: beyond %s but not significant (the interval contains 0): not breached", what, r))
+		default:
+			lines = append(lines, fmt.Sprintf("%s: does not breach %s", what, r))
+		}
+	}
+	if len(hits) > 0 {
+		return true, strings.Join(hits, "\n")
+	}
+	return false, strings.Join(lines, "\n")
+}
+
+func phaseWords(p string) string {
+	switch p {
+	case "", "total":
+		return "in total"
+	case "*":
+		return "in any phase"
+	}
+	return "in phase " + p
+}
+
+// describeChange prints a delta's change with its interval and verdict:
+// "+12.3% [+6.1%, +18.3%], worse".
+func describeChange(d Delta) string {
+	f := func(v float64) string {
+		if d.Abs {
+			return signed(100*v, 3) + "pp"
+		}
+		return signed(100*v, 3) + "%"
+	}
+	s := f(d.Rel)
+	if !math.IsNaN(d.CILo) && !math.IsNaN(d.CIHi) {
+		s += fmt.Sprintf(" [%s, %s]", f(d.CILo), f(d.CIHi))
+	}
+	return s + ", " + d.Verdict
+}
+
+// signed prints v with its sign and about digits significant digits.
+func signed(v float64, digits int) string {
+	if math.IsNaN(v) {
+		return "NaN"
+	}
+	s := strconv.FormatFloat(v, 'g', digits, 64)
+	if strings.ContainsAny(s, "e") {
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	if v >= 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+// CheckFailRules evaluates rules against c. breaches holds one line per
+// breached rule; err reports rules that watch nothing in c (a phase it
+// does not have), a usage error rather than a regression.
+func CheckFailRules(c Comparison, rules []FailRule) (breaches []string, err error) {
+	var bad []string
+	for _, r := range rules {
+		if len(r.matches(c.Deltas)) == 0 {
+			bad = append(bad, fmt.Sprintf("%s: no %s %s in the comparison", r, r.Metric, phaseWords(r.Phase)))
+			continue
+		}
+		if ok, why := r.Breached(c.Deltas); ok {
+			breaches = append(breaches, why)
+		}
+	}
+	if len(bad) > 0 {
+		err = errors.New(strings.Join(bad, "; "))
+	}
+	return breaches, err
+}

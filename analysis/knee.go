@@ -1,0 +1,547 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Step is one rate step of an open-loop sweep: a fixed offered rate held
+// long enough to measure it. Rates are requests per second.
+type Step struct {
+	Offered    float64       // intended requests per second
+	Achieved   float64       // completed (with or without error) per second
+	P99        time.Duration // response-time p99 (from the intended send)
+	P50        time.Duration // response-time p50
+	ErrorRate  float64       // failed ÷ completed, in [0, 1]
+	SendLagP99 time.Duration // p99 of actual − intended send
+
+	// SecondP50s is the per-second response-time p50 over the step, in
+	// order, for the stationarity check; fewer than 4 values skip it.
+	SecondP50s []time.Duration
+
+	// Valid and Why are set by CheckStep: FindKnee uses only valid steps,
+	// and Why says what was wrong with an invalid one ("" when valid).
+	Valid bool
+	Why   string
+}
+
+// StepOf builds a Step from a step's phase summary and the per-second
+// rows that lie inside it (the caller picks them, e.g. by Second.Phase;
+// leave out a partial first or last second). Valid is left false: call
+// CheckStep.
+func StepOf(p *PhaseSummary, seconds []Second) Step {
+	s := Step{
+		Offered:    p.OfferedRate,
+		Achieved:   p.AchievedRate,
+		P50:        p.Response.P50,
+		P99:        p.Response.P99,
+		SendLagP99: p.SendLag.P99,
+	}
+	if c := p.Completed(); c > 0 {
+		s.ErrorRate = float64(p.Errors) / float64(c)
+	}
+	for _, r := range seconds {
+		if r.Completed > 0 {
+			s.SecondP50s = append(s.SecondP50s, r.P50)
+		}
+	}
+	return s
+}
+
+// Defaults for the zero fields of StepCheck (MaxSendLagP99 defaults to
+// the self-check's DefaultMaxSendLagP99, 10 ms).
+const (
+	DefaultMinAchievedFraction = 0.99
+	DefaultMaxTrend            = 0.5
+)
+
+// StepCheck holds the limits CheckStep applies. A zero field takes its
+// default.
+type StepCheck struct {
+	// MinAchievedFraction is the least Achieved ÷ Offered (default 0.99).
+	MinAchievedFraction float64
+	// MaxSendLagP99 is the largest send-lag p99 (default 10 ms): above it
+	// the generator, not the target, set the pace.
+	MaxSendLagP99 time.Duration
+	// MaxTrend bounds the latency trend within the step,
+	//
+	//	trend = median(second half of SecondP50s) / median(first half) − 1
+	//
+	// (default 0.5). A rising p50 means the queue is growing: λ > μ, and
+	// the step's percentiles depend on how long it ran.
+	MaxTrend float64
+	// MaxErrorRate, if > 0, is the largest ErrorRate; zero leaves errors
+	// unchecked (an SLO on errors belongs in FindKnee's slo).
+	MaxErrorRate float64
+}
+
+func (c StepCheck) withDefaults() StepCheck {
+	if !(c.MinAchievedFraction > 0) {
+		c.MinAchievedFraction = DefaultMinAchievedFraction
+	}
+	if c.MaxSendLagP99 <= 0 {
+		c.MaxSendLagP99 = DefaultMaxSendLagP99
+	}
+	if !(c.MaxTrend > 0) {
+		c.MaxTrend = DefaultMaxTrend
+	}
+	return c
+}
+
+// CheckStep sets s.Valid and s.Why. A step is valid when
+//
+//   - it has an offered rate and a p99,
+//   - Achieved ≥ MinAchievedFraction × Offered (the target kept up),
+//   - SendLagP99 ≤ MaxSendLagP99 (the generator kept up),
+//   - the per-second p50 is stationary: trend ≤ MaxTrend (see StepCheck),
+//   - ErrorRate ≤ MaxErrorRate, when that is set.
+//
+// Why lists every failed rule, separated by "; ".
+func CheckStep(s *Step, c StepCheck) {
+	c = c.withDefaults()
+	var why []string
+	if !(s.Offered > 0) {
+		why = append(why, "no offered rate")
+	} else if frac := s.Achieved / s.Offered; !(frac >= c.MinAchievedFraction) {
+		why = append(why, fmt.Sprintf("achieved %s of %s req/s (%s%%, need ≥ %s%%)",
+			kneeRate(s.Achieved), kneeRate(s.Offered), formatPct(frac*100), formatPct(c.MinAchievedFraction*100)))
+	}
+	if s.P99 <= 0 {
+		why = append(why, "no p99 measured")
+	}
+	if s.SendLagP99 > c.MaxSendLagP99 {
+		why = append(why, fmt.Sprintf("send lag p99 %s > %s: the generator fell behind",
+			kneeDur(s.SendLagP99), kneeDur(c.MaxSendLagP99)))
+	}
+	if first, second, ok := kneeHalves(s.SecondP50s); ok && first > 0 {
+		if trend := float64(second)/float64(first) - 1; trend > c.MaxTrend {
+			why = append(why, fmt.Sprintf("latency rising within the step: p50 %s (+%s%%, limit +%s%%), offered load above capacity",
+				kneeDurPair(first, second), formatPct(trend*100), formatPct(c.MaxTrend*100)))
+		}
+	}
+	if c.MaxErrorRate > 0 && s.ErrorRate > c.MaxErrorRate {
+		why = append(why, fmt.Sprintf("errors %s%% > %s%%", formatPct(s.ErrorRate*100), formatPct(c.MaxErrorRate*100)))
+	}
+	s.Valid = len(why) == 0
+	s.Why = strings.Join(why, "; ")
+}
+
+// kneeHalves returns the medians of the first and second halves of d
+// (the middle value of an odd count is in neither); ok is false when d
+// has fewer than 4 values.
+func kneeHalves(d []time.Duration) (first, second time.Duration, ok bool) {
+	n := len(d)
+	if n < 4 {
+		return 0, 0, false
+	}
+	return kneeMedian(d[:n/2]), kneeMedian(d[n-n/2:]), true
+}
+
+func kneeMedian(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// KneePoint is one valid step as FindKnee saw it, for plotting.
+type KneePoint struct {
+	Rate     float64       // offered req/s
+	P99      time.Duration // as measured
+	Smoothed time.Duration // after the monotone (isotonic) fit
+	X, Y     float64       // Rate and Smoothed normalised to [0, 1]
+	Diff     float64       // difference curve X − Y
+	Knee     bool          // the knee point
+}
+
+// KneeResult is what FindKnee makes of a sweep. Rates are req/s.
+type KneeResult struct {
+	Found    bool
+	KneeRate float64 // offered rate at the knee; 0 when not found
+	// KneeP99Before is the p99 at the lowest valid rate, KneeP99After the
+	// p99 at the knee (at the highest valid rate when not found).
+	KneeP99Before, KneeP99After time.Duration
+
+	// Capacity is the best capacity estimate: CapacityFit when
+	// CapacityFromFit, else the largest valid rate (a lower bound).
+	Capacity        float64
+	CapacityFromFit bool
+	// CapacityFit is where the fitted line of 1/p99 against rate reaches
+	// zero (see FindKnee); 0 when the fit has no negative slope.
+	CapacityFit float64
+	MaxValid    float64 // largest valid offered rate
+	// Utilization is KneeRate ÷ Capacity, ρ at the knee (an upper bound
+	// when Capacity is only the largest valid rate); 0 when not found.
+	Utilization float64
+
+	// SLO names the objective FindKnee was given ("" if none) and
+	// SLOHoldsTo is the highest valid rate up to which every valid step
+	// met it; 0 when even the lowest did not.
+	SLO        string
+	SLOHoldsTo float64
+
+	// Sentence says all of the above in one line, e.g.
+	//	knee at 7,800 req/s (ρ≈0.78 of ≈10,000 req/s capacity); p99 3→12 ms; p99<50ms holds up to 8,600 req/s
+	//	no knee: p99 stays within 1.3× of 3.1 ms up to 20,000 req/s (the largest stable rate tested)
+	Sentence string
+	Points   []KneePoint // valid steps by rate
+}
+
+// Tuning of FindKnee.
+const (
+	kneeMinPoints    = 4   // valid steps needed to look for a knee (~8 for a reliable one)
+	kneeFlatRatio    = 1.5 // smoothed p99 max/min below this: flat, no knee
+	kneeMinDiff      = 0.1 // difference-curve peak below this: no knee
+	kneeSensitivity  = 1.0 // Kneedle's S
+	kneeFitMaxRatio  = 1.5 // CapacityFit accepted up to this × MaxValid
+	kneeFitMinPoints = 3   // steps at or above the knee needed to fit only those
+)
+
+// FindKnee finds the utilisation knee of a rate sweep: the rate beyond
+// which p99 grows much faster than the load. Only steps with Valid set
+// (see CheckStep) are used; invalid ones are ignored, never guessed at.
+// slo, if not nil, reports whether a step meets an objective and names
+// it ("p99<50ms"); it is asked about valid steps only.
+//
+// Knee (Kneedle, Satopää et al. 2011, for a convex increasing curve):
+//
+//  1. Points (x, y) = (offered rate, p99) of the valid steps, by rate.
+//  2. Smooth: latency does not fall as load rises, so y is replaced by
+//     its isotonic (non-decreasing, least-squares in log y) fit, by pool
+//     adjacent violators. This removes noise without a window to tune,
+//     and makes the curve end at its maximum.
+//  3. Normalise to the unit square:
+//     x_n = (x − x_min)/(x_max − x_min), y_n = (y − y_min)/(y_max − y_min).
+//  4. Difference curve. A convex curve lies below the diagonal, so
+//     y_d = x_n − y_n (Kneedle's y_n − x_n after its flip for convex
+//     increasing curves); the knee is where the curve is furthest below
+//     the chord from first to last point.
+//  5. Local maxima i of y_d (y_d[i−1] < y_d[i] ≥ y_d[i+1]), each with the
+//     threshold T_i = y_d[i] − S·mean(Δx_n), S = 1. The knee is the first
+//     local maximum after which y_d falls below T_i before the next one.
+//
+// There is no knee when there are fewer than 4 valid steps, when the
+// smoothed p99 varies by less than 1.5× (flat), or when max y_d < 0.1
+// (p99 rises about linearly with the rate).
+//
+// Capacity. Under M/M/1, p99 ≈ ln(100)/(μ − λ), so 1/p99 ≈ (μ − λ)/4.6
+// is linear in λ and reaches zero at μ. FindKnee fits 1/p99 = a + b·λ,
+// minimising the relative error Σ (1 − p99_i·(a + b·λ_i))², and reports
+// CapacityFit = −a/b when b < 0. The fit uses the steps from the knee
+// up when there is a knee with at least 3 steps at or above it, else
+// every valid step. A fixed service-time floor S₀ (p99 ≈ S₀ + 4.6/(μ−λ))
+// bends 1/p99 at low load and pushes the intercept above μ; the relative
+// weighting and the restriction to loaded steps, where queueing
+// dominates, keep that bias small (S₀ = 2 ms under a 0.48 ms queueing
+// p99 at low load: +5 %).
+//
+// Capacity = CapacityFit when it lies in [MaxValid, 1.5 × MaxValid]:
+// below, a higher rate was measured stable; far above, the curve has not
+// bent enough to extrapolate. Otherwise Capacity = MaxValid, a lower
+// bound.
+func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
+	var valid []Step
+	for _, s := range steps {
+		if s.Valid && s.Offered > 0 && s.P99 > 0 {
+			valid = append(valid, s)
+		}
+	}
+	slices.SortStableFunc(valid, func(a, b Step) int {
+		switch {
+		case a.Offered < b.Offered:
+			return -1
+		case a.Offered > b.Offered:
+			return 1
+		}
+		return 0
+	})
+	var r KneeResult
+	if len(valid) == 0 {
+		r.Sentence = "no knee: no step was stable (see each step's reason)"
+		return r
+	}
+	n := len(valid)
+	r.MaxValid = valid[n-1].Offered
+	r.KneeP99Before = valid[0].P99
+	r.KneeP99After = valid[n-1].P99
+	sloClause := ""
+	if slo != nil {
+		sloClause = r.sloHolds(valid, slo)
+	}
+
+	smooth := kneeIsotonicLog(valid)
+	r.Points = make([]KneePoint, n)
+	lo, hi := smooth[0], smooth[n-1]
+	x0, x1 := valid[0].Offered, valid[n-1].Offered
+	for i, s := range valid {
+		p := KneePoint{Rate: s.Offered, P99: s.P99, Smoothed: time.Duration(smooth[i])}
+		if x1 > x0 {
+			p.X = (s.Offered - x0) / (x1 - x0)
+		}
+		if hi > lo {
+			p.Y = (smooth[i] - lo) / (hi - lo)
+		}
+		p.Diff = p.X - p.Y
+		r.Points[i] = p
+	}
+
+	upTo := " up to " + kneeRate(r.MaxValid) + " req/s (the largest stable rate tested)"
+	minRaw, maxRaw := valid[0].P99, valid[0].P99
+	for _, s := range valid {
+		minRaw, maxRaw = min(minRaw, s.P99), max(maxRaw, s.P99)
+	}
+	rates := 1
+	for i := 1; i < n; i++ {
+		if valid[i].Offered != valid[i-1].Offered {
+			rates++
+		}
+	}
+	knee := -1
+	switch {
+	case rates < kneeMinPoints:
+		r.Sentence = fmt.Sprintf("no knee: only %d stable rate(s) (need at least %d, about 8 for a reliable knee)", rates, kneeMinPoints)
+	case hi < kneeFlatRatio*lo:
+		r.Sentence = fmt.Sprintf("no knee: p99 stays within %s× of %s%s",
+			kneeRatio(float64(maxRaw)/float64(minRaw)), kneeDur(minRaw), upTo)
+	default:
+		knee = kneedle(r.Points)
+		if knee < 0 {
+			r.Sentence = fmt.Sprintf("no knee: p99 rises %s without a clear knee%s",
+				kneeDurPair(valid[0].P99, valid[n-1].P99), upTo)
+		}
+	}
+	fitFrom := 0
+	if knee >= 0 && n-knee >= kneeFitMinPoints {
+		fitFrom = knee
+	}
+	r.CapacityFit = kneeCapacityFit(valid[fitFrom:])
+	r.Capacity = r.MaxValid
+	if r.CapacityFit >= r.MaxValid && r.CapacityFit <= kneeFitMaxRatio*r.MaxValid {
+		r.Capacity, r.CapacityFromFit = r.CapacityFit, true
+	}
+	if knee >= 0 {
+		r.Found = true
+		r.Points[knee].Knee = true
+		r.KneeRate = valid[knee].Offered
+		r.KneeP99After = valid[knee].P99
+		r.Utilization = r.KneeRate / r.Capacity
+		var capText string
+		if r.CapacityFromFit {
+			capText = fmt.Sprintf("ρ≈%.2f of ≈%s req/s capacity", r.Utilization, kneeRate(kneeRound3(r.Capacity)))
+		} else {
+			capText = fmt.Sprintf("ρ≤%.2f: capacity ≥ %s req/s, the largest stable rate tested", r.Utilization, kneeRate(r.Capacity))
+		}
+		r.Sentence = fmt.Sprintf("knee at %s req/s (%s); p99 %s",
+			kneeRate(r.KneeRate), capText, kneeDurPair(r.KneeP99Before, r.KneeP99After))
+	}
+	if sloClause != "" {
+		r.Sentence += "; " + sloClause
+	}
+	return r
+}
+
+// sloHolds sets r.SLO and r.SLOHoldsTo from the valid steps (by rate) and
+// returns the clause for the sentence.
+func (r *KneeResult) sloHolds(valid []Step, slo func(Step) (bool, string)) string {
+	all := true
+	for _, s := range valid {
+		ok, name := slo(s)
+		if r.SLO == "" {
+			r.SLO = name
+		}
+		if !ok {
+			all = false
+			break
+		}
+		r.SLOHoldsTo = s.Offered
+	}
+	name := r.SLO
+	if name == "" {
+		name = "the objective"
+	}
+	switch {
+	case all:
+		return fmt.Sprintf("%s holds at every stable rate tested, up to %s req/s", name, kneeRate(r.SLOHoldsTo))
+	case r.SLOHoldsTo == 0:
+		return fmt.Sprintf("%s is not met even at %s req/s", name, kneeRate(valid[0].Offered))
+	default:
+		return fmt.Sprintf("%s holds up to %s req/s", name, kneeRate(r.SLOHoldsTo))
+	}
+}
+
+// kneedle returns the index of the knee in pts (X, Diff set), or -1.
+func kneedle(pts []KneePoint) int {
+	n := len(pts)
+	peak := 0.0
+	for _, p := range pts {
+		peak = max(peak, p.Diff)
+	}
+	if peak < kneeMinDiff {
+		return -1
+	}
+	step := (pts[n-1].X - pts[0].X) / float64(n-1) // mean Δx_n
+	var lmx []int
+	for i := 1; i < n-1; i++ {
+		if pts[i].Diff > pts[i-1].Diff && pts[i].Diff >= pts[i+1].Diff {
+			lmx = append(lmx, i)
+		}
+	}
+	for k, i := range lmx {
+		end := n
+		if k+1 < len(lmx) {
+			end = lmx[k+1]
+		}
+		t := pts[i].Diff - kneeSensitivity*step
+		for j := i + 1; j < end; j++ {
+			if pts[j].Diff < t {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// kneeIsotonicLog returns the non-decreasing least-squares fit of
+// log(p99) over steps (in order), back in nanoseconds: pool adjacent
+// violators, each block valued at the geometric mean of its p99s.
+func kneeIsotonicLog(steps []Step) []float64 {
+	type block struct {
+		sum float64 // of log p99
+		n   int
+	}
+	var bs []block
+	for _, s := range steps {
+		bs = append(bs, block{math.Log(float64(s.P99)), 1})
+		for len(bs) > 1 {
+			a, b := bs[len(bs)-2], bs[len(bs)-1]
+			if a.sum/float64(a.n) <= b.sum/float64(b.n) {
+				break
+			}
+			bs = bs[:len(bs)-2]
+			bs = append(bs, block{a.sum + b.sum, a.n + b.n})
+		}
+	}
+	out := make([]float64, 0, len(steps))
+	for _, b := range bs {
+		v := math.Exp(b.sum / float64(b.n))
+		for range b.n {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// kneeCapacityFit fits 1/p99 = a + b·rate minimising Σ(1 − p99·(a + b·rate))²
+// and returns −a/b, or 0 when b ≥ 0 or the fit is degenerate.
+func kneeCapacityFit(steps []Step) float64 {
+	// Normal equations for u_i = p99_i, v_i = p99_i·rate_i, target 1:
+	// [Σu² Σuv; Σuv Σv²]·[a b]ᵀ = [Σu Σv]ᵀ. Seconds and req/s keep the
+	// terms near 1.
+	var suu, suv, svv, su, sv float64
+	for _, s := range steps {
+		u := s.P99.Seconds()
+		v := u * s.Offered
+		suu += u * u
+		suv += u * v
+		svv += v * v
+		su += u
+		sv += v
+	}
+	det := suu*svv - suv*suv
+	if len(steps) < 2 || !(math.Abs(det) > 1e-12*suu*svv) {
+		return 0
+	}
+	a := (su*svv - sv*suv) / det
+	b := (suu*sv - suv*su) / det
+	if !(b < 0) || !(a > 0) {
+		return 0
+	}
+	return -a / b
+}
+
+// kneeRate prints a rate with thousands separators: 7,800; 12.5 below 100.
+func kneeRate(v float64) string {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	if math.Abs(v) < 100 {
+		return kneeTrim(strconv.FormatFloat(v, 'f', 1, 64))
+	}
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// kneeRound3 rounds v to three significant digits (an estimate, not a
+// measurement): 10,012 → 10,000.
+func kneeRound3(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
+	p := math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-2)
+	return math.Round(v/p) * p
+}
+
+// kneeRatio prints a ratio with one decimal: 1.3.
+func kneeRatio(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// kneeUnit picks the unit to print d in.
+func kneeUnit(d time.Duration) (time.Duration, string) {
+	switch {
+	case d >= time.Second:
+		return time.Second, "s"
+	case d >= time.Millisecond:
+		return time.Millisecond, "ms"
+	case d >= time.Microsecond:
+		return time.Microsecond, "µs"
+	}
+	return time.Nanosecond, "ns"
+}
+
+// kneeNum prints v with two significant digits, more for integer parts
+// of three digits or more, without an exponent: 3.1, 12, 0.46, 123.
+func kneeNum(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	dec := max(0, 1-int(math.Floor(math.Log10(math.Abs(v)))))
+	return kneeTrim(strconv.FormatFloat(v, 'f', dec, 64))
+}
+
+func kneeTrim(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	return s
+}
+
+// kneeDur prints d with a space before the unit: 3.1 ms, 450 µs.
+func kneeDur(d time.Duration) string {
+	u, name := kneeUnit(d)
+	return kneeNum(float64(d)/float64(u)) + " " + name
+}
+
+// kneeDurPair prints a → b in the unit of the larger: 3→12 ms.
+func kneeDurPair(a, b time.Duration) string {
+	u, name := kneeUnit(max(a, b))
+	return kneeNum(float64(a)/float64(u)) + "→" + kneeNum(float64(b)/float64(u)) + " " + name
+}
