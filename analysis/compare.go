@@ -1095,7 +1095,7 @@ func studentQuantile(p, nu float64) float64 {
 			return math.Inf(1)
 		}
 	}
-	for range 100 {
+	for range 64 {
 		mid := (lo + hi) / 2
 		if studentCDF(mid, nu) < p {
 			lo = mid
@@ -1318,18 +1318,13 @@ func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
 		}
 	}
 	t := &histTables{lay: newLayout(s.runs(), P), group: 1}
-	seen := map[int64]bool{}
 	for _, us := range units {
 		for _, u := range us {
-			for _, v := range u.v {
-				if !seen[v] {
-					seen[v] = true
-					t.grid = append(t.grid, v)
-				}
-			}
+			t.grid = append(t.grid, u.v...)
 		}
 	}
 	slices.Sort(t.grid)
+	t.grid = slices.Compact(t.grid)
 	U := max(len(t.grid), 1)
 	// Merge consecutive intervals into units of g when the tables would
 	// be too large.
@@ -1350,10 +1345,6 @@ func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
 	if t.group > 1 {
 		c.warn("%s: %d intervals merged per bootstrap unit to bound memory", s.label, t.group)
 	}
-	index := make(map[int64]int32, len(t.grid))
-	for i, v := range t.grid {
-		index[v] = int32(i)
-	}
 	dense := make([]int64, U)
 	t.tab = make([][]int64, len(units))
 	for st, us := range units {
@@ -1362,8 +1353,11 @@ func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
 		tab := make([]int64, (n+1)*U)
 		for j := 0; j < n; j++ {
 			for _, u := range us[j*t.group : min((j+1)*t.group, len(us))] {
+				// u.v ascends: walk the grid alongside it.
+				g := 0
 				for k, v := range u.v {
-					dense[index[v]] += u.n[k]
+					g += sort.Search(len(t.grid)-g, func(i int) bool { return t.grid[g+i] >= v })
+					dense[g] += u.n[k]
 				}
 			}
 			prev, row := tab[j*U:(j+1)*U], tab[(j+1)*U:(j+2)*U]
@@ -1409,9 +1403,17 @@ func (t *histTables) values(segs []segment, qs []float64, out []float64) {
 	lo := 0
 	for i, q := range qs {
 		rank := quantileRank(q, total)
-		u := lo + sort.Search(U-lo, func(k int) bool { return t.count(segs, lo+k) >= rank })
-		out[i] = float64(t.grid[u])
-		lo = u
+		l, h := lo, U-1 // count(U−1) = total ≥ rank
+		for l < h {
+			m := int(uint(l+h) >> 1)
+			if t.count(segs, m) >= rank {
+				h = m
+			} else {
+				l = m + 1
+			}
+		}
+		out[i] = float64(t.grid[l])
+		lo = l
 	}
 }
 

@@ -23,6 +23,10 @@ type Step struct {
 	// order, for the stationarity check; fewer than 4 values skip it.
 	SecondP50s []time.Duration
 
+	// TargetCPU is the target's own CPU use during the step, in cores,
+	// when its metrics were scraped (--target-metrics); 0 otherwise.
+	TargetCPU float64
+
 	// Valid and Why are set by CheckStep: FindKnee uses only valid steps,
 	// and Why says what was wrong with an invalid one ("" when valid).
 	Valid bool

@@ -147,10 +147,25 @@ type PhaseSummary struct {
 	Service  Dist `json:"service_time"`  // from actual send to response end
 	SendLag  Dist `json:"send_lag"`      // actual − intended send
 
+	// Target is the target's own telemetry over the phase
+	// (--target-metrics); nil when not scraped.
+	Target *TargetStats `json:"target,omitempty"`
+
 	// The histograms behind the Dists (not in JSON here; results encodes them).
 	ResponseHist *hdr.Histogram `json:"-"`
 	ServiceHist  *hdr.Histogram `json:"-"`
 	SendLagHist  *hdr.Histogram `json:"-"`
+}
+
+// TargetStats is what the target reported about itself during a phase,
+// from its Prometheus endpoint: so utilisation is measured, not only
+// inferred from latency.
+type TargetStats struct {
+	CPUCores   float64       `json:"cpu_cores"`       // process CPU seconds per second
+	RSSMax     float64       `json:"rss_max_bytes"`   // resident memory high-water mark
+	GCPauseMax time.Duration `json:"gc_pause_max_ns"` // longest GC pause seen
+	Scrapes    int           `json:"scrapes"`         // samples behind these numbers
+	Error      string        `json:"error,omitempty"` // why scraping failed, if it did
 }
 
 // Completed is the number of requests that got an answer or an error.

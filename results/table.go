@@ -149,6 +149,16 @@ func WriteTable(w io.Writer, f *File) error {
 			return err
 		}
 	}
+	for i := range s.Phases {
+		if t := s.Phases[i].Target; t != nil {
+			if t.Error != "" && t.Scrapes == 0 {
+				fmt.Fprintf(w, "target %s: no metrics (%s)\n", s.Phases[i].Name, t.Error)
+				continue
+			}
+			fmt.Fprintf(w, "target %s: CPU %.2f cores, RSS max %.1f MB, GC pause max %s (%d scrapes)\n",
+				s.Phases[i].Name, t.CPUCores, t.RSSMax/1e6, FormatDuration(t.GCPauseMax), t.Scrapes)
+		}
+	}
 	for _, fw := range f.Faults {
 		what := fw.Type
 		if fw.Action != "" {
@@ -307,14 +317,32 @@ func WriteVerdict(w io.Writer, v *analysis.Verdict) {
 func WriteSweep(w io.Writer, f *File) error {
 	info := f.Sweep
 	fmt.Fprintf(w, "tailgate sweep → %s\n\n", f.Settings.Target)
-	t := newTable(w, "step", "offered/s", "achieved/s", "p50", "p99", "errors", "send lag p99", "valid")
+	cpu := false
+	for _, st := range info.Steps {
+		cpu = cpu || st.TargetCPU > 0
+	}
+	cols := []string{"step", "offered/s", "achieved/s", "p50", "p99", "errors", "send lag p99", "ρ≈offered/capacity"}
+	if cpu {
+		cols = append(cols, "target CPU")
+	}
+	cols = append(cols, "valid")
+	t := newTable(w, cols...)
 	for i, st := range info.Steps {
 		valid := "yes"
 		if !st.Valid {
 			valid = "no: " + st.Why
 		}
-		if err := t.Append(fmt.Sprint(i+1), formatRate(st.Offered), formatRate(st.Achieved), FormatDuration(st.P50),
-			FormatDuration(st.P99), fmt.Sprintf("%.2f%%", 100*st.ErrorRate), FormatDuration(st.SendLagP99), valid); err != nil {
+		rho := "-"
+		if c := info.Knee.Capacity; c > 0 {
+			rho = fmt.Sprintf("%.2f", st.Offered/c)
+		}
+		row := []any{fmt.Sprint(i + 1), formatRate(st.Offered), formatRate(st.Achieved), FormatDuration(st.P50),
+			FormatDuration(st.P99), fmt.Sprintf("%.2f%%", 100*st.ErrorRate), FormatDuration(st.SendLagP99), rho}
+		if cpu {
+			row = append(row, fmt.Sprintf("%.2f cores", st.TargetCPU))
+		}
+		row = append(row, valid)
+		if err := t.Append(row...); err != nil {
 			return err
 		}
 	}

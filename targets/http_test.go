@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,4 +165,30 @@ func FuzzParseURL(f *testing.F) {
 			t.Fatalf("ParseURL(%q) accepted %v", s, u)
 		}
 	})
+}
+
+func TestParseTelemetry(t *testing.T) {
+	in := `# HELP process_cpu_seconds_total CPU.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 12.5
+# HELP process_resident_memory_bytes RSS.
+# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes 4.2e+07
+# HELP go_gc_duration_seconds GC pauses.
+# TYPE go_gc_duration_seconds summary
+go_gc_duration_seconds{quantile="0"} 1e-05
+go_gc_duration_seconds{quantile="1"} 0.0021
+go_gc_duration_seconds_sum 0.01
+go_gc_duration_seconds_count 7
+`
+	tm, err := ParseTelemetry(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.CPUSeconds != 12.5 || tm.RSSBytes != 4.2e7 || tm.GCPauseMax != 0.0021 {
+		t.Fatalf("%+v", tm)
+	}
+	if _, err := ParseTelemetry(strings.NewReader("garbage{")); err == nil {
+		t.Fatal("garbage parsed")
+	}
 }

@@ -43,7 +43,7 @@ func TestRunWritesReports(t *testing.T) {
 	io, _, errOut := testIO()
 	args := []string{"run", "--max-send-lag", "1s", base + "/item?key={{key}}", "--keys", "zipf:1.1:100", "--rate", "200", "--duration", "3s",
 		"--out", filepath.Join(dir, "r.json"), "--hdr-log", filepath.Join(dir, "r.hlog"), "--csv", filepath.Join(dir, "r.csv"),
-		"--html", filepath.Join(dir, "r.html"), "--metrics-addr", maddr, "-q"}
+		"--html", filepath.Join(dir, "r.html"), "--metrics-addr", maddr, "--target-metrics", base + "/metrics", "-q"}
 	if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -75,6 +75,10 @@ func TestRunWritesReports(t *testing.T) {
 	cf.Close()
 	if err != nil || len(rows) != len(f.Summary.Seconds)+1 || rows[0][0] != "t" {
 		t.Errorf("csv: %v, %d rows for %d seconds", err, len(rows), len(f.Summary.Seconds))
+	}
+
+	if tg := f.Summary.Phases[0].Target; tg == nil || tg.Scrapes < 2 || tg.RSSMax <= 0 || tg.Error != "" {
+		t.Errorf("target telemetry %+v", tg)
 	}
 
 	html, _ := os.ReadFile(filepath.Join(dir, "r.html"))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	stdio "io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,42 +32,43 @@ import (
 
 // RunOptions are the flags of `tailgate run`.
 type RunOptions struct {
-	URL          string
-	Profile      string // built-in name or file; empty: a single phase from the flags
-	Rate         float64
-	Duration     time.Duration
-	Arrivals     string
-	Seed         uint64
-	MaxInFlight  int
-	OnSaturation generator.Policy
-	Drain        time.Duration
-	Connections  int
-	Timeout      time.Duration
-	Method       string
-	Header       http.Header
-	Body         []byte
-	Keys         string // dist spec: uniform:N, zipf:S:N, sequential:N
-	DataFile     string // rows for {{data.COLUMN}}
-	HTTP2        bool
-	Insecure     bool
-	Protoset     string   // gRPC descriptors from a protoset file
-	ProtoFiles   []string // gRPC descriptors from .proto files
-	ImportPaths  []string
-	Streams      int       // gRPC streams per connection (0 = unlimited)
-	Segment      string    // i/n: fire stripe i of n of the schedule
-	StartAt      time.Time // absolute start shared by segments
-	Endpoints    string    // host:port[=weight],… to balance over
-	Balance      string    // balancing strategy
-	CacheHeader  string    // "Name=value"
-	Out          string
-	Format       string
-	Quiet        bool
-	Command      []string
-	Verdict      verdictOptions
-	HdrLog       string // HdrHistogram interval log file
-	CSV          string // per-second CSV file
-	HTML         string // HTML report file
-	MetricsAddr  string // serve Prometheus metrics here during the run
+	URL           string
+	Profile       string // built-in name or file; empty: a single phase from the flags
+	Rate          float64
+	Duration      time.Duration
+	Arrivals      string
+	Seed          uint64
+	MaxInFlight   int
+	OnSaturation  generator.Policy
+	Drain         time.Duration
+	Connections   int
+	Timeout       time.Duration
+	Method        string
+	Header        http.Header
+	Body          []byte
+	Keys          string // dist spec: uniform:N, zipf:S:N, sequential:N
+	DataFile      string // rows for {{data.COLUMN}}
+	HTTP2         bool
+	Insecure      bool
+	Protoset      string   // gRPC descriptors from a protoset file
+	ProtoFiles    []string // gRPC descriptors from .proto files
+	ImportPaths   []string
+	Streams       int       // gRPC streams per connection (0 = unlimited)
+	Segment       string    // i/n: fire stripe i of n of the schedule
+	StartAt       time.Time // absolute start shared by segments
+	Endpoints     string    // host:port[=weight],… to balance over
+	Balance       string    // balancing strategy
+	CacheHeader   string    // "Name=value"
+	Out           string
+	Format        string
+	Quiet         bool
+	Command       []string
+	Verdict       verdictOptions
+	HdrLog        string // HdrHistogram interval log file
+	CSV           string // per-second CSV file
+	HTML          string // HTML report file
+	MetricsAddr   string // serve Prometheus metrics here during the run
+	TargetMetrics string // scrape the target's Prometheus endpoint during the run
 
 	changed func(flag string) bool // which flags the user set
 }
@@ -196,6 +199,7 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.CSV, "csv", "", "write per-second summaries as CSV here")
 	f.StringVar(&opts.HTML, "html", "", "write a self-contained HTML report here")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics of the running test at http://ADDR/metrics")
+	f.StringVar(&opts.TargetMetrics, "target-metrics", "", "scrape the target's Prometheus endpoint (URL) each second: CPU, memory, GC pauses per phase")
 	opts.Verdict.addFlags(f)
 }
 
@@ -742,6 +746,11 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 		}
 		defer stop()
 	}
+	var tel *telemetry
+	if j.reports != nil && j.reports.TargetMetrics != "" {
+		tel = &telemetry{scraper: targets.NewScraper(j.reports.TargetMetrics), start: started}
+		tel.scrape(ctx)
+	}
 	var prog *results.Progress
 	if !j.quiet {
 		prog = results.NewProgress(io.ErrOut, io.StderrTTY, j.total, func(t time.Duration) string {
@@ -760,6 +769,9 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 				return
 			case <-t.C:
 				_ = col.Tick(time.Since(started))
+				if tel != nil {
+					tel.scrape(ctx)
+				}
 				if prog != nil {
 					sec, ok := last()
 					prog.Update(time.Since(started), g, sec, ok)
@@ -798,6 +810,10 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 		}
 	}
 	sum := col.Summarize(st)
+	if tel != nil {
+		tel.scrape(context.Background())
+		tel.summarize(sum)
+	}
 	var bi *results.BalanceInfo
 	if j.balanced != nil {
 		bi = j.balanceInfo(sum, windows)
@@ -928,4 +944,66 @@ func serveMetrics(addr string, h http.Handler) (stop func(), err error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return func() { srv.Close() }, nil
+}
+
+// telemetry scrapes a target's Prometheus endpoint through a run.
+type telemetry struct {
+	scraper *targets.Scraper
+	start   time.Time
+	mu      sync.Mutex
+	samples []teleSample
+	err     error
+}
+
+type teleSample struct {
+	at time.Duration
+	targets.Telemetry
+}
+
+func (t *telemetry) scrape(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	m, err := t.scraper.Scrape(ctx)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		t.err = err
+		return
+	}
+	t.samples = append(t.samples, teleSample{at: m.At.Sub(t.start), Telemetry: m})
+}
+
+// summarize sets each phase's TargetStats from the samples inside it.
+func (t *telemetry) summarize(sum *analysis.Summary) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range sum.Phases {
+		p := &sum.Phases[i]
+		ts := &analysis.TargetStats{}
+		var first, last *teleSample
+		for k := range t.samples {
+			sm := &t.samples[k]
+			if sm.at < p.Start || sm.at > p.Start+p.Duration+time.Second {
+				continue
+			}
+			if first == nil {
+				first = sm
+			}
+			last = sm
+			ts.Scrapes++
+			if !math.IsNaN(sm.RSSBytes) {
+				ts.RSSMax = max(ts.RSSMax, sm.RSSBytes)
+			}
+			if !math.IsNaN(sm.GCPauseMax) {
+				ts.GCPauseMax = max(ts.GCPauseMax, time.Duration(sm.GCPauseMax*1e9))
+			}
+		}
+		if first != nil && last != first && !math.IsNaN(first.CPUSeconds) && !math.IsNaN(last.CPUSeconds) {
+			ts.CPUCores = (last.CPUSeconds - first.CPUSeconds) / (last.at - first.at).Seconds()
+		}
+		if ts.Scrapes == 0 && t.err != nil {
+			ts.Error = t.err.Error()
+		}
+		p.Target = ts
+	}
 }

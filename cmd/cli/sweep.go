@@ -148,6 +148,9 @@ func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*resu
 			st.Achieved = st.Offered * min(st.Achieved/st.Offered, 1.05)
 		}
 	}
+	if ph.Target != nil {
+		st.TargetCPU = ph.Target.CPUCores
+	}
 	analysis.CheckStep(&st, analysis.StepCheck{MaxSendLagP99: vo.MaxSendLag})
 	if st.Valid && f.Summary.Generator.SlotWaits > 0 {
 		st.Valid, st.Why = false, "the in-flight cap was hit: raise --max-in-flight"
