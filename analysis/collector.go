@@ -32,7 +32,8 @@ type Counts struct {
 	BytesIn   int64                        `json:"bytes_in"`
 	BytesOut  int64                        `json:"bytes_out"`
 	CacheHits int64                        `json:"cache_hits"`
-	Clamped   int64                        `json:"clamped,omitempty"` // values above the histogram's top
+	Clamped   int64                        `json:"clamped,omitempty"`         // values above the histogram's top
+	NewConns  int64                        `json:"new_connections,omitempty"` // requests that opened a connection
 }
 
 func (c *Counts) add(o *Counts) {
@@ -53,6 +54,7 @@ func (c *Counts) add(o *Counts) {
 	c.BytesOut += o.BytesOut
 	c.CacheHits += o.CacheHits
 	c.Clamped += o.Clamped
+	c.NewConns += o.NewConns
 }
 
 // acc accumulates results: three histograms and the counters. The
@@ -63,9 +65,16 @@ type acc struct {
 	_                 [64]byte
 	respH, svcH, lagH hdr.Histogram
 	resp, svc, lag    *hdr.Histogram // point at the fields above
-	n                 Counts
-	_                 [64]byte
+	// The breakdown of service time (2 significant digits: see
+	// BreakdownSigFigs): new-connection setup, time to first byte, body.
+	conn, ttfb, body *hdr.Histogram
+	n                Counts
+	_                [64]byte
 }
+
+// BreakdownSigFigs is the precision of the service-time breakdown
+// histograms: enough to say which part grew, at a tenth of the memory.
+const BreakdownSigFigs = 2
 
 func newAcc() *acc {
 	a := &acc{}
@@ -73,6 +82,9 @@ func newAcc() *acc {
 	// the originals are dropped, so no two copies are ever live.
 	a.respH, a.svcH, a.lagH = *NewHistogram(), *NewHistogram(), *NewHistogram()
 	a.resp, a.svc, a.lag = &a.respH, &a.svcH, &a.lagH
+	a.conn = hdr.New(HistLowest, HistHighest, BreakdownSigFigs)
+	a.ttfb = hdr.New(HistLowest, HistHighest, BreakdownSigFigs)
+	a.body = hdr.New(HistLowest, HistHighest, BreakdownSigFigs)
 	return a
 }
 
@@ -80,6 +92,9 @@ func (a *acc) reset() {
 	a.resp.Reset()
 	a.svc.Reset()
 	a.lag.Reset()
+	a.conn.Reset()
+	a.ttfb.Reset()
+	a.body.Reset()
 	a.n = Counts{}
 }
 
@@ -121,6 +136,14 @@ func (a *acc) add(r *generator.Result) {
 	}
 	a.n.BytesIn += r.BytesIn
 	a.n.BytesOut += r.BytesOut
+	if r.TTFB > 0 {
+		record(a.ttfb, r.TTFB, &a.n)
+		record(a.body, r.ServiceTime()-r.TTFB, &a.n)
+	}
+	if r.NewConn {
+		a.n.NewConns++
+		record(a.conn, r.Connect, &a.n)
+	}
 	if r.CacheHit {
 		a.n.CacheHits++
 	}
@@ -130,6 +153,9 @@ func (a *acc) merge(o *acc) {
 	a.resp.Merge(o.resp)
 	a.svc.Merge(o.svc)
 	a.lag.Merge(o.lag)
+	a.conn.Merge(o.conn)
+	a.ttfb.Merge(o.ttfb)
+	a.body.Merge(o.body)
 	a.n.add(&o.n)
 }
 

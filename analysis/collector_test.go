@@ -231,3 +231,28 @@ func TestCollectorIntervals(t *testing.T) {
 		}
 	}
 }
+
+// The breakdown's parts add up to the response time, within histogram
+// resolution: queue (send lag) + time to first byte + body.
+func TestBreakdownAddsUp(t *testing.T) {
+	c := NewCollector(nil)
+	for i := 0; i < 1000; i++ {
+		at := time.Duration(i) * time.Millisecond
+		lag := time.Duration(100+i%7*50) * time.Microsecond
+		ttfb := time.Duration(2+i%5) * time.Millisecond
+		body := time.Duration(300+i%3*100) * time.Microsecond
+		r := &generator.Result{Intended: at, Sent: at + lag, Done: at + lag + ttfb + body,
+			Outcome: generator.Outcome{Status: 200, TTFB: ttfb, NewConn: i%100 == 0, Connect: time.Millisecond}}
+		c.Record(0, r)
+	}
+	c.Close(2 * time.Second)
+	p := c.Summarize(generator.Stats{Elapsed: time.Second}).Phases[0]
+	b := p.Breakdown
+	if b == nil || p.NewConns != 10 || b.Connect.N != 10 {
+		t.Fatalf("breakdown %+v, new conns %d", b, p.NewConns)
+	}
+	sum := b.Queue.Mean + b.TTFB.Mean + b.Body.Mean
+	if d := sum - p.Response.Mean; d < -p.Response.Mean/100 || d > p.Response.Mean/100 {
+		t.Errorf("parts' means %v + %v + %v = %v, response mean %v", b.Queue.Mean, b.TTFB.Mean, b.Body.Mean, sum, p.Response.Mean)
+	}
+}

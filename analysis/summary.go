@@ -147,6 +147,12 @@ type PhaseSummary struct {
 	Service  Dist `json:"service_time"`  // from actual send to response end
 	SendLag  Dist `json:"send_lag"`      // actual − intended send
 
+	// Breakdown says where the time went; nil when the target does not
+	// report timings (Outcome.TTFB).
+	Breakdown *Breakdown `json:"breakdown,omitempty"`
+	// Little compares the requests in flight with Little's law.
+	Little *LittleCheck `json:"little,omitempty"`
+
 	// Target is the target's own telemetry over the phase
 	// (--target-metrics); nil when not scraped.
 	Target *TargetStats `json:"target,omitempty"`
@@ -155,6 +161,40 @@ type PhaseSummary struct {
 	ResponseHist *hdr.Histogram `json:"-"`
 	ServiceHist  *hdr.Histogram `json:"-"`
 	SendLagHist  *hdr.Histogram `json:"-"`
+}
+
+// Part is one part of the response-time breakdown.
+type Part struct {
+	Mean time.Duration `json:"mean_ns"`
+	P50  time.Duration `json:"p50_ns"`
+	P99  time.Duration `json:"p99_ns"`
+	N    int64         `json:"count"`
+}
+
+func partOf(h *hdr.Histogram) Part {
+	if h == nil || h.TotalCount() == 0 {
+		return Part{}
+	}
+	return Part{Mean: time.Duration(h.Mean()), P50: ValueAt(h, 0.5), P99: ValueAt(h, 0.99), N: h.TotalCount()}
+}
+
+// Breakdown splits response time into where it went: queueing in the
+// generator (send lag: the scheduler and waiting for an in-flight slot),
+// connection setup (DNS, TCP, TLS; only requests that opened a connection),
+// the server's time to first byte, and the body transfer.
+type Breakdown struct {
+	Queue   Part `json:"queue"`
+	Connect Part `json:"connect"`
+	TTFB    Part `json:"ttfb"`
+	Body    Part `json:"body"`
+}
+
+// LittleCheck holds Little's law for a phase: the requests in flight,
+// sampled each second, against throughput × mean service time.
+type LittleCheck struct {
+	MeasuredInFlight  float64 `json:"measured_in_flight"`
+	PredictedInFlight float64 `json:"predicted_in_flight"` // achieved rate × mean service time
+	CapHit            bool    `json:"cap_hit"`             // the in-flight cap limited throughput
 }
 
 // TargetStats is what the target reported about itself during a phase,
@@ -312,6 +352,7 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 		Response:     Describe(a.resp),
 		Service:      Describe(a.svc),
 		SendLag:      Describe(a.lag),
+		Breakdown:    breakdownOf(a),
 		ResponseHist: a.resp.Clone(),
 		ServiceHist:  a.svc.Clone(),
 		SendLagHist:  a.lag.Clone(),
@@ -450,4 +491,11 @@ func encodeHist(h *hdr.Histogram) string {
 // DecodeHist decodes a compressed (V2, base64) histogram.
 func DecodeHist(s string) (*hdr.Histogram, error) {
 	return hdr.Decode([]byte(s))
+}
+
+func breakdownOf(a *acc) *Breakdown {
+	if a.ttfb.TotalCount() == 0 {
+		return nil
+	}
+	return &Breakdown{Queue: partOf(a.lag), Connect: partOf(a.conn), TTFB: partOf(a.ttfb), Body: partOf(a.body)}
 }

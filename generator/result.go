@@ -46,6 +46,13 @@ type Outcome struct {
 	// Endpoint is which of several balanced endpoints served the request,
 	// 1-based; 0 when the target is not balanced.
 	Endpoint int32
+	// Where the service time went, when the target can tell (0 when not):
+	// Connect is the time spent opening a new connection (DNS, TCP, TLS)
+	// and is 0 when a pooled one was reused; TTFB is from the send to the
+	// first byte of the response (Connect included). The body transfer is
+	// the rest of the service time.
+	Connect, TTFB time.Duration
+	NewConn       bool // a new connection was opened for this request
 }
 
 // OK reports whether the request succeeded: no transport error and a

@@ -149,6 +149,7 @@ func WriteTable(w io.Writer, f *File) error {
 			return err
 		}
 	}
+	writeBreakdown(w, s)
 	for i := range s.Phases {
 		if t := s.Phases[i].Target; t != nil {
 			if t.Error != "" && t.Scrapes == 0 {
@@ -384,4 +385,108 @@ func WriteBatch(w io.Writer, f *File) error {
 	}
 	fmt.Fprintln(w, f.Batch.Recommendation)
 	return nil
+}
+
+// writeBreakdown prints where the time went per phase, which part grew
+// from the first measured phase to each later one, Little's law, and the
+// bytes per second.
+func writeBreakdown(w io.Writer, s *analysis.Summary) {
+	var base *analysis.PhaseSummary
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		if p.Breakdown == nil {
+			continue
+		}
+		b := p.Breakdown
+		fmt.Fprintf(w, "where the time went in %s (p50/p99): queueing in the generator %s/%s, connection setup %s/%s (%d new), time to first byte %s/%s, body %s/%s\n",
+			p.Name, FormatDuration(b.Queue.P50), FormatDuration(b.Queue.P99), FormatDuration(b.Connect.P50), FormatDuration(b.Connect.P99), p.NewConns,
+			FormatDuration(b.TTFB.P50), FormatDuration(b.TTFB.P99), FormatDuration(b.Body.P50), FormatDuration(b.Body.P99))
+		if base == nil && !p.Warmup {
+			base = p
+		} else if base != nil {
+			fmt.Fprintf(w, "  %s\n", GrowthSentence(base, p))
+		}
+	}
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		if l := p.Little; l != nil {
+			line := fmt.Sprintf("Little's law in %s: %.1f in flight measured, %.1f = %s/s × %s mean service time",
+				p.Name, l.MeasuredInFlight, l.PredictedInFlight, formatRate(p.AchievedRate), FormatDuration(p.Service.Mean))
+			if l.CapHit {
+				line += "  [warning: the in-flight cap limited throughput]"
+			}
+			fmt.Fprintln(w, line)
+		}
+		if secs := p.Duration.Seconds(); secs > 0 && p.BytesIn+p.BytesOut > 0 {
+			fmt.Fprintf(w, "bandwidth in %s: %s/s in, %s/s out", p.Name, formatBytes(float64(p.BytesIn)/secs), formatBytes(float64(p.BytesOut)/secs))
+			if b := p.Breakdown; b != nil && b.Body.Mean > 0 && p.Completed() > 0 {
+				per := float64(p.BytesIn) / float64(p.Completed()) / b.Body.Mean.Seconds()
+				fmt.Fprintf(w, "; %s/s per response body transfer", formatBytes(per))
+				if b.Connect.N > 0 && b.Connect.P50 > 0 {
+					// One TCP handshake ≈ one round trip: the bytes a single
+					// connection must keep in flight to fill the path is the
+					// bandwidth-delay product.
+					bdp := per * b.Connect.P50.Seconds()
+					fmt.Fprintf(w, " (RTT ≈ %s from connection setup, BDP ≈ %s)", FormatDuration(b.Connect.P50), formatBytes(bdp))
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// GrowthSentence says which part of the response time grew from phase a
+// to phase b, e.g. "p99 rose 180 ms from baseline to degraded: time to
+// first byte +160 ms, queueing in the generator +15 ms, …".
+func GrowthSentence(a, b *analysis.PhaseSummary) string {
+	d := b.Response.P99 - a.Response.P99
+	verb := "rose"
+	if d < 0 {
+		verb, d = "fell", -d
+	}
+	s := fmt.Sprintf("p99 %s %s from %s to %s", verb, FormatDuration(d), a.Name, b.Name)
+	if a.Breakdown == nil || b.Breakdown == nil {
+		return s
+	}
+	parts := []struct {
+		name string
+		x, y analysis.Part
+	}{
+		{"time to first byte (server)", a.Breakdown.TTFB, b.Breakdown.TTFB},
+		{"queueing in the generator", a.Breakdown.Queue, b.Breakdown.Queue},
+		{"connection setup", a.Breakdown.Connect, b.Breakdown.Connect},
+		{"body transfer", a.Breakdown.Body, b.Breakdown.Body},
+	}
+	sort.SliceStable(parts, func(i, j int) bool {
+		return absDur(parts[i].y.P99-parts[i].x.P99) > absDur(parts[j].y.P99-parts[j].x.P99)
+	})
+	var out []string
+	for _, p := range parts {
+		delta := p.y.P99 - p.x.P99
+		sign := "+"
+		if delta < 0 {
+			sign = "−"
+		}
+		out = append(out, fmt.Sprintf("%s p99 %s%s", p.name, sign, FormatDuration(absDur(delta))))
+	}
+	return s + ": " + strings.Join(out, ", ")
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func formatBytes(b float64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.2f GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.2f MB", b/1e6)
+	case b >= 1e3:
+		return fmt.Sprintf("%.1f kB", b/1e3)
+	}
+	return fmt.Sprintf("%.0f B", b)
 }

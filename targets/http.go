@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
@@ -224,6 +225,8 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	if len(bodyBytes) > 0 {
 		body = bytes.NewReader(bodyBytes)
 	}
+	tr := &timing{start: time.Now()}
+	ctx = httptrace.WithClientTrace(ctx, tr.trace())
 	req, err := http.NewRequestWithContext(ctx, h.opt.Method, rawURL, body)
 	if err != nil {
 		return generator.Outcome{Err: generator.ErrOther}
@@ -251,6 +254,7 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 		return out
 	}
 	out.Status = resp.StatusCode
+	tr.fill(&out)
 	if h.opt.CacheHeader != "" && strings.EqualFold(resp.Header.Get(h.opt.CacheHeader), h.opt.CacheHit) {
 		out.CacheHit = true
 	}
@@ -303,4 +307,54 @@ func Classify(err error) generator.ErrKind {
 		return generator.ErrTLS
 	}
 	return generator.ErrOther
+}
+
+// timing records where a request's time went, via net/http/httptrace.
+// Its hooks can run on net/http's dialing goroutine, even after the
+// request is done (a dial that lost the race to an idle connection), so
+// it is locked.
+type timing struct {
+	mu                                    sync.Mutex
+	start, connStart, connDone, firstByte time.Time
+	reused                                bool
+}
+
+func (t *timing) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			t.mu.Lock()
+			t.reused = info.Reused
+			if !info.Reused {
+				t.connDone = time.Now()
+			}
+			t.mu.Unlock()
+		},
+		DNSStart:     func(httptrace.DNSStartInfo) { t.markConnStart() },
+		ConnectStart: func(string, string) { t.markConnStart() },
+		GotFirstResponseByte: func() {
+			t.mu.Lock()
+			t.firstByte = time.Now()
+			t.mu.Unlock()
+		},
+	}
+}
+
+func (t *timing) markConnStart() {
+	t.mu.Lock()
+	if t.connStart.IsZero() {
+		t.connStart = time.Now()
+	}
+	t.mu.Unlock()
+}
+
+func (t *timing) fill(out *generator.Outcome) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.firstByte.IsZero() {
+		out.TTFB = t.firstByte.Sub(t.start)
+	}
+	if !t.reused && !t.connStart.IsZero() && !t.connDone.IsZero() {
+		out.NewConn = true
+		out.Connect = t.connDone.Sub(t.connStart)
+	}
 }

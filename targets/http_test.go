@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -190,5 +191,49 @@ go_gc_duration_seconds_count 7
 	}
 	if _, err := ParseTelemetry(strings.NewReader("garbage{")); err == nil {
 		t.Fatal("garbage parsed")
+	}
+}
+
+// A server with known delays in each part: a slow TLS handshake
+// (connection setup), a slow first byte, a slow body. The breakdown
+// finds each, and the parts add up to the service time.
+func TestHTTPBreakdown(t *testing.T) {
+	const hs, first, body = 40 * time.Millisecond, 50 * time.Millisecond, 30 * time.Millisecond
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(first)
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		time.Sleep(body)
+		w.Write([]byte("done"))
+	}))
+	srv.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		time.Sleep(hs)
+		return nil, nil
+	}}
+	srv.StartTLS()
+	defer srv.Close()
+	tg, err := NewHTTP(HTTPOptions{URL: srv.URL, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, fresh := range []bool{true, false} {
+		start := time.Now()
+		out := tg.Do(context.Background(), uint64(i))
+		svc := time.Since(start)
+		if !out.OK() || out.NewConn != fresh {
+			t.Fatalf("request %d: %+v", i, out)
+		}
+		if fresh && out.Connect < hs {
+			t.Errorf("connection setup %v, want ≥ %v", out.Connect, hs)
+		}
+		if !fresh && out.Connect != 0 {
+			t.Errorf("reused connection reports setup %v", out.Connect)
+		}
+		if out.TTFB < out.Connect+first {
+			t.Errorf("ttfb %v, want ≥ setup %v + %v", out.TTFB, out.Connect, first)
+		}
+		if bodyTime := svc - out.TTFB; bodyTime < body {
+			t.Errorf("body %v, want ≥ %v (ttfb %v of service %v)", bodyTime, body, out.TTFB, svc)
+		}
 	}
 }

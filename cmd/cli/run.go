@@ -757,6 +757,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 			return col.Phases()[col.PhaseOf(t)].Name
 		})
 	}
+	var inflight [][2]float64 // (offset s, requests in flight), each second; read after ticksDone
 	stopTicks := make(chan struct{})
 	ticksDone := make(chan struct{})
 	go func() {
@@ -769,6 +770,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 				return
 			case <-t.C:
 				_ = col.Tick(time.Since(started))
+				inflight = append(inflight, [2]float64{time.Since(started).Seconds(), float64(g.InFlight.Load())})
 				if tel != nil {
 					tel.scrape(ctx)
 				}
@@ -810,6 +812,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 		}
 	}
 	sum := col.Summarize(st)
+	littleCheck(sum, inflight, st.PeakInFlight >= j.maxInFlight() && st.SlotWaits+st.Dropped > 0)
 	if tel != nil {
 		tel.scrape(context.Background())
 		tel.summarize(sum)
@@ -1005,5 +1008,37 @@ func (t *telemetry) summarize(sum *analysis.Summary) {
 			ts.Error = t.err.Error()
 		}
 		p.Target = ts
+	}
+}
+
+func (j *loadJob) maxInFlight() int {
+	if j.gen.MaxInFlight > 0 {
+		return j.gen.MaxInFlight
+	}
+	return generator.DefaultMaxInFlight
+}
+
+// littleCheck sets each phase's Little's-law check from the per-second
+// samples of requests in flight.
+func littleCheck(sum *analysis.Summary, samples [][2]float64, capHit bool) {
+	for i := range sum.Phases {
+		p := &sum.Phases[i]
+		from, to := p.Start.Seconds(), (p.Start + p.Duration).Seconds()
+		var total float64
+		var n int
+		for _, s := range samples {
+			if s[0] > from && s[0] <= to {
+				total += s[1]
+				n++
+			}
+		}
+		if n == 0 || p.Service.Count == 0 {
+			continue
+		}
+		p.Little = &analysis.LittleCheck{
+			MeasuredInFlight:  total / float64(n),
+			PredictedInFlight: p.AchievedRate * p.Service.Mean.Seconds(),
+			CapHit:            capHit,
+		}
 	}
 }
