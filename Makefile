@@ -7,7 +7,7 @@ FUZZTIME  ?= 3s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
 
-.PHONY: all build test unit fuzz-short fuzz lint vet demo bench bench-go bench-load clean
+.PHONY: all build test unit fuzz-short fuzz lint vet demo bench bench-go bench-load soak clean
 
 all: build
 
@@ -48,6 +48,10 @@ bench-go:
 
 bench-load: build
 	$(GO) run ./bench/loadbench -bin $(BIN)
+
+## soak: an hour at 1,000 req/s against the demo target, RSS sampled each minute (not in CI).
+soak: build
+	$(GO) run ./bench/soak -bin $(BIN) -duration $${SOAK_DURATION:-1h}
 
 clean:
 	rm -rf bin demo-run.json

@@ -226,6 +226,12 @@ type GeneratorStats struct {
 	// and Cores the cores it could use (GOMAXPROCS); set by the caller.
 	CPU   time.Duration `json:"cpu_ns,omitempty"`
 	Cores int           `json:"cores,omitempty"`
+	// The generator process's memory high-water mark (rusage maxrss) and
+	// its garbage collector's pauses during the run; set by the caller.
+	MaxRSS     int64         `json:"max_rss_bytes,omitempty"`
+	GCCount    int64         `json:"gc_count,omitempty"`
+	GCPauseMax time.Duration `json:"gc_pause_max_ns,omitempty"`
+	GCPauseP99 time.Duration `json:"gc_pause_p99_ns,omitempty"`
 	// Gaps is the send loop's sample of inter-dispatch gaps, each
 	// [intended time, intended gap, actual gap] in ns.
 	Gaps [][3]int64 `json:"gap_sample,omitempty"`
@@ -438,9 +444,11 @@ func (c *Collector) summarizeEndpoints(s *Summary) {
 	s.Imbalance = float64(most) / (float64(total) / float64(len(merged)))
 }
 
-// MaxIntervals bounds the interval histograms a run keeps: past it,
-// neighbouring intervals are merged pairwise and the span doubles.
-const MaxIntervals = 3600
+// MaxIntervals bounds the interval histograms a run keeps (about 1 KB
+// each): past it, neighbouring intervals are merged pairwise and the span
+// doubles, so a 15-minute run keeps 1 s resolution and a day-long soak
+// 2 min, in the same memory.
+const MaxIntervals = 900
 
 var maxIntervals = MaxIntervals // tests lower it
 

@@ -40,7 +40,7 @@ func TestBatchLingerFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec batchRecorder
 		st, err := Run(context.Background(), Constant{Rate: 100, Duration: time.Second}, rec.target(), &rec,
-			Options{Batch: &BatchOptions{Size: 10, Linger: 5 * time.Millisecond}, coarseOnly: true})
+			Options{Batch: &BatchOptions{Size: 10, Linger: 5 * time.Millisecond}, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestBatchSizeFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec batchRecorder
 		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: time.Second}, rec.target(), &rec,
-			Options{Batch: &BatchOptions{Size: 10, Linger: 50 * time.Millisecond}, coarseOnly: true})
+			Options{Batch: &BatchOptions{Size: 10, Linger: 50 * time.Millisecond}, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestBatchMixed(t *testing.T) {
 		// 200 items/s (5 ms apart), B=4, L=12 ms: linger (12) < (B−1)/λ (15):
 		// batches of 3 items (0, 5, 10 ms), sent at 12 ms.
 		st, err := Run(context.Background(), Constant{Rate: 200, Duration: 300 * time.Millisecond}, rec.target(), &rec,
-			Options{Batch: &BatchOptions{Size: 4, Linger: 12 * time.Millisecond}, coarseOnly: true})
+			Options{Batch: &BatchOptions{Size: 4, Linger: 12 * time.Millisecond}, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -215,7 +215,7 @@ func TestSegmentSeqIsGlobal(t *testing.T) {
 	}
 	synctest.Test(t, func(t *testing.T) {
 		var c collect
-		if _, err := Run(context.Background(), seg, TargetFunc(instant), &c, Options{coarseOnly: true}); err != nil {
+		if _, err := Run(context.Background(), seg, TargetFunc(instant), &c, Options{CoarseTimers: true}); err != nil {
 			t.Fatal(err)
 		}
 		if len(c.all) != 25 {

@@ -70,7 +70,10 @@ type Options struct {
 	// the target must be a BatchTarget. Counts in Stats are of items.
 	Batch *BatchOptions
 
-	coarseOnly bool // tests under testing/synctest: Go timers only
+	// CoarseTimers uses Go timers alone, never nanosleep: wakes are up to a
+	// millisecond late, but the fake clock of testing/synctest advances
+	// (nanosleep would sleep real time there while fake time stands still).
+	CoarseTimers bool
 }
 
 // fineWindow is how close to a due time the dispatcher switches from Go
@@ -298,7 +301,7 @@ dispatch:
 		if !ok {
 			break
 		}
-		if !l.sleepUntil(ctx, timer, tok.at, opt.coarseOnly) {
+		if !l.sleepUntil(ctx, timer, tok.at, opt.CoarseTimers) {
 			st.Interrupted = true
 			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
 			st.Intended += c

@@ -26,7 +26,7 @@ func TestRunExactCount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var c collect
 		start := time.Now()
-		st, err := Run(context.Background(), Constant{Rate: 100, Duration: 10 * time.Second}, TargetFunc(instant), &c, Options{coarseOnly: true})
+		st, err := Run(context.Background(), Constant{Rate: 100, Duration: 10 * time.Second}, TargetFunc(instant), &c, Options{CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestRunStallCoordinatedOmission(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var c collect
 		tg := &stallTarget{start: time.Now(), from: 9 * time.Second, to: 9*time.Second + time.Millisecond, each: 2 * time.Second}
-		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 20 * time.Second}, tg, &c, Options{MaxInFlight: 1, coarseOnly: true})
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 20 * time.Second}, tg, &c, Options{MaxInFlight: 1, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestRunStallOpenPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var c collect
 		tg := &stallTarget{start: time.Now(), from: 9 * time.Second, to: 11 * time.Second}
-		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 20 * time.Second}, tg, &c, Options{MaxInFlight: 5000, coarseOnly: true})
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 20 * time.Second}, tg, &c, Options{MaxInFlight: 5000, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestRunDropPolicy(t *testing.T) {
 		var c collect
 		tg := &stallTarget{start: time.Now(), from: 0, to: time.Hour, each: 100 * time.Millisecond}
 		// 1000 req/s, each call 100ms, 10 slots: 100 req/s get through.
-		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 10 * time.Second}, tg, &c, Options{MaxInFlight: 10, OnSaturation: Drop, coarseOnly: true})
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 10 * time.Second}, tg, &c, Options{MaxInFlight: 10, OnSaturation: Drop, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestRunInterrupt(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { time.Sleep(5 * time.Second); cancel() }()
 		// 2 slots: the two calls made after 4s hang; the rest queue up.
-		st, err := Run(ctx, Constant{Rate: 100, Duration: time.Minute}, tg, &c, Options{MaxInFlight: 2, Drain: time.Second, coarseOnly: true})
+		st, err := Run(ctx, Constant{Rate: 100, Duration: time.Minute}, tg, &c, Options{MaxInFlight: 2, Drain: time.Second, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestRunStartAt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var c collect
 		begin := time.Now().Add(3 * time.Second)
-		st, err := Run(context.Background(), Constant{Rate: 10, Duration: time.Second}, TargetFunc(instant), &c, Options{Start: begin, coarseOnly: true})
+		st, err := Run(context.Background(), Constant{Rate: 10, Duration: time.Second}, TargetFunc(instant), &c, Options{Start: begin, CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +240,7 @@ func TestParsePolicy(t *testing.T) {
 
 func TestRunSamplesGaps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 10 * time.Second}, TargetFunc(instant), &collect{}, Options{coarseOnly: true})
+		st, err := Run(context.Background(), Constant{Rate: 1000, Duration: 10 * time.Second}, TargetFunc(instant), &collect{}, Options{CoarseTimers: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -168,8 +168,8 @@ type Histograms struct {
 	Phases []HistSet `json:"phases"`
 	Total  HistSet   `json:"total"`
 	// Intervals are response-time histograms of consecutive spans of
-	// IntervalSpan from the start (1 s unless the run was longer than an
-	// hour), all phases together.
+	// IntervalSpan from the start (1 s unless the run was longer than 15
+	// minutes), all phases together.
 	IntervalSpan time.Duration `json:"interval_span_ns,omitempty"`
 	Intervals    []string      `json:"intervals,omitempty"`
 }

@@ -193,8 +193,11 @@ func WriteTable(w io.Writer, f *File) error {
 	}
 	fmt.Fprintf(w, "bytes: %d in, %d out\n", tot.BytesIn, tot.BytesOut)
 	g := s.Generator
-	fmt.Fprintf(w, "generator: %d sent, peak %d in flight (%d workers), %d waited for a slot\n",
-		g.Sent, g.PeakInFlight, g.Workers, g.SlotWaits)
+	fmt.Fprintf(w, "generator: %d sent, peak %d in flight (%d workers), %d waited for a slot", g.Sent, g.PeakInFlight, g.Workers, g.SlotWaits)
+	if g.MaxRSS > 0 {
+		fmt.Fprintf(w, "; max RSS %.1f MB, %d GCs (pause p99 %s, max %s)", float64(g.MaxRSS)/1e6, g.GCCount, FormatDuration(g.GCPauseP99), FormatDuration(g.GCPauseMax))
+	}
+	fmt.Fprintln(w)
 	if f.Verdict != nil {
 		WriteVerdict(w, f.Verdict)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -787,6 +788,8 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 		fctx, stopFaults = context.WithCancel(ctx)
 		go j.faults.run(fctx, started)
 	}
+	var gc0 debug.GCStats
+	debug.ReadGCStats(&gc0)
 	cpu0 := processCPU()
 	st, err := generator.Run(ctx, j.schedule, j.target, col, j.gen)
 	cpu := processCPU() - cpu0
@@ -823,6 +826,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	}
 	sum.Generator.CPU = cpu
 	sum.Generator.Cores = runtime.GOMAXPROCS(0)
+	gcStats(&sum.Generator, gc0.NumGC)
 	sum.Generator.Batches, sum.Generator.FlushBySize, sum.Generator.FlushByLinger = st.Batches, st.FlushBySize, st.FlushByLinger
 	f, err := results.New("run", sum)
 	if err != nil {
@@ -1040,5 +1044,22 @@ func littleCheck(sum *analysis.Summary, samples [][2]float64, capHit bool) {
 			PredictedInFlight: p.AchievedRate * p.Service.Mean.Seconds(),
 			CapHit:            capHit,
 		}
+	}
+}
+
+// gcStats records the process's memory high-water mark and the GC pauses
+// since a run began (from the last 256 pauses the runtime keeps).
+func gcStats(g *analysis.GeneratorStats, numGC0 int64) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		g.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+	}
+	var gs debug.GCStats
+	gs.PauseQuantiles = make([]time.Duration, 101)
+	debug.ReadGCStats(&gs)
+	g.GCCount = gs.NumGC - numGC0
+	if g.GCCount > 0 && len(gs.PauseQuantiles) == 101 {
+		g.GCPauseMax = gs.PauseQuantiles[100]
+		g.GCPauseP99 = gs.PauseQuantiles[99]
 	}
 }
