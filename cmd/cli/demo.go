@@ -79,7 +79,7 @@ through the demo target's fault API) → recovery.`,
 				URL: url, Profile: profile, Seed: 1, MaxInFlight: generator.DefaultMaxInFlight,
 				OnSaturation: generator.Wait, Drain: generator.DefaultDrain, Timeout: targets.DefaultTimeout,
 				Method: "GET", CacheHeader: "X-Cache=HIT", Arrivals: "constant", Out: out, Format: "table", Quiet: quiet,
-				Command: append([]string{"tailgate"}, os.Args[1:]...),
+				Command: append([]string{"tailgate"}, redactArgs(os.Args[1:])...),
 				changed: func(string) bool { return false },
 				Verdict: vo,
 			}

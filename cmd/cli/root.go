@@ -106,6 +106,7 @@ func Main() int {
 
 // Execute runs the command line with args and returns the exit code.
 func Execute(ctx context.Context, io *IOStreams, args []string) int {
+	registerSecrets(args)
 	root := NewCmdRoot(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -119,11 +120,11 @@ func exitCode(io *IOStreams, err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(io.ErrOut, "tailgate: %v\n", ee.err)
+			fmt.Fprintf(io.ErrOut, "tailgate: %s\n", scrub(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(io.ErrOut, "tailgate: %v\n", err)
+	fmt.Fprintf(io.ErrOut, "tailgate: %s\n", scrub(err.Error()))
 	// cobra's own argument and unknown-command errors are usage errors.
 	return cobraUsageCode(err)
 }

@@ -65,11 +65,12 @@ type RunOptions struct {
 	Quiet         bool
 	Command       []string
 	Verdict       verdictOptions
-	HdrLog        string // HdrHistogram interval log file
-	CSV           string // per-second CSV file
-	HTML          string // HTML report file
-	MetricsAddr   string // serve Prometheus metrics here during the run
-	TargetMetrics string // scrape the target's Prometheus endpoint during the run
+	SecretHeaders []string // header names whose values are secret
+	HdrLog        string   // HdrHistogram interval log file
+	CSV           string   // per-second CSV file
+	HTML          string   // HTML report file
+	MetricsAddr   string   // serve Prometheus metrics here during the run
+	TargetMetrics string   // scrape the target's Prometheus endpoint during the run
 
 	changed func(flag string) bool // which flags the user set
 }
@@ -192,6 +193,7 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.Endpoints, "endpoints", "", "balance over these host:port[=weight] endpoints (comma-separated); the URL's host is replaced")
 	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
+	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "treat this header's value as a secret: never written or printed (Authorization, Cookie, Proxy-Authorization always are)")
 	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable)")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
 	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json")
@@ -207,7 +209,7 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 // finish checks the shared flags and parses their values, before any
 // load is sent.
 func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
-	opts.Command = append([]string{"tailgate"}, os.Args[1:]...)
+	opts.Command = append([]string{"tailgate"}, redactArgs(os.Args[1:])...)
 	opts.changed = c.Flags().Changed
 	var err error
 	if opts.OnSaturation, err = generator.ParsePolicy(raw.policy); err != nil {
@@ -224,6 +226,13 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	}
 	if opts.Header, err = ParseHeaders(raw.headers); err != nil {
 		return usageErrorf("%v", err)
+	}
+	for k, vs := range opts.Header {
+		if isSecretHeader(k, opts.SecretHeaders) {
+			for _, v := range vs {
+				addSecret(v)
+			}
+		}
 	}
 	if opts.Body, err = ReadData(raw.data); err != nil {
 		return usageErrorf("--data: %v", err)
@@ -343,7 +352,11 @@ func ParseHeaders(hs []string) (http.Header, error) {
 		k, v, ok := strings.Cut(s, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") {
-			return nil, fmt.Errorf("--header %q: want 'Name: value'", s)
+			name := s
+			if i := strings.IndexAny(s, " \t="); i >= 0 {
+				name = s[:i] + " …" // never echo what may be a secret value
+			}
+			return nil, fmt.Errorf("--header %q: want 'Name: value'", name)
 		}
 		h.Add(k, strings.TrimSpace(v))
 	}
@@ -483,7 +496,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		return nil, err
 	}
 	settings := results.Settings{
-		Target: ho.URL, Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
+		Target: redactURL(ho.URL), Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 	}
 	job := &loadJob{
