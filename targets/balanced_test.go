@@ -66,3 +66,19 @@ func TestBalancedRemoveRestore(t *testing.T) {
 		t.Error("removing the last endpoint succeeded")
 	}
 }
+
+func TestABCoin(t *testing.T) {
+	var n [2]int
+	a := generator.TargetFunc(func(context.Context, uint64) generator.Outcome { n[0]++; return generator.Outcome{Status: 200} })
+	b := generator.TargetFunc(func(context.Context, uint64) generator.Outcome { n[1]++; return generator.Outcome{Status: 200} })
+	ab := &AB{A: a, B: b, Seed: 5}
+	for seq := uint64(0); seq < 10000; seq++ {
+		out := ab.Do(context.Background(), seq)
+		if int(out.Endpoint) != ab.Side(seq)+1 || ab.Side(seq) != (&AB{Seed: 5}).Side(seq) {
+			t.Fatalf("seq %d: endpoint %d side %d", seq, out.Endpoint, ab.Side(seq))
+		}
+	}
+	if n[0] < 4800 || n[0] > 5200 {
+		t.Fatalf("A got %d of 10000", n[0])
+	}
+}

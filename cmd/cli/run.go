@@ -105,37 +105,11 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 			if len(args) == 1 {
 				opts.URL = args[0]
 			}
-			if opts.Profile != "" {
-				for _, fl := range []string{"rate", "duration", "arrivals"} {
-					if c.Flags().Changed(fl) {
-						return usageErrorf("--%s and --profile: the profile sets the load; choose one", fl)
-					}
-				}
-			} else {
-				if !c.Flags().Changed("rate") {
-					return usageErrorf("--rate is required (or --profile)")
-				}
-				var err error
-				if opts.Rate, err = ParseRate(raw.rate); err != nil {
-					return usageErrorf("--rate %q: %v", raw.rate, err)
-				}
-				if opts.URL == "" {
-					return usageErrorf("a target URL is required (or a --profile that names one)")
-				}
+			if err := opts.finishLoad(c, raw); err != nil {
+				return err
 			}
-			if opts.Duration <= 0 {
-				return usageErrorf("--duration %v: must be positive", opts.Duration)
-			}
-			if _, err := generator.ParseArrivals(opts.Arrivals); err != nil {
-				return usageErrorf("--arrivals %q: want constant or poisson", opts.Arrivals)
-			}
-			if opts.Segment != "" {
-				if _, _, err := results.ParseSegment(opts.Segment); err != nil {
-					return usageErrorf("--segment: %v", err)
-				}
-			}
-			if !opts.StartAt.IsZero() && time.Until(opts.StartAt) < -time.Second {
-				return usageErrorf("--start-at %s is %v in the past", opts.StartAt.Format(time.RFC3339), -time.Until(opts.StartAt).Round(time.Second))
+			if opts.URL == "" && opts.Profile == "" {
+				return usageErrorf("a target URL is required (or a --profile that names one)")
 			}
 			if err := opts.finish(c, raw); err != nil {
 				return err
@@ -147,6 +121,14 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 		},
 	}
 	f := cmd.Flags()
+	opts.addLoadFlags(f, raw)
+	opts.addFlags(f, raw)
+	return cmd
+}
+
+// addLoadFlags registers the flags that say what load to send: a rate
+// and duration, or a profile; segments and a start time.
+func (opts *RunOptions) addLoadFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVarP(&raw.rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m)")
 	f.DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "how long to send")
 	f.StringVar(&opts.Arrivals, "arrivals", "constant", "arrival process: constant (evenly spaced) or poisson")
@@ -160,8 +142,40 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 		opts.StartAt = t
 		return nil
 	})
-	opts.addFlags(f, raw)
-	return cmd
+}
+
+// finishLoad checks the load flags.
+func (opts *RunOptions) finishLoad(c *cobra.Command, raw *rawFlags) error {
+	if opts.Profile != "" {
+		for _, fl := range []string{"rate", "duration", "arrivals"} {
+			if c.Flags().Changed(fl) {
+				return usageErrorf("--%s and --profile: the profile sets the load; choose one", fl)
+			}
+		}
+	} else {
+		if !c.Flags().Changed("rate") {
+			return usageErrorf("--rate is required (or --profile)")
+		}
+		var err error
+		if opts.Rate, err = ParseRate(raw.rate); err != nil {
+			return usageErrorf("--rate %q: %v", raw.rate, err)
+		}
+	}
+	if opts.Duration <= 0 {
+		return usageErrorf("--duration %v: must be positive", opts.Duration)
+	}
+	if _, err := generator.ParseArrivals(opts.Arrivals); err != nil {
+		return usageErrorf("--arrivals %q: want constant or poisson", opts.Arrivals)
+	}
+	if opts.Segment != "" {
+		if _, _, err := results.ParseSegment(opts.Segment); err != nil {
+			return usageErrorf("--segment: %v", err)
+		}
+	}
+	if !opts.StartAt.IsZero() && time.Until(opts.StartAt) < -time.Second {
+		return usageErrorf("--start-at %s is %v in the past", opts.StartAt.Format(time.RFC3339), -time.Until(opts.StartAt).Round(time.Second))
+	}
+	return nil
 }
 
 // rawFlags hold flag values that RunOptions keeps parsed.
@@ -672,6 +686,8 @@ type loadJob struct {
 	verdict  *verdictOptions
 	rate     func(time.Duration) float64 // offered rate at an offset; nil: constant
 	reports  *RunOptions                 // --hdr-log, --csv, --html, --metrics-addr
+	split    func(seq uint64) int        // A/B: which side (0 or 1) request seq is on; nil: one side
+	sideB    *results.File               // A/B: side B's result, set by measure
 	phases   []analysis.Phase
 	settings results.Settings
 	gen      generator.Options
@@ -803,8 +819,22 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	}
 	var gc0 debug.GCStats
 	debug.ReadGCStats(&gc0)
+	var rec generator.Recorder = col
+	var colB *analysis.Collector
+	if j.split != nil {
+		// A/B: one schedule, each request's side chosen by j.split; each
+		// side gets a collector of its own.
+		colB = analysis.NewCollector(j.phases)
+		rec = generator.RecorderFunc(func(w int, r *generator.Result) {
+			if j.split(r.Seq) == 0 {
+				col.Record(w, r)
+			} else {
+				colB.Record(w, r)
+			}
+		})
+	}
 	cpu0 := processCPU()
-	st, err := generator.Run(ctx, j.schedule, j.target, col, j.gen)
+	st, err := generator.Run(ctx, j.schedule, j.target, rec, j.gen)
 	cpu := processCPU() - cpu0
 	stopFaults()
 	var windows []results.FaultWindow
@@ -822,12 +852,26 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	if err := col.Close(st.Elapsed); err != nil {
 		return nil, st, withCode(ExitError, err)
 	}
+	if colB != nil {
+		if err := colB.Close(st.Elapsed); err != nil {
+			return nil, st, withCode(ExitError, err)
+		}
+	}
 	if hlog != nil {
 		if err := hlog.Close(); err != nil {
 			return nil, st, withCode(ExitError, err)
 		}
 	}
 	sum := col.Summarize(st)
+	if colB != nil {
+		sumB := colB.Summarize(st)
+		littleCheck(sumB, nil, false)
+		fb, err := j.fileOf(sumB, st, started, windows, nil, cpu, gc0.NumGC)
+		if err != nil {
+			return nil, st, err
+		}
+		j.sideB = fb
+	}
 	littleCheck(sum, inflight, st.PeakInFlight >= j.maxInFlight() && st.SlotWaits+st.Dropped > 0)
 	if tel != nil {
 		tel.scrape(context.Background())
@@ -837,13 +881,19 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	if j.balanced != nil {
 		bi = j.balanceInfo(sum, windows)
 	}
+	f, err := j.fileOf(sum, st, started, windows, bi, cpu, gc0.NumGC)
+	return f, st, err
+}
+
+// fileOf builds the result file of a measured summary.
+func (j *loadJob) fileOf(sum *analysis.Summary, st generator.Stats, started time.Time, windows []results.FaultWindow, bi *results.BalanceInfo, cpu time.Duration, numGC0 int64) (*results.File, error) {
 	sum.Generator.CPU = cpu
 	sum.Generator.Cores = runtime.GOMAXPROCS(0)
-	gcStats(&sum.Generator, gc0.NumGC)
+	gcStats(&sum.Generator, numGC0)
 	sum.Generator.Batches, sum.Generator.FlushBySize, sum.Generator.FlushByLinger = st.Batches, st.FlushBySize, st.FlushByLinger
 	f, err := results.New("run", sum)
 	if err != nil {
-		return nil, st, withCode(ExitError, err)
+		return nil, withCode(ExitError, err)
 	}
 	f.ToolVersion = Version
 	f.Command = j.command
@@ -854,7 +904,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	f.Faults = windows
 	f.Balance = bi
 	f.Settings.StartLate = st.StartLate
-	return f, st, nil
+	return f, nil
 }
 
 func render(io *IOStreams, f *results.File, format string) error {
