@@ -55,8 +55,9 @@ type PhaseData struct {
 	// duration and completed (with or without error) ÷ duration.
 	Offered, Achieved float64
 
-	// intervals, when set, stands for Intervals already read (tests use it
-	// to skip building large histograms).
+	// intervals, when set, stands for Intervals already read: from a
+	// summary's compressed intervals (RunDataFromSummary), so that no
+	// full-size histogram is held per interval, and in tests.
 	intervals []sparse
 }
 
@@ -70,14 +71,22 @@ func (p *PhaseData) nIntervals() int {
 
 // RunDataFromSummary extracts what Compare needs from a run's summary: the
 // non-warm-up phases in order, each with its response-time histogram, its
-// per-second rows and its counts. intervals maps a phase name to that
-// phase's per-interval response-time histograms, in time order (e.g. from
-// Collector.SetIntervalSink); it may be nil or miss phases.
+// per-second rows, its counts and its interval histograms.
+//
+// intervals maps a phase name to that phase's per-interval response-time
+// histograms, in time order (e.g. from Collector.SetIntervalSink); it may
+// be nil or miss phases. A phase it does not cover takes the summary's own
+// interval histograms (Summary.Intervals) whose span starts in the phase,
+// as the per-second rows do; they are decoded straight into the compact
+// form the bootstrap uses. If any of those fails to decode or has another
+// geometry, the summary's intervals are not used and Compare falls back
+// to the per-second rows.
 func RunDataFromSummary(s *Summary, intervals map[string][]*hdr.Histogram) RunData {
 	var rd RunData
 	if s == nil {
 		return rd
 	}
+	var own map[int][]sparse
 	for i := range s.Phases {
 		p := &s.Phases[i]
 		if p.Warmup {
@@ -88,6 +97,12 @@ func RunDataFromSummary(s *Summary, intervals map[string][]*hdr.Histogram) RunDa
 			Intended: p.Intended, OK: p.OK, Errors: p.Errors, Duration: p.Duration,
 			Offered: p.OfferedRate, Achieved: p.AchievedRate,
 		}
+		if pd.Intervals == nil {
+			if own == nil {
+				own = summaryIntervals(s)
+			}
+			pd.intervals = own[i]
+		}
 		for _, sec := range s.Seconds {
 			if sec.Phase == i {
 				pd.Seconds = append(pd.Seconds, sec)
@@ -96,6 +111,36 @@ func RunDataFromSummary(s *Summary, intervals map[string][]*hdr.Histogram) RunDa
 		rd.Phases = append(rd.Phases, pd)
 	}
 	return rd
+}
+
+// summaryIntervals decodes s.Intervals and files each under the phase its
+// span starts in (by index into s.Phases). An empty string is an interval
+// without responses. It returns an empty map if any interval is bad.
+func summaryIntervals(s *Summary) map[int][]sparse {
+	out := map[int][]sparse{}
+	if s.IntervalSpan <= 0 || len(s.Phases) == 0 {
+		return out
+	}
+	for k, enc := range s.Intervals {
+		start := time.Duration(k) * s.IntervalSpan
+		p := 0
+		for i := len(s.Phases) - 1; i > 0; i-- {
+			if start >= s.Phases[i].Start {
+				p = i
+				break
+			}
+		}
+		var sp sparse
+		if enc != "" {
+			h, err := DecodeHist(enc)
+			if err != nil || CheckGeometry(h) != nil {
+				return map[int][]sparse{}
+			}
+			sp = sparseOf(h)
+		}
+		out[p] = append(out[p], sp)
+	}
+	return out
 }
 
 // CompareMetric names a quantity Compare reports. (Metric names what an
@@ -220,6 +265,13 @@ type CompareOptions struct {
 	// Force compares runs that Comparable refuses, turning its reasons into
 	// warnings. Phases missing from a run are then left out.
 	Force bool
+	// Paired resamples the same blocks of intervals (and seconds) on both
+	// sides, for runs whose intervals are the same moments: tailgate ab,
+	// which splits one schedule between A and B. Noise that hit both sides
+	// alike then cancels and the intervals are narrower. It applies where
+	// each side has one run and the same number of intervals per phase;
+	// elsewhere the sides are resampled independently, with a warning.
+	Paired bool
 }
 
 // Defaults and limits of Compare.
@@ -274,8 +326,8 @@ func (e *IncomparableError) Error() string {
 //
 //   - a side has no runs, or a run has no phases;
 //   - phase names or their order differ between any two runs;
-//   - a phase's offered rate differs by more than MaxOfferedDiff (5 %)
-//     between the sides (means over runs), or between a run and its side;
+//   - a phase's offered rate in any run differs by more than
+//     MaxOfferedDiff (5 %) from A's first run;
 //   - a histogram does not have tailgate's geometry (CheckGeometry).
 //
 // The error is an *IncomparableError.
@@ -343,36 +395,17 @@ func comparability(a, b Side) []string {
 			}
 		}
 	}
-	for _, name := range ref {
-		var mean [2]float64
-		var n [2]int
+	// Offered rates, phase by phase, against A's first run.
+	for _, p := range a.Runs[0].Phases {
 		for i, s := range sides {
-			for _, run := range s.Runs {
-				if p := run.phase(name); p != nil {
-					mean[i] += p.Offered
-					n[i]++
-				}
-			}
-			if n[i] > 0 {
-				mean[i] /= float64(n[i])
-			}
-		}
-		if n[0] > 0 && n[1] > 0 {
-			if d := relDiff(mean[0], mean[1]); d > MaxOfferedDiff {
-				probs = append(probs, fmt.Sprintf("phase %q: offered rate differs by %s%% (%s %s/s, %s %s/s; at most %s%%)",
-					name, formatPct(100*d), labels[0], formatNum(mean[0]), labels[1], formatNum(mean[1]), formatPct(100*MaxOfferedDiff)))
-			}
-		}
-		for i, s := range sides {
-			if n[i] < 2 {
-				continue
-			}
 			for r, run := range s.Runs {
-				if p := run.phase(name); p != nil {
-					if d := relDiff(mean[i], p.Offered); d > MaxOfferedDiff {
-						probs = append(probs, fmt.Sprintf("phase %q: %s run %d offered %s/s, %s%% from its side's mean %s/s",
-							name, labels[i], r+1, formatNum(p.Offered), formatPct(100*d), formatNum(mean[i])))
-					}
+				q := run.phase(p.Name)
+				if q == nil || (i == 0 && r == 0) {
+					continue
+				}
+				if d := relDiff(p.Offered, q.Offered); d > MaxOfferedDiff {
+					probs = append(probs, fmt.Sprintf("phase %q: %s run %d offered %s/s, %s%% off %s run 1's %s/s (at most %s%%)",
+						p.Name, labels[i], r+1, formatNum(q.Offered), formatPct(100*d), labels[0], formatNum(p.Offered), formatPct(100*MaxOfferedDiff)))
 				}
 			}
 		}
@@ -526,6 +559,9 @@ func Compare(a, b Side, opt CompareOptions) (Comparison, error) {
 		rng = rand.New(rand.NewPCG(opt.Seed, uint64(2*k+1)))
 		c.Deltas = append(c.Deltas, cmp.counts(labels[k], set, rng)...)
 	}
+	if cmp.unpaired {
+		cmp.warn("paired resampling needs one run a side and the same number of intervals in each phase: elsewhere the sides were resampled independently")
+	}
 	c.Warnings = append(c.Warnings, cmp.warnings...)
 	return c, nil
 }
@@ -556,6 +592,7 @@ type comparer struct {
 	names    []string
 	sides    [2]*sideData
 	warnings []string
+	unpaired bool // Paired was asked for but not possible somewhere
 }
 
 func (c *comparer) warn(format string, args ...any) {
@@ -574,19 +611,22 @@ type sideData struct {
 
 func (s *sideData) runs() int { return len(s.ph) }
 
-// all reports whether f holds for the phases of set in every run of both
-// sides.
-func (c *comparer) all(set []int, f func(*PhaseData) bool) bool {
-	for _, s := range c.sides {
-		for _, row := range s.ph {
-			for _, p := range set {
-				if !f(row[p]) {
-					return false
-				}
+// all reports whether f holds for the phases of set in every run of s.
+func (s *sideData) all(set []int, f func(*PhaseData) bool) bool {
+	for _, row := range s.ph {
+		for _, p := range set {
+			if !f(row[p]) {
+				return false
 			}
 		}
 	}
 	return true
+}
+
+// all reports whether f holds for the phases of set in every run of both
+// sides.
+func (c *comparer) all(set []int, f func(*PhaseData) bool) bool {
+	return c.sides[0].all(set, f) && c.sides[1].all(set, f)
 }
 
 func (c *comparer) mannWhitney() bool {
@@ -627,8 +667,48 @@ func (s *sideData) mergeHist(set []int, runs []int) (*hdr.Histogram, int64) {
 
 // mergeSparse is mergeHist read as a sparse histogram.
 func (s *sideData) mergeSparse(set []int, runs []int) (sparse, int64) {
-	h, dropped := s.mergeHist(set, runs)
-	return sparseOf(h), dropped
+	if runs == nil {
+		for r := range s.ph {
+			runs = append(runs, r)
+		}
+	}
+	// Intervals given already read (tests), with no histograms: merge them.
+	var parts []sparse
+	for _, r := range runs {
+		for _, p := range set {
+			ph := s.ph[r][p]
+			if ph.Hist != nil || ph.intervals == nil {
+				h, dropped := s.mergeHist(set, runs)
+				return sparseOf(h), dropped
+			}
+			parts = append(parts, ph.intervals...)
+		}
+	}
+	return mergeSparse(parts), 0
+}
+
+// mergeSparse adds sparse histograms of one geometry.
+func mergeSparse(parts []sparse) sparse {
+	type bucket struct{ lo, n int64 }
+	m := map[int64]bucket{}
+	for _, p := range parts {
+		for i, v := range p.v {
+			b := m[v]
+			b.lo, b.n = p.lo[i], b.n+p.n[i]
+			m[v] = b
+		}
+	}
+	var sp sparse
+	for v := range m {
+		sp.v = append(sp.v, v)
+	}
+	slices.Sort(sp.v)
+	for _, v := range sp.v {
+		b := m[v]
+		sp.lo, sp.n = append(sp.lo, b.lo), append(sp.n, b.n)
+		sp.total += b.n
+	}
+	return sp
 }
 
 // ratio is b/a − 1; 0 when both are 0 and NaN when only a is.
@@ -678,7 +758,7 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 			}
 			for j, s := range c.sides {
 				if n := merged[j].total; n < int64(MinSamples(q)) {
-					c.warn("%s: %s has %d responses, fewer than the %d a %s needs for an interval of its own",
+					c.warn("%s: %s has %d responses, fewer than the %d that %s needs: read it with care",
 						label, s.label, n, MinSamples(q), QuantileLabel(q))
 				}
 			}
@@ -705,29 +785,33 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 		}
 	}
 
+	// Each side is resampled over its runs when it has several, else over
+	// blocks of its intervals; without intervals, over blocks of its
+	// per-second rows (an approximation) or not at all.
 	multi := c.sides[0].runs() > 1 && c.sides[1].runs() > 1
+	histOK := true
+	for _, s := range c.sides {
+		histOK = histOK && (s.runs() > 1 || s.all(set, func(p *PhaseData) bool { return p.nIntervals() >= 2 }))
+	}
 	var boots *boot
 	var method string
 	switch {
-	case c.all(set, func(p *PhaseData) bool { return p.nIntervals() >= 2 }):
+	case histOK:
 		var t [2]*histTables
 		for j, s := range c.sides {
-			t[j] = c.tables(s, kindIntervals)
+			kind := kindIntervals
+			if s.runs() > 1 {
+				kind = kindWhole
+			}
+			t[j] = c.tables(s, kind)
 		}
 		boots = c.bootHist(t, set, rng, ds)
-		method = c.histMethod(t, set, kindIntervals, label)
-	case multi:
-		var t [2]*histTables
-		for j, s := range c.sides {
-			t[j] = c.tables(s, kindWhole)
-		}
-		boots = c.bootHist(t, set, rng, ds)
-		method = c.histMethod(t, set, kindWhole, label)
+		method = c.describe([2]*layout{t[0].lay, t[1].lay}, [2]int{t[0].group, t[1].group}, set, "intervals", label) + pairedNote(boots)
 	case c.all(set, func(p *PhaseData) bool { return len(latencyRows(p)) >= 2 }):
 		c.warn("%s: no interval histograms: latency intervals approximated from per-second rows", label)
-		boots = c.bootLatencyRows(set, rng, ds)
-		method = fmt.Sprintf("block bootstrap over %d %s + %d %s seconds' %%s (approximation)",
-			c.countRows(0, set), c.sides[0].label, c.countRows(1, set), c.sides[1].label)
+		var lay [2]*layout
+		boots, lay = c.bootLatencyRows(set, rng, ds)
+		method = c.describe(lay, [2]int{1, 1}, set, "per-second %s values", label) + pairedNote(boots) + " (approximation)"
 	}
 	for i, q := range latencyQ {
 		d := &ds[i]
@@ -772,16 +856,6 @@ func latencyRows(p *PhaseData) []Second {
 		}
 	}
 	return rows
-}
-
-func (c *comparer) countRows(side int, set []int) int {
-	n := 0
-	for _, row := range c.sides[side].ph {
-		for _, p := range set {
-			n += len(latencyRows(row[p]))
-		}
-	}
-	return n
 }
 
 // orderStatCI combines each side's order-statistic interval at level
@@ -844,6 +918,13 @@ func (c *comparer) verdict(d *Delta) string {
 	return DeltaBetter
 }
 
+func pairedNote(b *boot) string {
+	if b != nil && b.paired {
+		return ", paired"
+	}
+	return ""
+}
+
 // --- resampling plans ---
 
 // segment is units [from, to) of one stratum.
@@ -871,10 +952,11 @@ func (l *layout) setBlock(s, n, orig, g, blockLen int) {
 	l.block[s] = max(min((blockLen+g-1)/g, n/2), 1)
 }
 
-// draw returns one resample's segments for the phases of set: the runs
-// drawn with replacement (when there are several), then within each
-// stratum blocks of consecutive units from uniform random starts,
-// wrapping around at the end, until the stratum's unit count is reached.
+// draw returns one resample's segments for the phases of set. With
+// several runs, the runs are drawn with replacement, each whole. With
+// one, each stratum is drawn in blocks of consecutive units from uniform
+// random starts, wrapping around at the end, until the stratum's unit
+// count is reached.
 func (l *layout) draw(rng *rand.Rand, set []int, segs []segment) []segment {
 	segs = segs[:0]
 	for k := 0; k < l.runs; k++ {
@@ -885,7 +967,7 @@ func (l *layout) draw(rng *rand.Rand, set []int, segs []segment) []segment {
 		for _, p := range set {
 			s := r*l.phases + p
 			n, b := l.n[s], l.block[s]
-			if n <= 1 {
+			if n <= 1 || l.runs > 1 {
 				segs = append(segs, segment{int32(s), 0, int32(n)})
 				continue
 			}
@@ -939,9 +1021,24 @@ func (l *layout) inflation(set []int) float64 {
 // side the variance of its (transformed) replicates and its degrees of
 // freedom, for the small-sample widening (see widen).
 type boot struct {
-	theta [][]float64
-	vars  [2][]float64
-	df    [2]float64
+	theta  [][]float64
+	vars   [2][]float64
+	df     [2]float64
+	paired bool // both sides drew the same blocks
+}
+
+// sameShape reports whether l and o resample alike: one run each, and for
+// every phase of set the same units in the same blocks.
+func (l *layout) sameShape(o *layout, set []int) bool {
+	if l.runs != 1 || o.runs != 1 || l.phases != o.phases {
+		return false
+	}
+	for _, p := range set {
+		if l.n[p] != o.n[p] || l.block[p] != o.block[p] {
+			return false
+		}
+	}
+	return true
 }
 
 // df is the side's degrees of freedom for the widening: R − 1 over R
@@ -985,10 +1082,19 @@ func (c *comparer) bootstrap(lay [2]*layout, set []int, rng *rand.Rand, ds []Del
 		}
 		return d.B
 	}
+	paired := c.opt.Paired && lay[0].sameShape(lay[1], set)
+	bt.paired = paired
+	if c.opt.Paired && !paired {
+		c.unpaired = true
+	}
 	var segs [2][]segment
 	for range c.opt.Resamples {
 		for j := range lay {
-			segs[j] = lay[j].draw(rng, set, segs[j])
+			if paired && j == 1 {
+				segs[1] = append(segs[1][:0], segs[0]...)
+			} else {
+				segs[j] = lay[j].draw(rng, set, segs[j])
+			}
 			stat(j, segs[j], v[j])
 		}
 		for i := range ds {
@@ -1042,6 +1148,9 @@ func (c *comparer) interval(b *boot, i int, d *Delta, label string) (lo, hi floa
 	va, vb := b.vars[0][i], b.vars[1][i]
 	if va+vb == 0 {
 		return lo, hi
+	}
+	if b.paired {
+		return widen(lo, hi, b.df[0], c.opt.Conf, d.Abs)
 	}
 	// Welch–Satterthwaite degrees of freedom of the two sides together.
 	den := 0.0
@@ -1170,6 +1279,7 @@ func regIncBeta(x, a, b float64) float64 {
 type histTables struct {
 	grid  []int64
 	tab   [][]int64
+	top   [][]int32 // stratum → unit → grid index of its largest value (−1: empty)
 	lay   *layout
 	group int // intervals per unit
 }
@@ -1309,11 +1419,9 @@ func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
 						units[st] = append(units[st], sparseOf(h))
 					}
 				}
-			case ph.Hist != nil:
-				units[st] = []sparse{sparseOf(ph.Hist)}
 			default:
-				h, _ := s.mergeHist([]int{p}, []int{r})
-				units[st] = []sparse{sparseOf(h)}
+				sp, _ := s.mergeSparse([]int{p}, []int{r})
+				units[st] = []sparse{sp}
 			}
 		}
 	}
@@ -1347,11 +1455,14 @@ func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
 	}
 	dense := make([]int64, U)
 	t.tab = make([][]int64, len(units))
+	t.top = make([][]int32, len(units))
 	for st, us := range units {
 		n := (len(us) + t.group - 1) / t.group
 		t.lay.setBlock(st, n, len(us), t.group, c.opt.BlockLen)
 		tab := make([]int64, (n+1)*U)
+		t.top[st] = make([]int32, n)
 		for j := 0; j < n; j++ {
+			t.top[st][j] = -1
 			for _, u := range us[j*t.group : min((j+1)*t.group, len(us))] {
 				// u.v ascends: walk the grid alongside it.
 				g := 0
@@ -1363,6 +1474,9 @@ func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
 			prev, row := tab[j*U:(j+1)*U], tab[(j+1)*U:(j+2)*U]
 			var run int64
 			for k := range dense {
+				if dense[k] > 0 {
+					t.top[st][j] = int32(k)
+				}
 				run += dense[k]
 				dense[k] = 0
 				row[k] = prev[k] + run
@@ -1402,6 +1516,16 @@ func (t *histTables) values(segs []segment, qs []float64, out []float64) {
 	}
 	lo := 0
 	for i, q := range qs {
+		if q >= 1 {
+			top := int32(-1)
+			for _, sg := range segs {
+				for _, k := range t.top[sg.st][sg.from:sg.to] {
+					top = max(top, k)
+				}
+			}
+			out[i] = float64(t.grid[top])
+			continue
+		}
 		rank := quantileRank(q, total)
 		l, h := lo, U-1 // count(U−1) = total ≥ rank
 		for l < h {
@@ -1437,41 +1561,62 @@ func (c *comparer) bootHist(t [2]*histTables, set []int, rng *rand.Rand, ds []De
 	})
 }
 
-func (c *comparer) histMethod(t [2]*histTables, set []int, kind unitKind, label string) string {
-	runs := [2]int{c.sides[0].runs(), c.sides[1].runs()}
-	if kind == kindWhole {
-		return fmt.Sprintf("bootstrap over runs (%d %s, %d %s)", runs[0], c.sides[0].label, runs[1], c.sides[1].label)
+// describe names the resampling of both sides: "block bootstrap over
+// 30 A + 30 B intervals, blocks of 6", "bootstrap over runs (5 A, 5 B)",
+// or, when the sides differ, "bootstrap over A's 30 intervals (blocks of
+// 6) and B's 5 runs". units names the blocked units (a format with %s
+// for the metric is allowed); g is each side's intervals per unit.
+func (c *comparer) describe(lay [2]*layout, g [2]int, set []int, units, label string) string {
+	type desc struct {
+		runs, n, block int
 	}
-	var n [2]int
-	blocks := map[int]bool{}
-	for j, s := range c.sides {
-		for r, row := range s.ph {
-			for _, p := range set {
-				n[j] += row[p].nIntervals()
-				blocks[t[j].lay.block[r*len(c.names)+p]*t[j].group] = true
+	var d [2]desc
+	for j, l := range lay {
+		d[j].runs = l.runs
+		if l.runs > 1 {
+			continue
+		}
+		blocks := map[int]bool{}
+		for _, p := range set {
+			d[j].n += l.n[p] * g[j]
+			blocks[l.block[p]*g[j]] = true
+		}
+		if len(blocks) == 1 {
+			for b := range blocks {
+				d[j].block = b
 			}
 		}
-	}
-	for j, s := range c.sides {
-		if per := n[j] / (runs[j] * len(set)); per < minBlockIntervals {
-			c.warn("%s: %s has %d intervals per phase and run: block bootstrap intervals are rough below %d",
-				label, s.label, per, minBlockIntervals)
+		if per := d[j].n / len(set); per < minBlockIntervals && units == "intervals" {
+			c.warn("%s: %s has %d intervals per phase: block bootstrap intervals are rough below %d",
+				label, c.sides[j].label, per, minBlockIntervals)
 		}
 	}
-	m := fmt.Sprintf("block bootstrap over %d %s + %d %s intervals", n[0], c.sides[0].label, n[1], c.sides[1].label)
-	if runs[0] > 1 || runs[1] > 1 {
-		m = fmt.Sprintf("bootstrap over runs (%d %s, %d %s) and blocks of intervals within them",
-			runs[0], c.sides[0].label, runs[1], c.sides[1].label)
-	}
-	if len(blocks) == 1 {
-		for b := range blocks {
-			m += fmt.Sprintf(", blocks of %d", b)
-		}
-	}
+	a, b := c.sides[0].label, c.sides[1].label
+	strat := ""
 	if len(set) > 1 {
-		m += ", stratified by phase"
+		strat = ", stratified by phase"
 	}
-	return m
+	switch {
+	case d[0].runs > 1 && d[1].runs > 1:
+		return fmt.Sprintf("bootstrap over runs (%d %s, %d %s)", d[0].runs, a, d[1].runs, b)
+	case d[0].runs == 1 && d[1].runs == 1:
+		m := fmt.Sprintf("block bootstrap over %d %s + %d %s %s", d[0].n, a, d[1].n, b, units)
+		if d[0].block == d[1].block && d[0].block > 0 {
+			m += fmt.Sprintf(", blocks of %d", d[0].block)
+		}
+		return m + strat
+	}
+	part := func(j int) string {
+		if d[j].runs > 1 {
+			return fmt.Sprintf("%s's %d runs", c.sides[j].label, d[j].runs)
+		}
+		s := fmt.Sprintf("%s's %d %s", c.sides[j].label, d[j].n, units)
+		if d[j].block > 0 {
+			s += fmt.Sprintf(" (blocks of %d)", d[j].block)
+		}
+		return s
+	}
+	return "bootstrap over " + part(0) + " and " + part(1) + strat
 }
 
 // --- per-second rows ---
@@ -1494,7 +1639,7 @@ func (c *comparer) rowLayout(s *sideData, rowsOf func(*PhaseData) []Second) (*la
 // bootLatencyRows resamples the per-second rows: the statistic for p50,
 // p90 and p99 is the completion-weighted mean of that column, for max the
 // largest Max; p99.9 has no column.
-func (c *comparer) bootLatencyRows(set []int, rng *rand.Rand, ds []Delta) *boot {
+func (c *comparer) bootLatencyRows(set []int, rng *rand.Rand, ds []Delta) (*boot, [2]*layout) {
 	var lay [2]*layout
 	var rows [2][][]Second
 	for j, s := range c.sides {
@@ -1513,7 +1658,7 @@ func (c *comparer) bootLatencyRows(set []int, rng *rand.Rand, ds []Delta) *boot 
 			}
 		}
 		out[0], out[1], out[2], out[3], out[4] = p50/w, p90/w, p99/w, math.NaN(), mx
-	})
+	}), lay
 }
 
 // --- error rate and throughput ---
@@ -1587,43 +1732,37 @@ func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
 		}
 	}
 
+	// Each side is resampled over its runs when it has several, else over
+	// blocks of its per-second rows; without rows, intervals are analytic.
 	var lay [2]*layout
 	var units [2][][]countUnit
-	var method string
-	switch {
-	case c.all(set, func(p *PhaseData) bool { return len(p.Seconds) >= 2 }):
-		var n [2]int
-		for j, s := range c.sides {
-			var rows [][]Second
-			lay[j], rows = c.rowLayout(s, func(p *PhaseData) []Second { return p.Seconds })
-			units[j] = make([][]countUnit, len(rows))
-			for st, rs := range rows {
-				for _, r := range rs {
-					units[j][st] = append(units[j][st], countUnit{float64(r.Errors), float64(r.Completed), 1})
-				}
-				if slices.Contains(set, st%len(c.names)) {
-					n[j] += len(rs)
-				}
-			}
-		}
-		method = fmt.Sprintf("block bootstrap over %d %s + %d %s seconds", n[0], c.sides[0].label, n[1], c.sides[1].label)
-		if c.sides[0].runs() > 1 || c.sides[1].runs() > 1 {
-			method = fmt.Sprintf("bootstrap over runs (%d %s, %d %s) and blocks of seconds within them",
-				c.sides[0].runs(), c.sides[0].label, c.sides[1].runs(), c.sides[1].label)
-		}
-	case c.sides[0].runs() > 1 && c.sides[1].runs() > 1:
-		P := len(c.names)
-		for j, s := range c.sides {
-			lay[j] = newLayout(s.runs(), P)
-			units[j] = make([][]countUnit, s.runs()*P)
+	ok := true
+	P := len(c.names)
+	for j, s := range c.sides {
+		lay[j] = newLayout(s.runs(), P)
+		units[j] = make([][]countUnit, s.runs()*P)
+		switch {
+		case s.runs() > 1:
 			for r, row := range s.ph {
 				for p, ph := range row {
 					lay[j].setBlock(r*P+p, 1, 1, 1, 1)
 					units[j][r*P+p] = []countUnit{{float64(ph.Errors), float64(ph.OK + ph.Errors), ph.Duration.Seconds()}}
 				}
 			}
+		case s.all(set, func(p *PhaseData) bool { return len(p.Seconds) >= 2 }):
+			for p, ph := range s.ph[0] {
+				for _, r := range ph.Seconds {
+					units[j][p] = append(units[j][p], countUnit{float64(r.Errors), float64(r.Completed), 1})
+				}
+				lay[j].setBlock(p, len(units[j][p]), len(units[j][p]), 1, c.opt.BlockLen)
+			}
+		default:
+			ok = false
 		}
-		method = fmt.Sprintf("bootstrap over runs (%d %s, %d %s)", c.sides[0].runs(), c.sides[0].label, c.sides[1].runs(), c.sides[1].label)
+	}
+	var method string
+	if ok {
+		method = c.describe(lay, [2]int{1, 1}, set, "seconds", label)
 	}
 	if method != "" {
 		boots := c.bootstrap(lay, set, rng, ds, func(j int, segs []segment, out []float64) {
@@ -1644,7 +1783,7 @@ func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
 			}
 		})
 		for i := range ds {
-			ds[i].Method = method
+			ds[i].Method = method + pairedNote(boots)
 			ds[i].CILo, ds[i].CIHi = c.interval(boots, i, &ds[i], label)
 		}
 	} else {
@@ -2017,8 +2156,13 @@ func describeChange(d Delta) string {
 
 // signed prints v with its sign and about digits significant digits.
 func signed(v float64, digits int) string {
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
 	}
 	s := strconv.FormatFloat(v, 'g', digits, 64)
 	if strings.ContainsAny(s, "e") {

@@ -92,6 +92,8 @@ response time and service time side by side from HdrHistograms.`,
 		NewCmdMerge(io),
 		NewCmdSweep(io),
 		NewCmdBatch(io),
+		NewCmdCompare(io),
+		NewCmdAB(io),
 		NewCmdVersion(io),
 	)
 	return root
