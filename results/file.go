@@ -90,10 +90,43 @@ type File struct {
 	Sweep *SweepInfo `json:"sweep,omitempty"`
 	// Batch holds a batch grid's cells, frontier and recommendation.
 	Batch *BatchInfo `json:"batch,omitempty"`
+	// FanOut and Hedge describe the fan-out and hedging wrappers, when on.
+	FanOut *FanOutInfo `json:"fanout,omitempty"`
+	Hedge  *HedgeInfo  `json:"hedge,omitempty"`
 	// Histograms holds every phase's and the total's histograms in the
 	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
 	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
 	Histograms Histograms `json:"histograms"`
+}
+
+// FanOutInfo describes a fan-out run (--fanout N): each logical request
+// was N parallel sub-requests and took as long as the slowest. Slow means
+// slower than Threshold (the sub-requests' p99); Measured is the fraction
+// of logical requests that were slow, Estimated the independent-tail
+// model's 1 − (1 − SubSlow)^N.
+type FanOutInfo struct {
+	N           int           `json:"n"`
+	Requests    uint64        `json:"requests"`
+	SubRequests uint64        `json:"sub_requests"`
+	Failed      uint64        `json:"failed"`
+	SubFailed   uint64        `json:"sub_failed"`
+	Threshold   time.Duration `json:"threshold_ns"`
+	SubSlow     float64       `json:"sub_slow"`
+	Measured    float64       `json:"measured"`
+	Estimated   float64       `json:"estimated"`
+	StdErr      float64       `json:"std_err"`
+	Sentence    string        `json:"sentence"`
+}
+
+// HedgeInfo describes hedging (--hedge-after): duplicates sent when the
+// first attempt had not answered after the delay, the loser cancelled.
+type HedgeInfo struct {
+	After     string        `json:"after"`
+	Requests  uint64        `json:"requests"`
+	Hedges    uint64        `json:"hedges"`
+	HedgeWins uint64        `json:"hedge_wins"`
+	ExtraLoad float64       `json:"extra_load"`
+	Delay     time.Duration `json:"delay_ns"` // the delay in force at the end
 }
 
 // SweepInfo is a rate sweep's analysis: every step (valid or not, and

@@ -198,6 +198,17 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintf(w, "; max RSS %.1f MB, %d GCs (pause p99 %s, max %s)", float64(g.MaxRSS)/1e6, g.GCCount, FormatDuration(g.GCPauseP99), FormatDuration(g.GCPauseMax))
 	}
 	fmt.Fprintln(w)
+	if fo := f.FanOut; fo != nil {
+		fmt.Fprintf(w, "fan-out: %d sub-requests per request (%d in all); %s\n", fo.N, fo.SubRequests, fo.Sentence)
+	}
+	if h := f.Hedge; h != nil {
+		won := 0.0
+		if h.Hedges > 0 {
+			won = float64(h.HedgeWins) / float64(h.Hedges)
+		}
+		fmt.Fprintf(w, "hedging after %s: %.1f%% extra load (%d duplicates), %.0f%% of them answered first; delay at the end %s\n",
+			h.After, 100*h.ExtraLoad, h.Hedges, 100*won, FormatDuration(h.Delay))
+	}
 	if f.Verdict != nil {
 		WriteVerdict(w, f.Verdict)
 	}

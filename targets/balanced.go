@@ -65,6 +65,9 @@ func (b *Balanced) setLive() {
 	b.bal.SetEndpoints(eps)
 }
 
+// Targets returns the endpoints' own targets, in the order given.
+func (b *Balanced) Targets() []generator.Target { return b.all }
+
 // Endpoints returns the endpoints in the order given.
 func (b *Balanced) Endpoints() []balance.Endpoint { return b.eps }
 

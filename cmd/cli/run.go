@@ -66,6 +66,8 @@ type RunOptions struct {
 	Command       []string
 	Verdict       verdictOptions
 	SecretHeaders []string // header names whose values are secret
+	FanOut        int      // sub-requests per logical request (1 = off)
+	HedgeAfter    string   // hedge delay: 50ms, p95, p95,20ms
 	HdrLog        string   // HdrHistogram interval log file
 	CSV           string   // per-second CSV file
 	HTML          string   // HTML report file
@@ -204,6 +206,8 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
 	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
 	f.IntVar(&opts.Streams, "streams-per-connection", 0, "gRPC: cap on concurrent streams per connection (0 = unlimited)")
+	f.IntVar(&opts.FanOut, "fanout", 1, "turn each request into N parallel sub-requests (over --endpoints when given) and time it as the slowest")
+	f.StringVar(&opts.HedgeAfter, "hedge-after", "", "send a duplicate when a request has not answered after this long (50ms) or this percentile of recent ones (p95, or p95,20ms with a fallback); the loser is cancelled")
 	f.StringVar(&opts.Endpoints, "endpoints", "", "balance over these host:port[=weight] endpoints (comma-separated); the URL's host is replaced")
 	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
@@ -283,6 +287,14 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	}
 	if opts.Streams < 0 {
 		return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
+	}
+	if opts.FanOut < 1 || opts.FanOut > 1000 {
+		return usageErrorf("--fanout %d: want 1 to 1000", opts.FanOut)
+	}
+	if opts.HedgeAfter != "" {
+		if _, err := targets.ParseHedgeAfter(opts.HedgeAfter); err != nil {
+			return usageErrorf("--hedge-after %q: %v", opts.HedgeAfter, err)
+		}
 	}
 	for flag, path := range map[string]string{"--out": opts.Out, "--hdr-log": opts.HdrLog, "--csv": opts.CSV, "--html": opts.HTML} {
 		if path != "" {
@@ -509,6 +521,29 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 	} else if tg, closer, err = mk(ho); err != nil {
 		return nil, err
 	}
+	var hedge *targets.Hedge
+	var fan *targets.FanOut
+	if opts.HedgeAfter != "" {
+		after, _ := targets.ParseHedgeAfter(opts.HedgeAfter)
+		if hedge, err = targets.NewHedge(tg, after); err != nil {
+			closer()
+			return nil, usageErrorf("--hedge-after: %v", err)
+		}
+		tg = hedge
+	}
+	if opts.FanOut > 1 {
+		subs := []generator.Target{tg}
+		if bal != nil {
+			// Each sub-request to an endpoint of its own, as a scatter-gather
+			// client does, instead of balancing each sub-request.
+			subs = bal.Targets()
+		}
+		if fan, err = targets.NewFanOut(opts.FanOut, subs); err != nil {
+			closer()
+			return nil, usageErrorf("--fanout: %v", err)
+		}
+		tg = fan
+	}
 	settings := results.Settings{
 		Target: redactURL(ho.URL), Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
@@ -519,6 +554,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
 	job.keys = vars.Keys
+	job.hedge, job.fan = hedge, fan
 	if bal != nil {
 		job.balanced = bal
 		job.settings.Endpoints = opts.Endpoints
@@ -687,7 +723,9 @@ type loadJob struct {
 	rate     func(time.Duration) float64 // offered rate at an offset; nil: constant
 	reports  *RunOptions                 // --hdr-log, --csv, --html, --metrics-addr
 	split    func(seq uint64) int        // A/B: which side (0 or 1) request seq is on; nil: one side
-	sideB    *results.File               // A/B: side B's result, set by measure
+	hedge    *targets.Hedge
+	fan      *targets.FanOut
+	sideB    *results.File // A/B: side B's result, set by measure
 	phases   []analysis.Phase
 	settings results.Settings
 	gen      generator.Options
@@ -904,6 +942,19 @@ func (j *loadJob) fileOf(sum *analysis.Summary, st generator.Stats, started time
 	f.Faults = windows
 	f.Balance = bi
 	f.Settings.StartLate = st.StartLate
+	if j.hedge != nil {
+		j.hedge.Wait() // losers still being cancelled
+		hs := j.hedge.Stats()
+		f.Hedge = &results.HedgeInfo{After: j.hedge.After().String(), Requests: hs.Requests, Hedges: hs.Hedges,
+			HedgeWins: hs.HedgeWins, ExtraLoad: hs.ExtraLoad, Delay: hs.Delay}
+	}
+	if j.fan != nil {
+		fs := j.fan.Stats()
+		a := j.fan.Amplification(0)
+		f.FanOut = &results.FanOutInfo{N: fs.N, Requests: fs.Requests, SubRequests: fs.SubRequests, Failed: fs.Failed,
+			SubFailed: fs.SubFailed, Threshold: a.Threshold, SubSlow: a.SubSlow, Measured: a.Measured,
+			Estimated: a.Estimated, StdErr: a.StdErr, Sentence: a.String()}
+	}
 	return f, nil
 }
 
