@@ -205,7 +205,8 @@ type Delta struct {
 	// Rel is the effect θ: the relative change B/A − 1 (0.12 = 12 %
 	// higher), or, when Abs is set, the difference B − A in the metric's
 	// unit. Compare sets Abs for error_rate only (0.005 = +0.5 percentage
-	// points), since a rate of zero on A has no ratio. NaN when A is zero.
+	// points), since a rate of zero on A has no ratio. NaN when A is zero
+	// and B is not.
 	Rel float64
 	Abs bool
 	// CILo and CIHi bound the confidence interval of Rel at
@@ -319,7 +320,7 @@ type IncomparableError struct {
 }
 
 func (e *IncomparableError) Error() string {
-	return "runs are not comparable: " + strings.Join(e.Problems, "; ") + " (--force compares them anyway)"
+	return "runs are not comparable: " + strings.Join(e.Problems, "; ")
 }
 
 // Comparable reports why runs a and b cannot be compared, or nil:
@@ -327,7 +328,8 @@ func (e *IncomparableError) Error() string {
 //   - a side has no runs, or a run has no phases;
 //   - phase names or their order differ between any two runs;
 //   - a phase's offered rate in any run differs by more than
-//     MaxOfferedDiff (5 %) from A's first run;
+//     MaxOfferedDiff (5 %) from A's first run, and by more than Poisson
+//     counting noise explains (see countingNoise);
 //   - a histogram does not have tailgate's geometry (CheckGeometry).
 //
 // The error is an *IncomparableError.
@@ -403,7 +405,7 @@ func comparability(a, b Side) []string {
 				if q == nil || (i == 0 && r == 0) {
 					continue
 				}
-				if d := relDiff(p.Offered, q.Offered); d > MaxOfferedDiff {
+				if d := relDiff(p.Offered, q.Offered); d > MaxOfferedDiff && !countingNoise(&p, q) {
 					probs = append(probs, fmt.Sprintf("phase %q: %s run %d offered %s/s, %s%% off %s run 1's %s/s (at most %s%%)",
 						p.Name, labels[i], r+1, formatNum(q.Offered), formatPct(100*d), labels[0], formatNum(p.Offered), formatPct(100*MaxOfferedDiff)))
 				}
@@ -420,6 +422,19 @@ func comparability(a, b Side) []string {
 		}
 	}
 	return probs
+}
+
+// countingNoise reports whether the offered rates of a and b differ by no
+// more than four standard deviations of Poisson counting noise,
+// √(rₐ/Tₐ + r_b/T_b) for rates r over durations T: Poisson arrivals, or
+// tailgate ab's coin splitting one schedule, make short phases' counts
+// differ by more than 5 % with nothing changed.
+func countingNoise(a, b *PhaseData) bool {
+	ta, tb := a.Duration.Seconds(), b.Duration.Seconds()
+	if ta <= 0 || tb <= 0 {
+		return false
+	}
+	return math.Abs(a.Offered-b.Offered) <= 4*math.Sqrt(a.Offered/ta+b.Offered/tb)
 }
 
 func phaseGeometry(p *PhaseData) error {
@@ -453,47 +468,48 @@ func relDiff(x, y float64) float64 {
 // Compare measures how B differs from A, phase by phase and in total, for
 // every CompareMetric, with a confidence interval for each difference and
 // a verdict: "~" when the interval contains 0, else "worse" or "better".
+// docs/compare.md explains the method at length.
 //
 // The effect is θ = m(B)/m(A) − 1 for latencies and throughput, and the
-// difference m(B) − m(A) for the error rate (see Delta). m is measured on
-// the merge of a side's runs. Its interval is a percentile bootstrap:
-// each side is resampled independently, θ* = m(B*)/m(A*) − 1 for each of
-// opt.Resamples resamples, and the interval runs between the (1−Conf)/2
-// and (1+Conf)/2 quantiles of θ*. Latency under load is autocorrelated, so
-// single requests are never resampled; what is, depends on the data:
+// difference m(B) − m(A) for the error rate (see Delta), m measured on the
+// merge of a side's runs. Its interval is a percentile bootstrap: each
+// side is resampled (independently, unless opt.Paired), θ* computed for
+// each of opt.Resamples resamples, and the interval read between the
+// (1−Conf)/2 and (1+Conf)/2 quantiles of θ*. Latency under load is
+// autocorrelated, so single requests are never resampled. What is:
 //
-//   - Interval histograms in every run (PhaseData.Intervals, ≥ 2 per
-//     phase): a circular block bootstrap. Blocks of BlockLen (default
-//     ⌈√n⌉) consecutive intervals are drawn with replacement until the
-//     resample has n intervals; their histograms are merged and m read
-//     from the merge. The total is stratified: each phase is resampled
-//     on its own. With several runs on a side, its runs are resampled
-//     first and then blocks within each drawn run (a two-level bootstrap,
-//     which counts both run-to-run and within-run variation).
-//   - No interval histograms, several runs on each side: a bootstrap over
-//     runs, merging the drawn runs' whole-phase histograms.
-//   - One run on a side, no interval histograms: a block bootstrap over
-//     the per-second rows. For p50, p90, p99 and max the side's value is
-//     scaled by the resample's (completion-weighted) mean of that
-//     per-second column over its full-sample mean, an approximation: the
-//     variation of the phase quantile is taken to be that of the mean of
-//     per-second quantiles. p99.9 has no per-second column: it falls back
-//     to each side's order-statistic interval at level √Conf, combined
-//     into [loB/hiA − 1, hiB/loA − 1], which assumes independent samples.
+//   - A side with several runs: its runs, drawn with replacement and
+//     merged (a bootstrap over runs, which captures run-to-run variation).
+//   - A side with one run and interval histograms (≥ 2 per phase): blocks
+//     of BlockLen (default ⌈√n⌉) consecutive intervals, drawn from uniform
+//     starts with wrap-around until the resample has n intervals (a
+//     circular block bootstrap); the drawn histograms are merged and m read
+//     from the merge.
+//   - Both sides with one run and no interval histograms: blocks of
+//     per-second rows. For p50, p90, p99 and max the side's value is scaled
+//     by the resample's completion-weighted mean of that per-second column
+//     over its full-sample mean, an approximation. p99.9 has no column and
+//     falls back to each side's order-statistic interval at level √Conf,
+//     combined into [loB/hiA − 1, hiB/loA − 1] (independent samples
+//     assumed), as does any latency metric with nothing to resample.
 //
-// Error rate and throughput are resampled the same way over per-second
-// rows (their counts are exact per second), over runs, or else from
-// Agresti–Caffo (error rate) and Poisson (throughput) intervals, which
-// assume independent requests. Bootstrap statistics from per-second rows
-// are centred on the point estimate: θ* uses m̂·(m*/m̄), or m̂ + (m* − m̄)
-// for the error rate, where m̄ is the rows' own full-sample value.
+// Error rate and throughput are resampled the same way, over runs or over
+// blocks of per-second rows (their counts are exact per second), or else
+// get Agresti–Caffo (error rate) and Poisson (throughput) intervals, which
+// assume independent requests. The total is stratified: each phase is
+// resampled on its own.
+//
+// Each side's replicate is centred on its point estimate and its deviation
+// scaled by √(n/(n−L)) (n units in blocks of L) or √(R/(R−1)) (R runs),
+// the bootstrap's variance bias; the percentile interval is then
+// stretched by t_ν/z for few effective blocks (see widen).
 //
 // With MinRunsMannWhitney (5) runs or more on each side, a Mann–Whitney U
 // test on the per-run values is added, and a difference is significant
 // only if the interval excludes 0 and p < 1 − Conf.
 //
-// The max of a histogram is a poor bootstrap statistic (a resample never
-// exceeds the observed max): read max verdicts as indicative.
+// A resample never exceeds the observed max, so max gets an interval only
+// from several runs a side; with one run its verdict is always "~".
 //
 // Compare refuses runs that are not Comparable unless opt.Force is set.
 // The result depends only on the inputs and opt.Seed.
@@ -665,23 +681,39 @@ func (s *sideData) mergeHist(set []int, runs []int) (*hdr.Histogram, int64) {
 	return h, dropped
 }
 
-// mergeSparse is mergeHist read as a sparse histogram.
+// mergeSparse is mergeHist read as a sparse histogram. Phases whose
+// intervals were given already read (PhaseData.intervals) and have no
+// histogram are merged in that form.
 func (s *sideData) mergeSparse(set []int, runs []int) (sparse, int64) {
 	if runs == nil {
 		for r := range s.ph {
 			runs = append(runs, r)
 		}
 	}
-	// Intervals given already read (tests), with no histograms: merge them.
-	var parts []sparse
+	light := false
 	for _, r := range runs {
 		for _, p := range set {
 			ph := s.ph[r][p]
-			if ph.Hist != nil || ph.intervals == nil {
-				h, dropped := s.mergeHist(set, runs)
-				return sparseOf(h), dropped
+			light = light || (ph.Hist == nil && ph.intervals != nil)
+		}
+	}
+	if !light {
+		h, dropped := s.mergeHist(set, runs)
+		return sparseOf(h), dropped
+	}
+	var parts []sparse
+	for _, r := range runs {
+		for _, p := range set {
+			switch ph := s.ph[r][p]; {
+			case ph.Hist != nil:
+				parts = append(parts, sparseOf(ph.Hist))
+			case ph.intervals != nil:
+				parts = append(parts, ph.intervals...)
+			default:
+				for _, h := range ph.Intervals {
+					parts = append(parts, sparseOf(h))
+				}
 			}
-			parts = append(parts, ph.intervals...)
 		}
 	}
 	return mergeSparse(parts), 0

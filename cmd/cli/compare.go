@@ -24,6 +24,7 @@ type compareOptions struct {
 	Force     bool
 	Resamples int
 	Seed      uint64
+	paired    bool // ab: both sides' intervals are time-aligned
 
 	rules []analysis.FailRule
 }
@@ -65,7 +66,7 @@ func (c *compareOptions) parse() error {
 // report compares the sides, prints the table, writes the files and
 // returns the exit error for --fail-on.
 func (c *compareOptions) report(io *IOStreams, a, b analysis.Side, fa, fb *results.File) error {
-	cmp, err := analysis.Compare(a, b, analysis.CompareOptions{Resamples: c.Resamples, Seed: c.Seed, Force: c.Force})
+	cmp, err := analysis.Compare(a, b, analysis.CompareOptions{Resamples: c.Resamples, Seed: c.Seed, Force: c.Force, Paired: c.paired})
 	if err != nil {
 		var inc *analysis.IncomparableError
 		if errors.As(err, &inc) {
@@ -275,6 +276,7 @@ func doAB(ctx context.Context, io *IOStreams, opts *RunOptions, co *compareOptio
 	if st.Interrupted {
 		fmt.Fprintln(io.Out, "interrupted: comparing what was measured")
 	}
+	co.paired = true // one schedule, so A's and B's seconds are the same seconds
 	a := analysis.Side{Name: "A", Runs: []analysis.RunData{analysis.RunDataFromSummary(fa.Summary, nil)}}
 	b := analysis.Side{Name: "B", Runs: []analysis.RunData{analysis.RunDataFromSummary(fb.Summary, nil)}}
 	if err := co.report(io, a, b, fa, fb); err != nil {
