@@ -208,8 +208,12 @@ func SelfCheck(s *Summary, asked []float64, cfg SelfCheckConfig) []Finding {
 	}
 	out = append(out, waits)
 
-	if g.CPU > 0 && g.Cores > 0 && g.Elapsed > 0 {
-		use := g.CPU.Seconds() / (g.Elapsed.Seconds() * float64(g.Cores))
+	wall := g.Wall // the CPU was measured over the whole run, drain included
+	if wall <= 0 {
+		wall = g.Elapsed
+	}
+	if g.CPU > 0 && g.Cores > 0 && wall > 0 {
+		use := g.CPU.Seconds() / (wall.Seconds() * float64(g.Cores))
 		f := Finding{Check: CheckCPU, OK: use < cfg.MaxCPU,
 			Measured: fmt.Sprintf("%.0f%% of %d cores", 100*use, g.Cores), Limit: fmt.Sprintf("< %.0f%%", 100*cfg.MaxCPU)}
 		if !f.OK {

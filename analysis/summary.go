@@ -226,6 +226,9 @@ type GeneratorStats struct {
 	// and Cores the cores it could use (GOMAXPROCS); set by the caller.
 	CPU   time.Duration `json:"cpu_ns,omitempty"`
 	Cores int           `json:"cores,omitempty"`
+	// Wall is the run's wall time over which CPU was measured: Elapsed
+	// plus the drain of the last requests.
+	Wall time.Duration `json:"wall_ns,omitempty"`
 	// The generator process's memory high-water mark (rusage maxrss) and
 	// its garbage collector's pauses during the run; set by the caller.
 	MaxRSS     int64         `json:"max_rss_bytes,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"os"
 	"strings"
@@ -265,6 +266,9 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	out.BytesIn = n
 	if err != nil {
 		out.Err = Classify(err)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			out.Err = generator.ErrProtocol // the status came, the body was cut short
+		}
 	}
 	return out
 }
@@ -281,6 +285,19 @@ func Classify(err error) generator.ErrKind {
 	var invalid x509.CertificateInvalidError
 	var recErr tls.RecordHeaderError
 	var netErr net.Error
+	var protoErr textproto.ProtocolError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &protoErr):
+		return generator.ErrProtocol
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return generator.ErrTLS
+	case strings.Contains(msg, "stream error:") && !strings.Contains(msg, "REFUSED_STREAM"),
+		strings.Contains(msg, "server sent GOAWAY"):
+		return generator.ErrReset
+	case strings.Contains(msg, "connection error: PROTOCOL_ERROR"):
+		return generator.ErrProtocol
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return generator.ErrCanceled
@@ -299,7 +316,6 @@ func Classify(err error) generator.ErrKind {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return generator.ErrReset // the peer closed mid-exchange
 	}
-	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "malformed HTTP"), strings.Contains(msg, "invalid"), strings.Contains(msg, "bad "):
 		return generator.ErrProtocol

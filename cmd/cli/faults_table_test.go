@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,8 +28,8 @@ type faultRow struct {
 	url  func(s *faultserver.Server) string
 	args []string // flags beyond the common ones
 
-	rate    int           // requests per second over duration (default 40)
-	dur     time.Duration // default 500ms
+	rate    int           // requests per second over dur (default 80)
+	dur     time.Duration // default 250ms: 20 requests
 	timeout time.Duration // --timeout (default 2s)
 
 	ok   bool   // every request succeeds
@@ -38,7 +39,8 @@ type faultRow struct {
 	gap  string
 	code string // the gRPC code of every request ("" = not checked)
 	// seen: the server must have received exactly the requests sent (no
-	// request lost or retried behind tailgate's back).
+	// request lost or retried behind tailgate's back). Every row checks
+	// that it received no more than were sent.
 	seen bool
 	huge bool // check BytesIn and the process's memory growth
 }
@@ -72,8 +74,8 @@ func faultRows() []faultRow {
 		// ~400 ms of dripping against a 100 ms timeout.
 		{name: "h1/drip-past-timeout", mode: faultserver.Drip, opt: faultserver.Options{DripInterval: 5 * time.Millisecond},
 			timeout: 100 * time.Millisecond, kind: "timeout", seen: true},
-		// 2 × 300 MB, read and discarded.
-		{name: "h1/huge", mode: faultserver.Huge, opt: fs, rate: 2, dur: time.Second, timeout: 20 * time.Second, ok: true, seen: true, huge: true},
+		// One 300 MB body, read and discarded.
+		{name: "h1/huge", mode: faultserver.Huge, opt: fs, rate: 2, dur: 500 * time.Millisecond, timeout: 20 * time.Second, ok: true, seen: true, huge: true},
 		{name: "h1/malformed-status", mode: faultserver.MalformedStatus, opt: fs, kind: "protocol", seen: true},
 		{name: "h1/malformed-headers", mode: faultserver.MalformedHeaders, opt: fs, kind: "protocol", gap: "other", seen: true},
 		{name: "h1/not-http", mode: faultserver.NotHTTP, opt: fs, kind: "protocol", seen: true},
@@ -86,18 +88,21 @@ func faultRows() []faultRow {
 		{name: "h1/tls-untrusted-insecure", mode: faultserver.OK, opt: selfSigned, args: []string{"--insecure"}, ok: true, seen: true},
 		{name: "h1/tls-expired", mode: faultserver.OK, opt: expired, kind: "tls"},
 		{name: "h1/tls-expired-insecure", mode: faultserver.OK, opt: expired, args: []string{"--insecure"}, ok: true, seen: true},
-		{name: "h1/tls-to-plaintext", mode: faultserver.OK, opt: fs, url: https, kind: "tls"},
+		{name: "h1/tls-to-plaintext", mode: faultserver.OK, opt: fs, url: https, kind: "tls", gap: "other"},
 
 		// HTTP/2 over TLS (h2 ALPN); the server answers 505 to HTTP/1.1.
 		{name: "h2/ok", mode: faultserver.H2OK, opt: fs, args: h2, ok: true, seen: true},
 		{name: "h2/tls-untrusted", mode: faultserver.H2OK, opt: fs, args: []string{"--http2"}, kind: "tls"},
 		{name: "h2/hang", mode: faultserver.H2Hang, opt: fs, args: h2, timeout: hang, kind: "timeout", seen: true},
-		{name: "h2/huge", mode: faultserver.H2Huge, opt: faultserver.Options{HugeSize: 16 << 20}, args: h2,
-			rate: 2, dur: time.Second, timeout: 20 * time.Second, ok: true, seen: true, huge: true},
+		// HTTP/2 under -race moves ~30 MB/s: one 32 MB body.
+		{name: "h2/huge", mode: faultserver.H2Huge, opt: faultserver.Options{HugeSize: 32 << 20}, args: h2,
+			rate: 2, dur: 500 * time.Millisecond, timeout: 20 * time.Second, ok: true, seen: true, huge: true},
 		{name: "h2/reset-stream", mode: faultserver.H2ResetStream, opt: fs, args: h2, kind: "reset", gap: "other", seen: true},
 		{name: "h2/reset-mid-response", mode: faultserver.H2ResetMidResponse, opt: fs, args: h2, kind: "reset", gap: "other", seen: true},
-		{name: "h2/goaway", mode: faultserver.H2GoAway, opt: fs, args: h2, kind: "reset", gap: "other", seen: true},
-		{name: "h2/protocol-error", mode: faultserver.H2ProtocolError, opt: fs, args: h2, kind: "protocol", gap: "other", seen: true},
+		// These two end the whole connection: requests multiplexed onto it
+		// whose HEADERS had not left yet fail with it, unseen by the server.
+		{name: "h2/goaway", mode: faultserver.H2GoAway, opt: fs, args: h2, kind: "reset", gap: "other"},
+		{name: "h2/protocol-error", mode: faultserver.H2ProtocolError, opt: fs, args: h2, kind: "protocol", gap: "other"},
 
 		// gRPC (demo.Store/Get), h2c unless grpcs.
 		{name: "grpc/ok", mode: faultserver.GRPCOK, opt: fs, args: gdata, ok: true, code: "OK", seen: true},
@@ -106,7 +111,9 @@ func faultRows() []faultRow {
 		{name: "grpc/close-connection", mode: faultserver.GRPCCloseConnection, opt: fs, args: gdata, kind: "reset", code: "UNAVAILABLE"},
 		{name: "grpc/refuse", mode: faultserver.Refuse, opt: fs, url: grpcURL, args: gset, kind: "refused", code: "UNAVAILABLE"},
 		{name: "grpc/dns", mode: faultserver.Refuse, opt: fs, args: gset, kind: "dns", code: "UNAVAILABLE",
-			url: func(*faultserver.Server) string { return "grpc://" + faultserver.UnresolvableHost + ":443/demo.Store/Get" }},
+			url: func(*faultserver.Server) string {
+				return "grpc://" + faultserver.UnresolvableHost + ":443/demo.Store/Get"
+			}},
 		{name: "grpc/tls-untrusted", mode: faultserver.GRPCOK, opt: selfSigned, args: gset, kind: "tls", code: "UNAVAILABLE"},
 		{name: "grpc/tls-untrusted-insecure", mode: faultserver.GRPCOK, opt: selfSigned, args: append([]string{"--insecure"}, gdata...), ok: true, code: "OK", seen: true},
 	}
@@ -129,10 +136,10 @@ func TestFaultsTable(t *testing.T) {
 
 func runFaultRow(t *testing.T, row faultRow) {
 	if row.rate == 0 {
-		row.rate = 40
+		row.rate = 80
 	}
 	if row.dur == 0 {
-		row.dur = 500 * time.Millisecond
+		row.dur = 250 * time.Millisecond
 	}
 	if row.timeout == 0 {
 		row.timeout = 2 * time.Second
@@ -201,8 +208,8 @@ func runFaultRow(t *testing.T, row faultRow) {
 	if row.code != "" && tot.GRPCCodes[row.code] != tot.Intended {
 		t.Errorf("grpc codes %v; want %d %s", tot.GRPCCodes, tot.Intended, row.code)
 	}
-	if row.seen && s.Requests() != tot.Intended {
-		t.Errorf("the server received %d requests, tailgate sent %d", s.Requests(), tot.Intended)
+	if got := s.Requests(); got > tot.Intended || (row.seen && got != tot.Intended) {
+		t.Errorf("the server received %d requests, tailgate sent %d", got, tot.Intended)
 	}
 	if row.huge {
 		size := s.Options().HugeSize
@@ -210,7 +217,7 @@ func runFaultRow(t *testing.T, row faultRow) {
 			t.Errorf("bytes in %d; want ≥ %d (%d × %d)", tot.BytesIn, tot.OK*size, tot.OK, size)
 		}
 		if growth, ok := mem.growth(); ok {
-			t.Logf("read %d MB; resident memory grew by %d MB", tot.BytesIn>>20, growth>>20)
+			t.Logf("read %d MB; resident memory grew by %d MB (peak of 5 ms samples; of VmHWM too: %v)", tot.BytesIn>>20, growth>>20, mem.hwmReset)
 			if growth >= 100<<20 {
 				t.Errorf("resident memory grew by %d MB reading %d MB: the body was buffered", growth>>20, tot.BytesIn>>20)
 			}
@@ -290,7 +297,7 @@ type memWatch struct {
 // until stop. It also resets the kernel's high-water mark (VmHWM) where
 // it can, so that a peak between samples counts too.
 func watchMemory() *memWatch {
-	runtime.GC()
+	debug.FreeOSMemory()
 	m := &memWatch{quit: make(chan struct{})}
 	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	rss, ok := procStatus("VmRSS")

@@ -871,9 +871,9 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 			}
 		})
 	}
-	cpu0 := processCPU()
+	cpu0, wall0 := processCPU(), time.Now()
 	st, err := generator.Run(ctx, j.schedule, j.target, rec, j.gen)
-	cpu := processCPU() - cpu0
+	cpu, wall := processCPU()-cpu0, time.Since(wall0)
 	stopFaults()
 	var windows []results.FaultWindow
 	if j.faults != nil {
@@ -904,7 +904,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	if colB != nil {
 		sumB := colB.Summarize(st)
 		littleCheck(sumB, nil, false)
-		fb, err := j.fileOf(sumB, st, started, windows, nil, cpu, gc0.NumGC)
+		fb, err := j.fileOf(sumB, st, started, windows, nil, cpu, wall, gc0.NumGC)
 		if err != nil {
 			return nil, st, err
 		}
@@ -919,13 +919,14 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	if j.balanced != nil {
 		bi = j.balanceInfo(sum, windows)
 	}
-	f, err := j.fileOf(sum, st, started, windows, bi, cpu, gc0.NumGC)
+	f, err := j.fileOf(sum, st, started, windows, bi, cpu, wall, gc0.NumGC)
 	return f, st, err
 }
 
 // fileOf builds the result file of a measured summary.
-func (j *loadJob) fileOf(sum *analysis.Summary, st generator.Stats, started time.Time, windows []results.FaultWindow, bi *results.BalanceInfo, cpu time.Duration, numGC0 int64) (*results.File, error) {
+func (j *loadJob) fileOf(sum *analysis.Summary, st generator.Stats, started time.Time, windows []results.FaultWindow, bi *results.BalanceInfo, cpu, wall time.Duration, numGC0 int64) (*results.File, error) {
 	sum.Generator.CPU = cpu
+	sum.Generator.Wall = wall
 	sum.Generator.Cores = runtime.GOMAXPROCS(0)
 	gcStats(&sum.Generator, numGC0)
 	sum.Generator.Batches, sum.Generator.FlushBySize, sum.Generator.FlushByLinger = st.Batches, st.FlushBySize, st.FlushByLinger
