@@ -18,7 +18,8 @@ build:
 test: vet unit fuzz-short
 
 unit:
-	$(GO) test -race -count=1 -timeout 8m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -run 'TestMemoryFlatOverLongRun' ./analysis/
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
