@@ -303,3 +303,19 @@ func FuzzParseObjective(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSLO(f *testing.F) {
+	f.Add([]byte("objectives:\n  - {metric: p99, op: \"<\", threshold: 250ms}\npolicy: {uncertain: warn}\n"))
+	f.Add([]byte("objectives: [{metric: errors, op: \"<\", threshold: 0.1%, phase: burst}]\n"))
+	f.Add([]byte("objectives: 3\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		spec, err := ParseSLO("fuzz.yaml", b)
+		if err == nil {
+			for _, o := range spec.Objectives {
+				if _, err := ParseObjective(o.String()); err != nil {
+					t.Fatalf("objective %q does not round-trip: %v", o, err)
+				}
+			}
+		}
+	})
+}

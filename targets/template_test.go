@@ -202,3 +202,20 @@ func TestHTTPDoBatch(t *testing.T) {
 		t.Fatalf("server saw %q", got)
 	}
 }
+
+func FuzzLoadDataCSV(f *testing.F) {
+	f.Add([]byte("user,token\nalice,t1\n"))
+	f.Add([]byte("a,a\n1,2\n"))
+	f.Add([]byte("\"unterminated\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := readCSV("fuzz.csv", strings.NewReader(string(b)))
+		if err != nil {
+			return
+		}
+		for _, r := range d.Rows {
+			if len(r) != len(d.Columns) {
+				t.Fatalf("row of %d for %d columns", len(r), len(d.Columns))
+			}
+		}
+	})
+}

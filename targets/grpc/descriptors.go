@@ -212,6 +212,11 @@ func loadProtoset(path string) (*filesSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protoset: %w", err)
 	}
+	return parseProtoset(path, b)
+}
+
+// parseProtoset decodes and links a binary FileDescriptorSet.
+func parseProtoset(path string, b []byte) (*filesSource, error) {
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(b, &set); err != nil {
 		return nil, fmt.Errorf("protoset %s: not a FileDescriptorSet: %w", path, err)

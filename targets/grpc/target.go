@@ -367,7 +367,8 @@ func (t *Target) InvalidRequests() uint64 { return t.invalid.Load() }
 
 // Do calls the method once; see DoTimed.
 func (t *Target) Do(ctx context.Context, seq uint64) generator.Outcome {
-	out, _ := t.DoTimed(ctx, seq)
+	out, tm := t.DoTimed(ctx, seq)
+	out.TTFB = tm.FirstMessage // the breakdown's time to first byte, for gRPC
 	return out
 }
 

@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -129,6 +130,20 @@ func FuzzData(f *testing.F) {
 		k := md.Fields().ByName("key")
 		if got, want := again[0].ProtoReflect().Get(k).String(), msgs[0].ProtoReflect().Get(k).String(); got != want {
 			t.Fatalf("key %q after a round trip, want %q", got, want)
+		}
+	})
+}
+
+func FuzzProtoset(f *testing.F) {
+	if b, err := os.ReadFile("../grpcdemo/testdata/demo.protoset"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x0a, 0x03, 0x0a, 0x01, 0x78})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		src, err := parseProtoset("fuzz", b)
+		if err == nil && src == nil {
+			t.Fatal("no error and no descriptors")
 		}
 	})
 }
