@@ -262,3 +262,29 @@ func TestRunSamplesGaps(t *testing.T) {
 		}
 	})
 }
+
+// Closed loop: each of n workers waits for its response, so throughput is
+// n / service time.
+func TestRunClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		tg := TargetFunc(func(ctx context.Context, _ uint64) Outcome {
+			time.Sleep(10 * time.Millisecond)
+			return Outcome{Status: 200}
+		})
+		st, err := RunClosed(context.Background(), 4, time.Second, tg, &c, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 4 workers × 1 s / 10 ms = 400 requests (the last round may start
+		// just before the end).
+		if st.Sent < 400 || st.Sent > 404 || len(c.all) != int(st.Sent) || st.PeakInFlight != 4 {
+			t.Fatalf("stats %+v, %d results", st, len(c.all))
+		}
+		for _, r := range c.all {
+			if r.SendLag() != 0 || r.ResponseTime() != 10*time.Millisecond {
+				t.Fatalf("result %+v", r)
+			}
+		}
+	})
+}

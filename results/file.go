@@ -39,8 +39,11 @@ type Settings struct {
 	Timeout      time.Duration `json:"timeout_ns"`
 	HTTP2        bool          `json:"http2,omitempty"`
 	Profile      string        `json:"profile,omitempty"`
-	Endpoints    string        `json:"endpoints,omitempty"`
-	Balance      string        `json:"balance,omitempty"`
+	// ClosedLoop is the concurrency of a closed-loop run (--rate max): no
+	// schedule, response time = service time. 0 for open loop.
+	ClosedLoop int    `json:"closed_loop,omitempty"`
+	Endpoints  string `json:"endpoints,omitempty"`
+	Balance    string `json:"balance,omitempty"`
 	// Phases are the planned phases: rate shape and arrival process.
 	Phases []PhaseSettings `json:"phases,omitempty"`
 	// Segment is "i/n" when this run fired stripe i (1-based) of n of one
@@ -132,9 +135,12 @@ type HedgeInfo struct {
 // SweepInfo is a rate sweep's analysis: every step (valid or not, and
 // why) and the knee (analysis.FindKnee).
 type SweepInfo struct {
-	Steps  []analysis.Step     `json:"steps"`
-	Knee   analysis.KneeResult `json:"knee"`
-	Search *SearchInfo         `json:"search,omitempty"`
+	Steps []analysis.Step     `json:"steps"`
+	Knee  analysis.KneeResult `json:"knee"`
+	// USL is the Universal Scalability Law fit of a closed-loop sweep
+	// over concurrency (sweep --concurrency).
+	USL    *analysis.USLFit `json:"usl,omitempty"`
+	Search *SearchInfo      `json:"search,omitempty"`
 }
 
 // SearchInfo is the outcome of a capacity search (sweep --search).

@@ -67,6 +67,7 @@ type RunOptions struct {
 	Verdict       verdictOptions
 	SecretHeaders []string // header names whose values are secret
 	FanOut        int      // sub-requests per logical request (1 = off)
+	ClosedLoop    int      // --rate max: closed loop at this concurrency (0 = open loop)
 	HedgeAfter    string   // hedge delay: 50ms, p95, p95,20ms
 	HdrLog        string   // HdrHistogram interval log file
 	CSV           string   // per-second CSV file
@@ -131,7 +132,7 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 // addLoadFlags registers the flags that say what load to send: a rate
 // and duration, or a profile; segments and a start time.
 func (opts *RunOptions) addLoadFlags(f *pflag.FlagSet, raw *rawFlags) {
-	f.StringVarP(&raw.rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m)")
+	f.StringVarP(&raw.rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m); max: closed loop, each of --connections (10) sending when its last answer came")
 	f.DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "how long to send")
 	f.StringVar(&opts.Arrivals, "arrivals", "constant", "arrival process: constant (evenly spaced) or poisson")
 	f.StringVarP(&opts.Profile, "profile", "p", "", "a built-in profile name or a profile YAML file (see 'tailgate profiles list')")
@@ -159,7 +160,17 @@ func (opts *RunOptions) finishLoad(c *cobra.Command, raw *rawFlags) error {
 			return usageErrorf("--rate is required (or --profile)")
 		}
 		var err error
-		if opts.Rate, err = ParseRate(raw.rate); err != nil {
+		if raw.rate == "max" {
+			// Closed loop, for measuring the generator or the target's
+			// capacity: each connection sends when its last answer came.
+			opts.ClosedLoop = opts.Connections
+			if opts.ClosedLoop == 0 {
+				opts.ClosedLoop = 10
+			}
+			if opts.Segment != "" || !opts.StartAt.IsZero() {
+				return usageErrorf("--rate max is closed loop: no schedule to split into segments")
+			}
+		} else if opts.Rate, err = ParseRate(raw.rate); err != nil {
 			return usageErrorf("--rate %q: %v", raw.rate, err)
 		}
 	}
@@ -591,6 +602,8 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 // plainSchedule sets a one-phase schedule from --rate, --duration and
 // --arrivals.
 func (job *loadJob) plainSchedule(opts *RunOptions) {
+	job.closed = opts.ClosedLoop
+	job.settings.ClosedLoop = opts.ClosedLoop
 	arr, _ := generator.ParseArrivals(opts.Arrivals)
 	var sched generator.Schedule = generator.Constant{Rate: opts.Rate, Duration: opts.Duration}
 	if arr == generator.PoissonArrivals {
@@ -725,6 +738,7 @@ type loadJob struct {
 	split    func(seq uint64) int        // A/B: which side (0 or 1) request seq is on; nil: one side
 	hedge    *targets.Hedge
 	fan      *targets.FanOut
+	closed   int           // closed loop at this concurrency; 0: open loop
 	sideB    *results.File // A/B: side B's result, set by measure
 	phases   []analysis.Phase
 	settings results.Settings
@@ -872,7 +886,13 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 		})
 	}
 	cpu0, wall0 := processCPU(), time.Now()
-	st, err := generator.Run(ctx, j.schedule, j.target, rec, j.gen)
+	var st generator.Stats
+	var err error
+	if j.closed > 0 {
+		st, err = generator.RunClosed(ctx, j.closed, j.total, j.target, rec, j.gen)
+	} else {
+		st, err = generator.Run(ctx, j.schedule, j.target, rec, j.gen)
+	}
 	cpu, wall := processCPU()-cpu0, time.Since(wall0)
 	stopFaults()
 	var windows []results.FaultWindow

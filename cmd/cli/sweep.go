@@ -5,6 +5,7 @@ import (
 	"fmt"
 	stdio "io"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,13 +25,14 @@ type SweepOptions struct {
 	Search       bool
 	Precision    float64 // binary search stops when hi/lo − 1 < Precision
 	MaxSteps     int
+	Concurrency  []int // closed-loop sweep over these concurrencies (USL fit)
 }
 
 // NewCmdSweep builds `tailgate sweep`.
 func NewCmdSweep(io *IOStreams) *cobra.Command {
 	opts := &SweepOptions{}
 	raw := &rawFlags{}
-	var from, to string
+	var from, to, conc string
 	cmd := &cobra.Command{
 		Use:   "sweep URL --from R --to R [--steps N] [--step-duration D] [--slo EXPR] | sweep URL --search --slo EXPR",
 		Short: "Find the utilization knee (rate sweep) or the highest rate that meets an SLO (--search)",
@@ -51,6 +53,21 @@ then a confirming run twice as long.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.URL = args[0]
 			var err error
+			if conc != "" {
+				if opts.Concurrency, err = parseList(conc, func(s string) (int, error) {
+					n, err := strconv.Atoi(s)
+					if err != nil || n < 1 {
+						return 0, fmt.Errorf("concurrency %q: want a whole number ≥ 1", s)
+					}
+					return n, nil
+				}); err != nil {
+					return usageErrorf("--concurrency: %v", err)
+				}
+				if err := opts.finish(c, raw); err != nil {
+					return err
+				}
+				return doClosedSweep(c.Context(), io, opts)
+			}
 			if opts.From, err = ParseRate(from); err != nil {
 				return usageErrorf("--from %q: %v", from, err)
 			}
@@ -90,6 +107,7 @@ then a confirming run twice as long.`,
 	f.BoolVar(&opts.Search, "search", false, "search for the highest rate that meets the SLO instead of sweeping")
 	f.Float64Var(&opts.Precision, "precision", 0.01, "--search: stop bisecting when the bracket is this narrow (relative)")
 	f.IntVar(&opts.MaxSteps, "max-steps", 30, "--search: give up after this many steps")
+	f.StringVar(&conc, "concurrency", "", "closed-loop sweep over these concurrencies (e.g. 1,2,4,8,16) and a Universal Scalability Law fit")
 	opts.addFlags(f, raw)
 	return cmd
 }
@@ -352,4 +370,75 @@ func search(ctx context.Context, sr *stepRun, opts *SweepOptions, info *results.
 		si.Sentence = fmt.Sprintf("%s holds up to %s req/s (fails at %s); %s", si.SLO, formatRate(good), formatRate(bad), conf)
 	}
 	return si, nil
+}
+
+// doClosedSweep runs closed-loop steps at each concurrency and fits the
+// Universal Scalability Law to throughput against concurrency.
+func doClosedSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
+	opts.Duration = opts.StepDuration
+	opts.Rate = 1 // placeholder: closed-loop steps have no schedule
+	job, err := planRun(&opts.RunOptions)
+	if err != nil {
+		return err
+	}
+	defer job.close()
+	var pts []analysis.USLPoint
+	var steps []*results.File
+	fmt.Fprintf(io.Out, "tailgate sweep (closed loop) → %s\n", redactURL(opts.URL))
+	for i, n := range opts.Concurrency {
+		if ctx.Err() != nil {
+			break
+		}
+		j := *job
+		j.closed = n
+		name := fmt.Sprintf("c=%d", n)
+		j.phases = []analysis.Phase{{Name: name, End: opts.StepDuration}}
+		j.total = opts.StepDuration
+		j.settings.ClosedLoop = n
+		if !opts.Quiet {
+			fmt.Fprintf(io.ErrOut, "step %d: %d connections, closed loop, for %v\n", i+1, n, opts.StepDuration)
+		}
+		f, _, err := j.measure(ctx, io)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, f)
+		tot := f.Summary.Total
+		pts = append(pts, analysis.USLPoint{N: float64(n), X: tot.GoodputRate})
+		fmt.Fprintf(io.Out, "  c=%-4d %8.0f req/s  p50 %-8s p99 %s\n", n, tot.GoodputRate, results.FormatDuration(tot.Response.P50), results.FormatDuration(tot.Response.P99))
+		if i < len(opts.Concurrency)-1 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(opts.Cooldown):
+			}
+		}
+	}
+	if len(steps) == 0 {
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted before the first step"))
+	}
+	fit, ferr := analysis.FitUSL(pts)
+	if ferr != nil {
+		fmt.Fprintf(io.Out, "no USL fit: %v\n", ferr)
+	} else {
+		fmt.Fprintf(io.Out, "Universal Scalability Law: %s\n", fit)
+	}
+	out := *steps[len(steps)-1]
+	out.Kind = "sweep"
+	out.Steps = steps
+	out.Verdict = nil
+	out.Sweep = &results.SweepInfo{}
+	if ferr == nil {
+		out.Sweep.USL = &fit
+	}
+	for _, f := range steps {
+		t := f.Summary.Total
+		out.Sweep.Steps = append(out.Sweep.Steps, analysis.Step{Offered: t.OfferedRate, Achieved: t.GoodputRate,
+			P50: t.Response.P50, P99: t.Response.P99, Valid: true})
+	}
+	if opts.Out != "" {
+		if err := results.Write(opts.Out, &out); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	return nil
 }

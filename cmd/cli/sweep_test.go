@@ -109,3 +109,26 @@ func TestBatchGrid(t *testing.T) {
 		t.Errorf("table:\n%s\nrecommendation %q", stdout, f.Batch.Recommendation)
 	}
 }
+
+// --rate max is closed loop, labelled so; sweep --concurrency fits the
+// Universal Scalability Law to the closed-loop steps.
+func TestClosedLoopAndUSL(t *testing.T) {
+	base := startDemoProcess(t, "--workers", "4", "--service-time", "10ms", "--cache-ttl", "0", "--dep-median", "0", "--tail-prob", "0")
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, stdout, errOut := testIO()
+	if code := Execute(context.Background(), io, []string{"run", base + "/", "--rate", "max", "-c", "2", "--duration", "2s", "-q", "--out", out}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f := readResult(t, out)
+	// 2 connections × 1 request per ~10 ms ≈ 200 req/s, and never more.
+	if r := f.Summary.Total.GoodputRate; r < 100 || r > 210 || f.Settings.ClosedLoop != 2 || !strings.Contains(stdout.String(), "CLOSED LOOP") {
+		t.Errorf("closed loop at %.0f req/s, settings %+v", r, f.Settings.ClosedLoop)
+	}
+	io2, stdout2, errOut2 := testIO()
+	if code := Execute(context.Background(), io2, []string{"sweep", base + "/", "--concurrency", "1,2,4,8", "--step-duration", "1s", "--cooldown", "100ms", "-q"}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut2)
+	}
+	if !strings.Contains(stdout2.String(), "Universal Scalability Law: σ=") {
+		t.Errorf("%s", stdout2)
+	}
+}

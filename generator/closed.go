@@ -1,0 +1,54 @@
+package generator
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RunClosed drives t closed loop, the way wrk and most benchmarks do:
+// each of n workers sends its next request when its last one completes,
+// for duration d or until ctx is done. There is no schedule, so a request
+// is "intended" when it is sent and response time equals service time:
+// closed-loop numbers measure capacity (requests/s at a concurrency), not
+// the latency users on a schedule see. Results are labelled as such by
+// callers.
+func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Recorder, opt Options) (Stats, error) {
+	if t == nil || rec == nil || n < 1 {
+		return Stats{}, ErrNoSchedule
+	}
+	g := opt.Gauges
+	if g == nil {
+		g = new(Gauges)
+	}
+	start := opt.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	runCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var sent atomic.Uint64
+	var seq atomic.Uint64
+	var wg sync.WaitGroup
+	l := &loop{start: start, target: t, rec: rec, ctx: context.WithoutCancel(ctx), g: g}
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func(id int) {
+			defer wg.Done()
+			res := new(Result)
+			for runCtx.Err() == nil {
+				s := seq.Add(1) - 1
+				now := time.Since(start)
+				sent.Add(1)
+				l.do(id, token{seq: s, at: now}, res)
+			}
+		}(w)
+	}
+	wg.Wait()
+	st := Stats{Start: start, Elapsed: time.Since(start), Workers: n, PeakInFlight: int(l.peak.Load())}
+	st.Intended = sent.Load()
+	st.Sent = st.Intended
+	st.Interrupted = ctx.Err() != nil
+	return st, nil
+}
