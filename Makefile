@@ -27,7 +27,7 @@ vet:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## fuzz-short: every Fuzz target for FUZZTIME (3s) each; fuzz: 1 minute each.
+## fuzz-short: every Fuzz target for FUZZTIME (2s) each; fuzz: 1 minute each.
 fuzz-short:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
