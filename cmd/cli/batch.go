@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	stdio "io"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -198,21 +197,5 @@ func doBatch(ctx context.Context, io *IOStreams, opts *BatchCmdOptions) error {
 	out.Batch = &results.BatchInfo{Cells: cells, Recommendation: sentence}
 	out.Verdict = nil
 	out.Interrupted = ctx.Err() != nil
-	if opts.Out != "" {
-		if err := results.Write(opts.Out, &out); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	if opts.HTML != "" {
-		if err := results.WriteAtomic(opts.HTML, func(w stdio.Writer) error { return writeHTML(w, &out) }); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	if err := render(io, &out, opts.Format); err != nil {
-		return withCode(ExitError, err)
-	}
-	if out.Interrupted {
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted: partial grid written"))
-	}
-	return nil
+	return writeSteps(io, &opts.RunOptions, &out)
 }

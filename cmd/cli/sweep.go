@@ -275,28 +275,8 @@ func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 	out.Verdict = nil
 	out.Settings.Rate = 0
 	out.Interrupted = ctx.Err() != nil
-	if opts.Out != "" {
-		if err := results.Write(opts.Out, &out); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	if opts.HTML != "" {
-		if err := results.WriteAtomic(opts.HTML, func(w stdio.Writer) error { return writeHTML(w, &out) }); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	if opts.Format == "json" {
-		if err := writeSummaryJSON(io, &out); err != nil {
-			return withCode(ExitError, err)
-		}
-	} else if err := results.WriteSweep(io.Out, &out); err != nil {
-		return withCode(ExitError, err)
-	}
-	if opts.Out != "" && opts.Format == "table" {
-		fmt.Fprintf(io.Out, "result written to %s\n", opts.Out)
-	}
-	if out.Interrupted {
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted: partial sweep written"))
+	if err := writeSteps(io, &opts.RunOptions, &out); err != nil {
+		return err
 	}
 	if opts.Search && (info.Search == nil || info.Search.Best == 0) {
 		return withCode(ExitFail, fmt.Errorf("no rate tested met %s", sloName))
@@ -439,6 +419,31 @@ func doClosedSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error
 		if err := results.Write(opts.Out, &out); err != nil {
 			return withCode(ExitError, err)
 		}
+	}
+	return nil
+}
+
+// writeSteps writes a sweep's or a batch grid's result (--out, --html),
+// renders it, and says if it was cut short.
+func writeSteps(io *IOStreams, opts *RunOptions, out *results.File) error {
+	if opts.Out != "" {
+		if err := results.Write(opts.Out, out); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	if opts.HTML != "" {
+		if err := results.WriteAtomic(opts.HTML, func(w stdio.Writer) error { return writeHTML(w, out) }); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	if err := render(io, out, opts.Format); err != nil {
+		return withCode(ExitError, err)
+	}
+	if opts.Out != "" && opts.Format == "table" {
+		fmt.Fprintf(io.Out, "result written to %s\n", opts.Out)
+	}
+	if out.Interrupted {
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted: partial %s written", out.Kind))
 	}
 	return nil
 }
