@@ -45,6 +45,7 @@ type sample struct {
 	lag50, lag99        time.Duration
 	resp99, svc99       time.Duration
 	errors              int64
+	verdict             string // the run's self-check verdict
 }
 
 func pin(cpu string, name string, args ...string) *exec.Cmd {
@@ -89,8 +90,8 @@ func run(bin string, rates string, dur time.Duration, runs int) error {
 
 	fmt.Printf("machine: %s, %d CPUs, %s, generator pinned: %v\n", cpuModel(), runtime.NumCPU(), runtime.Version(), hasTaskset())
 	fmt.Printf("target: tailgate demo target on %s (cached key); %d run(s) of %v per rate, median shown\n\n", addr, runs, dur)
-	fmt.Printf("%-10s %-12s %-14s %-10s %-12s %-12s %-12s %-12s %s\n",
-		"offered/s", "achieved/s", "CPU µs/req", "maxRSS", "lag p50", "lag p99", "resp p99", "svc p99", "errors")
+	fmt.Printf("%-10s %-12s %-14s %-10s %-12s %-12s %-12s %-12s %-7s %s\n",
+		"offered/s", "achieved/s", "CPU µs/req", "maxRSS", "lag p50", "lag p99", "resp p99", "svc p99", "errors", "self-check")
 	for _, rs := range strings.Split(rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
 		if err != nil {
@@ -106,10 +107,10 @@ func run(bin string, rates string, dur time.Duration, runs int) error {
 		}
 		sort.Slice(ss, func(i, j int) bool { return ss[i].cpuPerReq < ss[j].cpuPerReq })
 		m := ss[len(ss)/2]
-		fmt.Printf("%-10.0f %-12.0f %-14.1f %-10s %-12s %-12s %-12s %-12s %d\n",
+		fmt.Printf("%-10.0f %-12.0f %-14.1f %-10s %-12s %-12s %-12s %-12s %-7d %s\n",
 			rate, m.achieved, m.cpuPerReq, fmt.Sprintf("%.1fMB", float64(m.maxRSS)/1024),
 			results.FormatDuration(m.lag50), results.FormatDuration(m.lag99),
-			results.FormatDuration(m.resp99), results.FormatDuration(m.svc99), m.errors)
+			results.FormatDuration(m.resp99), results.FormatDuration(m.svc99), m.errors, m.verdict)
 	}
 	return nil
 }
@@ -117,9 +118,10 @@ func run(bin string, rates string, dur time.Duration, runs int) error {
 func once(bin, addr string, rate float64, dur time.Duration, out string) (sample, error) {
 	cmd := pin("0", bin, "run", "http://"+addr+"/", "--rate", fmt.Sprint(rate), "--duration", dur.String(),
 		"--max-in-flight", "4096", "--out", out, "-q", "--format", "json")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return sample{}, fmt.Errorf("tailgate run at %v/s: %w", rate, err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil && cmd.ProcessState.ExitCode() != 3 {
+		return sample{}, fmt.Errorf("tailgate run at %v/s: %w: %s", rate, err, stderr.String())
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -128,7 +130,18 @@ func once(bin, addr string, rate float64, dur time.Duration, out string) (sample
 		return sample{}, err
 	}
 	t := f.Summary.Total
+	verdict := "PASS"
+	if f.Verdict != nil {
+		verdict = string(f.Verdict.Status)
+		for _, fd := range f.Verdict.Findings {
+			if !fd.OK {
+				verdict += " (" + fd.Check + ")"
+				break
+			}
+		}
+	}
 	s := sample{
+		verdict:  verdict,
 		achieved: t.AchievedRate,
 		maxRSS:   ru.Maxrss,
 		lag50:    t.SendLag.P50, lag99: t.SendLag.P99,
