@@ -74,6 +74,9 @@ func WriteTable(w io.Writer, f *File) error {
 	} else if st.Rate > 0 {
 		fmt.Fprintf(&head, "  %s req/s %s for %v", formatRate(st.Rate), st.Arrivals, st.Duration)
 	}
+	if st.Engine != "" {
+		fmt.Fprintf(&head, "  (engine %s)", st.Engine)
+	}
 	if st.ClosedLoop > 0 {
 		fmt.Fprintf(&head, "  [CLOSED LOOP: %d connections, each waiting for its answer; response time = service time, no schedule]", st.ClosedLoop)
 	}

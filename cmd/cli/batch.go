@@ -163,8 +163,12 @@ func doBatch(ctx context.Context, io *IOStreams, opts *BatchCmdOptions) error {
 		steps = append(steps, f)
 		g := f.Summary.Generator
 		tot := &f.Summary.Total
+		thr := tot.GoodputRate
+		if r, ok := windowRate(stepSeconds(f, opts.CellDuration), true); ok {
+			thr = min(r, p.rate*1.05)
+		}
 		cell := analysis.BatchCell{
-			BatchSize: p.b, Linger: p.l, Rate: p.rate, Throughput: tot.GoodputRate, P99: tot.Response.P99,
+			BatchSize: p.b, Linger: p.l, Rate: p.rate, Throughput: thr, P99: tot.Response.P99,
 			FlushBySize: int64(g.FlushBySize), FlushByLinger: int64(g.FlushByLinger),
 			Valid: v.Status != analysis.StatusInvalid && tot.Errors == 0,
 		}

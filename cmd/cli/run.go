@@ -29,6 +29,7 @@ import (
 	"tailgate/targets"
 	"tailgate/targets/balance"
 	grpct "tailgate/targets/grpc"
+	"tailgate/targets/h1"
 )
 
 // RunOptions are the flags of `tailgate run`.
@@ -68,6 +69,7 @@ type RunOptions struct {
 	SecretHeaders []string // header names whose values are secret
 	FanOut        int      // sub-requests per logical request (1 = off)
 	ClosedLoop    int      // --rate max: closed loop at this concurrency (0 = open loop)
+	Engine        string   // HTTP client: auto, fast-h1 or net/http
 	HedgeAfter    string   // hedge delay: 50ms, p95, p95,20ms
 	HdrLog        string   // HdrHistogram interval log file
 	CSV           string   // per-second CSV file
@@ -213,6 +215,7 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.Keys, "keys", "", "{{key}} distribution: uniform:N, zipf:S:N or sequential:N")
 	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
 	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
+	f.StringVar(&opts.Engine, "engine", "auto", "HTTP client: auto (the fast HTTP/1.1 client where it applies, else net/http), fast-h1 or net/http")
 	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
 	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
 	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")
@@ -298,6 +301,9 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	}
 	if opts.Streams < 0 {
 		return usageErrorf("--streams-per-connection %d: must not be negative", opts.Streams)
+	}
+	if opts.Engine != "auto" && opts.Engine != "fast-h1" && opts.Engine != "net/http" {
+		return usageErrorf("--engine %q: want auto, fast-h1 or net/http", opts.Engine)
 	}
 	if opts.FanOut < 1 || opts.FanOut > 1000 {
 		return usageErrorf("--fanout %d: want 1 to 1000", opts.FanOut)
@@ -504,6 +510,17 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 			}
 			return g, func() { g.Close() }, nil
 		}
+		if opts.Engine != "net/http" {
+			if ok, why := h1.Supported(ho); ok {
+				h, err := h1.New(ho)
+				if err != nil {
+					return nil, nil, usageErrorf("%v", err)
+				}
+				return h, h.Close, nil
+			} else if opts.Engine == "fast-h1" {
+				return nil, nil, usageErrorf("--engine fast-h1: %s", why)
+			}
+		}
 		h, err := targets.NewHTTP(ho)
 		if err != nil {
 			return nil, nil, usageErrorf("%v", err)
@@ -556,6 +573,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		tg = fan
 	}
 	settings := results.Settings{
+		Engine: engineOf(opts, ho),
 		Target: redactURL(ho.URL), Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 	}
@@ -1197,4 +1215,18 @@ func gcStats(g *analysis.GeneratorStats, numGC0 int64) {
 		g.GCPauseMax = gs.PauseQuantiles[100]
 		g.GCPauseP99 = gs.PauseQuantiles[99]
 	}
+}
+
+// engineOf names the client a run uses: grpc, fast-h1 or net/http.
+func engineOf(opts *RunOptions, ho targets.HTTPOptions) string {
+	if isGRPC(ho.URL) {
+		return "grpc"
+	}
+	if opts.Engine == "net/http" {
+		return "net/http"
+	}
+	if ok, _ := h1.Supported(ho); ok {
+		return "fast-h1"
+	}
+	return "net/http"
 }

@@ -318,3 +318,27 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("exit %d out %q", code, out)
 	}
 }
+
+// The fast HTTP/1.1 client is used where it applies, net/http elsewhere
+// or when asked; the result says which.
+func TestEngineChoice(t *testing.T) {
+	srv, _ := countingServer(t, nil)
+	for _, tt := range []struct {
+		extra []string
+		want  string
+	}{{nil, "fast-h1"}, {[]string{"--engine", "net/http"}, "net/http"}} {
+		out := filepath.Join(t.TempDir(), "r.json")
+		io, stdout, errOut := testIO()
+		args := append([]string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "50", "--duration", "500ms", "-q", "--out", out}, tt.extra...)
+		if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
+			t.Fatalf("%v: exit %d %s", tt.extra, code, errOut)
+		}
+		if f := readResult(t, out); f.Settings.Engine != tt.want || f.Summary.Total.OK != 25 || !strings.Contains(stdout.String(), "engine "+tt.want) {
+			t.Errorf("%v: engine %q, ok %d", tt.extra, f.Settings.Engine, f.Summary.Total.OK)
+		}
+	}
+	io, _, errOut := testIO()
+	if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "1", "--engine", "fast-h1", "--http2"}); code != ExitUsage || !strings.Contains(errOut.String(), "fast-h1") {
+		t.Errorf("fast-h1 with --http2: exit %d %s", code, errOut)
+	}
+}

@@ -145,26 +145,10 @@ func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*resu
 	v := analysis.Evaluate(f.Summary, vo.spec.Objectives, vo.spec.Policy, vo.selfCheck(f, nil))
 	f.Verdict = &v
 	ph := &f.Summary.Phases[0]
-	var secs []analysis.Second
-	for _, r := range f.Summary.Seconds {
-		if r.T >= 1 && time.Duration(r.T+1)*time.Second <= d { // whole seconds inside the step
-			secs = append(secs, r)
-		}
-	}
+	secs := stepSeconds(f, d)
 	st := analysis.StepOf(ph, secs)
-	// Achieved throughput is what completed within the step's whole
-	// seconds (the first left out, as the pipeline fills): the phase's own
-	// rate also counts the backlog drained after the step, which hides
-	// overload.
-	if len(secs) > 0 {
-		var done int64
-		for _, r := range secs {
-			done += r.Completed
-		}
-		st.Achieved = float64(done) / float64(len(secs))
-		if st.Offered > 0 && st.Achieved > st.Offered {
-			st.Achieved = st.Offered * min(st.Achieved/st.Offered, 1.05)
-		}
+	if r, ok := windowRate(secs, false); ok {
+		st.Achieved = min(r, st.Offered*1.05)
 	}
 	if ph.Target != nil {
 		st.TargetCPU = ph.Target.CPUCores
@@ -446,4 +430,34 @@ func writeSteps(io *IOStreams, opts *RunOptions, out *results.File) error {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted: partial %s written", out.Kind))
 	}
 	return nil
+}
+
+// windowRate is the rate of completions (or of successes, okOnly) within
+// whole seconds of a step: the phase's own rate also counts the backlog
+// drained after the step ends, which hides overload. secs are the rows
+// inside the step, the first left out as the pipeline fills.
+func windowRate(secs []analysis.Second, okOnly bool) (float64, bool) {
+	if len(secs) == 0 {
+		return 0, false
+	}
+	var done int64
+	for _, r := range secs {
+		done += r.Completed
+		if okOnly {
+			done -= r.Errors
+		}
+	}
+	return float64(done) / float64(len(secs)), true
+}
+
+// stepSeconds are the per-second rows wholly inside a step of length d,
+// the first second left out.
+func stepSeconds(f *results.File, d time.Duration) []analysis.Second {
+	var secs []analysis.Second
+	for _, r := range f.Summary.Seconds {
+		if r.T >= 1 && time.Duration(r.T+1)*time.Second <= d {
+			secs = append(secs, r)
+		}
+	}
+	return secs
 }

@@ -74,7 +74,7 @@ func TestBatchGrid(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "b.json")
 	io, stdout, errOut := testIO()
 	code := Execute(context.Background(), io, []string{"batch", base + "/batch", "--batch-sizes", "1,16", "--linger", "0,5ms",
-		"--rates", "1500", "--cell-duration", "1500ms", "--cooldown", "200ms", "--slo", "p99<200ms", "--max-send-lag", "100ms",
+		"--rates", "1500", "--cell-duration", "3s", "--cooldown", "200ms", "--slo", "p99<200ms", "--max-send-lag", "100ms",
 		"--max-in-flight", "4096", "--out", out, "-q"})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
@@ -103,7 +103,7 @@ func TestBatchGrid(t *testing.T) {
 	// 4 workers × (5 ms + 0.2 ms per item): unbatched capacity ≈ 770
 	// items/s, below the 1,500 offered; batches of 16 carry it.
 	if unbatched == nil || batched == nil || *batched < 1.5**unbatched {
-		t.Errorf("throughput unbatched %v batched %v\n%s", unbatched, batched, stdout)
+		t.Errorf("throughput unbatched %v batched %v\n%s", *unbatched, *batched, stdout)
 	}
 	if !strings.Contains(stdout.String(), "★ frontier") || !strings.Contains(f.Batch.Recommendation, "B=16") {
 		t.Errorf("table:\n%s\nrecommendation %q", stdout, f.Batch.Recommendation)

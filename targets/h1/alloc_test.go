@@ -1,0 +1,219 @@
+package h1
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+
+	"tailgate/generator"
+	"tailgate/targets"
+)
+
+// cannedServer answers every request (a head with no body, as a GET
+// sends) with resp, and allocates nothing per request, so that
+// testing.AllocsPerRun counts the client's allocations only.
+func cannedServer(tb testing.TB, resp []byte) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serveCanned(c, resp)
+			}()
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// serveCanned writes resp once for every blank line ("\r\n\r\n") read.
+func serveCanned(c net.Conn, resp []byte) {
+	buf := make([]byte, 64<<10)
+	out := make([]byte, 0, 64*len(resp))
+	state := 0 // how much of "\r\n\r\n" has been seen
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		out = out[:0]
+		for _, ch := range buf[:n] {
+			switch {
+			case ch == '\r' && (state == 0 || state == 2):
+				state++
+			case ch == '\n' && (state == 1 || state == 3):
+				state++
+			case ch == '\r':
+				state = 1
+			default:
+				state = 0
+			}
+			if state == 4 {
+				state = 0
+				out = append(out, resp...)
+			}
+		}
+		if len(out) > 0 {
+			if _, err := c.Write(out); err != nil {
+				return
+			}
+		}
+	}
+}
+
+var cannedOK = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Cache: HIT\r\nContent-Length: 13\r\n\r\nHello, world!")
+
+func TestZeroAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts need the steady state")
+	}
+	url := cannedServer(t, cannedOK)
+	keys, _ := targets.NewKeys(targets.KeyZipf, 10000, 1.1, 1)
+	for _, tc := range []struct {
+		name string
+		o    targets.HTTPOptions
+		max  float64 // allocations per request allowed
+	}{
+		{"static", targets.HTTPOptions{URL: url + "/item/1", Header: http.Header{"X-A": {"b"}}, CacheHeader: "X-Cache", CacheHit: "hit"}, 0},
+		{"{{seq}}", targets.HTTPOptions{URL: url + "/item/{{seq}}", Header: http.Header{"X-Seq": {"{{seq}}"}}}, 0},
+		{"{{key}} zipf", targets.HTTPOptions{URL: url + "/item/{{key}}", Vars: &targets.Vars{Keys: keys}}, 0},
+		{"templated body", targets.HTTPOptions{URL: url + "/", Body: []byte(`{"k":{{key}}}`), Vars: &targets.Vars{Keys: keys}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := mustNew(t, tc.o)
+			// The generator's context: cancellable, so every request
+			// registers for cancellation (once per connection).
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var seq uint64
+			do := func() {
+				seq++
+				if out := tg.Do(ctx, seq); !out.OK() || out.BytesIn != 13 {
+					t.Fatalf("%+v", out)
+				}
+			}
+			for i := 0; i < 100; i++ {
+				do()
+			}
+			got := testing.AllocsPerRun(2000, do)
+			t.Logf("%s: %.2f allocs/request", tc.name, got)
+			if got > tc.max {
+				t.Errorf("%s: %.2f allocs per request, want ≤ %v", tc.name, got, tc.max)
+			}
+		})
+	}
+}
+
+// BenchmarkDo is one request after another on one keep-alive loopback
+// connection to a server that costs almost nothing, so that the client's
+// CPU dominates: fast-h1 against net/http.
+//
+//	go test -run '^$' -bench Do -benchmem ./targets/h1/
+func BenchmarkDo(b *testing.B) {
+	url := cannedServer(b, cannedOK)
+	for _, tc := range []struct {
+		name string
+		o    targets.HTTPOptions
+	}{
+		{"static", targets.HTTPOptions{URL: url + "/item/1"}},
+		{"key", targets.HTTPOptions{URL: url + "/item/{{key}}"}},
+	} {
+		mk := map[string]func() (generator.Target, func(), error){
+			"fast-h1": func() (generator.Target, func(), error) {
+				t, err := New(tc.o)
+				if err != nil {
+					return nil, nil, err
+				}
+				return t, t.Close, nil
+			},
+			"net-http": func() (generator.Target, func(), error) {
+				t, err := targets.NewHTTP(tc.o)
+				if err != nil {
+					return nil, nil, err
+				}
+				return t, t.Close, nil
+			},
+		}
+		for _, engine := range []string{"fast-h1", "net-http"} {
+			b.Run(tc.name+"/"+engine, func(b *testing.B) {
+				tg, closeFn, err := mk[engine]()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer closeFn()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				b.ReportAllocs()
+				var seq uint64
+				for b.Loop() {
+					seq++
+					if out := tg.Do(ctx, seq); !out.OK() {
+						b.Fatalf("%+v", out)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkDoParallel is the same with GOMAXPROCS goroutines at once,
+// each on its own connection.
+func BenchmarkDoParallel(b *testing.B) {
+	url := cannedServer(b, cannedOK)
+	o := targets.HTTPOptions{URL: url + "/item/{{seq}}"}
+	fh, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	nh, err := targets.NewHTTP(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nh.Close()
+	for _, tc := range []struct {
+		name string
+		t    generator.Target
+	}{{"fast-h1", fh}, {"net-http", nh}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if out := tc.t.Do(context.Background(), 1); !out.OK() {
+						b.Errorf("%+v", out)
+						return
+					}
+				}
+			})
+		})
+	}
+}

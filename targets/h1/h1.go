@@ -1,0 +1,565 @@
+// Package h1 is tailgate's fast HTTP/1.1 client: a generator.Target for
+// the common case of a load test (HTTP/1.1 keep-alive, plain or TLS, no
+// redirects followed) that costs a fraction of net/http's CPU per request
+// and allocates nothing per request in steady state.
+//
+// Where it is faster:
+//
+//   - The request is rendered once per template: every static byte of the
+//     request line, headers and body is prebuilt in New; per request only
+//     the {{seq}}, {{key}} and {{data.COLUMN}} values are appended (with
+//     targets.Template.Append) into a buffer the connection owns.
+//   - The response is parsed in place from a fixed read buffer the
+//     connection owns: status line, the headers that matter
+//     (Content-Length, Transfer-Encoding, Connection and the cache header),
+//     then the body is read and discarded (chunked decoding included),
+//     counting its bytes.
+//   - A connection is taken from an idle stack for the whole exchange and
+//     driven by the calling goroutine: no per-connection read and write
+//     goroutines, no channels between them.
+//
+// What it covers is checked by Supported; New returns an error wrapping
+// ErrUnsupported for the rest (HTTP/2, Expect: 100-continue, a templated
+// host), so that a caller can fall back to targets.NewHTTP. It behaves like
+// targets.HTTP where the two overlap:
+//
+//   - the same request bytes: Host, User-Agent: Go-http-client/1.1 (unless
+//     set), Content-Length (also 0 for an empty POST, PUT or PATCH), then
+//     the user's headers sorted by name; credentials in the URL as basic
+//     auth; DoBatch's JSON array body for client-side batching;
+//   - redirects reported, not followed; the same per-request timeout
+//     covering the wait for a connection, dial, TLS handshake (verified
+//     unless Insecure), request and response; the context's deadline and
+//     cancellation honoured (a cancelled request is interrupted at once);
+//   - the same error kinds (targets.Classify; a malformed response is
+//     ErrProtocol) and Outcome fields, TTFB, Connect and NewConn included;
+//   - the same retry rule as net/http: a request that fails on a reused
+//     keep-alive connection before any byte of a response arrived is sent
+//     once more, on a new connection, if it is idempotent (GET, HEAD,
+//     OPTIONS, TRACE, or with an Idempotency-Key header) or if nothing of
+//     it was written. net/http notices most such closes beforehand, from
+//     a reader goroutine per connection; here a connection that sat idle
+//     for 10 ms or more is checked with one non-blocking peek before reuse.
+//
+// It differs in that templated URL values are percent-escaped where a
+// request line cannot carry them (space, '#', non-ASCII) rather than
+// parsed as URL syntax, and idle connections beyond 1024 (or
+// HTTPOptions.Connections) are closed, as net/http's MaxIdleConnsPerHost.
+package h1
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"tailgate/generator"
+	"tailgate/targets"
+)
+
+// ErrUnsupported is wrapped by New's error when the options need something
+// the fast path does not do; the error says what. Use targets.NewHTTP then.
+var ErrUnsupported = errors.New("not supported by the fast HTTP/1.1 client")
+
+// IdleTimeout is how long an idle keep-alive connection is kept before it
+// is closed instead of reused, as net/http's Transport.IdleConnTimeout.
+const IdleTimeout = 90 * time.Second
+
+// userAgent is what net/http sends when the user sets no User-Agent.
+const userAgent = "Go-http-client/1.1"
+
+// Target is an HTTP/1.1 target. It is safe for concurrent use.
+type Target struct {
+	opt     targets.HTTPOptions
+	timeout time.Duration
+	addr    string      // host:port to dial
+	tlsConf *tls.Config // nil for http
+
+	req       request // for Do
+	batch     request // for DoBatch
+	head      bool    // HEAD: responses have no body
+	replay    bool    // idempotent: may be retried after a stale connection
+	closeEach bool    // the user asked for Connection: close
+
+	cacheHeader, cacheHit string
+
+	pool  pool
+	dials atomic.Int64 // connections dialed, for tests
+}
+
+var _ generator.BatchTarget = (*Target)(nil)
+
+// Supported reports whether the fast path covers o and, if not, why.
+// It does not validate o: New does.
+func Supported(o targets.HTTPOptions) (bool, string) {
+	if o.HTTP2 {
+		return false, "HTTP/2 requested"
+	}
+	for k, vs := range o.Header {
+		if http.CanonicalHeaderKey(k) == "Expect" && len(vs) > 0 {
+			return false, "Expect header (100-continue)"
+		}
+	}
+	scheme, rest, ok := strings.Cut(o.URL, "://")
+	if !ok {
+		return true, "" // New reports the malformed URL
+	}
+	if s := strings.ToLower(scheme); s != "http" && s != "https" {
+		return false, fmt.Sprintf("scheme %q", scheme)
+	}
+	if auth, _ := splitAuthority(rest); strings.Contains(auth, "{{") {
+		return false, "templated host in URL"
+	}
+	return true, ""
+}
+
+// splitAuthority splits what follows "scheme://" into the authority and
+// the rest (path, query and fragment).
+func splitAuthority(rest string) (auth, path string) {
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return rest[:i], rest[i:]
+	}
+	return rest, ""
+}
+
+// New validates o and returns a target. The error wraps ErrUnsupported if
+// the fast path does not cover o (see Supported).
+func New(o targets.HTTPOptions) (*Target, error) {
+	if ok, why := Supported(o); !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupported, why)
+	}
+	var data *targets.Data
+	if o.Vars != nil {
+		data = o.Vars.Data
+	}
+	urlT, err := targets.ParseTemplate(o.URL, data)
+	if err != nil {
+		return nil, err
+	}
+	// Check the URL as the first request would send it.
+	u, err := targets.ParseURL(string(urlT.Append(nil, 0, o.Vars)))
+	if err != nil {
+		return nil, err
+	}
+	if o.Method == "" {
+		o.Method = http.MethodGet
+	}
+	if o.BatchItem != "" && o.Method == http.MethodGet {
+		o.Method = http.MethodPost // as targets.HTTP: a batch has a body
+	}
+	if !validToken(o.Method) {
+		return nil, fmt.Errorf("invalid method %q", o.Method)
+	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("timeout must not be negative, got %v", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = targets.DefaultTimeout
+	}
+	if o.Connections < 0 {
+		return nil, fmt.Errorf("connections must not be negative, got %d", o.Connections)
+	}
+	t := &Target{
+		opt:         o,
+		timeout:     o.Timeout,
+		head:        o.Method == http.MethodHead,
+		cacheHeader: o.CacheHeader,
+		cacheHit:    o.CacheHit,
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	t.addr = net.JoinHostPort(u.Hostname(), port)
+	if u.Scheme == "https" {
+		t.tlsConf = &tls.Config{
+			ServerName:         u.Hostname(),
+			InsecureSkipVerify: o.Insecure, //nolint:gosec // only when the user asks
+			NextProtos:         []string{"http/1.1"},
+		}
+	}
+
+	// The request target: exactly net/http's when the URL is static;
+	// otherwise the template of everything after the host.
+	var target *targets.Template
+	if urlT.Static() {
+		target, _ = targets.ParseTemplate(u.RequestURI(), nil)
+	} else {
+		_, rest, _ := strings.Cut(o.URL, "://")
+		_, p := splitAuthority(rest)
+		if i := strings.IndexByte(p, '#'); i >= 0 && !strings.Contains(p[i:], "{{") {
+			p = p[:i]
+		}
+		if p == "" || p[0] == '?' {
+			p = "/" + p
+		}
+		if target, err = targets.ParseTemplate(p, data); err != nil {
+			return nil, err
+		}
+	}
+
+	var bodyT *targets.Template
+	if bodyT, err = targets.ParseTemplate(string(o.Body), data); err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	// A batch's body is a JSON array of items: BatchItem rendered per item
+	// or, without one, the body template (as targets.HTTP does).
+	itemT := bodyT
+	if o.BatchItem != "" {
+		if itemT, err = targets.ParseTemplate(o.BatchItem, data); err != nil {
+			return nil, fmt.Errorf("batch item: %w", err)
+		}
+	}
+	if err := t.buildRequest(&t.req, u, target, bodyT, nil, data); err != nil {
+		return nil, err
+	}
+	if err := t.buildRequest(&t.batch, u, target, nil, itemT, data); err != nil {
+		return nil, err
+	}
+	maxIdle := o.Connections
+	if maxIdle == 0 {
+		maxIdle = generator.DefaultMaxInFlight // as targets.HTTP's MaxIdleConnsPerHost
+	}
+	t.pool.init(o.Connections, maxIdle)
+	return t, nil
+}
+
+// buildRequest prebuilds a request in net/http's order: request line,
+// Host, User-Agent, Content-Length, then the user's headers sorted by name,
+// then the body: bodyT, or with itemT a batch of items.
+func (t *Target) buildRequest(r *request, u *url.URL, target, bodyT, itemT *targets.Template, data *targets.Data) error {
+	o := t.opt
+	r.vars = o.Vars
+	r.lit(o.Method + " ")
+	r.tmpl(target, segTarget)
+	r.lit(" HTTP/1.1\r\nHost: ")
+
+	type hdr struct {
+		name string
+		vals []string
+	}
+	var hs []hdr
+	host, ua := []string(nil), []string{userAgent}
+	auth := false
+	for k, vs := range o.Header {
+		if !validToken(k) {
+			return fmt.Errorf("invalid header name %q", k)
+		}
+		switch http.CanonicalHeaderKey(k) {
+		case "Host":
+			host = vs
+			continue
+		case "User-Agent":
+			ua = vs
+			continue
+		case "Content-Length", "Transfer-Encoding", "Trailer":
+			continue // net/http writes its own
+		case "Authorization":
+			auth = true
+		case "Connection":
+			for _, v := range vs {
+				if hasToken(v, "close") {
+					t.closeEach = true
+				}
+			}
+		case "Idempotency-Key", "X-Idempotency-Key":
+			t.replay = true
+		}
+		hs = append(hs, hdr{k, vs})
+	}
+	if u.User != nil && !auth {
+		// net/http sends the URL's credentials as basic auth.
+		pw, _ := u.User.Password()
+		hs = append(hs, hdr{"Authorization", []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))}})
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].name < hs[j].name })
+	switch o.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		t.replay = true
+	}
+
+	headerValue := func(name, v string) error {
+		vt, err := targets.ParseTemplate(v, data)
+		if err != nil {
+			return fmt.Errorf("header %s: %w", name, err)
+		}
+		if vt.Static() {
+			if !validValue(v) {
+				return fmt.Errorf("header %s: invalid value %q", name, v)
+			}
+			r.lit(strings.Trim(v, " \t"))
+		} else {
+			r.tmpl(vt, segValue)
+		}
+		return nil
+	}
+	if len(host) > 0 && host[0] != "" {
+		if err := headerValue("Host", host[0]); err != nil {
+			return err
+		}
+	} else {
+		r.lit(u.Host)
+	}
+	r.lit("\r\n")
+	if len(ua) > 0 && ua[0] != "" {
+		r.lit("User-Agent: ")
+		if err := headerValue("User-Agent", ua[0]); err != nil {
+			return err
+		}
+		r.lit("\r\n")
+	}
+	alwaysCL := o.Method == http.MethodPost || o.Method == http.MethodPut || o.Method == http.MethodPatch
+	switch {
+	case itemT != nil:
+		r.dynamicBody(nil, itemT, alwaysCL)
+	case bodyT.Static():
+		if len(o.Body) > 0 || alwaysCL {
+			r.lit("Content-Length: " + strconv.Itoa(len(o.Body)) + "\r\n")
+		}
+	default:
+		r.dynamicBody(bodyT, nil, alwaysCL)
+	}
+	for _, h := range hs {
+		for _, v := range h.vals {
+			r.lit(h.name + ": ")
+			if err := headerValue(h.name, v); err != nil {
+				return err
+			}
+			r.lit("\r\n")
+		}
+	}
+	r.lit("\r\n")
+	if itemT == nil && bodyT.Static() {
+		r.staticBody(o.Body)
+	}
+	r.finish()
+	return nil
+}
+
+// Engine names the client, for reports: "fast-h1".
+func (t *Target) Engine() string { return "fast-h1" }
+
+// Close closes idle connections; connections in use are closed when their
+// request ends. The target must not be used after Close.
+func (t *Target) Close() { t.pool.close() }
+
+// Do sends one request and reads the whole response, discarding the body.
+func (t *Target) Do(ctx context.Context, seq uint64) generator.Outcome {
+	return t.do(ctx, &t.req, seq, nil)
+}
+
+// DoBatch sends the items seqs as one request whose body is a JSON array
+// of HTTPOptions.BatchItem rendered per item (or, without BatchItem, of the
+// body template); the URL and headers are rendered for the first item.
+func (t *Target) DoBatch(ctx context.Context, seqs []uint64) generator.Outcome {
+	if len(seqs) == 0 {
+		return generator.Outcome{Err: generator.ErrOther}
+	}
+	return t.do(ctx, &t.batch, seqs[0], seqs)
+}
+
+func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64) generator.Outcome {
+	if err := ctx.Err(); err != nil {
+		return generator.Outcome{Err: targets.Classify(err)}
+	}
+	now := time.Now()
+	deadline := now.Add(t.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := t.pool.acquire(ctx, deadline); err != nil {
+		return generator.Outcome{Err: t.classify(ctx, err)}
+	}
+	defer t.pool.release()
+	c := t.pool.pop(now)
+	var connect time.Duration
+	for attempt := 0; ; attempt++ {
+		if c == nil {
+			var err error
+			t0 := time.Now()
+			if c, err = t.dial(ctx, deadline); err != nil {
+				return generator.Outcome{Err: t.classify(ctx, err)}
+			}
+			connect = max(time.Since(t0), 1)
+		}
+		out, st := t.exchange(ctx, c, r, seq, seqs, deadline)
+		if connect > 0 {
+			out.NewConn, out.Connect = true, connect
+		}
+		if c.rd.got {
+			out.TTFB = c.rd.first.Sub(now)
+		}
+		switch {
+		case st == keep:
+			c.lastUse = time.Now()
+			t.pool.push(c)
+			return out
+		case st == retry && attempt == 0:
+			c.close()
+			c = nil
+			continue
+		}
+		c.close()
+		return out
+	}
+}
+
+// connState is what to do with a connection after an exchange.
+type connState uint8
+
+const (
+	keep    connState = iota // reuse it
+	discard                  // close it
+	retry                    // close it and send the request again on a new connection
+)
+
+// exchange sends the request for seq on c and reads the response.
+func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, seqs []uint64, deadline time.Time) (generator.Outcome, connState) {
+	out := generator.Outcome{}
+	if !c.watch(ctx) {
+		// The connection's cancellation hook for an earlier context may be
+		// running: do not trust its deadline.
+		return generator.Outcome{Err: generator.ErrOther}, retry
+	}
+	if err := c.nc.SetDeadline(deadline); err != nil {
+		return generator.Outcome{Err: t.classify(ctx, err)}, discard
+	}
+	if err := ctx.Err(); err != nil { // cancelled before the deadline was set
+		return generator.Outcome{Err: targets.Classify(err)}, keep
+	}
+	head, body, wb, bb, bodyLen, kind := r.render(c.wbuf, c.bbuf, seq, seqs)
+	c.wbuf, c.bbuf = wb, bb
+	if kind != generator.ErrNone {
+		return generator.Outcome{Err: kind}, keep
+	}
+	out.BytesOut = int64(bodyLen)
+
+	c.rd.start()
+	n, err := c.nc.Write(head)
+	if err == nil && len(body) > 0 {
+		var m int
+		m, err = c.nc.Write(body)
+		n += m
+	}
+	if err != nil {
+		out.Err = t.classify(ctx, err)
+		if c.reused && (n == 0 || t.replay) && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
+			return out, retry
+		}
+		return out, discard
+	}
+	resp, err := t.readResponse(&c.rd)
+	if err != nil {
+		out.Status, out.BytesIn, out.CacheHit = resp.status, resp.bytesIn, resp.cacheHit
+		out.Err = t.classify(ctx, err)
+		if c.reused && !c.rd.got && t.replay && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
+			return out, retry
+		}
+		return out, discard
+	}
+	out.Status, out.BytesIn, out.CacheHit = resp.status, resp.bytesIn, resp.cacheHit
+	c.reused = true
+	if resp.close || t.closeEach || c.rd.buffered() > 0 {
+		return out, discard
+	}
+	return out, keep
+}
+
+// classify maps an error to its kind; the context's own error wins, since
+// cancelling a request shows as a deadline in the past.
+func (t *Target) classify(ctx context.Context, err error) generator.ErrKind {
+	if cerr := ctx.Err(); cerr != nil {
+		return targets.Classify(cerr)
+	}
+	var pe protoError
+	if errors.As(err, &pe) {
+		return generator.ErrProtocol
+	}
+	return targets.Classify(err)
+}
+
+// dial opens a new connection, with the TLS handshake for https.
+func (t *Target) dial(ctx context.Context, deadline time.Time) (*conn, error) {
+	t.dials.Add(1)
+	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, err
+	}
+	if t.tlsConf != nil {
+		tc := tls.Client(nc, t.tlsConf)
+		if err := nc.SetDeadline(deadline); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tc
+	}
+	return newConn(nc), nil
+}
+
+// validToken reports whether s is an RFC 9110 token (method, header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// validValue reports whether a header value holds no control characters
+// but tab, as net/http requires.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v holds token tok
+// (case-insensitive).
+func hasToken(v, tok string) bool {
+	for v != "" {
+		var f string
+		f, v, _ = strings.Cut(v, ",")
+		if strings.EqualFold(strings.Trim(f, " \t"), tok) {
+			return true
+		}
+	}
+	return false
+}

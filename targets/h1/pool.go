@@ -1,0 +1,179 @@
+package h1
+
+import (
+	"context"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// readBufSize is each connection's read buffer: response heads up to this
+// size are parsed in place (a longer header line grows it, up to
+// maxLine), and bodies are read through it and discarded.
+const readBufSize = 16 << 10
+
+// pool holds a target's idle connections, most recently used on top, and
+// caps the connections open when Options.Connections > 0.
+type pool struct {
+	mu      sync.Mutex
+	idle    []*conn // capacity maxIdle: push never allocates under the lock
+	maxIdle int
+	closed  bool
+	// sem holds one token per request holding (or dialing) a connection
+	// when connections are capped; nil when they are not. A request dials
+	// only when no connection is idle, so open connections never exceed
+	// the tokens.
+	sem chan struct{}
+}
+
+func (p *pool) init(maxConns, maxIdle int) {
+	if maxConns > 0 {
+		p.sem = make(chan struct{}, maxConns)
+	}
+	p.maxIdle = maxIdle
+	p.idle = make([]*conn, 0, maxIdle)
+}
+
+// acquire waits for the right to use a connection, until deadline.
+func (p *pool) acquire(ctx context.Context, deadline time.Time) error {
+	if p.sem == nil {
+		return nil
+	}
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+func (p *pool) release() {
+	if p.sem != nil {
+		<-p.sem
+	}
+}
+
+// aliveCheck is how long a connection must have been idle before pop
+// checks that the server has not closed it. A busy connection skips the
+// system call; one that sat idle, which is when servers close them, pays
+// it, so that a request that cannot be retried is not sent on a dead
+// connection (net/http learns the same from its per-connection reader
+// goroutine).
+const aliveCheck = 10 * time.Millisecond
+
+// pop takes the most recently used idle connection, or returns nil.
+// Connections idle longer than IdleTimeout, and idle ones the server has
+// closed, are closed on the way.
+func (p *pool) pop(now time.Time) *conn {
+	p.mu.Lock()
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if idle := now.Sub(c.lastUse); idle <= IdleTimeout && (idle < aliveCheck || c.alive()) {
+			return c
+		}
+		c.close()
+		p.mu.Lock()
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// push returns c to the idle stack, or closes it if the stack is full or
+// the target closed.
+func (p *pool) push(c *conn) {
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		c.close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = p.idle[:0:0], true
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.close()
+	}
+}
+
+// conn is one connection and the buffers it owns. Only the request
+// holding it touches it.
+type conn struct {
+	nc         net.Conn
+	raw        syscall.RawConn // the socket, for alive; nil if unknown
+	rd         reader
+	wbuf, bbuf []byte // rendered request head and templated body
+	reused     bool   // a response has been read on it
+	lastUse    time.Time
+
+	// Cancellation: an AfterFunc on the last context seen with a Done
+	// channel, kept while requests keep coming with that same channel (the
+	// generator runs every request under one context), so that it costs
+	// nothing per request. When it fires it sets a deadline in the past,
+	// which fails the I/O in progress at once.
+	watchDone <-chan struct{}
+	stopWatch func() bool
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func newConn(nc net.Conn) *conn {
+	c := &conn{nc: nc, raw: rawConn(nc)}
+	c.rd.nc = nc
+	c.rd.buf = make([]byte, readBufSize)
+	return c
+}
+
+// watch arranges for ctx's cancellation to interrupt I/O on c. It returns
+// false if the hook for an earlier context could not be stopped (it is
+// running or has run): c's deadline cannot be trusted then.
+func (c *conn) watch(ctx context.Context) bool {
+	done := ctx.Done()
+	if done == c.watchDone && (done == nil || c.stopWatch != nil) {
+		return true
+	}
+	if c.stopWatch != nil {
+		if !c.stopWatch() {
+			return false
+		}
+		c.stopWatch, c.watchDone = nil, nil
+	}
+	if done == nil {
+		return true
+	}
+	nc := c.nc
+	c.watchDone = done
+	c.stopWatch = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+	return true
+}
+
+func (c *conn) close() {
+	if c.stopWatch != nil {
+		c.stopWatch()
+		c.stopWatch = nil
+	}
+	c.nc.Close()
+}

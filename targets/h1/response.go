@@ -1,0 +1,414 @@
+package h1
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"time"
+)
+
+const (
+	maxLine        = 1 << 20  // longest status or header line
+	maxHeaderBytes = 10 << 20 // longest response head, as net/http's default
+	max1xx         = 5        // informational responses skipped before giving up, as net/http
+)
+
+// protoError is a malformed response; it classifies as ErrProtocol.
+type protoError string
+
+func (e protoError) Error() string { return "h1: " + string(e) }
+
+var (
+	errStatusLine   = protoError("malformed status line")
+	errHeaderLine   = protoError("malformed header line")
+	errLineTooLong  = protoError("header line too long")
+	errHeadTooLarge = protoError("response head too large")
+	errLength       = protoError("bad Content-Length")
+	errEncoding     = protoError("unsupported Transfer-Encoding")
+	errChunk        = protoError("malformed chunked encoding")
+	errToo1xx       = protoError("too many 1xx responses")
+)
+
+// reader is a connection's buffered reader; buf[r:w] is unread.
+type reader struct {
+	nc    net.Conn
+	buf   []byte
+	r, w  int
+	got   bool      // a byte of the current response has arrived
+	first time.Time // when it did
+}
+
+// start begins a response.
+func (b *reader) start() {
+	if b.r == b.w {
+		b.r, b.w = 0, 0
+	}
+	b.got = false
+}
+
+func (b *reader) buffered() int { return b.w - b.r }
+
+// fill reads more into the buffer, moving unread bytes to its start and
+// growing it (up to maxLine) if it is full.
+func (b *reader) fill() error {
+	if b.r > 0 {
+		n := copy(b.buf, b.buf[b.r:b.w])
+		b.r, b.w = 0, n
+	}
+	if b.w == len(b.buf) {
+		if len(b.buf) >= maxLine {
+			return errLineTooLong
+		}
+		nb := make([]byte, 2*len(b.buf))
+		copy(nb, b.buf[:b.w])
+		b.buf = nb
+	}
+	for {
+		n, err := b.nc.Read(b.buf[b.w:])
+		b.w += n
+		if n > 0 {
+			if !b.got {
+				b.got, b.first = true, time.Now()
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// line returns the next line without its line ending (CRLF or LF). It is
+// valid until the next read.
+func (b *reader) line() ([]byte, error) {
+	for {
+		if i := bytes.IndexByte(b.buf[b.r:b.w], '\n'); i >= 0 {
+			l := b.buf[b.r : b.r+i]
+			b.r += i + 1
+			if n := len(l); n > 0 && l[n-1] == '\r' {
+				l = l[:n-1]
+			}
+			return l, nil
+		}
+		if err := b.fill(); err != nil {
+			if err == io.EOF && b.got {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
+
+// discard reads and drops n bytes, returning how many it dropped.
+func (b *reader) discard(n int64) (int64, error) {
+	want := n
+	if k := int64(b.w - b.r); k > 0 {
+		k = min(k, n)
+		b.r += int(k)
+		n -= k
+	}
+	if n == 0 {
+		return want, nil
+	}
+	b.r, b.w = 0, 0
+	for n > 0 {
+		p := b.buf
+		if int64(len(p)) > n {
+			p = p[:n]
+		}
+		m, err := b.nc.Read(p)
+		n -= int64(m)
+		if m > 0 && !b.got {
+			b.got, b.first = true, time.Now()
+		}
+		if err != nil && n > 0 {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return want - n, err
+		}
+	}
+	return want, nil
+}
+
+// discardAll reads and drops everything until the peer closes.
+func (b *reader) discardAll() (int64, error) {
+	n := int64(b.w - b.r)
+	b.r, b.w = 0, 0
+	for {
+		m, err := b.nc.Read(b.buf)
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// response is what Do keeps of a response.
+type response struct {
+	status   int
+	bytesIn  int64 // body bytes, after chunked decoding
+	cacheHit bool
+	close    bool // the connection cannot be reused
+}
+
+// readResponse reads one response, skipping 1xx informational ones, and
+// discards its body. If the body fails, the status and the body bytes read
+// are returned with the error, as net/http's client reports them.
+func (t *Target) readResponse(b *reader) (response, error) {
+	var resp response
+	for n1xx := 0; ; n1xx++ {
+		l, err := b.line()
+		if err != nil {
+			return response{}, err
+		}
+		minor, status, ok := parseStatusLine(l)
+		if !ok {
+			return response{}, errStatusLine
+		}
+		resp = response{status: status}
+		length, chunked, err := t.readHeaders(b, &resp, minor)
+		if err != nil {
+			return response{}, err
+		}
+		if status >= 100 && status < 200 && status != 101 {
+			if n1xx >= max1xx {
+				return resp, errToo1xx
+			}
+			continue
+		}
+		switch {
+		case t.head || status == 204 || status == 304 || status == 101:
+			if status == 101 {
+				resp.close = true // the protocol switched: nothing more for us on it
+			}
+		case chunked:
+			resp.bytesIn, err = readChunked(b)
+		case length >= 0:
+			resp.bytesIn, err = b.discard(length)
+		default:
+			// No length: the body runs until the server closes.
+			resp.close = true
+			resp.bytesIn, err = b.discardAll()
+		}
+		return resp, err
+	}
+}
+
+// readHeaders reads header lines up to the blank line. length is -1 when
+// there is no Content-Length.
+func (t *Target) readHeaders(b *reader, resp *response, minor int) (length int64, chunked bool, err error) {
+	length = -1
+	sawCache, keepAlive, closeTok := false, false, false
+	size := 0
+	for {
+		l, err := b.line()
+		if err != nil {
+			return 0, false, err
+		}
+		if len(l) == 0 {
+			break
+		}
+		if size += len(l); size > maxHeaderBytes {
+			return 0, false, errHeadTooLarge
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			continue // obsolete line folding: a continuation of a value we do not read
+		}
+		i := bytes.IndexByte(l, ':')
+		if i <= 0 || l[i-1] == ' ' || l[i-1] == '\t' {
+			return 0, false, errHeaderLine
+		}
+		name, value := l[:i], trimOWS(l[i+1:])
+		switch {
+		case equalFold(name, "content-length"):
+			n, ok := parseLength(value)
+			if !ok || (length >= 0 && n != length) {
+				return 0, false, errLength
+			}
+			length = n
+		case equalFold(name, "transfer-encoding"):
+			if minor == 0 {
+				break // HTTP/1.0 has no transfer codings
+			}
+			if !equalFold(value, "chunked") || chunked {
+				return 0, false, errEncoding
+			}
+			chunked = true
+		case equalFold(name, "connection"):
+			closeTok = closeTok || hasTokenFold(value, "close")
+			keepAlive = keepAlive || hasTokenFold(value, "keep-alive")
+		case !sawCache && t.cacheHeader != "" && equalFold(name, t.cacheHeader):
+			sawCache = true
+			resp.cacheHit = equalFold(value, t.cacheHit)
+		}
+	}
+	if minor == 0 {
+		resp.close = closeTok || !keepAlive // HTTP/1.0 keeps the connection only when asked
+	} else {
+		resp.close = closeTok
+	}
+	if chunked {
+		length = -1
+	}
+	return length, chunked, nil
+}
+
+// readChunked reads and drops a chunked body and its trailers, returning
+// the decoded length.
+func readChunked(b *reader) (int64, error) {
+	var total int64
+	for {
+		l, err := b.line()
+		if err != nil {
+			return total, err
+		}
+		size, ok := parseChunkSize(l)
+		if !ok {
+			return total, errChunk
+		}
+		if size == 0 {
+			break
+		}
+		m, err := b.discard(size)
+		total += m
+		if err != nil {
+			return total, err
+		}
+		if l, err = b.line(); err != nil {
+			return total, err
+		}
+		if len(l) != 0 {
+			return total, errChunk
+		}
+	}
+	for { // trailers
+		l, err := b.line()
+		if err != nil {
+			return total, err
+		}
+		if len(l) == 0 {
+			return total, nil
+		}
+	}
+}
+
+// parseStatusLine parses "HTTP/1.x NNN reason".
+func parseStatusLine(l []byte) (minor, status int, ok bool) {
+	if len(l) < 12 || string(l[:7]) != "HTTP/1." || l[8] != ' ' {
+		return 0, 0, false
+	}
+	if l[7] < '0' || l[7] > '9' {
+		return 0, 0, false
+	}
+	minor = int(l[7] - '0')
+	for _, c := range l[9:12] {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	if len(l) > 12 && l[12] != ' ' {
+		return 0, 0, false
+	}
+	if status < 100 {
+		return 0, 0, false
+	}
+	return minor, status, true
+}
+
+// parseLength parses a Content-Length value.
+func parseLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// parseChunkSize parses a chunk-size line: hex digits, then optional
+// whitespace and extensions.
+func parseChunkSize(l []byte) (int64, bool) {
+	if i := bytes.IndexByte(l, ';'); i >= 0 {
+		l = l[:i]
+	}
+	l = trimOWS(l)
+	if len(l) == 0 || len(l) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range l {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, true
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold reports whether b equals s, ASCII case-insensitively.
+func equalFold[S ~string | ~[]byte](b []byte, s S) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// hasTokenFold reports whether the comma-separated list v holds tok,
+// ASCII case-insensitively.
+func hasTokenFold(v []byte, tok string) bool {
+	for len(v) > 0 {
+		f := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			f, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if equalFold(trimOWS(f), tok) {
+			return true
+		}
+	}
+	return false
+}
