@@ -6,11 +6,15 @@ import (
 	"fmt"
 	stdio "io"
 	"io/fs"
+	"os"
+	"sort"
+	"strings"
 
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"tailgate/analysis"
 	"tailgate/results"
 )
 
@@ -51,6 +55,9 @@ func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) erro
 }
 
 func doReport(io *IOStreams, opts *ReportOptions) error {
+	if strings.HasSuffix(opts.Path, ".hlog") {
+		return reportIntervalLog(io, opts.Path)
+	}
 	f, err := results.Read(opts.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -87,6 +94,9 @@ func doReport(io *IOStreams, opts *ReportOptions) error {
 // writeHTML renders any result file as HTML: a sweep as its latency
 // against throughput curve with the knee, anything else as a run report.
 func writeHTML(w stdio.Writer, f *results.File) error {
+	if f.Batch != nil {
+		return results.WriteHTMLBatch(w, f)
+	}
 	if f.Sweep == nil {
 		return results.WriteHTML(w, f)
 	}
@@ -108,4 +118,38 @@ func writeHTML(w stdio.Writer, f *results.File) error {
 		}
 	}
 	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+f.Settings.Target)
+}
+
+// reportIntervalLog summarises an HdrHistogram interval log (--hdr-log,
+// or any tool's): per tag, the intervals merged exactly, then percentiles.
+func reportIntervalLog(io *IOStreams, path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	defer fh.Close()
+	logs, err := results.ReadIntervalLog(fh)
+	if err != nil {
+		return usageErrorf("%s: %v", path, err)
+	}
+	tags := make([]string, 0, len(logs))
+	for t := range logs {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	fmt.Fprintf(io.Out, "interval log %s: %d tag(s)\n", path, len(tags))
+	for _, t := range tags {
+		m := analysis.NewHistogram()
+		for _, h := range logs[t] {
+			m.Merge(h)
+		}
+		d := analysis.Describe(m)
+		name := t
+		if name == "" {
+			name = "(untagged)"
+		}
+		fmt.Fprintf(io.Out, "  %-40s %4d intervals %8d values  p50 %-8s p99 %-8s p99.9 %-8s max %s\n", name, len(logs[t]), d.Count,
+			results.FormatDuration(d.P50), results.FormatDuration(d.P99), results.FormatDuration(d.P999), results.FormatDuration(d.Max))
+	}
+	return nil
 }

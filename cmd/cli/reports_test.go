@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -95,6 +96,11 @@ func TestRunWritesReports(t *testing.T) {
 		if code := Execute(context.Background(), io2, []string{"report", filepath.Join(dir, "r.json"), "--format", format}); code != 0 || out.Len() == 0 {
 			t.Errorf("report --format %s: exit %d %s", format, code, errOut2)
 		}
+	}
+	io4, out4, _ := testIO()
+	if code := Execute(context.Background(), io4, []string{"report", filepath.Join(dir, "r.hlog")}); code != 0 ||
+		!strings.Contains(out4.String(), "metric=response") || !strings.Contains(out4.String(), fmt.Sprintf("%d values", f.Summary.Total.Completed())) {
+		t.Errorf("report of the interval log: %d\n%s", code, out4)
 	}
 	io3, _, errOut3 := testIO()
 	if code := Execute(context.Background(), io3, []string{"run", base, "--rate", "1", "--metrics-addr", "nonsense"}); code != ExitUsage {

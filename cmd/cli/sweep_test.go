@@ -105,6 +105,10 @@ func TestBatchGrid(t *testing.T) {
 	if unbatched == nil || batched == nil || *batched < 1.5**unbatched {
 		t.Errorf("throughput unbatched %v batched %v\n%s", *unbatched, *batched, stdout)
 	}
+	io2, html, _ := testIO()
+	if code := Execute(context.Background(), io2, []string{"report", out, "--format", "html"}); code != 0 || !strings.Contains(html.String(), "Item p99 against throughput") {
+		t.Errorf("batch html: %d", code)
+	}
 	if !strings.Contains(stdout.String(), "★ frontier") || !strings.Contains(f.Batch.Recommendation, "B=16") {
 		t.Errorf("table:\n%s\nrecommendation %q", stdout, f.Batch.Recommendation)
 	}
