@@ -24,7 +24,7 @@ func builtinSources(t testing.TB) []string {
 	return out
 }
 
-var wantBuiltins = []string{"burst", "cache-stampede", "degraded-dependency", "demo", "node-loss", "ramp", "soak", "spike", "steady"}
+var wantBuiltins = []string{"burst", "cache-stampede", "degraded-dependency", "demo", "hedging", "node-loss", "ramp", "soak", "spike", "steady"}
 
 func TestList(t *testing.T) {
 	infos := List()

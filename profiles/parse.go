@@ -50,7 +50,7 @@ var (
 	faultTargetFields = []string{"kind", "api", "proxy"}
 	phaseFields       = []string{"name", "duration", "rate", "arrivals", "warmup", "faults", "actions"}
 	faultFields       = []string{"name", "target", "type", "toxicity", "stream", "attributes"}
-	actionFields      = []string{"at", "do", "target", "endpoint"}
+	actionFields      = []string{"at", "do", "target", "endpoint", "value"}
 	rampFields        = []string{"from", "to", "over"}
 	stepFields        = []string{"rate", "duration"}
 	sineFields        = []string{"mean", "amplitude", "period"}
@@ -774,8 +774,11 @@ func (c *checker) action(n *yaml.Node, path string) Action {
 	}
 	if v := m["target"]; v != nil {
 		a.Target = c.str(v, join(path, "target"))
-	} else if a.Do != ActionRemoveEndpoint && a.Do != ActionRestoreEndpoint {
+	} else if a.Do != ActionRemoveEndpoint && a.Do != ActionRestoreEndpoint && a.Do != ActionSetHedge {
 		c.missing(n, join(path, "target"))
+	}
+	if v := m["value"]; v != nil {
+		a.Value = c.str(v, join(path, "value"))
 	}
 	if v := m["endpoint"]; v != nil {
 		ep := c.num(v, join(path, "endpoint"))

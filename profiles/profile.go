@@ -45,6 +45,11 @@ const (
 	ActionRestoreEndpoint = "restore_endpoint"
 )
 
+// ActionSetHedge switches hedging for the rest of the run: Action.Value
+// is "off", a delay ("10ms"), a percentile of recent latencies ("p95") or
+// both ("p95,20ms"). It needs no target.
+const ActionSetHedge = "set_hedge"
+
 // Streams (Fault.Stream): the direction of a proxied connection a
 // toxiproxy fault acts on. Demo targets ignore it.
 const (
@@ -191,6 +196,8 @@ type Action struct {
 	// Endpoint is the balanced endpoint (1-based) of remove_endpoint and
 	// restore_endpoint.
 	Endpoint int `yaml:"endpoint,omitempty"`
+	// Value is set_hedge's setting.
+	Value string `yaml:"value,omitempty"`
 }
 
 // Duration is the total length of the phases.
@@ -331,6 +338,8 @@ type FaultEvent struct {
 	Action string
 	// Endpoint is the 1-based balanced endpoint of an endpoint action.
 	Endpoint int
+	// Value is an action's setting (set_hedge).
+	Value string
 }
 
 func (e FaultEvent) String() string {
@@ -366,7 +375,7 @@ func (p *Profile) FaultEvents() []FaultEvent {
 				ev{FaultEvent{At: end, Phase: ph.Name, Apply: false, Fault: f, Target: t}, 0})
 		}
 		for _, a := range ph.Actions {
-			e := FaultEvent{At: start + a.At, Phase: ph.Name, Apply: true, Action: a.Do, Endpoint: a.Endpoint}
+			e := FaultEvent{At: start + a.At, Phase: ph.Name, Apply: true, Action: a.Do, Endpoint: a.Endpoint, Value: a.Value}
 			if a.Target != "" {
 				e.Target = p.faultTarget(a.Target)
 			}

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"tailgate/generator"
+	"tailgate/targets"
 )
 
 // MaxDuration bounds a profile's total duration.
@@ -582,6 +583,20 @@ func (c *checker) actions(p *Profile, ph Phase, path string) {
 			c.problem(atp, durValue(a.At), "action is not before the end of its phase (%v)", ph.Duration)
 		}
 		dp := join(ap, "do")
+		if a.Do == ActionSetHedge {
+			if a.Value != "off" {
+				if _, err := targets.ParseHedgeAfter(a.Value); err != nil {
+					c.problem(join(ap, "value"), a.Value, "set_hedge wants off, a delay (10ms), a percentile (p95) or both (p95,20ms): %v", err)
+				}
+			}
+			if a.Target != "" || a.Endpoint != 0 {
+				c.problem(dp, a.Do, "set_hedge takes a value, not a target or an endpoint")
+			}
+			continue
+		}
+		if a.Value != "" {
+			c.problem(join(ap, "value"), a.Value, "only set_hedge takes a value")
+		}
 		if a.Do == ActionRemoveEndpoint || a.Do == ActionRestoreEndpoint {
 			if a.Endpoint < 1 {
 				c.problem(join(ap, "endpoint"), "", "%s needs endpoint: N (1-based, as in --endpoints)", a.Do)
@@ -602,7 +617,7 @@ func (c *checker) actions(p *Profile, ph Phase, path string) {
 			c.problem(dp, a.Do, "action not supported by %s target %q (supported: %s)",
 				t.Kind, a.Target, orList(supported))
 		case !ok && a.Do != ActionFlushCache:
-			c.problem(dp, a.Do, "unknown action (want %s, %s or %s)", ActionFlushCache, ActionRemoveEndpoint, ActionRestoreEndpoint)
+			c.problem(dp, a.Do, "unknown action (want %s, %s, %s or %s)", ActionFlushCache, ActionRemoveEndpoint, ActionRestoreEndpoint, ActionSetHedge)
 		}
 	}
 }

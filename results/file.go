@@ -97,6 +97,9 @@ type File struct {
 	// FanOut and Hedge describe the fan-out and hedging wrappers, when on.
 	FanOut *FanOutInfo `json:"fanout,omitempty"`
 	Hedge  *HedgeInfo  `json:"hedge,omitempty"`
+	// HedgePhases is hedging as a profile switched it (set_hedge), one
+	// entry per phase that set it.
+	HedgePhases []HedgeInfo `json:"hedge_phases,omitempty"`
 	// Histograms holds every phase's and the total's histograms in the
 	// standard compressed HdrHistogram V2 encoding, base64 ("HISTF…"), as
 	// the Java and C HdrHistogram tools read them. Values are nanoseconds.
@@ -125,6 +128,7 @@ type FanOutInfo struct {
 // HedgeInfo describes hedging (--hedge-after): duplicates sent when the
 // first attempt had not answered after the delay, the loser cancelled.
 type HedgeInfo struct {
+	Phase     string        `json:"phase,omitempty"` // with set_hedge: the phase that switched to this
 	After     string        `json:"after"`
 	Requests  uint64        `json:"requests"`
 	Hedges    uint64        `json:"hedges"`

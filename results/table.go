@@ -215,6 +215,14 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintf(w, "hedging after %s: %.1f%% extra load (%d duplicates), %.0f%% of them answered first; delay at the end %s\n",
 			h.After, 100*h.ExtraLoad, h.Hedges, 100*won, FormatDuration(h.Delay))
 	}
+	for _, h := range f.HedgePhases {
+		if h.After == "off" {
+			fmt.Fprintf(w, "hedging in %s: off\n", h.Phase)
+			continue
+		}
+		fmt.Fprintf(w, "hedging in %s after %s: %.1f%% extra load (%d duplicates of %d, %d won); delay at the end %s\n",
+			h.Phase, h.After, 100*h.ExtraLoad, h.Hedges, h.Requests, h.HedgeWins, FormatDuration(h.Delay))
+	}
 	if f.Verdict != nil {
 		WriteVerdict(w, f.Verdict)
 	}

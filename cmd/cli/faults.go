@@ -24,6 +24,7 @@ import (
 type faultRunner struct {
 	events   []profiles.FaultEvent
 	balanced *targets.Balanced // for endpoint actions
+	job      *loadJob          // for set_hedge
 	start    time.Time
 	client   *http.Client
 
@@ -82,6 +83,9 @@ func (r *faultRunner) do(ctx context.Context, e profiles.FaultEvent) {
 		if e.Endpoint > 0 {
 			w.Target, w.Kind = fmt.Sprintf("endpoint %d", e.Endpoint), "balancer"
 		}
+		if e.Action == profiles.ActionSetHedge {
+			w.Target, w.Kind, w.Name = "client", "hedging", e.Value
+		}
 		if err != nil {
 			w.Error = err.Error()
 		}
@@ -136,6 +140,13 @@ func (r *faultRunner) finish() []results.FaultWindow {
 
 func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent) error {
 	switch e.Action {
+	case profiles.ActionSetHedge:
+		if h := r.job.hedges[e.Value]; h != nil {
+			r.job.hedgeSwitch.Set(h)
+		} else {
+			r.job.hedgeSwitch.Set(r.job.hedgeBase)
+		}
+		return nil
 	case profiles.ActionRemoveEndpoint:
 		return r.balanced.Remove(e.Endpoint - 1)
 	case profiles.ActionRestoreEndpoint:

@@ -734,9 +734,36 @@ func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) error {
 			return usageErrorf("profile %s: %s endpoint %d, but --endpoints has %d", p.Source, e.Action, e.Endpoint, n)
 		}
 	}
+	var settings []string
+	for _, e := range evs {
+		if e.Action == profiles.ActionSetHedge && !slices.Contains(settings, e.Value) {
+			settings = append(settings, e.Value)
+		}
+	}
+	if len(settings) > 0 {
+		if j.hedge != nil {
+			return usageErrorf("profile %s sets hedging per phase (set_hedge): leave out --hedge-after", p.Source)
+		}
+		j.hedges = map[string]*targets.Hedge{}
+		for _, v := range settings {
+			if v == "off" {
+				continue
+			}
+			after, _ := targets.ParseHedgeAfter(v) // profiles validated it
+			h, err := targets.NewHedge(j.target, after)
+			if err != nil {
+				return usageErrorf("profile %s: set_hedge %q: %v", p.Source, v, err)
+			}
+			j.hedges[v] = h
+		}
+		j.hedgeBase = j.target
+		j.hedgeSwitch = targets.NewSwitch(j.target)
+		j.target = j.hedgeSwitch
+	}
 	if len(evs) > 0 {
 		j.faults = newFaultRunner(evs)
 		j.faults.balanced = j.balanced
+		j.faults.job = j
 	}
 	return nil
 }
@@ -756,16 +783,21 @@ type loadJob struct {
 	split    func(seq uint64) int        // A/B: which side (0 or 1) request seq is on; nil: one side
 	hedge    *targets.Hedge
 	fan      *targets.FanOut
-	closed   int           // closed loop at this concurrency; 0: open loop
-	sideB    *results.File // A/B: side B's result, set by measure
-	phases   []analysis.Phase
-	settings results.Settings
-	gen      generator.Options
-	out      string
-	format   string
-	quiet    bool
-	command  []string
-	total    time.Duration // planned length, for progress
+	// A profile's set_hedge actions switch between these (by setting;
+	// "off" is the plain target).
+	hedges      map[string]*targets.Hedge
+	hedgeSwitch *targets.Switch
+	hedgeBase   generator.Target
+	closed      int           // closed loop at this concurrency; 0: open loop
+	sideB       *results.File // A/B: side B's result, set by measure
+	phases      []analysis.Phase
+	settings    results.Settings
+	gen         generator.Options
+	out         string
+	format      string
+	quiet       bool
+	command     []string
+	total       time.Duration // planned length, for progress
 }
 
 func (j *loadJob) close() {
@@ -986,6 +1018,18 @@ func (j *loadJob) fileOf(sum *analysis.Summary, st generator.Stats, started time
 		hs := j.hedge.Stats()
 		f.Hedge = &results.HedgeInfo{After: j.hedge.After().String(), Requests: hs.Requests, Hedges: hs.Hedges,
 			HedgeWins: hs.HedgeWins, ExtraLoad: hs.ExtraLoad, Delay: hs.Delay}
+	}
+	for _, w := range windows {
+		if w.Action != profiles.ActionSetHedge {
+			continue
+		}
+		hi := results.HedgeInfo{Phase: w.Phase, After: w.Name}
+		if h := j.hedges[w.Name]; h != nil {
+			h.Wait()
+			hs := h.Stats()
+			hi.Requests, hi.Hedges, hi.HedgeWins, hi.ExtraLoad, hi.Delay = hs.Requests, hs.Hedges, hs.HedgeWins, hs.ExtraLoad, hs.Delay
+		}
+		f.HedgePhases = append(f.HedgePhases, hi)
 	}
 	if j.fan != nil {
 		fs := j.fan.Stats()
@@ -1230,3 +1274,4 @@ func engineOf(opts *RunOptions, ho targets.HTTPOptions) string {
 	}
 	return "net/http"
 }
+

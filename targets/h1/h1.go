@@ -395,6 +395,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64) 
 			connect = max(time.Since(t0), 1)
 		}
 		out, st := t.exchange(ctx, c, r, seq, seqs, deadline)
+		c.idle()
 		if connect > 0 {
 			out.NewConn, out.Connect = true, connect
 		}

@@ -136,6 +136,12 @@ type conn struct {
 	// which fails the I/O in progress at once.
 	watchDone <-chan struct{}
 	stopWatch func() bool
+	// busy is the Done channel of the request now using c (nil when idle):
+	// the hook acts only while c is busy with its context, so a context
+	// cancelled after its request is done (a hedge's winner, say) does not
+	// break the connection back in the pool.
+	mu   sync.Mutex
+	busy <-chan struct{}
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -147,27 +153,41 @@ func newConn(nc net.Conn) *conn {
 	return c
 }
 
-// watch arranges for ctx's cancellation to interrupt I/O on c. It returns
-// false if the hook for an earlier context could not be stopped (it is
-// running or has run): c's deadline cannot be trusted then.
+// watch arranges for ctx's cancellation to interrupt I/O on c while c
+// serves ctx's request; idle must be called when the request is done. A
+// hook left from an earlier context only acts while c is busy with that
+// context, so it can be dropped whether or not it has run.
 func (c *conn) watch(ctx context.Context) bool {
 	done := ctx.Done()
+	c.mu.Lock()
+	c.busy = done
+	c.mu.Unlock()
 	if done == c.watchDone && (done == nil || c.stopWatch != nil) {
 		return true
 	}
 	if c.stopWatch != nil {
-		if !c.stopWatch() {
-			return false
-		}
+		c.stopWatch() // if it ran, it found c idle or busy with its own context, now over
 		c.stopWatch, c.watchDone = nil, nil
 	}
 	if done == nil {
 		return true
 	}
-	nc := c.nc
 	c.watchDone = done
-	c.stopWatch = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+	c.stopWatch = context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		if c.busy == done {
+			c.nc.SetDeadline(aLongTimeAgo)
+		}
+		c.mu.Unlock()
+	})
 	return true
+}
+
+// idle marks c as serving no request.
+func (c *conn) idle() {
+	c.mu.Lock()
+	c.busy = nil
+	c.mu.Unlock()
 }
 
 func (c *conn) close() {
