@@ -32,12 +32,16 @@ func main() {
 	rates := flag.String("rates", "5000,20000", "offered rates, req/s")
 	dur := flag.Duration("duration", 10*time.Second, "length of each run")
 	runs := flag.Int("runs", 3, "runs per rate (the median is printed)")
+	extra := flag.String("args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
 	flag.Parse()
+	extraArgs = strings.Fields(*extra)
 	if err := run(*bin, *rates, *dur, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
 }
+
+var extraArgs []string
 
 type sample struct {
 	achieved, cpuPerReq float64 // req/s, µs
@@ -89,7 +93,7 @@ func run(bin string, rates string, dur time.Duration, runs int) error {
 	defer os.RemoveAll(tmp)
 
 	fmt.Printf("machine: %s, %d CPUs, %s, generator pinned: %v\n", cpuModel(), runtime.NumCPU(), runtime.Version(), hasTaskset())
-	fmt.Printf("target: tailgate demo target on %s (cached key); %d run(s) of %v per rate, median shown\n\n", addr, runs, dur)
+	fmt.Printf("target: tailgate demo target on %s (cached key); %d run(s) of %v per rate, median shown; extra flags %q\n\n", addr, runs, dur, extraArgs)
 	fmt.Printf("%-10s %-12s %-14s %-10s %-12s %-12s %-12s %-12s %-7s %s\n",
 		"offered/s", "achieved/s", "CPU µs/req", "maxRSS", "lag p50", "lag p99", "resp p99", "svc p99", "errors", "self-check")
 	for _, rs := range strings.Split(rates, ",") {
@@ -116,8 +120,9 @@ func run(bin string, rates string, dur time.Duration, runs int) error {
 }
 
 func once(bin, addr string, rate float64, dur time.Duration, out string) (sample, error) {
-	cmd := pin("0", bin, "run", "http://"+addr+"/", "--rate", fmt.Sprint(rate), "--duration", dur.String(),
-		"--max-in-flight", "4096", "--out", out, "-q", "--format", "json")
+	args := append([]string{"run", "http://" + addr + "/", "--rate", fmt.Sprint(rate), "--duration", dur.String(),
+		"--max-in-flight", "4096", "--out", out, "-q", "--format", "json"}, extraArgs...)
+	cmd := pin("0", bin, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil && cmd.ProcessState.ExitCode() != 3 {
