@@ -28,8 +28,7 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 	}
 	runCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	var sent atomic.Uint64
-	var seq atomic.Uint64
+	var seq atomic.Uint64 // requests sent so far; the next one's number
 	var wg sync.WaitGroup
 	l := &loop{start: start, target: t, rec: rec, ctx: context.WithoutCancel(ctx), g: g}
 	for w := 0; w < n; w++ {
@@ -40,14 +39,13 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 			for runCtx.Err() == nil {
 				s := seq.Add(1) - 1
 				now := time.Since(start)
-				sent.Add(1)
 				l.do(id, token{seq: s, at: now}, res)
 			}
 		}(w)
 	}
 	wg.Wait()
 	st := Stats{Start: start, Elapsed: time.Since(start), Workers: n, PeakInFlight: int(l.peak.Load())}
-	st.Intended = sent.Load()
+	st.Intended = seq.Load()
 	st.Sent = st.Intended
 	st.Interrupted = ctx.Err() != nil
 	return st, nil

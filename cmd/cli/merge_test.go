@@ -94,7 +94,8 @@ phases:
 	}
 	// A run of another plan is refused.
 	io5, _, errOut5 := testIO()
-	if code := Execute(context.Background(), io5, []string{"merge", filepath.Join(dir, "r-1.json"), single, "--out", merged}); code != ExitOK && !strings.Contains(errOut5.String(), "merge") {
+	// A segment and a whole run of the same plan are not one schedule's stripes.
+	if code := Execute(context.Background(), io5, []string{"merge", filepath.Join(dir, "r-1.json"), single, "--out", merged}); code != ExitUsage || !strings.Contains(errOut5.String(), "whole runs") {
 		t.Errorf("mixed merge: exit %d: %s", code, errOut5)
 	}
 }
