@@ -70,18 +70,19 @@ type Options struct {
 	// the target must be a BatchTarget. Counts in Stats are of items.
 	Batch *BatchOptions
 
-	// CoarseTimers uses Go timers alone, never nanosleep: wakes are up to a
-	// millisecond late, but the fake clock of testing/synctest advances
-	// (nanosleep would sleep real time there while fake time stands still).
+	// CoarseTimers uses Go timers alone, never the fine timer (a timerfd
+	// on Linux): wakes are up to a millisecond late, but the fake clock of
+	// testing/synctest advances (a timerfd runs on real time while fake
+	// time stands still).
 	CoarseTimers bool
 }
 
 // fineWindow is how close to a due time the dispatcher switches from Go
-// timers (coarse, cancellable) to nanosleep (precise, not cancellable).
+// timers (coarse, cancellable) to the fine timer (precise, not cancellable).
 const fineWindow = 2 * time.Millisecond
 
 // sleepUntil waits until offset at, or until ctx is done (false).
-func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, at time.Duration, coarseOnly bool) bool {
+func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, fine *fineTimer, at time.Duration, coarseOnly bool) bool {
 	for {
 		if ctx.Err() != nil {
 			return false
@@ -91,7 +92,7 @@ func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, at time.Durati
 		case wait <= 0:
 			return true
 		case wait <= fineWindow && !coarseOnly:
-			preciseSleep(wait)
+			fine.sleep(wait)
 			continue
 		case !coarseOnly:
 			wait -= fineWindow / 2 // wake a little early, then sleep precisely
@@ -241,6 +242,11 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var fine *fineTimer
+	if !opt.CoarseTimers {
+		fine = newFineTimer()
+		defer fine.close()
+	}
 	gaps := gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
 	mapper, _ := s.(SeqMapper)
 
@@ -301,7 +307,7 @@ dispatch:
 		if !ok {
 			break
 		}
-		if !l.sleepUntil(ctx, timer, tok.at, opt.CoarseTimers) {
+		if !l.sleepUntil(ctx, timer, fine, tok.at, opt.CoarseTimers) {
 			st.Interrupted = true
 			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
 			st.Intended += c

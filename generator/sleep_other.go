@@ -4,4 +4,11 @@ package generator
 
 import "time"
 
-func preciseSleep(d time.Duration) { time.Sleep(d) }
+// fineTimer falls back to Go timers where timerfd(2) does not exist.
+type fineTimer struct{}
+
+func newFineTimer() *fineTimer { return nil }
+
+func (t *fineTimer) sleep(d time.Duration) { time.Sleep(d) }
+
+func (t *fineTimer) close() {}
