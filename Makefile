@@ -19,7 +19,7 @@ test: vet unit fuzz-short
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
-	$(GO) test -count=1 -run 'TestMemoryFlatOverLongRun' ./analysis/
+	$(GO) test -count=1 -run 'TestMemory' ./analysis/
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

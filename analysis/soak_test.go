@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -73,4 +74,95 @@ func TestMemoryFlatOverLongRun(t *testing.T) {
 		}
 		t.Logf("heap at 10 min %.1f MB, at 60 min %.1f MB", float64(a)/1e6, float64(b)/1e6)
 	})
+}
+
+// A long run at a rate the target cannot sustain stays bounded: ten minutes
+// offered at 5,000 req/s to a target that serves 64 at a time in 100 ms
+// (640 req/s). With policy wait the in-flight cap holds (never more than 64
+// requests or workers), the unsent backlog is not materialised (the
+// schedule is read lazily), and the heap between minutes 2 and 10 grows
+// only by the per-second rows, as in the test above. Vegeta, by contrast,
+// grows without bound here. Policy drop is checked the same way.
+func TestMemoryBoundedWhenTargetCannotKeepUp(t *testing.T) {
+	if raceEnabled {
+		t.Skip("heap is measured without -race")
+	}
+	for _, pol := range []generator.Policy{generator.Wait, generator.Drop} {
+		t.Run(pol.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const maxIn = 64
+				c := NewCollector(nil)
+				heapAt := map[int]uint64{}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				start := time.Now()
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					tick := time.NewTicker(time.Second)
+					defer tick.Stop()
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case <-tick.C:
+						}
+						el := time.Since(start)
+						_ = c.Tick(el)
+						if m := int(el / time.Minute); el%time.Minute < time.Second && (m == 2 || m == 10) {
+							runtime.GC()
+							var ms runtime.MemStats
+							runtime.ReadMemStats(&ms)
+							heapAt[m] = ms.HeapAlloc
+						}
+					}
+				}()
+				var inFlight, peak atomic.Int64
+				tg := generator.TargetFunc(func(context.Context, uint64) generator.Outcome {
+					n := inFlight.Add(1)
+					for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+					}
+					time.Sleep(100 * time.Millisecond)
+					inFlight.Add(-1)
+					return generator.Outcome{Status: 200}
+				})
+				// The run is cut at 10 minutes, as by Ctrl-C: with policy wait
+				// the backlog would otherwise take 80 more minutes to send.
+				runCtx, stop := context.WithTimeout(ctx, 10*time.Minute+2*time.Second)
+				defer stop()
+				st, err := generator.Run(runCtx, generator.Constant{Rate: 5000, Duration: time.Hour}, tg, c,
+					generator.Options{Start: start, CoarseTimers: true, MaxInFlight: maxIn, OnSaturation: pol})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cancel()
+				<-done
+				if p := peak.Load(); p > maxIn || st.PeakInFlight > maxIn || st.Workers > maxIn {
+					t.Fatalf("in flight at the target %d, peak %d, workers %d: over the cap %d", p, st.PeakInFlight, st.Workers, maxIn)
+				}
+				// The target could serve about 640/s; far more were due.
+				if st.Intended < 3_000_000 {
+					t.Fatalf("intended %d: the schedule was not followed", st.Intended)
+				}
+				if pol == generator.Drop && st.Dropped < st.Intended/2 {
+					t.Fatalf("dropped %d of %d", st.Dropped, st.Intended)
+				}
+				if pol == generator.Wait && (st.Dropped != 0 || st.Unsent < st.Intended/2 || st.SlotWaits+maxIn < st.Sent) {
+					t.Fatalf("policy wait: dropped %d, unsent %d, slot waits %d of %d", st.Dropped, st.Unsent, st.SlotWaits, st.Intended)
+				}
+				if st.Intended != st.Sent+st.Dropped+st.Unsent {
+					t.Fatalf("intended %d != sent %d + dropped %d + unsent %d", st.Intended, st.Sent, st.Dropped, st.Unsent)
+				}
+				a, b := heapAt[2], heapAt[10]
+				if a == 0 || b == 0 {
+					t.Fatalf("heap samples %v", heapAt)
+				}
+				if growth := int64(b) - int64(a); growth > 1_000_000 {
+					t.Errorf("heap grew %d bytes from 2 to 10 minutes (%d → %d)", growth, a, b)
+				}
+				t.Logf("%s: intended %d, sent %d, dropped %d, unsent %d, slot waits %d, peak in flight %d; heap %.1f MB at 2 min, %.1f MB at 10 min",
+					pol, st.Intended, st.Sent, st.Dropped, st.Unsent, st.SlotWaits, st.PeakInFlight, float64(a)/1e6, float64(b)/1e6)
+			})
+		})
+	}
 }
