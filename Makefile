@@ -20,6 +20,8 @@ test: vet unit fuzz-short
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -run 'TestMemory' ./analysis/
+	# Without -race too: the fast client's raw socket calls are only made then.
+	$(GO) test -count=1 ./targets/h1/
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

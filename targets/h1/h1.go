@@ -448,10 +448,10 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	out.BytesOut = int64(bodyLen)
 
 	c.rd.start()
-	n, err := c.nc.Write(head)
+	n, err := c.io.Write(head)
 	if err == nil && len(body) > 0 {
 		var m int
-		m, err = c.nc.Write(body)
+		m, err = c.io.Write(body)
 		n += m
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"context"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -123,6 +124,7 @@ func (p *pool) close() {
 // holding it touches it.
 type conn struct {
 	nc         net.Conn
+	io         io.ReadWriter   // reads and writes: a raw sock where possible, else nc
 	raw        syscall.RawConn // the socket, for alive; nil if unknown
 	rd         reader
 	wbuf, bbuf []byte // rendered request head and templated body
@@ -147,8 +149,11 @@ type conn struct {
 var aLongTimeAgo = time.Unix(1, 0)
 
 func newConn(nc net.Conn) *conn {
-	c := &conn{nc: nc, raw: rawConn(nc)}
-	c.rd.nc = nc
+	c := &conn{nc: nc, raw: rawConn(nc), io: nc}
+	if s := newSock(nc); s != nil {
+		c.io = s
+	}
+	c.rd.nc = c.io
 	c.rd.buf = make([]byte, readBufSize)
 	return c
 }

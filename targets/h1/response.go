@@ -3,7 +3,6 @@ package h1
 import (
 	"bytes"
 	"io"
-	"net"
 	"time"
 )
 
@@ -31,7 +30,7 @@ var (
 
 // reader is a connection's buffered reader; buf[r:w] is unread.
 type reader struct {
-	nc    net.Conn
+	nc    io.Reader
 	buf   []byte
 	r, w  int
 	got   bool      // a byte of the current response has arrived
