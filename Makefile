@@ -46,11 +46,28 @@ demo: build
 ## bench: Go micro-benchmarks and the loopback load benchmark.
 bench: bench-go bench-load
 
+## bench-go: the schedule, the recorder, request rendering and the fast client, 6 runs each,
+## compared by benchstat with docs/bench/go-baseline.txt (BENCH_COUNT to change the count).
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./generator/ ./analysis/ ./targets/
+	@mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -benchmem -count $${BENCH_COUNT:-6} ./generator/ ./analysis/ ./targets/h1/ | tee bench/out/go.txt
+	$(GO) run $(BENCHSTAT) docs/bench/go-baseline.txt bench/out/go.txt
 
+## bench-load: tailgate beside wrk/wrk2/fortio/vegeta/hey/ghz on loopback, one table (~10 min);
+## LOADBENCH_FLAGS e.g. '-tools tailgate,wrk -runs 5 -md bench.md'. Other tools: make bench-tools.
 bench-load: build
-	$(GO) run ./bench/loadbench -bin $(BIN)
+	$(GO) run ./bench/loadbench -bin $(BIN) -tools-dir bin/tools -runs 3 $(LOADBENCH_FLAGS)
+
+## bench-tools: the Go load generators bench-load compares with, at pinned versions, into bin/tools
+## (go install pkg@version: go.mod and go.sum are untouched). fortio v1.69 and later need grol.io/grol,
+## which the module proxy here refuses (403). wrk: apt-get install -y wrk; wrk2 is built by hand (WRK2=path).
+BENCH_TOOLS := fortio.org/fortio@v1.68.2 github.com/rakyll/hey@v0.1.5 \
+	github.com/tsenart/vegeta/v12@v12.13.0 github.com/bojand/ghz/cmd/ghz@v0.120.0
+.PHONY: bench-tools
+bench-tools:
+	@for p in $(BENCH_TOOLS); do echo "GOBIN=$(CURDIR)/bin/tools $(GO) install $$p"; \
+	  GOBIN=$(CURDIR)/bin/tools $(GO) install $$p || exit 1; done
 
 ## soak: an hour at 1,000 req/s against the demo target, RSS sampled each minute (not in CI).
 soak: build

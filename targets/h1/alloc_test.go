@@ -217,3 +217,41 @@ func BenchmarkDoParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRender is request rendering alone: the bytes of one request
+// from its template, into the connection's reused buffers.
+func BenchmarkRender(b *testing.B) {
+	for _, tc := range []struct{ name, url, body string }{
+		{"static", "http://127.0.0.1:1/item/1", ""},
+		{"seq", "http://127.0.0.1:1/item/{{seq}}", ""},
+		{"key-zipf", "http://127.0.0.1:1/item/{{key}}", ""},
+		{"templated-body", "http://127.0.0.1:1/orders", `{"id":{{seq}},"key":"{{key}}"}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			keys, err := targets.NewKeys(targets.KeyZipf, 10000, 1.1, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			o := targets.HTTPOptions{URL: tc.url, Body: []byte(tc.body), Vars: &targets.Vars{Keys: keys}}
+			if tc.body != "" {
+				o.Method = "POST"
+			}
+			t, err := New(o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer t.Close()
+			var wbuf, bbuf []byte
+			var seq uint64
+			b.ReportAllocs()
+			for b.Loop() {
+				seq++
+				head, _, wb, bb, _, kind := t.req.render(wbuf, bbuf, seq, nil)
+				if kind != generator.ErrNone || len(head) == 0 {
+					b.Fatalf("render: %v", kind)
+				}
+				wbuf, bbuf = wb, bb
+			}
+		})
+	}
+}
