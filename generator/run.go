@@ -82,7 +82,8 @@ type Options struct {
 const fineWindow = 2 * time.Millisecond
 
 // sleepUntil waits until offset at, or until ctx is done (false).
-func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, fine *fineTimer, at time.Duration, coarseOnly bool) bool {
+// period is the likely gap to the next wait, for the fine timer.
+func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, fine *fineTimer, at, period time.Duration, coarseOnly bool) bool {
 	for {
 		if ctx.Err() != nil {
 			return false
@@ -92,7 +93,11 @@ func (l *loop) sleepUntil(ctx context.Context, timer *time.Timer, fine *fineTime
 		case wait <= 0:
 			return true
 		case wait <= fineWindow && !coarseOnly:
-			fine.sleep(wait)
+			if fine != nil {
+				fine.sleepUntil(at, period)
+			} else {
+				preciseSleep(wait)
+			}
 			continue
 		case !coarseOnly:
 			wait -= fineWindow / 2 // wake a little early, then sleep precisely
@@ -244,7 +249,7 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 	timer.Stop()
 	var fine *fineTimer
 	if !opt.CoarseTimers {
-		fine = newFineTimer()
+		fine = newFineTimer(start)
 		defer fine.close()
 	}
 	gaps := gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
@@ -301,13 +306,16 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		}
 	}
 
+	var prevAt time.Duration
 dispatch:
 	for {
 		tok, ok := next()
 		if !ok {
 			break
 		}
-		if !l.sleepUntil(ctx, timer, fine, tok.at, opt.CoarseTimers) {
+		period := tok.at - prevAt
+		prevAt = tok.at
+		if !l.sleepUntil(ctx, timer, fine, tok.at, period, opt.CoarseTimers) {
 			st.Interrupted = true
 			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
 			st.Intended += c

@@ -28,11 +28,18 @@ type fineTimer struct {
 	rfn  func(fd uintptr) bool
 	spec unix.ItimerSpec
 	buf  [8]byte
+
+	// The timer runs on absolute CLOCK_MONOTONIC time, which is the
+	// runtime's own clock: base is the run's offset 0 on it. When the
+	// dispatcher asks for the next wake a period after the last one (a
+	// constant rate), the timer re-arms itself and no system call is
+	// needed to set it: armed is its next expiry, period its interval.
+	base, armed, period int64
 }
 
-// newFineTimer returns nil when timerfd is unavailable; sleep then falls
-// back to nanosleep.
-func newFineTimer() *fineTimer {
+// newFineTimer returns a timer for the run whose offset 0 is start, or nil
+// when timerfd is unavailable (the dispatcher then uses nanosleep).
+func newFineTimer(start time.Time) *fineTimer {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil
@@ -46,6 +53,12 @@ func newFineTimer() *fineTimer {
 		return nil
 	}
 	t.rc = rc
+	var now unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) != nil {
+		t.f.Close()
+		return nil
+	}
+	t.base = now.Nano() - int64(time.Since(start))
 	t.rfn = func(fd uintptr) bool {
 		_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
 		return e != unix.EAGAIN && e != unix.EINTR
@@ -53,26 +66,43 @@ func newFineTimer() *fineTimer {
 	return t
 }
 
-// sleep waits for about d (≥ 0). It may return early, for example when
-// the descriptor fails; callers re-check the clock.
-func (t *fineTimer) sleep(d time.Duration) {
-	if t == nil {
-		preciseSleep(d)
-		return
-	}
-	if d <= 0 {
-		return
-	}
-	t.spec.Value = unix.NsecToTimespec(int64(d))
-	// Raw calls, which do not enter the runtime's syscall state: entering
-	// it wakes the sysmon thread when it sleeps, a context switch per wait
-	// (see targets/h1's sock for the measurement).
-	if _, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), 0, uintptr(unsafe.Pointer(&t.spec)), 0, 0, 0); e != 0 {
-		preciseSleep(d)
-		return
+// sleepUntil waits until the run's offset at, or a little after. period,
+// when > 0, is the likely gap to the next wait: the timer is armed to fire
+// again then, so a constant rate costs one read a request and no re-arm.
+// It may return early when the descriptor fails; callers re-check the
+// clock.
+func (t *fineTimer) sleepUntil(at, period time.Duration) {
+	dl := t.base + int64(at)
+	if dl != t.armed || int64(period) != t.period {
+		t.spec.Value = unix.NsecToTimespec(dl)
+		t.spec.Interval = unix.NsecToTimespec(max(int64(period), 0))
+		// Raw calls, which do not enter the runtime's syscall state:
+		// entering it wakes the sysmon thread when it sleeps, a context
+		// switch per wait (see targets/h1's sock for the measurement).
+		if _, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), unix.TFD_TIMER_ABSTIME, uintptr(unsafe.Pointer(&t.spec)), 0, 0, 0); e != 0 {
+			t.armed, t.period = 0, 0
+			t.fallback(dl)
+			return
+		}
+		t.armed, t.period = dl, max(int64(period), 0)
 	}
 	if err := t.rc.Read(t.rfn); err != nil {
-		preciseSleep(d)
+		t.armed, t.period = 0, 0
+		t.fallback(dl)
+		return
+	}
+	// The read returns how many times the timer fired since the last one.
+	if n := *(*uint64)(unsafe.Pointer(&t.buf[0])); t.period > 0 && n > 0 {
+		t.armed += int64(n) * t.period
+	} else {
+		t.armed = 0
+	}
+}
+
+func (t *fineTimer) fallback(dl int64) {
+	var now unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) == nil && dl > now.Nano() {
+		preciseSleep(time.Duration(dl - now.Nano()))
 	}
 }
 

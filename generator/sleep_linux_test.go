@@ -7,16 +7,41 @@ import (
 
 // The fine timer never wakes early.
 func TestFineTimer(t *testing.T) {
-	ft := newFineTimer()
+	start := time.Now()
+	ft := newFineTimer(start)
 	if ft == nil {
 		t.Fatal("timerfd unavailable on linux")
 	}
 	defer ft.close()
-	for _, d := range []time.Duration{-time.Millisecond, 0, 50 * time.Microsecond, 300 * time.Microsecond, 2 * time.Millisecond} {
-		t0 := time.Now()
-		ft.sleep(d)
-		if got := time.Since(t0); got < d {
-			t.Errorf("sleep(%v) returned after %v: early", d, got)
+	// Deadlines in the past return at once; others never early, whether
+	// the timer is re-armed (a new period) or fires again by itself.
+	for i, step := range []struct{ at, period time.Duration }{
+		{-time.Millisecond, 0}, {0, 0},
+		{5 * time.Millisecond, 0}, {10 * time.Millisecond, 5 * time.Millisecond},
+		{15 * time.Millisecond, 5 * time.Millisecond}, {20 * time.Millisecond, 5 * time.Millisecond},
+		{30 * time.Millisecond, 10 * time.Millisecond}, {35 * time.Millisecond, 5 * time.Millisecond},
+		{45 * time.Millisecond, 0},
+	} {
+		if step.at > 0 && time.Since(start) >= step.at {
+			t.Skipf("step %d: the machine is too slow to test %v (now %v)", i, step.at, time.Since(start))
+		}
+		ft.sleepUntil(step.at, step.period)
+		if got := time.Since(start); got < step.at {
+			t.Errorf("step %d: sleepUntil(%v) returned at %v: early", i, step.at, got)
+		}
+	}
+	// A constant rate re-arms once: after the first wait the timer fires
+	// by itself (armed moves on by one period per wait).
+	const gap = 2 * time.Millisecond
+	base := time.Since(start) + gap
+	for k := 0; k < 5; k++ {
+		at := base + time.Duration(k)*gap
+		ft.sleepUntil(at, gap)
+		if got := time.Since(start); got < at {
+			t.Errorf("periodic wait %d returned at %v, before %v", k, got, at)
+		}
+		if want := ft.base + int64(at+gap); ft.armed != want && time.Since(start) < at+gap {
+			t.Errorf("periodic wait %d: next expiry %v, want %v", k, time.Duration(ft.armed-ft.base), at+gap)
 		}
 	}
 }

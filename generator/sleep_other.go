@@ -4,11 +4,14 @@ package generator
 
 import "time"
 
-// fineTimer falls back to Go timers where timerfd(2) does not exist.
+// fineTimer is not available where timerfd(2) does not exist; the
+// dispatcher uses preciseSleep.
 type fineTimer struct{}
 
-func newFineTimer() *fineTimer { return nil }
+func newFineTimer(time.Time) *fineTimer { return nil }
 
-func (t *fineTimer) sleep(d time.Duration) { time.Sleep(d) }
+func (t *fineTimer) sleepUntil(at, period time.Duration) {}
 
 func (t *fineTimer) close() {}
+
+func preciseSleep(d time.Duration) { time.Sleep(d) }
