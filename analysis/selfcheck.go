@@ -99,6 +99,10 @@ type SelfCheckConfig struct {
 	// or "constant" (also "uniform"). The key "*" applies to phases not
 	// named. Phases with no entry are not checked for arrivals.
 	Arrivals map[string]string
+	// TimerSlack is the generator's wake-up grid (generator.Options): sends
+	// leave at the first grid point at or after their intended times, so
+	// the gaps are compared with the intended gaps moved onto that grid.
+	TimerSlack time.Duration
 	// Rate, when set, is the offered rate (req/s) at an offset from the
 	// run's start. Poisson gaps are then rescaled by it (time rescaling),
 	// so that phases whose rate varies (ramps, bursts) are tested
@@ -355,7 +359,7 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 			a *= r / 1e9 // in units of the expected gap
 		}
 		actual = append(actual, a)
-		intended = append(intended, float64(g[1]))
+		intended = append(intended, float64(onGrid(at, cfg.TimerSlack)-onGrid(at-time.Duration(g[1]), cfg.TimerSlack)))
 	}
 	f := Finding{Check: CheckArrivals, Phase: p.Name}
 	if len(actual) < minGaps {
@@ -396,12 +400,24 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 	cvA, cvI := cv(actual), cv(intended)
 	f.OK = cvA <= cvI+cfg.MaxGapCVExcess
 	f.Measured = fmt.Sprintf("gap CV %.2f (intended %.2f) over %d gaps", cvA, cvI, len(actual))
+	if cfg.TimerSlack > 0 {
+		f.Measured += fmt.Sprintf(", intended sends moved onto the %v timer-slack grid", cfg.TimerSlack)
+	}
 	f.Limit = fmt.Sprintf("≤ intended + %.2f", cfg.MaxGapCVExcess)
 	if !f.OK {
 		f.Advice = "sends were unevenly spaced: the generator fell behind and caught up in bursts. Lower the rate, " +
 			"give the generator more CPU, or add a second generator (--segment)"
 	}
 	return f, true
+}
+
+// onGrid is the first point of a grid of step sl at or after t (t itself
+// when sl is 0): when a send with timer slack is due to leave.
+func onGrid(t, sl time.Duration) time.Duration {
+	if sl <= 0 || t <= 0 {
+		return t
+	}
+	return (t + sl - 1) / sl * sl
 }
 
 // ADExponential returns the modified Anderson–Darling statistic

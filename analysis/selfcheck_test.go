@@ -389,3 +389,44 @@ func TestADExponential(t *testing.T) {
 		t.Errorf("exponential quantiles: A² %v", a)
 	}
 }
+
+// With timer slack, sends leave on a grid: a constant 7,000 req/s run on
+// a 1 ms grid (7 sends together, then a gap of 1 ms) passes when the
+// check knows the grid, and the same gaps fail without it; sends that fell
+// behind the grid (bunched into every other step) still fail with it.
+// Poisson arrivals on the grid pass too.
+func TestSelfCheckArrivalsOnTimerSlackGrid(t *testing.T) {
+	const sl = time.Millisecond
+	for _, kind := range []string{"constant", "poisson"} {
+		s := poissonRun(5, nil).build(t)
+		rng := rand.New(rand.NewPCG(5, 5))
+		gap := func(time.Duration) time.Duration { return time.Second / 7000 }
+		if kind == "poisson" {
+			gap = func(time.Duration) time.Duration { return expGap(rng, 7000) }
+		}
+		var at time.Duration
+		setGaps(s, rng, func(a time.Duration) time.Duration { at = a; return gap(a) }, func(_ int, g time.Duration) time.Duration {
+			return onGrid(at+g, sl) - onGrid(at, sl)
+		})
+		cfg := SelfCheckConfig{Arrivals: map[string]string{"main": kind}, TimerSlack: sl}
+		fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main")
+		if len(fs) != 1 || !fs[0].OK || !strings.Contains(fs[0].Measured, "timer-slack grid") && kind == "constant" {
+			t.Fatalf("%s: sends on the grid fail: %v", kind, fs)
+		}
+		if kind == "constant" {
+			cfg.TimerSlack = 0
+			if fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main"); len(fs) != 1 || fs[0].OK {
+				t.Fatalf("grid gaps pass without the grid: the test cannot tell: %v", fs)
+			}
+			cfg.TimerSlack = sl
+			// Behind the grid: every other step's sends held to the next.
+			setGaps(s, rng, func(a time.Duration) time.Duration { at = a; return gap(a) }, func(_ int, g time.Duration) time.Duration {
+				w := func(t time.Duration) time.Duration { return onGrid(t, 2*sl) }
+				return w(at+g) - w(at)
+			})
+			if fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main"); len(fs) != 1 || fs[0].OK {
+				t.Fatalf("sends behind the grid pass: %v", fs)
+			}
+		}
+	}
+}

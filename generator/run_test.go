@@ -288,3 +288,40 @@ func TestRunClosed(t *testing.T) {
 		}
 	})
 }
+
+// With TimerSlack the dispatcher wakes on a grid of that step: every
+// request leaves at the first grid point at or after its intended time,
+// so at most slack late, and all due by then leave together.
+func TestRunTimerSlack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const slack = time.Millisecond
+		var c collect
+		// 7,000 req/s: gaps of 142.857 µs, so 7 requests a step, off the grid.
+		st, err := Run(context.Background(), Constant{Rate: 7000, Duration: time.Second}, TargetFunc(instant), &c,
+			Options{CoarseTimers: true, TimerSlack: slack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Sent != 7000 || len(c.all) != 7000 {
+			t.Fatalf("sent %d recorded %d", st.Sent, len(c.all))
+		}
+		wakes := map[time.Duration]int{}
+		var late int
+		for _, r := range c.all {
+			lag := r.Sent - r.Intended
+			if lag < 0 || lag >= slack {
+				t.Fatalf("request %d intended %v sent %v: lag %v outside [0, %v)", r.Seq, r.Intended, r.Sent, lag, slack)
+			}
+			if r.Sent%slack != 0 {
+				t.Fatalf("request %d sent at %v, off the %v grid", r.Seq, r.Sent, slack)
+			}
+			if lag > 0 {
+				late++
+			}
+			wakes[r.Sent]++
+		}
+		if len(wakes) > 1001 || late < 5000 {
+			t.Fatalf("%d distinct send times for 7000 requests (want ≤ 1001), %d late", len(wakes), late)
+		}
+	})
+}

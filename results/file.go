@@ -40,6 +40,10 @@ type Settings struct {
 	Timeout      time.Duration `json:"timeout_ns"`
 	HTTP2        bool          `json:"http2,omitempty"`
 	Profile      string        `json:"profile,omitempty"`
+	// TimerSlack is the scheduler's wake-up grid (--timer-slack), 0 for a
+	// wake per request; CoarseTimers says Go timers alone were used.
+	TimerSlack   time.Duration `json:"timer_slack_ns,omitempty"`
+	CoarseTimers bool          `json:"coarse_timers,omitempty"`
 	// ClosedLoop is the concurrency of a closed-loop run (--rate max): no
 	// schedule, response time = service time. 0 for open loop.
 	ClosedLoop int    `json:"closed_loop,omitempty"`

@@ -71,12 +71,13 @@ type RunOptions struct {
 	ClosedLoop    int      // --rate max: closed loop at this concurrency (0 = open loop)
 	Engine        string   // HTTP client: auto, fast-h1 or net/http
 	CoarseTimers  bool     // Go timers only: less CPU, sends up to ~1 ms late
-	HedgeAfter    string   // hedge delay: 50ms, p95, p95,20ms
-	HdrLog        string   // HdrHistogram interval log file
-	CSV           string   // per-second CSV file
-	HTML          string   // HTML report file
-	MetricsAddr   string   // serve Prometheus metrics here during the run
-	TargetMetrics string   // scrape the target's Prometheus endpoint during the run
+	TimerSlack    time.Duration
+	HedgeAfter    string // hedge delay: 50ms, p95, p95,20ms
+	HdrLog        string // HdrHistogram interval log file
+	CSV           string // per-second CSV file
+	HTML          string // HTML report file
+	MetricsAddr   string // serve Prometheus metrics here during the run
+	TargetMetrics string // scrape the target's Prometheus endpoint during the run
 
 	changed func(flag string) bool // which flags the user set
 }
@@ -216,7 +217,8 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.Keys, "keys", "", "{{key}} distribution: uniform:N, zipf:S:N or sequential:N")
 	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
 	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
-	f.BoolVar(&opts.CoarseTimers, "coarse-timers", false, "wake the scheduler with Go timers only: less CPU per request at low rates, but sends up to ~1 ms late (default: nanosleep for the last 2 ms)")
+	f.BoolVar(&opts.CoarseTimers, "coarse-timers", false, "wake the scheduler with Go timers only: less CPU per request at low rates, but sends up to ~1 ms late (default: a precise timer for the last 2 ms)")
+	f.DurationVar(&opts.TimerSlack, "timer-slack", 0, "coalesce the scheduler's wake-ups onto a grid of this step (e.g. 1ms, as wrk2's event loop): less CPU per request, sends up to this late, timed from their intended times and shown as send lag (0: wake for each request)")
 	f.StringVar(&opts.Engine, "engine", "auto", "HTTP client: auto (the fast HTTP/1.1 client where it applies, else net/http), fast-h1 or net/http")
 	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
 	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
@@ -251,6 +253,12 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	}
 	if opts.MaxInFlight <= 0 {
 		return usageErrorf("--max-in-flight %d: must be positive", opts.MaxInFlight)
+	}
+	if opts.TimerSlack < 0 || opts.TimerSlack > time.Second {
+		return usageErrorf("--timer-slack %v: want 0 to 1s", opts.TimerSlack)
+	}
+	if opts.CoarseTimers && opts.TimerSlack > 0 {
+		return usageErrorf("--timer-slack and --coarse-timers: choose one (Go timers already wake up to ~1 ms late)")
 	}
 	if opts.Connections < 0 {
 		return usageErrorf("--connections %d: must not be negative", opts.Connections)
@@ -578,10 +586,11 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		Engine: engineOf(opts, ho),
 		Target: redactURL(ho.URL), Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
+		TimerSlack: opts.TimerSlack, CoarseTimers: opts.CoarseTimers,
 	}
 	job := &loadJob{
 		target: tg, closer: closer, settings: settings, verdict: &opts.Verdict, reports: opts,
-		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain, CoarseTimers: opts.CoarseTimers},
+		gen: generator.Options{MaxInFlight: opts.MaxInFlight, OnSaturation: opts.OnSaturation, Drain: opts.Drain, CoarseTimers: opts.CoarseTimers, TimerSlack: opts.TimerSlack},
 		out: opts.Out, format: opts.Format, quiet: opts.Quiet, command: opts.Command,
 	}
 	job.keys = vars.Keys

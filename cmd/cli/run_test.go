@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"tailgate/analysis"
 	"tailgate/generator"
 	"tailgate/results"
 )
@@ -114,6 +115,8 @@ func TestRunBadInput(t *testing.T) {
 		{"bad header", []string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "10", "-H", "nocolon"}, "nocolon"},
 		{"missing data file", []string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "10", "--data", "@" + filepath.Join(dir, "nope")}, "--data"},
 		{"zero duration", []string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "10", "--duration", "0s"}, "--duration"},
+		{"negative timer slack", []string{"run", srv.URL, "--rate", "10", "--timer-slack", "-1ms"}, "--timer-slack"},
+		{"timer slack and coarse timers", []string{"run", srv.URL, "--rate", "10", "--timer-slack", "1ms", "--coarse-timers"}, "choose one"},
 		{"unknown command", []string{"walk"}, "unknown command"},
 	}
 	for _, tt := range tests {
@@ -340,5 +343,31 @@ func TestEngineChoice(t *testing.T) {
 	io, _, errOut := testIO()
 	if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "1", "--engine", "fast-h1", "--http2"}); code != ExitUsage || !strings.Contains(errOut.String(), "fast-h1") {
 		t.Errorf("fast-h1 with --http2: exit %d %s", code, errOut)
+	}
+}
+
+// --timer-slack sends every request on a grid of its step, records the
+// setting, and the self-check judges arrivals against that grid: a run
+// whose sends are grouped by design is not INVALID for it.
+func TestRunTimerSlack(t *testing.T) {
+	srv, hits := countingServer(t, nil)
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, _, errOut := testIO()
+	args := []string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "2000", "--duration", "1s", "--timer-slack", "1ms", "-q", "--out", out}
+	if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
+		t.Fatalf("exit %d %s", code, errOut)
+	}
+	f := readResult(t, out)
+	if f.Settings.TimerSlack != time.Millisecond || hits.Load() != 2000 {
+		t.Fatalf("timer slack %v, %d requests", f.Settings.TimerSlack, hits.Load())
+	}
+	var arrivals *analysis.Finding
+	for i, fd := range f.Verdict.Findings {
+		if fd.Check == analysis.CheckArrivals {
+			arrivals = &f.Verdict.Findings[i]
+		}
+	}
+	if arrivals == nil || !arrivals.OK || !strings.Contains(arrivals.Measured, "timer-slack grid") {
+		t.Fatalf("arrivals finding %+v", arrivals)
 	}
 }

@@ -88,6 +88,7 @@ func (v *verdictOptions) selfCheck(f *results.File, rate func(time.Duration) flo
 		Arrivals:       arr,
 		Rate:           rate,
 		PhaseQuantiles: analysis.ObjectiveQuantiles(v.spec.Objectives),
+		TimerSlack:     f.Settings.TimerSlack,
 	})
 }
 
