@@ -1,16 +1,37 @@
-// Command loadbench measures tailgate as a load generator: it starts the
-// demo target, runs `tailgate run` at fixed rates against it on loopback,
-// and prints the achieved rate, the generator's CPU time per request
-// (user+sys from rusage), its max RSS and its send lag.
+// Command loadbench measures tailgate as a load generator beside other load
+// generators, in one invocation, and prints one table.
 //
-//	go run ./bench/loadbench -bin bin/tailgate -rates 5000,20000 -duration 10s
+// It starts the demo target (`tailgate serve demo`, one cached key, HTTP and
+// gRPC) pinned to CPU 1, then runs each generator pinned to CPU 0 against it
+// over loopback (HTTP/1.1 keep-alive, gRPC over plaintext HTTP/2):
 //
-// With taskset on PATH the generator is pinned to CPU 0 and the target to
-// CPU 1, as the performance goals are stated.
+//   - fixed rate (-rates, default 5,000 and 20,000 req/s): tailgate, wrk2,
+//     fortio, vegeta, hey;
+//   - maximum throughput, closed loop on -conns connections (default 50):
+//     tailgate --rate max, wrk, wrk2 with a huge -R, fortio -qps 0, vegeta
+//     -rate 0, hey;
+//   - gRPC demo.Store/Get at -grpc-rate (default 5,000 req/s) and at maximum:
+//     tailgate and ghz.
+//
+// For every run it records what the tool reports as achieved, the generator's
+// CPU time per response (user+sys from the child's rusage ÷ responses
+// completed) and its max RSS (same rusage); for tailgate also its send lag and
+// self-check verdict. Runs are interleaved (run 1 of every tool, then run 2,
+// ...) so that the tools meet the same noise, and the table shows medians.
+//
+//	go run ./bench/loadbench -bin bin/tailgate -runs 3 -md /tmp/bench.md
+//
+// Other tools are optional. Each is looked up in the environment variable of
+// its name in capitals (WRK2=/path/to/wrk2), then in -tools-dir (bin/tools,
+// where `make bench-tools` installs the Go ones), then on PATH; one that is
+// missing is listed as not found, with how to get it.
 package main
 
 import (
 	"bufio"
+	"context"
+	"debug/buildinfo"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -18,150 +39,401 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"tailgate/results"
 )
 
+type config struct {
+	bin        string // tailgate
+	toolsDir   string
+	dur        time.Duration
+	runs       int
+	rates      []float64
+	grpcRate   float64
+	conns      int // closed loop: connections = concurrency
+	fixedConns int // wrk2 and fortio at a fixed rate
+	grpcConns  int // gRPC at a fixed rate: tailgate -c, ghz --connections
+	extra      []string
+	only       map[string]bool // -tools; nil: all
+	scenarios  map[string]bool
+	md         string
+}
+
 func main() {
-	bin := flag.String("bin", "bin/tailgate", "tailgate binary")
-	rates := flag.String("rates", "5000,20000", "offered rates, req/s")
-	dur := flag.Duration("duration", 10*time.Second, "length of each run")
-	runs := flag.Int("runs", 3, "runs per rate (the median is printed)")
-	extra := flag.String("args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
+	var c config
+	var rates, tools, scen, extra string
+	flag.StringVar(&c.bin, "bin", "bin/tailgate", "tailgate binary (also serves the demo target)")
+	flag.StringVar(&c.toolsDir, "tools-dir", "bin/tools", "directory searched for the other tools before PATH (make bench-tools installs there)")
+	flag.StringVar(&rates, "rates", "5000,20000", "fixed rates, req/s")
+	flag.Float64Var(&c.grpcRate, "grpc-rate", 5000, "gRPC fixed rate, req/s")
+	flag.DurationVar(&c.dur, "duration", 10*time.Second, "length of each run")
+	flag.IntVar(&c.runs, "runs", 3, "runs per tool and scenario (the median is printed)")
+	flag.IntVar(&c.conns, "conns", 50, "closed loop (max throughput): connections, each with one request in flight")
+	flag.IntVar(&c.fixedConns, "fixed-conns", 64, "fixed rate: connections of wrk2 and fortio (hey: 50 workers; tailgate and vegeta: as many as needed)")
+	flag.IntVar(&c.grpcConns, "grpc-conns", 1, "gRPC at a fixed rate: connections of tailgate (-c) and ghz (--connections)")
+	flag.StringVar(&tools, "tools", "", "run only these tools (comma list of "+strings.Join(toolOrder, ",")+"; default all)")
+	flag.StringVar(&scen, "scenarios", "fixed,max,grpc", "which rows: fixed (fixed rates), max (closed loop), grpc")
+	flag.StringVar(&extra, "args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
+	flag.StringVar(&c.md, "md", "", "also write the table as Markdown to this file")
 	flag.Parse()
-	extraArgs = strings.Fields(*extra)
-	if err := run(*bin, *rates, *dur, *runs); err != nil {
-		fmt.Fprintln(os.Stderr, "loadbench:", err)
-		os.Exit(1)
+	c.extra = strings.Fields(extra)
+	for _, r := range splitList(rates) {
+		v, err := strconv.ParseFloat(r, 64)
+		if err != nil || v <= 0 {
+			fatalf("-rates: %q is not a rate", r)
+		}
+		c.rates = append(c.rates, v)
 	}
-}
-
-var extraArgs []string
-
-type sample struct {
-	achieved, cpuPerReq float64 // req/s, µs
-	maxRSS              int64   // KiB
-	lag50, lag99        time.Duration
-	resp99, svc99       time.Duration
-	errors              int64
-	verdict             string // the run's self-check verdict
-}
-
-func pin(cpu string, name string, args ...string) *exec.Cmd {
-	if runtime.NumCPU() >= 2 {
-		if ts, err := exec.LookPath("taskset"); err == nil {
-			return exec.Command(ts, append([]string{"-c", cpu, name}, args...)...)
+	if tools != "" {
+		c.only = map[string]bool{}
+		for _, t := range splitList(tools) {
+			if toolByName(t) == nil {
+				fatalf("-tools: unknown tool %q (known: %s)", t, strings.Join(toolOrder, ", "))
+			}
+			c.only[t] = true
 		}
 	}
-	return exec.Command(name, args...)
+	c.scenarios = map[string]bool{}
+	for _, s := range splitList(scen) {
+		if s != "fixed" && s != "max" && s != "grpc" {
+			fatalf("-scenarios: unknown %q (fixed, max, grpc)", s)
+		}
+		c.scenarios[s] = true
+	}
+	if c.runs < 1 || c.dur <= 0 || c.conns < 1 || c.fixedConns < 1 || c.grpcConns < 1 {
+		fatalf("-runs, -duration, -conns, -fixed-conns and -grpc-conns must be positive")
+	}
+	if err := run(c); err != nil {
+		fatalf("%v", err)
+	}
 }
 
-func run(bin string, rates string, dur time.Duration, runs int) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func fatalf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "loadbench: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// scenario is one group of rows: the same load, one row per tool.
+type scenario struct {
+	title string
+	rate  float64 // req/s; 0: closed loop at maximum throughput
+	grpc  bool
+	tools []*tool // those that apply, found or not, in toolOrder
+	base  *tool   // the baseline of the ratio columns, or nil
+}
+
+// target is where the generators send.
+type target struct {
+	httpURL  string // http://127.0.0.1:PORT/
+	grpcAddr string // 127.0.0.1:PORT
+}
+
+// result is one run of one tool in one scenario.
+type result struct {
+	s   sample
+	err error
+}
+
+func run(c config) error {
+	if _, err := os.Stat(c.bin); err != nil {
+		return fmt.Errorf("tailgate binary: %v (make build)", err)
+	}
+	for _, t := range tools {
+		t.resolve(c)
+	}
+	scens := plan(c)
+	if len(scens) == 0 {
+		return errors.New("nothing to run: check -tools and -scenarios")
+	}
+
+	tg, stop, err := startTarget(c.bin)
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	// A cheap target: one key, always cached, so the target's cost is small
-	// and constant and the generator is what is measured.
-	srv := pin("1", bin, "serve", "demo", "--addr", addr, "--cache-ttl", "1h")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			return fmt.Errorf("demo target did not start on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	defer stop()
 	tmp, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
 
-	fmt.Printf("machine: %s, %d CPUs, %s, generator pinned: %v\n", cpuModel(), runtime.NumCPU(), runtime.Version(), hasTaskset())
-	fmt.Printf("target: tailgate demo target on %s (cached key); %d run(s) of %v per rate, median shown; extra flags %q\n\n", addr, runs, dur, extraArgs)
-	fmt.Printf("%-10s %-12s %-14s %-10s %-12s %-12s %-12s %-12s %-7s %s\n",
-		"offered/s", "achieved/s", "CPU µs/req", "maxRSS", "lag p50", "lag p99", "resp p99", "svc p99", "errors", "self-check")
-	for _, rs := range strings.Split(rates, ",") {
-		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
-		if err != nil {
-			return fmt.Errorf("rate %q: %v", rs, err)
-		}
-		var ss []sample
-		for i := 0; i < runs; i++ {
-			s, err := once(bin, addr, rate, dur, filepath.Join(tmp, fmt.Sprintf("r-%v-%d.json", rate, i)))
-			if err != nil {
-				return err
+	m := describeMachine(c.bin)
+	nRuns := 0
+	for _, sc := range scens {
+		for _, t := range sc.tools {
+			if t.path != "" {
+				nRuns++
 			}
-			ss = append(ss, s)
 		}
-		sort.Slice(ss, func(i, j int) bool { return ss[i].cpuPerReq < ss[j].cpuPerReq })
-		m := ss[len(ss)/2]
-		fmt.Printf("%-10.0f %-12.0f %-14.1f %-10s %-12s %-12s %-12s %-12s %-7d %s\n",
-			rate, m.achieved, m.cpuPerReq, fmt.Sprintf("%.1fMB", float64(m.maxRSS)/1024),
-			results.FormatDuration(m.lag50), results.FormatDuration(m.lag99),
-			results.FormatDuration(m.resp99), results.FormatDuration(m.svc99), m.errors, m.verdict)
+	}
+	fmt.Fprintf(os.Stderr, "loadbench: %d runs of %v (about %v); target %s, gRPC %s\n",
+		nRuns*c.runs, c.dur, (time.Duration(nRuns*c.runs) * (c.dur + 2*time.Second)).Round(time.Minute), tg.httpURL, tg.grpcAddr)
+
+	// res[scenario][tool] holds one result per run. Runs are interleaved and
+	// the order of the tools is rotated from run to run, so that a burst of
+	// noise on the machine does not land on the same tool every time.
+	res := make([]map[*tool][]result, len(scens))
+	for i := range res {
+		res[i] = map[*tool][]result{}
+	}
+	for r := 0; r < c.runs; r++ {
+		for si, sc := range scens {
+			var found []*tool
+			for _, t := range sc.tools {
+				if t.path != "" {
+					found = append(found, t)
+				}
+			}
+			for k := range found {
+				t := found[(k+r)%len(found)]
+				out := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", t.name, si, r))
+				s, err := t.run(t, c, tg, sc, out)
+				res[si][t] = append(res[si][t], result{s, err})
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "run %d/%d %s, %s: failed: %v\n", r+1, c.runs, sc.title, t.name, err)
+				} else {
+					fmt.Fprintf(os.Stderr, "run %d/%d %s, %s: %s/s, %.1f µs/req, %s\n", r+1, c.runs, sc.title, t.name,
+						thousands(s.achieved), s.cpuPerReq, mb(s.maxRSS))
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		}
+	}
+	m.end = time.Now().UTC()
+
+	tb := buildTable(c, scens, res)
+	fmt.Println()
+	fmt.Print(tb.text(m, c))
+	if c.md != "" {
+		if err := os.WriteFile(c.md, []byte(tb.markdown(m, c)), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "loadbench: wrote %s\n", c.md)
 	}
 	return nil
 }
 
-func once(bin, addr string, rate float64, dur time.Duration, out string) (sample, error) {
-	args := append([]string{"run", "http://" + addr + "/", "--rate", fmt.Sprint(rate), "--duration", dur.String(),
-		"--max-in-flight", "4096", "--out", out, "-q", "--format", "json"}, extraArgs...)
-	cmd := pin("0", bin, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil && cmd.ProcessState.ExitCode() != 3 {
-		return sample{}, fmt.Errorf("tailgate run at %v/s: %w: %s", rate, err, stderr.String())
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	f, err := results.Read(out)
-	if err != nil {
-		return sample{}, err
-	}
-	t := f.Summary.Total
-	verdict := "PASS"
-	if f.Verdict != nil {
-		verdict = string(f.Verdict.Status)
-		for _, fd := range f.Verdict.Findings {
-			if !fd.OK {
-				verdict += " (" + fd.Check + ")"
-				break
+// plan lists the scenarios with the tools that apply to each and its
+// baseline: for fixed rates wrk2, else fortio; for maximum throughput wrk2,
+// else wrk; for gRPC ghz.
+func plan(c config) []scenario {
+	pick := func(apply func(*tool) bool) []*tool {
+		var ts []*tool
+		for _, name := range toolOrder {
+			t := toolByName(name)
+			if (c.only == nil || c.only[name]) && apply(t) {
+				ts = append(ts, t)
 			}
 		}
+		return ts
 	}
-	s := sample{
-		verdict:  verdict,
-		achieved: t.AchievedRate,
-		maxRSS:   ru.Maxrss,
-		lag50:    t.SendLag.P50, lag99: t.SendLag.P99,
-		resp99: t.Response.P99, svc99: t.Service.P99,
-		errors: t.Errors,
+	base := func(ts []*tool, names ...string) *tool {
+		for _, n := range names {
+			for _, t := range ts {
+				if t.name == n && t.path != "" {
+					return t
+				}
+			}
+		}
+		return nil
 	}
-	if n := t.Completed(); n > 0 {
-		s.cpuPerReq = float64(cpu.Microseconds()) / float64(n)
+	var out []scenario
+	if c.scenarios["fixed"] {
+		for _, r := range c.rates {
+			ts := pick(func(t *tool) bool { return t.fixed })
+			out = append(out, scenario{title: fmt.Sprintf("HTTP/1.1 fixed %s req/s", thousands(r)), rate: r, tools: ts, base: base(ts, "wrk2", "fortio")})
+		}
 	}
-	return s, nil
+	if c.scenarios["max"] {
+		ts := pick(func(t *tool) bool { return t.max })
+		out = append(out, scenario{title: fmt.Sprintf("HTTP/1.1 max, closed loop, %d conns", c.conns), tools: ts, base: base(ts, "wrk2", "wrk")})
+	}
+	if c.scenarios["grpc"] {
+		ts := pick(func(t *tool) bool { return t.grpc })
+		out = append(out,
+			scenario{title: fmt.Sprintf("gRPC fixed %s req/s, %d conn(s)", thousands(c.grpcRate), c.grpcConns), rate: c.grpcRate, grpc: true, tools: ts, base: base(ts, "ghz")},
+			scenario{title: fmt.Sprintf("gRPC max, closed loop, %d conns", c.conns), grpc: true, tools: ts, base: base(ts, "ghz")})
+	}
+	var keep []scenario
+	for _, sc := range out {
+		if len(sc.tools) > 0 {
+			keep = append(keep, sc)
+		}
+	}
+	return keep
 }
 
-func hasTaskset() bool {
+// startTarget starts the demo target, HTTP and gRPC, pinned to CPU 1. Its
+// one key is cached for an hour, so its cost is small and constant and the
+// generator is what is measured.
+func startTarget(bin string) (target, func(), error) {
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return target{}, nil, err
+	}
+	grpcAddr, err := freeAddr()
+	if err != nil {
+		return target{}, nil, err
+	}
+	srv := pin(context.Background(), "1", bin, "serve", "demo", "--addr", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return target{}, nil, err
+	}
+	stop := func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			srv.Process.Kill()
+			<-done
+		}
+	}
+	for _, addr := range []string{httpAddr, grpcAddr} {
+		for i := 0; ; i++ {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				break
+			}
+			if i > 100 {
+				stop()
+				return target{}, nil, fmt.Errorf("demo target did not start on %s", addr)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return target{httpURL: "http://" + httpAddr + "/", grpcAddr: grpcAddr}, stop, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// pin returns a command that runs on the given CPU, through taskset where
+// there are at least two CPUs and taskset is on PATH. taskset execs the
+// program, so the child's rusage is the program's own.
+func pin(ctx context.Context, cpu, name string, args ...string) *exec.Cmd {
+	if pinned() {
+		return exec.CommandContext(ctx, "taskset", append([]string{"-c", cpu, name}, args...)...)
+	}
+	return exec.CommandContext(ctx, name, args...)
+}
+
+func pinned() bool {
 	_, err := exec.LookPath("taskset")
 	return err == nil && runtime.NumCPU() >= 2
+}
+
+// execution is a finished run of a generator.
+type execution struct {
+	stdout, stderr string
+	cpu            time.Duration // user+sys
+	maxRSS         int64         // KiB
+	exit           int
+}
+
+// execPinned runs a generator on CPU 0 and waits for it, for at most the
+// run's duration and a minute. okExit lists the exit codes that are not a
+// failure (besides 0).
+func execPinned(c config, name string, args []string, okExit ...int) (execution, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.dur+time.Minute)
+	defer cancel()
+	cmd := pin(ctx, "0", name, args...)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	e := execution{stdout: stdout.String(), stderr: stderr.String()}
+	if cmd.ProcessState == nil {
+		return e, err
+	}
+	e.exit = cmd.ProcessState.ExitCode()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		e.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		e.maxRSS = ru.Maxrss
+	}
+	if ctx.Err() != nil {
+		return e, fmt.Errorf("%s did not finish within %v", filepath.Base(name), c.dur+time.Minute)
+	}
+	if err != nil {
+		for _, ok := range okExit {
+			if e.exit == ok {
+				return e, nil
+			}
+		}
+		return e, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLine(e.stderr+e.stdout))
+	}
+	return e, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// machine is the machine line of the table.
+type machine struct {
+	cpu, kernel, goVersion string
+	cpus                   int
+	pinned                 bool
+	load                   string
+	start, end             time.Time
+}
+
+func describeMachine(bin string) machine {
+	m := machine{cpu: cpuModel(), cpus: runtime.NumCPU(), pinned: pinned(), start: time.Now().UTC(), goVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = "Linux " + strings.TrimSpace(string(b))
+	} else {
+		m.kernel = runtime.GOOS
+	}
+	if bi, err := buildinfo.ReadFile(bin); err == nil {
+		m.goVersion = bi.GoVersion
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.load = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+func (m machine) String() string {
+	pin := "generator pinned to CPU 0 and target to CPU 1 (taskset)"
+	if !m.pinned {
+		pin = "not pinned (no taskset or one CPU)"
+	}
+	s := fmt.Sprintf("%s, %d CPUs, %s, %s, %s–%s UTC, %s", m.cpu, m.cpus, m.kernel, m.goVersion,
+		m.start.Format("2006-01-02 15:04"), m.end.Format("15:04"), pin)
+	if m.load != "" {
+		s += ", load average " + m.load + " at start"
+	}
+	return s
 }
 
 func cpuModel() string {
@@ -173,7 +445,7 @@ func cpuModel() string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
+			return strings.Join(strings.Fields(v), " ")
 		}
 	}
 	return runtime.GOARCH

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 10s test @ http://127.0.0.1:18080/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.91ms    4.65ms  56.14ms   96.34%
+    Req/Sec    44.56k    10.85k   61.19k    80.00%
+  88636 requests in 2.00s, 15.47MB read
+  Socket errors: connect 0, read 12, write 1, timeout 2
+  Non-2xx or 3xx responses: 5
+Requests/sec:  44229.03
+Transfer/sec:      7.72MB
+`
+	s, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.completed != 88636 || s.achieved != 44229.03 || s.errors != 20 {
+		t.Fatalf("got %+v", s)
+	}
+	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused\n"); err == nil {
+		t.Fatal("no error for output without a result")
+	}
+}
+
+func TestParseHey(t *testing.T) {
+	out := "\nSummary:\n  Total:\t2.0031 secs\n  Requests/sec:\t35773.4258\n\n" +
+		"Status code distribution:\n  [200]\t9984 responses\n  [503]\t10 responses\n\n" +
+		"Error distribution:\n  [6]\tGet \"http://127.0.0.1:1/\": dial tcp 127.0.0.1:1: connect: connection refused\n"
+	s, err := parseHey(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.completed != 10000 || s.errors != 16 || s.achieved != 35773.4258 {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestParseFortio(t *testing.T) {
+	s, err := parseFortio([]byte(`{"RequestedQPS":"5000","ActualQPS":4966.7,"NumThreads":64,
+		"RetCodes":{"200":9980,"-1":4},"DurationHistogram":{"Count":9984}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.completed != 9984+64 || s.errors != 4 || s.achieved != 4966.7 {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestParseVegeta(t *testing.T) {
+	s, err := parseVegeta([]byte(`{"requests":9999,"rate":4999.1,"throughput":4998.5,"success":1,"status_codes":{"200":9990,"0":9}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.completed != 9999 || s.errors != 9 || s.achieved != 4998.5 {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestParseGhz(t *testing.T) {
+	s, err := parseGhz([]byte(`{"count":9990,"rps":4993.4,"statusCodeDistribution":{"OK":9988,"Unavailable":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.completed != 9990 || s.errors != 2 || s.achieved != 4993.4 {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestAggregateAndFormat(t *testing.T) {
+	a := aggregate([]result{
+		{s: sample{achieved: 5000, cpuPerReq: 80, maxRSS: 40 * 1024, lag50: time.Millisecond, verdict: "PASS"}},
+		{err: errTest},
+		{s: sample{achieved: 4990, cpuPerReq: 70, maxRSS: 30 * 1024, lag50: 3 * time.Millisecond, verdict: "INVALID (send-lag)"}},
+		{s: sample{achieved: 4980, cpuPerReq: 90, maxRSS: 50 * 1024, lag50: 2 * time.Millisecond, verdict: "PASS"}},
+	})
+	if a.ok != 3 || a.cpu != 80 || a.achieved != 4990 || a.rss != 40*1024 || dur(a.lag50) != 2*time.Millisecond {
+		t.Fatalf("got %+v", a)
+	}
+	if a.verdicts != "PASS 2/4, INVALID (send-lag) 1/4" {
+		t.Fatalf("verdicts %q", a.verdicts)
+	}
+	if got := a.each; len(got) != 4 || got[1] != "failed" || got[2] != "70.0" {
+		t.Fatalf("each %q", got)
+	}
+	for v, want := range map[float64]string{0: "0", 999.6: "1,000", 20000: "20,000", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := thousands(v); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if got := seconds(1500 * time.Millisecond); got != "2s" {
+		t.Errorf("seconds(1.5s) = %q", got)
+	}
+}
+
+var errTest = errorString("failed")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

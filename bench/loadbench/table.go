@@ -1,0 +1,286 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"tailgate/results"
+)
+
+var columns = []string{"generator", "offered/s", "achieved/s", "CPU µs/req", "CPU ÷ base", "req/s ÷ base",
+	"max RSS", "send lag p50 / p99", "errors", "self-check", "CPU µs/req, each run"}
+
+// group is one scenario's rows.
+type group struct {
+	title string
+	rows  [][]string
+}
+
+type table struct {
+	groups []group
+	notes  []string // tools not found, failed runs
+}
+
+// agg is the medians of one tool's runs in one scenario.
+type agg struct {
+	ok                 int
+	achieved, cpu, rss float64
+	errors             float64
+	lag50, lag99       float64 // ns
+	verdicts           string
+	each               []string
+}
+
+func aggregate(rs []result) agg {
+	var a agg
+	var ach, cpu, rss, errs, l50, l99 []float64
+	verdicts := map[string]int{}
+	for _, r := range rs {
+		if r.err != nil {
+			a.each = append(a.each, "failed")
+			continue
+		}
+		a.ok++
+		s := r.s
+		a.each = append(a.each, strconv.FormatFloat(s.cpuPerReq, 'f', 1, 64))
+		ach = append(ach, s.achieved)
+		cpu = append(cpu, s.cpuPerReq)
+		rss = append(rss, float64(s.maxRSS))
+		errs = append(errs, float64(s.errors))
+		l50 = append(l50, float64(s.lag50))
+		l99 = append(l99, float64(s.lag99))
+		if s.verdict != "" {
+			verdicts[s.verdict]++
+		}
+	}
+	a.achieved, a.cpu, a.rss, a.errors = median(ach), median(cpu), median(rss), median(errs)
+	a.lag50, a.lag99 = median(l50), median(l99)
+	var vs []string
+	for v := range verdicts {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		if verdicts[vs[i]] != verdicts[vs[j]] {
+			return verdicts[vs[i]] > verdicts[vs[j]]
+		}
+		return vs[i] < vs[j]
+	})
+	for i, v := range vs {
+		vs[i] = fmt.Sprintf("%s %d/%d", v, verdicts[v], len(rs))
+	}
+	a.verdicts = strings.Join(vs, ", ")
+	return a
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
+	var tb table
+	notFound := map[*tool]bool{}
+	for si, sc := range scens {
+		g := group{title: sc.title}
+		switch {
+		case sc.base != nil:
+			g.title += ", base " + sc.base.name
+		case sc.grpc:
+			g.title += ", no base (needs ghz)"
+		case sc.rate > 0:
+			g.title += ", no base (needs wrk2 or fortio)"
+		default:
+			g.title += ", no base (needs wrk2 or wrk)"
+		}
+		offered := "max"
+		if sc.rate > 0 {
+			offered = thousands(sc.rate)
+		}
+		var base agg
+		if sc.base != nil {
+			base = aggregate(res[si][sc.base])
+		}
+		for _, t := range sc.tools {
+			if t.path == "" {
+				notFound[t] = true
+				g.rows = append(g.rows, []string{t.name, offered, "not found", "", "", "", "", "", "", "", ""})
+				continue
+			}
+			a := aggregate(res[si][t])
+			if a.ok == 0 {
+				g.rows = append(g.rows, []string{t.label(), offered, "failed", "", "", "", "", "", "", "", strings.Join(a.each, " ")})
+				for _, r := range res[si][t] {
+					tb.notes = append(tb.notes, fmt.Sprintf("%s, %s: %v", sc.title, t.name, r.err))
+					break
+				}
+				continue
+			}
+			cpuRatio, rateRatio := "—", "—"
+			if t == sc.base {
+				cpuRatio, rateRatio = "base", "base"
+			} else if sc.base != nil && base.ok > 0 {
+				cpuRatio = fmt.Sprintf("%.2f×", a.cpu/base.cpu)
+				rateRatio = fmt.Sprintf("%.2f×", a.achieved/base.achieved)
+			}
+			lag, verdict := "", ""
+			if t.name == "tailgate" {
+				verdict = a.verdicts
+				if sc.rate > 0 {
+					lag = results.FormatDuration(dur(a.lag50)) + " / " + results.FormatDuration(dur(a.lag99))
+				}
+			}
+			g.rows = append(g.rows, []string{t.label(), offered, thousands(a.achieved), strconv.FormatFloat(a.cpu, 'f', 1, 64),
+				cpuRatio, rateRatio, mb(int64(a.rss)), lag, thousands(a.errors), verdict, strings.Join(a.each, " ")})
+			for _, r := range res[si][t] {
+				if r.err != nil {
+					tb.notes = append(tb.notes, fmt.Sprintf("%s, %s: a run failed: %v", sc.title, t.name, r.err))
+				}
+			}
+		}
+		tb.groups = append(tb.groups, g)
+	}
+	for _, name := range toolOrder {
+		if t := toolByName(name); notFound[t] {
+			tb.notes = append(tb.notes, fmt.Sprintf("%s not found (%s): %s", t.name, t.missing, t.howto))
+		}
+	}
+	return tb
+}
+
+// settings describes how each tool was run.
+func settings(c config) []string {
+	s := []string{
+		fmt.Sprintf("tailgate: `run URL --rate R --max-in-flight 4096` (closed loop: `--rate max -c %d`; gRPC: `grpc://…/%s --data '%s' -c %d`)",
+			c.conns, grpcMethod, grpcData, c.grpcConns),
+		fmt.Sprintf("wrk2: `-t1 -c%d -R R` (closed loop: `-c%d -R10000000`); wrk: `-t1 -c%d`", c.fixedConns, c.conns, c.conns),
+		fmt.Sprintf("fortio: `load -qps R -c %d -uniform` (closed loop: `-qps 0 -c %d`); its per-connection warm-up call is counted", c.fixedConns, c.conns),
+		fmt.Sprintf("vegeta: `attack -rate R/s` (closed loop: `-rate 0 -workers %d -max-workers %d`); `vegeta report` runs afterwards, not measured", c.conns, c.conns),
+		fmt.Sprintf("hey: `-c 50 -q R/50` (-q is per worker; closed loop: `-c %d`)", c.conns),
+		fmt.Sprintf("ghz: `--insecure --connections %d --concurrency 50 --rps R --duration-stop wait` (closed loop: `--connections %d --concurrency %d`), method found by server reflection",
+			c.grpcConns, c.conns, c.conns),
+	}
+	if len(c.extra) > 0 {
+		s[0] += fmt.Sprintf("; extra flags `%s`", strings.Join(c.extra, " "))
+	}
+	return s
+}
+
+func header(m machine, c config) []string {
+	return []string{
+		"machine: " + m.String(),
+		fmt.Sprintf("target: tailgate serve demo --cache-ttl 1h (one cached key), HTTP/1.1 keep-alive and gRPC on loopback; %d run(s) of %v per tool and load, interleaved, medians shown", c.runs, c.dur),
+		"CPU µs/req: user+sys of the generator process (rusage) ÷ responses completed; lower is better. max RSS from the same rusage.",
+		"ratios: the tool ÷ its load's base (CPU ÷ base: lower is better; req/s ÷ base: higher is better); achieved/s as each tool reports it.",
+	}
+}
+
+func (tb table) text(m machine, c config) string {
+	var b strings.Builder
+	for _, l := range header(m, c) {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("\n")
+	w := make([]int, len(columns))
+	for i, h := range columns {
+		w[i] = utf8.RuneCountInString(h)
+	}
+	for _, g := range tb.groups {
+		for _, r := range g.rows {
+			for i, cell := range r {
+				w[i] = max(w[i], utf8.RuneCountInString(cell))
+			}
+		}
+	}
+	line := func(cells []string) {
+		var l strings.Builder
+		for i, cell := range cells {
+			l.WriteString(cell)
+			if i < len(cells)-1 {
+				l.WriteString(strings.Repeat(" ", w[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+	}
+	line(columns)
+	for _, g := range tb.groups {
+		b.WriteString("── " + g.title + "\n")
+		for _, r := range g.rows {
+			line(r)
+		}
+	}
+	b.WriteString("\n")
+	for _, n := range tb.notes {
+		b.WriteString("note: " + n + "\n")
+	}
+	for _, s := range settings(c) {
+		b.WriteString("settings: " + strings.ReplaceAll(s, "`", "") + "\n")
+	}
+	return b.String()
+}
+
+func (tb table) markdown(m machine, c config) string {
+	var b strings.Builder
+	for _, l := range header(m, c) {
+		b.WriteString(l + "\n\n")
+	}
+	b.WriteString("| load | " + strings.Join(columns, " | ") + " |\n")
+	b.WriteString(strings.Repeat("|---", len(columns)+1) + "|\n")
+	for _, g := range tb.groups {
+		for i, r := range g.rows {
+			title := ""
+			if i == 0 {
+				title = g.title
+			}
+			cells := append([]string{title}, r...)
+			for j := range cells {
+				cells[j] = strings.ReplaceAll(cells[j], "|", `\|`)
+			}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+	}
+	b.WriteString("\n")
+	for _, n := range tb.notes {
+		b.WriteString("- " + n + "\n")
+	}
+	for _, s := range settings(c) {
+		b.WriteString("- " + s + "\n")
+	}
+	return b.String()
+}
+
+func dur(ns float64) time.Duration { return time.Duration(math.Round(ns)) }
+
+// thousands formats a rate or count rounded to an integer, with commas.
+func thousands(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// mb formats KiB as MB (MiB, as the docs have it).
+func mb(kib int64) string {
+	return fmt.Sprintf("%.1f MB", float64(kib)/1024)
+}
