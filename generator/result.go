@@ -142,3 +142,10 @@ func (t tee) Record(worker int, r *Result) {
 
 // Tee returns a Recorder that passes every result to each of recs in turn.
 func Tee(recs ...Recorder) Recorder { return tee(recs) }
+
+// A Warmer is a target that can open connections ahead of a run, so that
+// the first requests do not each pay for, and pile up behind, a new
+// connection. Warm opens up to n and returns how many it opened.
+type Warmer interface {
+	Warm(ctx context.Context, n int) int
+}

@@ -44,6 +44,9 @@ type Settings struct {
 	// wake per request; CoarseTimers says Go timers alone were used.
 	TimerSlack   time.Duration `json:"timer_slack_ns,omitempty"`
 	CoarseTimers bool          `json:"coarse_timers,omitempty"`
+	// Preconnected is how many connections were opened before the first
+	// request (--preconnect).
+	Preconnected int `json:"preconnected,omitempty"`
 	// ClosedLoop is the concurrency of a closed-loop run (--rate max): no
 	// schedule, response time = service time. 0 for open loop.
 	ClosedLoop int    `json:"closed_loop,omitempty"`

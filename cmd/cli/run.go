@@ -72,6 +72,7 @@ type RunOptions struct {
 	Engine        string   // HTTP client: auto, fast-h1 or net/http
 	CoarseTimers  bool     // Go timers only: less CPU, sends up to ~1 ms late
 	TimerSlack    time.Duration
+	Preconnect    int    // connections to open before the first request; -1: automatic
 	HedgeAfter    string // hedge delay: 50ms, p95, p95,20ms
 	HdrLog        string // HdrHistogram interval log file
 	CSV           string // per-second CSV file
@@ -218,6 +219,7 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
 	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
 	f.BoolVar(&opts.CoarseTimers, "coarse-timers", false, "wake the scheduler with Go timers only: less CPU per request at low rates, but sends up to ~1 ms late (default: a precise timer for the last 2 ms)")
+	f.IntVar(&opts.Preconnect, "preconnect", -1, "HTTP/1.1: connections to open before the first request, as wrk2 does (default: --connections if set, else the peak rate × 5 ms, 1 to 64; 0: none)")
 	f.DurationVar(&opts.TimerSlack, "timer-slack", 0, "coalesce the scheduler's wake-ups onto a grid of this step (e.g. 1ms, as wrk2's event loop): less CPU per request, sends up to this late, timed from their intended times and shown as send lag (0: wake for each request)")
 	f.StringVar(&opts.Engine, "engine", "auto", "HTTP client: auto (the fast HTTP/1.1 client where it applies, else net/http), fast-h1 or net/http")
 	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
@@ -253,6 +255,9 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	}
 	if opts.MaxInFlight <= 0 {
 		return usageErrorf("--max-in-flight %d: must be positive", opts.MaxInFlight)
+	}
+	if opts.Preconnect < -1 {
+		return usageErrorf("--preconnect %d: must not be negative", opts.Preconnect)
 	}
 	if opts.TimerSlack < 0 || opts.TimerSlack > time.Second {
 		return usageErrorf("--timer-slack %v: want 0 to 1s", opts.TimerSlack)
@@ -617,6 +622,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		job.gen.Start = opts.StartAt
 		job.settings.StartAt = opts.StartAt.UTC()
 	}
+	job.warm = job.preconnect(opts)
 	var names []string
 	for _, ph := range job.phases {
 		names = append(names, ph.Name)
@@ -626,6 +632,33 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		return nil, err
 	}
 	return job, nil
+}
+
+// preconnect is how many connections to open before the first request:
+// --preconnect; else --connections; else the closed-loop concurrency; else
+// enough for 5 ms of the peak offered rate, between 1 and 64. Never more
+// than may be in flight.
+func (job *loadJob) preconnect(opts *RunOptions) int {
+	n := opts.Preconnect
+	switch {
+	case n >= 0:
+	case opts.Connections > 0:
+		n = opts.Connections
+	case job.closed > 0:
+		n = job.closed
+	default:
+		peak := job.settings.Rate
+		if job.rate != nil && job.total > 0 {
+			for i := 0; i <= 200; i++ {
+				peak = max(peak, job.rate(job.total*time.Duration(i)/200))
+			}
+		}
+		n = min(max(int(math.Ceil(peak*0.005)), 1), 64)
+	}
+	if job.closed == 0 {
+		n = min(n, max(opts.MaxInFlight, 1))
+	}
+	return n
 }
 
 // plainSchedule sets a one-phase schedule from --rate, --duration and
@@ -809,6 +842,7 @@ type loadJob struct {
 	quiet       bool
 	command     []string
 	total       time.Duration // planned length, for progress
+	warm        int           // connections to open before the first request
 }
 
 func (j *loadJob) close() {
@@ -856,6 +890,9 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	col := analysis.NewCollector(j.phases)
 	g := new(generator.Gauges)
 	j.gen.Gauges = g
+	if w, ok := j.target.(generator.Warmer); ok && j.warm > 0 {
+		j.settings.Preconnected = w.Warm(ctx, j.warm)
+	}
 	started := j.gen.Start
 	if started.IsZero() {
 		started = time.Now()

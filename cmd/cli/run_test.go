@@ -371,3 +371,38 @@ func TestRunTimerSlack(t *testing.T) {
 		t.Fatalf("arrivals finding %+v", arrivals)
 	}
 }
+
+// --preconnect opens connections before the first request (h1's TestWarm
+// checks that requests then use them); the default scales with the rate,
+// the connection cap and an explicit count win, and 0 turns it off, when
+// the first request dials.
+func TestRunPreconnect(t *testing.T) {
+	srv, _ := countingServer(t, nil)
+	for _, tt := range []struct {
+		extra []string
+		want  int
+	}{
+		{nil, 2},                            // 400 req/s × 5 ms
+		{[]string{"--preconnect", "0"}, 0},  // none
+		{[]string{"--preconnect", "5"}, 5},  // as asked
+		{[]string{"--connections", "3"}, 3}, // the connection cap
+	} {
+		out := filepath.Join(t.TempDir(), "r.json")
+		io, _, errOut := testIO()
+		args := append([]string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "400", "--duration", "500ms", "-q", "--out", out}, tt.extra...)
+		if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
+			t.Fatalf("%v: exit %d %s", tt.extra, code, errOut)
+		}
+		f := readResult(t, out)
+		if f.Settings.Preconnected != tt.want {
+			t.Errorf("%v: preconnected %d, want %d", tt.extra, f.Settings.Preconnected, tt.want)
+		}
+		if tt.want == 0 && f.Summary.Total.NewConns == 0 {
+			t.Errorf("%v: no request opened a connection, yet none was opened before", tt.extra)
+		}
+	}
+	io, _, errOut := testIO()
+	if code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "10", "--preconnect", "-2"}); code != ExitUsage || !strings.Contains(errOut.String(), "--preconnect") {
+		t.Errorf("--preconnect -2: exit %d %s", code, errOut)
+	}
+}

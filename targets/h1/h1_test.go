@@ -624,3 +624,41 @@ func TestBatchMatchesNetHTTP(t *testing.T) {
 		t.Errorf("empty batch: %+v", out)
 	}
 }
+
+// Warm opens connections that the first requests then use: no dial on
+// the hot path. It respects the connection cap.
+func TestWarm(t *testing.T) {
+	url := cannedServer(t, cannedOK)
+	tg, err := New(targets.HTTPOptions{URL: url + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	var _ generator.Warmer = tg
+	if got := tg.Warm(context.Background(), 6); got != 6 || tg.dials.Load() != 6 {
+		t.Fatalf("warmed %d, dialed %d, want 6", got, tg.dials.Load())
+	}
+	// Six requests at once: all on warm connections.
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out := tg.Do(context.Background(), 1); !out.OK() || out.NewConn {
+				t.Errorf("%+v", out)
+			}
+		}()
+	}
+	wg.Wait()
+	if d := tg.dials.Load(); d != 6 {
+		t.Fatalf("dialed %d after the requests, want 6", d)
+	}
+	capped, err := New(targets.HTTPOptions{URL: url + "/", Connections: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capped.Close()
+	if got := capped.Warm(context.Background(), 10); got != 3 {
+		t.Fatalf("warmed %d with --connections 3", got)
+	}
+}
