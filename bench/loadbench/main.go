@@ -34,6 +34,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -59,6 +60,7 @@ type config struct {
 	only       map[string]bool // -tools; nil: all
 	scenarios  map[string]bool
 	md         string
+	maxServer  string // raw or demo: the HTTP target of the closed-loop rows
 }
 
 func main() {
@@ -77,6 +79,7 @@ func main() {
 	flag.StringVar(&scen, "scenarios", "fixed,max,grpc", "which rows: fixed (fixed rates), max (closed loop), grpc")
 	flag.StringVar(&extra, "args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
 	flag.StringVar(&c.md, "md", "", "also write the table as Markdown to this file")
+	flag.StringVar(&c.maxServer, "max-server", "raw", "HTTP target of the closed-loop rows: raw (a canned-response server that costs almost nothing, so that the generator saturates) or demo")
 	flag.Parse()
 	c.extra = strings.Fields(extra)
 	for _, r := range splitList(rates) {
@@ -101,6 +104,9 @@ func main() {
 			fatalf("-scenarios: unknown %q (fixed, max, grpc)", s)
 		}
 		c.scenarios[s] = true
+	}
+	if c.maxServer != "raw" && c.maxServer != "demo" {
+		fatalf("-max-server: %q (raw or demo)", c.maxServer)
 	}
 	if c.runs < 1 || c.dur <= 0 || c.conns < 1 || c.fixedConns < 1 || c.grpcConns < 1 {
 		fatalf("-runs, -duration, -conns, -fixed-conns and -grpc-conns must be positive")
@@ -138,6 +144,7 @@ type scenario struct {
 type target struct {
 	httpURL  string // http://127.0.0.1:PORT/
 	grpcAddr string // 127.0.0.1:PORT
+	rawURL   string // the minimal server for the closed-loop rows; "" for the demo
 }
 
 // result is one run of one tool in one scenario.
@@ -168,6 +175,14 @@ func run(c config) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if c.maxServer == "raw" && c.scenarios["max"] {
+		raw, stopRaw, err := startRawServer(tmp)
+		if err != nil {
+			return err
+		}
+		defer stopRaw()
+		tg.rawURL = raw
+	}
 
 	m := describeMachine(c.bin)
 	nRuns := 0
@@ -199,7 +214,11 @@ func run(c config) error {
 			for k := range found {
 				t := found[(k+r)%len(found)]
 				out := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", t.name, si, r))
-				s, err := t.run(t, c, tg, sc, out)
+				stg := tg
+				if sc.rate == 0 && !sc.grpc && tg.rawURL != "" {
+					stg.httpURL = tg.rawURL
+				}
+				s, err := t.run(t, c, stg, sc, out)
 				res[si][t] = append(res[si][t], result{s, err})
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "run %d/%d %s, %s: failed: %v\n", r+1, c.runs, sc.title, t.name, err)
@@ -258,7 +277,11 @@ func plan(c config) []scenario {
 	}
 	if c.scenarios["max"] {
 		ts := pick(func(t *tool) bool { return t.max })
-		out = append(out, scenario{title: fmt.Sprintf("HTTP/1.1 max, closed loop, %d conns", c.conns), tools: ts, base: base(ts, "wrk2", "wrk")})
+		srv := "demo target"
+		if c.maxServer == "raw" {
+			srv = "minimal server"
+		}
+		out = append(out, scenario{title: fmt.Sprintf("HTTP/1.1 max, closed loop, %d conns, %s", c.conns, srv), tools: ts, base: base(ts, "wrk2", "wrk")})
 	}
 	if c.scenarios["grpc"] {
 		ts := pick(func(t *tool) bool { return t.grpc })
@@ -317,6 +340,45 @@ func startTarget(bin string) (target, func(), error) {
 		}
 	}
 	return target{httpURL: "http://" + httpAddr + "/", grpcAddr: grpcAddr}, stop, nil
+}
+
+// startRawServer builds and starts the minimal HTTP/1.1 server of
+// targets/h1's engine comparison (loadcmp serve -kind raw: a canned
+// response for every request head, no allocation), pinned to CPU 1, for
+// the closed-loop rows: there the target must not be what saturates.
+func startRawServer(dir string) (string, func(), error) {
+	bin := filepath.Join(dir, "loadcmp")
+	b := exec.Command("go", "build", "-o", bin, "./targets/h1/internal/loadcmp/cmd/loadcmp")
+	b.Stderr = os.Stderr
+	if err := b.Run(); err != nil {
+		return "", nil, fmt.Errorf("building the raw server (run from the repository root): %v", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	srv := pin(context.Background(), "1", bin, "serve", "-kind", "raw", "-addr", addr)
+	stdin, err := srv.StdinPipe() // the server exits when its stdin closes
+	if err != nil {
+		return "", nil, err
+	}
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { stdin.Close(); srv.Wait() }
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			stop()
+			return "", nil, fmt.Errorf("raw server did not start on %s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "http://" + addr + "/", stop, nil
 }
 
 func freeAddr() (string, error) {
