@@ -65,7 +65,7 @@ type config struct {
 
 func main() {
 	var c config
-	var rates, tools, scen, extra string
+	var rates, tools, scen, extra, variants string
 	flag.StringVar(&c.bin, "bin", "bin/tailgate", "tailgate binary (also serves the demo target)")
 	flag.StringVar(&c.toolsDir, "tools-dir", "bin/tools", "directory searched for the other tools before PATH (make bench-tools installs there)")
 	flag.StringVar(&rates, "rates", "5000,20000", "fixed rates, req/s")
@@ -79,9 +79,17 @@ func main() {
 	flag.StringVar(&scen, "scenarios", "fixed,max,grpc", "which rows: fixed (fixed rates), max (closed loop), grpc")
 	flag.StringVar(&extra, "args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
 	flag.StringVar(&c.md, "md", "", "also write the table as Markdown to this file")
+	flag.StringVar(&variants, "variants", "--timer-slack 1ms", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none)")
 	flag.StringVar(&c.maxServer, "max-server", "raw", "HTTP target of the closed-loop rows: raw (a canned-response server that costs almost nothing, so that the generator saturates) or demo")
 	flag.Parse()
 	c.extra = strings.Fields(extra)
+	var vs []string
+	for _, v := range strings.Split(variants, ";") {
+		if v = strings.TrimSpace(v); v != "" {
+			vs = append(vs, v)
+		}
+	}
+	addVariants(vs)
 	for _, r := range splitList(rates) {
 		v, err := strconv.ParseFloat(r, 64)
 		if err != nil || v <= 0 {
@@ -252,7 +260,7 @@ func plan(c config) []scenario {
 		var ts []*tool
 		for _, name := range toolOrder {
 			t := toolByName(name)
-			if (c.only == nil || c.only[name]) && apply(t) {
+			if (c.only == nil || c.only[strings.Fields(name)[0]]) && apply(t) {
 				ts = append(ts, t)
 			}
 		}

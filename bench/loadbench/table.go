@@ -136,7 +136,7 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 				rateRatio = fmt.Sprintf("%.2f×", a.achieved/base.achieved)
 			}
 			lag, verdict := "", ""
-			if t.name == "tailgate" {
+			if isTailgate(t) {
 				verdict = a.verdicts
 				if sc.rate > 0 {
 					lag = results.FormatDuration(dur(a.lag50)) + " / " + results.FormatDuration(dur(a.lag99))

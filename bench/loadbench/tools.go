@@ -36,7 +36,8 @@ type tool struct {
 	grpc  bool   // in the gRPC rows
 	run   func(t *tool, c config, tg target, sc scenario, out string) (sample, error)
 
-	path    string // resolved binary; empty: not found
+	args    []string // tailgate variants: extra run flags of this row
+	path    string   // resolved binary; empty: not found
 	version string
 	missing string // where it was looked for
 }
@@ -67,7 +68,7 @@ func toolByName(name string) *tool {
 // resolve finds the tool: tailgate is -bin; the others are $NAME (in
 // capitals), then -tools-dir/name, then PATH.
 func (t *tool) resolve(c config) {
-	if t.name == "tailgate" {
+	if isTailgate(t) {
 		t.path = c.bin
 		t.version = tailgateVersion(c.bin)
 		return
@@ -122,10 +123,35 @@ func toolVersion(path string) string {
 
 // label is the tool's name and version, as the table shows it.
 func (t *tool) label() string {
-	if t.version == "" {
-		return t.name
+	l := strings.Fields(t.name)[0]
+	if t.version != "" {
+		l += " " + t.version
 	}
-	return t.name + " " + t.version
+	if len(t.args) > 0 {
+		l += " " + strings.Join(t.args, " ")
+	}
+	return l
+}
+
+// isTailgate reports whether t is tailgate or one of its variant rows.
+func isTailgate(t *tool) bool { return strings.Fields(t.name)[0] == "tailgate" }
+
+// addVariants adds a fixed-rate tailgate row for each variant (run flags,
+// space-separated), after the plain tailgate row.
+func addVariants(variants []string) {
+	var order []string
+	for _, name := range toolOrder {
+		order = append(order, name)
+		if name != "tailgate" {
+			continue
+		}
+		for _, v := range variants {
+			t := &tool{name: "tailgate " + v, fixed: true, run: runTailgate, howto: "make build (or -bin)", args: strings.Fields(v)}
+			tools = append(tools, t)
+			order = append(order, t.name)
+		}
+	}
+	toolOrder = order
 }
 
 func perReq(cpu time.Duration, n int64) float64 {
@@ -168,6 +194,7 @@ func runTailgate(t *tool, c config, tg target, sc scenario, out string) (sample,
 		args = append(args, "--data", grpcData)
 	}
 	args = append(args, c.extra...)
+	args = append(args, t.args...)
 	e, err := execPinned(c, t.path, args, 3) // 3: the verdict failed, which is reported
 	if err != nil {
 		return sample{}, err
