@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -30,27 +31,7 @@ func TestMemoryFlatOverLongRun(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		start := time.Now()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-				el := time.Since(start)
-				_ = c.Tick(el)
-				if m := int(el / time.Minute); el%time.Minute < time.Second && (m == 10 || m == 60) {
-					runtime.GC()
-					var ms runtime.MemStats
-					runtime.ReadMemStats(&ms)
-					heapAt[m] = ms.HeapAlloc
-				}
-			}
-		}()
+		done := tickAndSampleHeap(ctx, c, start, heapAt, 10, 60)
 		tg := generator.TargetFunc(func(context.Context, uint64) generator.Outcome {
 			time.Sleep(2 * time.Millisecond)
 			return generator.Outcome{Status: 200, TTFB: time.Millisecond}
@@ -96,27 +77,7 @@ func TestMemoryBoundedWhenTargetCannotKeepUp(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				start := time.Now()
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					tick := time.NewTicker(time.Second)
-					defer tick.Stop()
-					for {
-						select {
-						case <-ctx.Done():
-							return
-						case <-tick.C:
-						}
-						el := time.Since(start)
-						_ = c.Tick(el)
-						if m := int(el / time.Minute); el%time.Minute < time.Second && (m == 2 || m == 10) {
-							runtime.GC()
-							var ms runtime.MemStats
-							runtime.ReadMemStats(&ms)
-							heapAt[m] = ms.HeapAlloc
-						}
-					}
-				}()
+				done := tickAndSampleHeap(ctx, c, start, heapAt, 2, 10)
 				var inFlight, peak atomic.Int64
 				tg := generator.TargetFunc(func(context.Context, uint64) generator.Outcome {
 					n := inFlight.Add(1)
@@ -165,4 +126,32 @@ func TestMemoryBoundedWhenTargetCannotKeepUp(t *testing.T) {
 			})
 		})
 	}
+}
+
+// tickAndSampleHeap ticks c every (fake) second, as the CLI does, and
+// records the live heap after a GC at each of the given minutes, until
+// ctx ends; the returned channel closes then.
+func tickAndSampleHeap(ctx context.Context, c *Collector, start time.Time, heapAt map[int]uint64, minutes ...int) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			el := time.Since(start)
+			_ = c.Tick(el)
+			if m := int(el / time.Minute); el%time.Minute < time.Second && slices.Contains(minutes, m) {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				heapAt[m] = ms.HeapAlloc
+			}
+		}
+	}()
+	return done
 }

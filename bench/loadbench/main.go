@@ -335,16 +335,9 @@ func startTarget(bin string) (target, func(), error) {
 		}
 	}
 	for _, addr := range []string{httpAddr, grpcAddr} {
-		for i := 0; ; i++ {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				break
-			}
-			if i > 100 {
-				stop()
-				return target{}, nil, fmt.Errorf("demo target did not start on %s", addr)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !waitListening(addr) {
+			stop()
+			return target{}, nil, fmt.Errorf("demo target did not start on %s", addr)
 		}
 	}
 	return target{httpURL: "http://" + httpAddr + "/", grpcAddr: grpcAddr}, stop, nil
@@ -375,18 +368,23 @@ func startRawServer(dir string) (string, func(), error) {
 		return "", nil, err
 	}
 	stop := func() { stdin.Close(); srv.Wait() }
-	for i := 0; ; i++ {
+	if !waitListening(addr) {
+		stop()
+		return "", nil, fmt.Errorf("raw server did not start on %s", addr)
+	}
+	return "http://" + addr + "/", stop, nil
+}
+
+// waitListening waits up to 5 s for addr to accept connections.
+func waitListening(addr string) bool {
+	for i := 0; i <= 100; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			break
-		}
-		if i > 100 {
-			stop()
-			return "", nil, fmt.Errorf("raw server did not start on %s", addr)
+			return true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return "http://" + addr + "/", stop, nil
+	return false
 }
 
 func freeAddr() (string, error) {
