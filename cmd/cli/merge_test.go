@@ -71,8 +71,21 @@ phases:
 			t.Errorf("second %d: merged offered %d, single %d", i, m.Summary.Seconds[i].Offered, sec.Offered)
 		}
 	}
-	if mp, sp := m.Summary.Total.Response.P50, s.Summary.Total.Response.P50; mp > 3*sp || sp > 3*mp {
-		t.Errorf("p50 merged %v single %v", mp, sp)
+	// Four generator processes share two cores (and, here, the demo
+	// target's); under -race they fall behind where one process does not,
+	// and response time counts that lag (measured: merged p50 2.3 ms
+	// against 0.45 ms, with the lag behind it). Service time does not; the
+	// response times are compared only when neither run lagged much.
+	mt, st := m.Summary.Total, s.Summary.Total
+	if mp, sp := mt.Service.P50, st.Service.P50; mp > 3*sp || sp > 3*mp {
+		t.Errorf("service p50 merged %v single %v", mp, sp)
+	}
+	if lag := max(mt.SendLag.P50, st.SendLag.P50); lag < time.Millisecond {
+		if mp, sp := mt.Response.P50, st.Response.P50; mp > 3*sp || sp > 3*mp {
+			t.Errorf("p50 merged %v single %v", mp, sp)
+		}
+	} else {
+		t.Logf("send lag p50 %v merged, %v single: response times not compared", mt.SendLag.P50, st.SendLag.P50)
 	}
 	if m.Summary.Total.ResponseHist.TotalCount() != m.Summary.Total.Completed() {
 		t.Errorf("merged histogram holds %d of %d", m.Summary.Total.ResponseHist.TotalCount(), m.Summary.Total.Completed())
