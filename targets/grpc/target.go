@@ -191,25 +191,19 @@ func New(ctx context.Context, o Options) (*Target, error) {
 	}()
 
 	var md protoreflect.MethodDescriptor
+	var src *filesSource
 	switch {
 	case o.Protoset != "":
-		src, err := loadProtoset(o.Protoset)
-		if err != nil {
-			return nil, fmt.Errorf("grpc: %w", err)
-		}
-		t.files = src.files
-		md, err = src.find(svc, method)
-		if err != nil {
-			return nil, fmt.Errorf("grpc: %w", err)
-		}
+		src, err = loadProtoset(o.Protoset)
 	case len(o.ProtoFiles) > 0:
-		src, err := compileProtos(ctx, o.ProtoFiles, o.ImportPaths)
-		if err != nil {
-			return nil, fmt.Errorf("grpc: %w", err)
-		}
+		src, err = compileProtos(ctx, o.ProtoFiles, o.ImportPaths)
+	}
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("grpc: %w", err)
+	case src != nil:
 		t.files = src.files
-		md, err = src.find(svc, method)
-		if err != nil {
+		if md, err = src.find(svc, method); err != nil {
 			return nil, fmt.Errorf("grpc: %w", err)
 		}
 	default:
