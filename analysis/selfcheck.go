@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"tailgate/generator"
 )
 
 // Self-check names, as Finding.Check.
@@ -359,7 +361,7 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 			a *= r / 1e9 // in units of the expected gap
 		}
 		actual = append(actual, a)
-		intended = append(intended, float64(onGrid(at, cfg.TimerSlack)-onGrid(at-time.Duration(g[1]), cfg.TimerSlack)))
+		intended = append(intended, float64(generator.SlackWake(at, cfg.TimerSlack)-generator.SlackWake(at-time.Duration(g[1]), cfg.TimerSlack)))
 	}
 	f := Finding{Check: CheckArrivals, Phase: p.Name}
 	if len(actual) < minGaps {
@@ -409,15 +411,6 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 			"give the generator more CPU, or add a second generator (--segment)"
 	}
 	return f, true
-}
-
-// onGrid is the first point of a grid of step sl at or after t (t itself
-// when sl is 0): when a send with timer slack is due to leave.
-func onGrid(t, sl time.Duration) time.Duration {
-	if sl <= 0 || t <= 0 {
-		return t
-	}
-	return (t + sl - 1) / sl * sl
 }
 
 // ADExponential returns the modified Anderson–Darling statistic

@@ -406,7 +406,7 @@ func TestSelfCheckArrivalsOnTimerSlackGrid(t *testing.T) {
 		}
 		var at time.Duration
 		setGaps(s, rng, func(a time.Duration) time.Duration { at = a; return gap(a) }, func(_ int, g time.Duration) time.Duration {
-			return onGrid(at+g, sl) - onGrid(at, sl)
+			return generator.SlackWake(at+g, sl) - generator.SlackWake(at, sl)
 		})
 		cfg := SelfCheckConfig{Arrivals: map[string]string{"main": kind}, TimerSlack: sl}
 		fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main")
@@ -421,7 +421,7 @@ func TestSelfCheckArrivalsOnTimerSlackGrid(t *testing.T) {
 			cfg.TimerSlack = sl
 			// Behind the grid: every other step's sends held to the next.
 			setGaps(s, rng, func(a time.Duration) time.Duration { at = a; return gap(a) }, func(_ int, g time.Duration) time.Duration {
-				w := func(t time.Duration) time.Duration { return onGrid(t, 2*sl) }
+				w := func(t time.Duration) time.Duration { return generator.SlackWake(t, 2*sl) }
 				return w(at+g) - w(at)
 			})
 			if fs := findingsOf(SelfCheck(s, nil, cfg), CheckArrivals, "main"); len(fs) != 1 || fs[0].OK {

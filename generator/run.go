@@ -86,6 +86,16 @@ type Options struct {
 	TimerSlack time.Duration
 }
 
+// SlackWake is when a request intended at t leaves with timer slack sl
+// (Options.TimerSlack): the first point of the grid of step sl at or after
+// t; t itself when sl is 0.
+func SlackWake(t, sl time.Duration) time.Duration {
+	if sl <= 0 || t <= 0 {
+		return t
+	}
+	return (t + sl - 1) / sl * sl
+}
+
 // fineWindow is how close to a due time the dispatcher switches from Go
 // timers (coarse, cancellable) to the fine timer (precise, not cancellable).
 const fineWindow = 2 * time.Millisecond
@@ -322,10 +332,7 @@ dispatch:
 		if !ok {
 			break
 		}
-		wake := tok.at
-		if sl := opt.TimerSlack; sl > 0 && wake > 0 {
-			wake = (wake + sl - 1) / sl * sl
-		}
+		wake := SlackWake(tok.at, opt.TimerSlack)
 		period := wake - prevAt
 		if period > 0 {
 			prevAt = wake
