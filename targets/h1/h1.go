@@ -582,36 +582,24 @@ func (t *Target) Warm(ctx context.Context, n int) int {
 		return 0
 	}
 	deadline := time.Now().Add(t.timeout)
-	conns := make(chan *conn, n)
+	var left, opened atomic.Int64
+	left.Store(int64(n))
 	var wg sync.WaitGroup
-	work := make(chan struct{}, n)
-	for i := 0; i < n; i++ {
-		work <- struct{}{}
-	}
-	close(work)
 	for w := 0; w < min(n, 8); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range work {
-				if ctx.Err() != nil {
-					return
-				}
+			for left.Add(-1) >= 0 && ctx.Err() == nil {
 				c, err := t.dial(ctx, deadline)
 				if err != nil {
 					return
 				}
 				c.lastUse = time.Now()
-				conns <- c
+				t.pool.push(c)
+				opened.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	close(conns)
-	opened := 0
-	for c := range conns {
-		t.pool.push(c)
-		opened++
-	}
-	return opened
+	return int(opened.Load())
 }
