@@ -319,17 +319,8 @@ func WriteCompareTable(w io.Writer, c analysis.Comparison, a, b string) error {
 	fmt.Fprintf(w, "tailgate compare: %s (base, %s) → %s (candidate, %s); %ss from %d resamples, seed %d\n",
 		a, runsWord(c.RunsA), b, runsWord(c.RunsB), ci, c.Resamples, c.Seed)
 	t := newTable(w, "phase", "metric", a, b, "Δ", ci+" of Δ", "verdict")
-	prev := ""
-	for _, d := range c.Deltas {
-		phase := d.Phase
-		if phase == prev {
-			phase = ""
-		}
-		prev = d.Phase
-		interval := "—"
-		if !math.IsNaN(d.CILo) && !math.IsNaN(d.CIHi) {
-			interval = fmt.Sprintf("[%s, %s]", formatChange(d, d.CILo), formatChange(d, d.CIHi))
-		}
+	for i, d := range c.Deltas {
+		phase, interval := deltaCells(c.Deltas, i)
 		if err := t.Append(phase, metricLabel(d.Metric), formatValue(d, d.A), formatValue(d, d.B),
 			formatChange(d, d.Rel), interval, d.Verdict); err != nil {
 			return err
@@ -398,17 +389,8 @@ func WriteCompareMarkdown(w io.Writer, c analysis.Comparison, a, b string) error
 	}
 	fmt.Fprintf(&sb, "| phase | metric | %s | %s | Δ | %s of Δ | verdict |\n", mdCell(a), mdCell(b), ci)
 	sb.WriteString("|---|---|--:|--:|--:|--:|:-:|\n")
-	prev := ""
-	for _, d := range c.Deltas {
-		phase := d.Phase
-		if phase == prev {
-			phase = ""
-		}
-		prev = d.Phase
-		interval := "—"
-		if !math.IsNaN(d.CILo) && !math.IsNaN(d.CIHi) {
-			interval = fmt.Sprintf("[%s, %s]", formatChange(d, d.CILo), formatChange(d, d.CIHi))
-		}
+	for i, d := range c.Deltas {
+		phase, interval := deltaCells(c.Deltas, i)
 		verdict := d.Verdict
 		switch d.Verdict {
 		case analysis.DeltaWorse:
@@ -436,4 +418,18 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// deltaCells are the phase cell of Deltas[i] (blank when it repeats the
+// row above) and its interval cell ("—" when there is none).
+func deltaCells(ds []analysis.Delta, i int) (phase, interval string) {
+	d := ds[i]
+	if i == 0 || ds[i-1].Phase != d.Phase {
+		phase = d.Phase
+	}
+	interval = "—"
+	if !math.IsNaN(d.CILo) && !math.IsNaN(d.CIHi) {
+		interval = fmt.Sprintf("[%s, %s]", formatChange(d, d.CILo), formatChange(d, d.CIHi))
+	}
+	return phase, interval
 }
