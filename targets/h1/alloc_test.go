@@ -9,6 +9,7 @@ import (
 
 	"tailgate/generator"
 	"tailgate/targets"
+	"tailgate/targets/h1/internal/canned"
 )
 
 // cannedServer answers every request (a head with no body, as a GET
@@ -38,7 +39,7 @@ func cannedServer(tb testing.TB, resp []byte) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				serveCanned(c, resp)
+				canned.Serve(c, resp)
 			}()
 		}
 	}()
@@ -52,41 +53,6 @@ func cannedServer(tb testing.TB, resp []byte) string {
 		wg.Wait()
 	})
 	return "http://" + ln.Addr().String()
-}
-
-// serveCanned writes resp once for every blank line ("\r\n\r\n") read.
-func serveCanned(c net.Conn, resp []byte) {
-	buf := make([]byte, 64<<10)
-	out := make([]byte, 0, 64*len(resp))
-	state := 0 // how much of "\r\n\r\n" has been seen
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		out = out[:0]
-		for _, ch := range buf[:n] {
-			switch {
-			case ch == '\r' && (state == 0 || state == 2):
-				state++
-			case ch == '\n' && (state == 1 || state == 3):
-				state++
-			case ch == '\r':
-				state = 1
-			default:
-				state = 0
-			}
-			if state == 4 {
-				state = 0
-				out = append(out, resp...)
-			}
-		}
-		if len(out) > 0 {
-			if _, err := c.Write(out); err != nil {
-				return
-			}
-		}
-	}
 }
 
 var cannedOK = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Cache: HIT\r\nContent-Length: 13\r\n\r\nHello, world!")

@@ -40,6 +40,7 @@ import (
 	"tailgate/generator"
 	"tailgate/targets"
 	"tailgate/targets/h1"
+	"tailgate/targets/h1/internal/canned"
 )
 
 // Factory builds a client engine for a URL.
@@ -102,9 +103,9 @@ func Main(args []string, extra map[string]Factory) int {
 	return 0
 }
 
-// canned is the raw server's response: small, keep-alive, with a cache
+// cannedResp is the raw server's response: small, keep-alive, with a cache
 // header, like the demo target's cached answer.
-var canned = []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Cache: HIT\r\nContent-Length: 27\r\n\r\n{\"key\":\"k1\",\"value\":\"v-k1\"}")
+var cannedResp = []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Cache: HIT\r\nContent-Length: 27\r\n\r\n{\"key\":\"k1\",\"value\":\"v-k1\"}")
 
 // serve runs the target until stdin closes: "raw" answers every request
 // head with a canned response (a server that costs almost nothing, so that
@@ -129,10 +130,10 @@ func serve(args []string) error {
 			if err != nil {
 				return err
 			}
-			go serveCanned(c)
+			go func() { defer c.Close(); canned.Serve(c, cannedResp) }()
 		}
 	case "nethttp":
-		body := canned[bytesIndex(canned, "\r\n\r\n")+4:]
+		body := cannedResp[bytesIndex(cannedResp, "\r\n\r\n")+4:]
 		return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("X-Cache", "HIT")
@@ -143,43 +144,6 @@ func serve(args []string) error {
 }
 
 func bytesIndex(b []byte, s string) int { return strings.Index(string(b), s) }
-
-// serveCanned writes the canned response once for every request head
-// (blank line) read. Requests carry no body.
-func serveCanned(c net.Conn) {
-	defer c.Close()
-	buf := make([]byte, 64<<10)
-	out := make([]byte, 0, 64*len(canned))
-	state := 0
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		out = out[:0]
-		for _, ch := range buf[:n] {
-			switch {
-			case ch == '\r' && (state == 0 || state == 2):
-				state++
-			case ch == '\n' && (state == 1 || state == 3):
-				state++
-			case ch == '\r':
-				state = 1
-			default:
-				state = 0
-			}
-			if state == 4 {
-				state = 0
-				out = append(out, canned...)
-			}
-		}
-		if len(out) > 0 {
-			if _, err := c.Write(out); err != nil {
-				return
-			}
-		}
-	}
-}
 
 // Sample is one client run.
 type Sample struct {
