@@ -3,48 +3,14 @@ package results
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"tailgate/analysis"
 )
-
-// -update rewrites the golden files (registered by whichever test file
-// of the package comes first).
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata")
-	}
-}
-
-// compareGolden compares got with testdata/name, or rewrites it under
-// -update.
-func compareGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 // goldenComparison is a fixed comparison: two phases and the total, a
 // regression in burst, an improvement in steady, a metric without an
@@ -111,9 +77,9 @@ func TestWriteCompareGolden(t *testing.T) {
 	if err := WriteCompareJSON(&js, c, "main", "pr-42"); err != nil {
 		t.Fatal(err)
 	}
-	compareGolden(t, "compare-table.txt", tab.Bytes())
-	compareGolden(t, "compare-pr.md", md.Bytes())
-	compareGolden(t, "compare-diff.json", js.Bytes())
+	golden(t, "compare-table.txt", tab.Bytes())
+	golden(t, "compare-pr.md", md.Bytes())
+	golden(t, "compare-diff.json", js.Bytes())
 
 	for _, want := range []string{
 		"pr-42 is 12% slower at p99 in phase burst [+6.1%, +18%]",
