@@ -60,8 +60,15 @@ func newFineTimer(start time.Time) *fineTimer {
 	}
 	t.base = now.Nano() - int64(time.Since(start))
 	t.rfn = func(fd uintptr) bool {
-		_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
-		return e != unix.EAGAIN && e != unix.EINTR
+		for {
+			_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
+			if e != unix.EINTR {
+				// EAGAIN: not yet fired, wait on the poller. An interrupted
+				// read is retried here, not waited on: the edge that made
+				// the descriptor readable may already have been consumed.
+				return e != unix.EAGAIN
+			}
+		}
 	}
 	return t
 }
