@@ -71,21 +71,25 @@ phases:
 			t.Errorf("second %d: merged offered %d, single %d", i, m.Summary.Seconds[i].Offered, sec.Offered)
 		}
 	}
-	// Four generator processes share two cores (and, here, the demo
-	// target's); under -race they fall behind where one process does not,
-	// and response time counts that lag (measured: merged p50 2.3 ms
-	// against 0.45 ms, with the lag behind it). Service time does not; the
-	// response times are compared only when neither run lagged much.
-	mt, st := m.Summary.Total, s.Summary.Total
-	if mp, sp := mt.Service.P50, st.Service.P50; mp > 3*sp || sp > 3*mp {
-		t.Errorf("service p50 merged %v single %v", mp, sp)
+	// The merged percentiles are exactly those of the segments' histograms
+	// together.
+	union := readResult(t, filepath.Join(dir, "r-1.json")).Summary.Total.ResponseHist
+	for i := 2; i <= 4; i++ {
+		union.Merge(readResult(t, filepath.Join(dir, fmt.Sprintf("r-%d.json", i))).Summary.Total.ResponseHist)
 	}
-	if lag := max(mt.SendLag.P50, st.SendLag.P50); lag < time.Millisecond {
-		if mp, sp := mt.Response.P50, st.Response.P50; mp > 3*sp || sp > 3*mp {
-			t.Errorf("p50 merged %v single %v", mp, sp)
+	mt, st := m.Summary.Total, s.Summary.Total
+	for _, q := range []float64{50, 99, 99.9} {
+		if got, want := mt.ResponseHist.ValueAtQuantile(q), union.ValueAtQuantile(q); got != want {
+			t.Errorf("merged p%g %d ns, segments together %d ns", q, got, want)
 		}
-	} else {
-		t.Logf("send lag p50 %v merged, %v single: response times not compared", mt.SendLag.P50, st.SendLag.P50)
+	}
+	// Against the single run, only a sanity bound: four generator processes
+	// share two cores (and the in-process target's) where one does not, so
+	// under -race their latencies are inflated by contention (seen: service
+	// p50 0.86 ms merged against 0.26 ms single); a merge that lost units
+	// or mixed clocks would be off by far more.
+	if mp, sp := mt.Service.P50, st.Service.P50; mp > 10*sp || sp > 10*mp {
+		t.Errorf("service p50 merged %v single %v", mp, sp)
 	}
 	if m.Summary.Total.ResponseHist.TotalCount() != m.Summary.Total.Completed() {
 		t.Errorf("merged histogram holds %d of %d", m.Summary.Total.ResponseHist.TotalCount(), m.Summary.Total.Completed())
