@@ -61,6 +61,7 @@ type config struct {
 	scenarios  map[string]bool
 	md         string
 	maxServer  string // raw or demo: the HTTP target of the closed-loop rows
+	floorBin   string // bench/floor, built into a temporary directory
 }
 
 func main() {
@@ -165,6 +166,20 @@ func run(c config) error {
 	if _, err := os.Stat(c.bin); err != nil {
 		return fmt.Errorf("tailgate binary: %v (make build)", err)
 	}
+	tmp, err := os.MkdirTemp("", "loadbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if c.only == nil || c.only["floor"] {
+		c.floorBin = filepath.Join(tmp, "floor")
+		b := exec.Command("go", "build", "-o", c.floorBin, "./bench/floor")
+		b.Stderr = os.Stderr
+		if err := b.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "loadbench: building bench/floor (run from the repository root): %v\n", err)
+			c.floorBin = ""
+		}
+	}
 	for _, t := range tools {
 		t.resolve(c)
 	}
@@ -178,11 +193,6 @@ func run(c config) error {
 		return err
 	}
 	defer stop()
-	tmp, err := os.MkdirTemp("", "loadbench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
 	if c.maxServer == "raw" && c.scenarios["max"] {
 		raw, stopRaw, err := startRawServer(tmp)
 		if err != nil {

@@ -104,3 +104,16 @@ var errTest = errorString("failed")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func TestParseFloor(t *testing.T) {
+	s, err := parseFloor([]byte(`{"completed":25000,"achieved":4999.9,"errors":2,"lag_p50_ns":40287,"lag_p99_ns":371455,"latency_p50_ns":1,"latency_p99_ns":2,"wakes":49000}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.completed != 25000 || s.achieved != 4999.9 || s.errors != 2 || s.lag50 != 40287 || s.lag99 != 371455 {
+		t.Fatalf("%+v", s)
+	}
+	if _, err := parseFloor([]byte(`{"completed":0}`)); err == nil {
+		t.Fatal("a run with no responses was accepted")
+	}
+}

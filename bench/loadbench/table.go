@@ -138,6 +138,8 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 			lag, verdict := "", ""
 			if isTailgate(t) {
 				verdict = a.verdicts
+			}
+			if isTailgate(t) || isFloor(t) {
 				if sc.rate > 0 {
 					lag = results.FormatDuration(dur(a.lag50)) + " / " + results.FormatDuration(dur(a.lag99))
 				}
@@ -171,6 +173,7 @@ func settings(c config) []string {
 		fmt.Sprintf("hey: `-c 50 -q R/50` (-q is per worker; closed loop: `-c %d`)", c.conns),
 		fmt.Sprintf("ghz: `--insecure --connections %d --concurrency 50 --rps R --duration-stop wait` (closed loop: `--connections %d --concurrency %d`), method found by server reflection",
 			c.grpcConns, c.conns, c.conns),
+		fmt.Sprintf("floor: bench/floor `-url URL -c %d -rate R` (closed loop: `-c %d -rate 0`): not a tool but the cost floor of this machine, one thread and one epoll set, a static request, responses only delimited, precise wakes; `-lazy` wakes for its timer only and times responses by the kernel's receive timestamps", c.fixedConns, c.conns),
 	}
 	if len(c.extra) > 0 {
 		s[0] += fmt.Sprintf("; extra flags `%s`", strings.Join(c.extra, " "))

@@ -43,7 +43,7 @@ type tool struct {
 }
 
 // toolOrder is the order of the rows within a scenario.
-var toolOrder = []string{"tailgate", "wrk2", "wrk", "fortio", "vegeta", "hey", "ghz"}
+var toolOrder = []string{"tailgate", "wrk2", "wrk", "fortio", "vegeta", "hey", "ghz", "floor", "floor -lazy"}
 
 var tools = []*tool{
 	{name: "tailgate", fixed: true, max: true, grpc: true, run: runTailgate, howto: "make build (or -bin)"},
@@ -54,6 +54,10 @@ var tools = []*tool{
 	{name: "vegeta", fixed: true, max: true, run: runVegeta, howto: "make bench-tools, or VEGETA=/path/to/vegeta"},
 	{name: "hey", fixed: true, max: true, run: runHey, howto: "make bench-tools, or HEY=/path/to/hey"},
 	{name: "ghz", grpc: true, run: runGhz, howto: "make bench-tools, or GHZ=/path/to/ghz"},
+	// The floor: not a tool to compare with but what any generator pays on
+	// this machine (bench/floor, built from the repository).
+	{name: "floor", fixed: true, max: true, run: runFloor, howto: "built from ./bench/floor (run from the repository root)"},
+	{name: "floor -lazy", fixed: true, run: runFloor, howto: "built from ./bench/floor (run from the repository root)", args: []string{"-lazy"}},
 }
 
 func toolByName(name string) *tool {
@@ -68,6 +72,13 @@ func toolByName(name string) *tool {
 // resolve finds the tool: tailgate is -bin; the others are $NAME (in
 // capitals), then -tools-dir/name, then PATH.
 func (t *tool) resolve(c config) {
+	if isFloor(t) {
+		t.path, t.version = c.floorBin, "(repo)"
+		if t.path == "" {
+			t.missing = "not built"
+		}
+		return
+	}
 	if isTailgate(t) {
 		t.path = c.bin
 		t.version = tailgateVersion(c.bin)
@@ -132,6 +143,9 @@ func (t *tool) label() string {
 	}
 	return l
 }
+
+// isFloor reports whether t is bench/floor or its -lazy row.
+func isFloor(t *tool) bool { return strings.Fields(t.name)[0] == "floor" }
 
 // isTailgate reports whether t is tailgate or one of its variant rows.
 func isTailgate(t *tool) bool { return strings.Fields(t.name)[0] == "tailgate" }
@@ -223,6 +237,47 @@ func runTailgate(t *tool, c config, tg target, sc scenario, out string) (sample,
 	}
 	s.cpuPerReq = perReq(e.cpu, s.completed)
 	return s, nil
+}
+
+// runFloor: bench/floor -url URL -c N [-rate R] [-lazy], its one line of
+// JSON read for the count, the achieved rate and the send lag.
+func runFloor(t *tool, c config, tg target, sc scenario, out string) (sample, error) {
+	conns := c.conns
+	if sc.rate > 0 {
+		conns = c.fixedConns
+	}
+	args := []string{"-url", tg.httpURL, "-c", strconv.Itoa(conns), "-d", c.dur.String(), "-rate", rateArg(sc.rate)}
+	e, err := execPinned(c, t.path, append(args, t.args...))
+	if err != nil {
+		return sample{}, err
+	}
+	s, err := parseFloor([]byte(e.stdout))
+	if err != nil {
+		return sample{}, fmt.Errorf("%s: %v", t.name, err)
+	}
+	if sc.rate == 0 {
+		s.lag50, s.lag99 = 0, 0
+	}
+	s.maxRSS, s.cpuPerReq = e.maxRSS, perReq(e.cpu, s.completed)
+	return s, nil
+}
+
+func parseFloor(b []byte) (sample, error) {
+	var r struct {
+		Completed int64   `json:"completed"`
+		Achieved  float64 `json:"achieved"`
+		Errors    int64   `json:"errors"`
+		LagP50    int64   `json:"lag_p50_ns"`
+		LagP99    int64   `json:"lag_p99_ns"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return sample{}, err
+	}
+	if r.Completed <= 0 {
+		return sample{}, fmt.Errorf("no responses")
+	}
+	return sample{completed: r.Completed, achieved: r.Achieved, errors: r.Errors,
+		lag50: time.Duration(r.LagP50), lag99: time.Duration(r.LagP99)}, nil
 }
 
 // runWrk: wrk -t1 -cN -dD URL (closed loop); wrk2 the same with -R (a huge

@@ -1,0 +1,378 @@
+//go:build linux
+
+// Command floor is the least a load generator can do on this machine: a
+// reference for bench/loadbench, not a tool to use. It measures the cost
+// floor that every HTTP/1.1 load generator pays here (system calls, the
+// kernel's loopback TCP, timer wake-ups), so that the table can say how much
+// of a generator's cost is its own.
+//
+// One OS thread, one epoll set, nonblocking sockets opened before the clock
+// starts, one static request written with one write(2), and responses found
+// by their head and Content-Length in a fixed buffer and otherwise not
+// parsed: no goroutines, no runtime poller, no allocation per request. Like
+// a real open-loop generator it times each response from its intended send
+// time and records it, and its send lag, in HdrHistograms.
+//
+//	floor -url http://127.0.0.1:8080/ -c 50 -d 10s            closed loop
+//	floor -url http://127.0.0.1:8080/ -c 64 -rate 5000 -d 10s  constant rate
+//
+// At a constant rate it wakes once for each request, precisely: a periodic
+// timerfd whose period is the gap between requests, read once per expiry.
+// It prints one line of JSON: completed, achieved, errors, lag and latency
+// percentiles in nanoseconds.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+)
+
+type conn struct {
+	fd     int
+	buf    []byte
+	n      int   // bytes buffered
+	need   int   // bytes of the current response still to come; -1: head not complete
+	sentAt int64 // ns since start: when the request was written
+	due    int64 // ns since start: when it was intended
+	busy   bool
+	oob    []byte // lazy: control messages, for the receive timestamp
+	rx     int64  // lazy: CLOCK_REALTIME ns when the last bytes arrived
+}
+
+type report struct {
+	Completed int64   `json:"completed"`
+	Achieved  float64 `json:"achieved"`
+	Errors    int64   `json:"errors"`
+	LagP50    int64   `json:"lag_p50_ns"`
+	LagP99    int64   `json:"lag_p99_ns"`
+	LatP50    int64   `json:"latency_p50_ns"`
+	LatP99    int64   `json:"latency_p99_ns"`
+	Wakes     int64   `json:"wakes"`
+}
+
+func main() {
+	rawURL := flag.String("url", "", "target, http://host:port/path (IPv4 literal host)")
+	conns := flag.Int("c", 50, "connections")
+	rate := flag.Float64("rate", 0, "requests/s at a constant rate; 0: closed loop")
+	dur := flag.Duration("d", 10*time.Second, "duration")
+	lazy := flag.Bool("lazy", false, "constant rate: wake for the timer only, and read responses when sending, timed by the kernel's receive timestamps (SO_TIMESTAMPNS)")
+	flag.Parse()
+	r, err := run(*rawURL, *conns, *rate, *dur, *lazy)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) (report, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" {
+		return report{}, fmt.Errorf("-url %q: want http://IPv4:port/path", rawURL)
+	}
+	sa, err := sockaddr(u.Host)
+	if err != nil {
+		return report{}, err
+	}
+	if nconns < 1 {
+		return report{}, fmt.Errorf("-c %d: want at least 1", nconns)
+	}
+	req := []byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: floor\r\n\r\n")
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return report{}, err
+	}
+	fds = append(fds, ep)
+	cep := ep // the connections' epoll set
+	if lazy {
+		if rate <= 0 {
+			return report{}, fmt.Errorf("-lazy needs -rate")
+		}
+		if cep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+			return report{}, err
+		}
+		fds = append(fds, cep)
+	}
+	cs := make([]*conn, nconns)
+	for i := range cs {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return report{}, err
+		}
+		fds = append(fds, fd)
+		if err := unix.Connect(fd, sa); err != nil {
+			return report{}, fmt.Errorf("connect %s: %v", u.Host, err)
+		}
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return report{}, err
+		}
+		if lazy {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		}
+		if err := unix.EpollCtl(cep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}); err != nil {
+			return report{}, err
+		}
+		cs[i] = &conn{fd: fd, buf: make([]byte, 64<<10), need: -1, oob: make([]byte, 64)}
+	}
+	lat := hdrhistogram.New(1, int64(time.Minute), 3)
+	lag := hdrhistogram.New(1, int64(time.Minute), 3)
+	var rep report
+
+	start := time.Now()
+	now := func() int64 { return int64(time.Since(start)) }
+	end := int64(dur)
+	free := make([]int, 0, nconns)
+	send := func(i int, due int64) {
+		c := cs[i]
+		c.busy, c.due, c.sentAt = true, due, now()
+		if due >= 0 {
+			lag.RecordValue(max(c.sentAt-due, 0))
+		} else {
+			c.due = c.sentAt
+		}
+		if n, err := unix.Write(c.fd, req); err != nil || n != len(req) {
+			rep.Errors++
+			c.busy = false
+		}
+	}
+
+	// The timer, at a constant rate: periodic from the start, every gap.
+	tfd := -1
+	var gap, nextDue int64
+	if rate > 0 {
+		gap = int64(float64(time.Second) / rate)
+		if gap < 1 {
+			return report{}, fmt.Errorf("-rate %v: too high", rate)
+		}
+		if tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+			return report{}, err
+		}
+		fds = append(fds, tfd)
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, tfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}); err != nil {
+			return report{}, err
+		}
+		// Absolute CLOCK_MONOTONIC time of the start: Go's monotonic clock
+		// is CLOCK_MONOTONIC on Linux.
+		var ts unix.Timespec
+		unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+		base := ts.Nano() - now()
+		spec := unix.ItimerSpec{Value: unix.NsecToTimespec(base + gap), Interval: unix.NsecToTimespec(gap)}
+		if err := unix.TimerfdSettime(tfd, unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
+			return report{}, err
+		}
+		for i := range cs {
+			free = append(free, i)
+		}
+		send(free[len(free)-1], 0)
+		free = free[:len(free)-1]
+		nextDue = gap
+	} else {
+		for i := range cs {
+			send(i, -1)
+		}
+	}
+
+	events := make([]unix.EpollEvent, 256)
+	cevents := make([]unix.EpollEvent, 256)
+	var tb [8]byte
+	// realtime - monotonic offset, to place receive timestamps on our clock
+	realOff := time.Now().UnixNano() - int64(time.Since(start))
+	for {
+		t := now()
+		if t >= end {
+			break
+		}
+		k, errno := epollWait(ep, events, int((end-t)/int64(time.Millisecond))+1)
+		switch {
+		case errno == unix.EINTR: // the runtime's preemption signal
+		case errno != 0:
+			return report{}, errno
+		default:
+			rep.Wakes++
+		}
+		for _, ev := range events[:max(k, 0)] {
+			if ev.Fd < 0 {
+				unix.Read(tfd, tb[:])
+				continue
+			}
+			c := cs[ev.Fd]
+			done, ok := c.read(false)
+			if !ok {
+				return report{}, fmt.Errorf("connection %d: read failed or malformed response", ev.Fd)
+			}
+			if !done {
+				continue
+			}
+			at := now()
+			lat.RecordValue(max(at-c.due, 0))
+			rep.Completed++
+			c.busy = false
+			if rate > 0 {
+				free = append(free, int(ev.Fd))
+			} else if at < end {
+				send(int(ev.Fd), -1)
+			}
+		}
+		if lazy {
+			// Harvest the responses that came in since the last wake,
+			// without having woken for them.
+			k, errno := epollWait(cep, cevents, 0)
+			if errno != 0 && errno != unix.EINTR {
+				return report{}, errno
+			}
+			for _, ev := range cevents[:max(k, 0)] {
+				c := cs[ev.Fd]
+				done, ok := c.read(true)
+				if !ok {
+					return report{}, fmt.Errorf("connection %d: read failed or malformed response", ev.Fd)
+				}
+				if done {
+					lat.RecordValue(max(c.rx-realOff-c.due, 0))
+					rep.Completed++
+					c.busy = false
+					free = append(free, int(ev.Fd))
+				}
+			}
+		}
+		if rate > 0 {
+			// Send everything that is due, on free connections.
+			for t := now(); nextDue <= t && nextDue < end && len(free) > 0; {
+				send(free[len(free)-1], nextDue)
+				free = free[:len(free)-1]
+				nextDue += gap
+			}
+		}
+	}
+	el := time.Since(start)
+	rep.Achieved = float64(rep.Completed) / el.Seconds()
+	rep.LagP50, rep.LagP99 = lag.ValueAtQuantile(50), lag.ValueAtQuantile(99)
+	rep.LatP50, rep.LatP99 = lat.ValueAtQuantile(50), lat.ValueAtQuantile(99)
+	return rep, nil
+}
+
+// read reads what has arrived on c; done: a whole response is in.
+func (c *conn) read(stamp bool) (done, ok bool) {
+	var n int
+	var err error
+	if stamp {
+		n, err = c.recvStamped()
+	} else {
+		n, err = unix.Read(c.fd, c.buf[c.n:])
+	}
+	if err == unix.EAGAIN {
+		return false, true
+	}
+	if err != nil || n <= 0 {
+		return false, false
+	}
+	if c.need >= 0 { // reading the body
+		c.need -= n
+		if c.need <= 0 {
+			c.n, c.need = 0, -1
+			return true, true
+		}
+		return false, true
+	}
+	c.n += n
+	h := bytes.Index(c.buf[:c.n], []byte("\r\n\r\n"))
+	if h < 0 {
+		return false, c.n < len(c.buf)
+	}
+	cl := contentLength(c.buf[:h])
+	if cl < 0 {
+		return false, false
+	}
+	if rest := c.n - (h + 4); rest < cl {
+		c.n, c.need = 0, cl-rest
+		return false, true
+	}
+	c.n = 0
+	return true, true
+}
+
+// recvStamped reads like read(2) and keeps the kernel's receive timestamp
+// of the last bytes read (SO_TIMESTAMPNS) in c.rx.
+func (c *conn) recvStamped() (int, error) {
+	p := c.buf[c.n:]
+	iov := unix.Iovec{Base: &p[0]}
+	iov.SetLen(len(p))
+	msg := unix.Msghdr{Iov: &iov, Iovlen: 1, Control: &c.oob[0]}
+	msg.SetControllen(len(c.oob))
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&msg)), 0)
+	if e != 0 {
+		return 0, e
+	}
+	// One cmsghdr (len, level, type) then a timespec.
+	if msg.Controllen >= unix.SizeofCmsghdr+16 {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&c.oob[0]))
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS {
+			ts := (*unix.Timespec)(unsafe.Pointer(&c.oob[unix.SizeofCmsghdr]))
+			c.rx = ts.Nano()
+		}
+	}
+	return int(r), nil
+}
+
+// contentLength finds Content-Length in a response head; -1 if missing.
+func contentLength(head []byte) int {
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		if name, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(name, []byte("Content-Length")) {
+			n, err := strconv.Atoi(string(bytes.TrimSpace(v)))
+			if err != nil || n < 0 {
+				return -1
+			}
+			return n
+		}
+	}
+	return -1
+}
+
+// epollWait is epoll_pwait without the runtime's syscall bookkeeping: this
+// thread is the program, so there is nobody to hand the processor to.
+func epollWait(ep int, events []unix.EpollEvent, msec int) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(msec), 0, 0)
+	return int(r), e
+}
+
+func sockaddr(host string) (*unix.SockaddrInet4, error) {
+	h, p, ok := bytes.Cut([]byte(host), []byte(":"))
+	port, err := strconv.Atoi(string(p))
+	var ip [4]byte
+	if ok && err == nil {
+		parts := bytes.Split(h, []byte("."))
+		if len(parts) == 4 {
+			for i, s := range parts {
+				v, err := strconv.Atoi(string(s))
+				if err != nil || v < 0 || v > 255 {
+					ok = false
+				}
+				ip[i] = byte(v)
+			}
+			if ok {
+				return &unix.SockaddrInet4{Port: port, Addr: ip}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("-url host %q: want IPv4:port", host)
+}
