@@ -57,17 +57,17 @@ func (c *Counts) add(o *Counts) {
 	c.NewConns += o.NewConns
 }
 
-// acc accumulates results: three histograms and the counters. The
-// histograms are held by value, between padding, so that two workers'
-// accumulators never share a cache line: every record writes each
-// histogram's total, and false sharing made parallel recording 15× slower.
+// acc accumulates results: the histograms and the counters. It is held
+// between padding so that two workers' accumulators never share a cache
+// line: every record writes each histogram's total, and false sharing made
+// parallel recording 15× slower. The histograms are flat (see flat): the
+// collector merges and clears accumulators every second.
 type acc struct {
-	_                 [64]byte
-	respH, svcH, lagH hdr.Histogram
-	resp, svc, lag    *hdr.Histogram // point at the fields above
+	_              [64]byte
+	resp, svc, lag flat
 	// The breakdown of service time (2 significant digits: see
 	// BreakdownSigFigs): new-connection setup, time to first byte, body.
-	conn, ttfb, body *hdr.Histogram
+	conn, ttfb, body flat
 	n                Counts
 	_                [64]byte
 }
@@ -78,27 +78,26 @@ const BreakdownSigFigs = 2
 
 func newAcc() *acc {
 	a := &acc{}
-	// Each histogram is moved into the accumulator once, before any use;
-	// the originals are dropped, so no two copies are ever live.
-	a.respH, a.svcH, a.lagH = *NewHistogram(), *NewHistogram(), *NewHistogram()
-	a.resp, a.svc, a.lag = &a.respH, &a.svcH, &a.lagH
-	a.conn = hdr.New(HistLowest, HistHighest, BreakdownSigFigs)
-	a.ttfb = hdr.New(HistLowest, HistHighest, BreakdownSigFigs)
-	a.body = hdr.New(HistLowest, HistHighest, BreakdownSigFigs)
+	for _, f := range []*flat{&a.resp, &a.svc, &a.lag} {
+		*f = *newFlat(geoMain)
+	}
+	for _, f := range []*flat{&a.conn, &a.ttfb, &a.body} {
+		*f = *newFlat(geoBreakdown)
+	}
 	return a
 }
 
 func (a *acc) reset() {
-	a.resp.Reset()
-	a.svc.Reset()
-	a.lag.Reset()
-	a.conn.Reset()
-	a.ttfb.Reset()
-	a.body.Reset()
+	a.resp.reset()
+	a.svc.reset()
+	a.lag.reset()
+	a.conn.reset()
+	a.ttfb.reset()
+	a.body.reset()
 	a.n = Counts{}
 }
 
-func record(h *hdr.Histogram, d time.Duration, n *Counts) {
+func record(h *flat, d time.Duration, n *Counts) {
 	v := int64(d)
 	if v < 0 {
 		v = 0
@@ -107,7 +106,7 @@ func record(h *hdr.Histogram, d time.Duration, n *Counts) {
 		v = HistHighest
 		n.Clamped++
 	}
-	_ = h.RecordValue(v) // in range by construction
+	h.record(v)
 }
 
 func (a *acc) add(r *generator.Result) {
@@ -117,9 +116,9 @@ func (a *acc) add(r *generator.Result) {
 		a.n.ErrKinds[r.Err]++
 		return
 	}
-	record(a.resp, r.ResponseTime(), &a.n)
-	record(a.svc, r.ServiceTime(), &a.n)
-	record(a.lag, r.SendLag(), &a.n)
+	record(&a.resp, r.ResponseTime(), &a.n)
+	record(&a.svc, r.ServiceTime(), &a.n)
+	record(&a.lag, r.SendLag(), &a.n)
 	if r.OK() {
 		a.n.OK++
 	} else {
@@ -137,12 +136,12 @@ func (a *acc) add(r *generator.Result) {
 	a.n.BytesIn += r.BytesIn
 	a.n.BytesOut += r.BytesOut
 	if r.TTFB > 0 {
-		record(a.ttfb, r.TTFB, &a.n)
-		record(a.body, r.ServiceTime()-r.TTFB, &a.n)
+		record(&a.ttfb, r.TTFB, &a.n)
+		record(&a.body, r.ServiceTime()-r.TTFB, &a.n)
 	}
 	if r.NewConn {
 		a.n.NewConns++
-		record(a.conn, r.Connect, &a.n)
+		record(&a.conn, r.Connect, &a.n)
 	}
 	if r.CacheHit {
 		a.n.CacheHits++
@@ -150,12 +149,12 @@ func (a *acc) add(r *generator.Result) {
 }
 
 func (a *acc) merge(o *acc) {
-	a.resp.Merge(o.resp)
-	a.svc.Merge(o.svc)
-	a.lag.Merge(o.lag)
-	a.conn.Merge(o.conn)
-	a.ttfb.Merge(o.ttfb)
-	a.body.Merge(o.body)
+	a.resp.merge(&o.resp)
+	a.svc.merge(&o.svc)
+	a.lag.merge(&o.lag)
+	a.conn.merge(&o.conn)
+	a.ttfb.merge(&o.ttfb)
+	a.body.merge(&o.body)
 	a.n.add(&o.n)
 }
 
@@ -209,7 +208,9 @@ type Collector struct {
 	// span seconds, compressed (HdrHistogram V2, base64); see Summary.
 	intervals []string
 	span      int64
-	pending   *hdr.Histogram // the current span, until it is full
+	pending   *flat // the current span, until it is full
+	scratchH  [3]*hdr.Histogram
+	enc       flatEncoder
 	sink      IntervalSink
 	sinkErr   error
 }
@@ -235,6 +236,15 @@ func NewCollector(phases []Phase) *Collector {
 		c.totals[i] = newAcc()
 	}
 	return c
+}
+
+// scratch is a reusable histogram of tailgate's geometry, for handing a
+// flat one to code that takes an hdr.Histogram. c.mu is held.
+func (c *Collector) scratch(i int) *hdr.Histogram {
+	if c.scratchH[i] == nil {
+		c.scratchH[i] = NewHistogram()
+	}
+	return c.scratchH[i]
 }
 
 // SetIntervalSink sets a sink for closed intervals. Call before the run.

@@ -94,7 +94,8 @@ func (c *Collector) closeLocked(upTo int64) {
 			if c.sink != nil && c.sinkErr == nil {
 				c.sinkErr = c.sink(&Interval{
 					Phase: p, Start: time.Duration(s) * time.Second, End: time.Duration(s+1) * time.Second,
-					Response: a.resp, Service: a.svc, SendLag: a.lag, Counts: a.n,
+					Response: a.resp.into(c.scratch(0)), Service: a.svc.into(c.scratch(1)), SendLag: a.lag.into(c.scratch(2)),
+					Counts: a.n,
 				})
 			}
 			merged.merge(a)
@@ -105,15 +106,16 @@ func (c *Collector) closeLocked(upTo int64) {
 		row.Dropped = merged.n.Dropped
 		row.CacheHits = merged.n.CacheHits
 		row.BytesIn, row.BytesOut = merged.n.BytesIn, merged.n.BytesOut
-		if merged.resp.TotalCount() > 0 {
-			v := merged.resp.ValueAtPercentilesSlice([]float64{50, 90, 99})
+		if merged.resp.total > 0 {
+			var v [3]int64
+			merged.resp.percentiles([]float64{50, 90, 99}, v[:])
 			row.P50, row.P90, row.P99 = time.Duration(v[0]), time.Duration(v[1]), time.Duration(v[2])
-			row.Max = time.Duration(merged.resp.Max())
-			w := merged.svc.ValueAtPercentilesSlice([]float64{50, 99})
-			row.ServiceP50, row.ServiceP99 = time.Duration(w[0]), time.Duration(w[1])
+			row.Max = time.Duration(merged.resp.max())
+			merged.svc.percentiles([]float64{50, 99}, v[:2])
+			row.ServiceP50, row.ServiceP99 = time.Duration(v[0]), time.Duration(v[1])
 		}
 		c.seconds = append(c.seconds, row)
-		c.addInterval(s, merged.resp)
+		c.addInterval(s, &merged.resp)
 	}
 }
 
@@ -310,8 +312,8 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 	c.summarizeEndpoints(s)
 	s.Seconds = append([]Second(nil), c.seconds...)
 	s.Intervals = append([]string(nil), c.intervals...)
-	if c.pending != nil && c.pending.TotalCount() > 0 {
-		s.Intervals = append(s.Intervals, encodeHist(c.pending))
+	if c.pending != nil && c.pending.total > 0 {
+		s.Intervals = append(s.Intervals, c.encodeFlat(c.pending))
 	}
 	s.IntervalSpan = time.Duration(max(c.span, 1)) * time.Second
 	for i := range s.Seconds {
@@ -358,14 +360,12 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 		Counts:       a.n,
 		Unsent:       unsent,
 		Intended:     a.n.Results + unsent,
-		Response:     Describe(a.resp),
-		Service:      Describe(a.svc),
-		SendLag:      Describe(a.lag),
 		Breakdown:    breakdownOf(a),
-		ResponseHist: a.resp.Clone(),
-		ServiceHist:  a.svc.Clone(),
-		SendLagHist:  a.lag.Clone(),
+		ResponseHist: a.resp.hist(),
+		ServiceHist:  a.svc.hist(),
+		SendLagHist:  a.lag.hist(),
 	}
+	p.Response, p.Service, p.SendLag = Describe(p.ResponseHist), Describe(p.ServiceHist), Describe(p.SendLagHist)
 	p.FillMaps()
 	if secs := dur.Seconds(); secs > 0 {
 		p.OfferedRate = float64(p.Intended) / secs
@@ -457,19 +457,19 @@ var maxIntervals = MaxIntervals // tests lower it
 
 // addInterval adds second sec's response histogram to the current span,
 // closing the span when it is full. c.mu is held.
-func (c *Collector) addInterval(sec int64, h *hdr.Histogram) {
+func (c *Collector) addInterval(sec int64, h *flat) {
 	if c.span == 0 {
 		c.span = 1
 	}
 	if c.pending == nil {
-		c.pending = NewHistogram()
+		c.pending = newFlat(geoMain)
 	}
-	c.pending.Merge(h)
+	c.pending.merge(h)
 	if (sec+1)%c.span != 0 {
 		return
 	}
-	c.intervals = append(c.intervals, encodeHist(c.pending))
-	c.pending.Reset()
+	c.intervals = append(c.intervals, c.encodeFlat(c.pending))
+	c.pending.reset()
 	if len(c.intervals) >= maxIntervals {
 		c.coarsen()
 	}
@@ -491,6 +491,15 @@ func (c *Collector) coarsen() {
 	c.span *= 2
 }
 
+// encodeFlat encodes f as encodeHist would. c.mu is held.
+func (c *Collector) encodeFlat(f *flat) string {
+	s, err := c.enc.encode(f)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
 func encodeHist(h *hdr.Histogram) string {
 	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
 	if err != nil {
@@ -505,8 +514,8 @@ func DecodeHist(s string) (*hdr.Histogram, error) {
 }
 
 func breakdownOf(a *acc) *Breakdown {
-	if a.ttfb.TotalCount() == 0 {
+	if a.ttfb.total == 0 {
 		return nil
 	}
-	return &Breakdown{Queue: partOf(a.lag), Connect: partOf(a.conn), TTFB: partOf(a.ttfb), Body: partOf(a.body)}
+	return &Breakdown{Queue: partOf(a.lag.hist()), Connect: partOf(a.conn.hist()), TTFB: partOf(a.ttfb.hist()), Body: partOf(a.body.hist())}
 }

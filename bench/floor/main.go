@@ -56,6 +56,8 @@ type report struct {
 	Errors    int64   `json:"errors"`
 	LagP50    int64   `json:"lag_p50_ns"`
 	LagP99    int64   `json:"lag_p99_ns"`
+	LagP999   int64   `json:"lag_p99_9_ns"`
+	LagMax    int64   `json:"lag_max_ns"`
 	LatP50    int64   `json:"latency_p50_ns"`
 	LatP99    int64   `json:"latency_p99_ns"`
 	Wakes     int64   `json:"wakes"`
@@ -267,6 +269,7 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 	el := time.Since(start)
 	rep.Achieved = float64(rep.Completed) / el.Seconds()
 	rep.LagP50, rep.LagP99 = lag.ValueAtQuantile(50), lag.ValueAtQuantile(99)
+	rep.LagP999, rep.LagMax = lag.ValueAtQuantile(99.9), lag.Max()
 	rep.LatP50, rep.LatP99 = lat.ValueAtQuantile(50), lat.ValueAtQuantile(99)
 	return rep, nil
 }
