@@ -188,7 +188,9 @@ func ObjectiveQuantiles(objs []Objective) map[string][]float64 {
 //   - arrivals: per phase, from GeneratorStats.Gaps. Poisson phases: the
 //     Anderson–Darling test of the actual gaps against an exponential
 //     with the sample's mean, A²·(1 + 0.6/n) ≤ ADCritical1 (1 % level).
-//     Constant phases: CV(actual gaps) ≤ CV(intended gaps) + MaxGapCVExcess.
+//     Constant phases: CV(actual gaps) ≤ CV(intended gaps) + MaxGapCVExcess,
+//     each gap spanning at least generator.GapSpan (several requests at
+//     high rates) when the sample has spans.
 //   - samples: per phase, at least MinSamples(q) responses for every q in
 //     asked (and in cfg.PhaseQuantiles for that phase).
 func SelfCheck(s *Summary, asked []float64, cfg SelfCheckConfig) []Finding {
@@ -346,13 +348,21 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 		return Finding{}, false
 	}
 	end := p.Start + p.Duration
+	// Constant phases are judged on spans (see generator.GapSpan) when the
+	// sample has them; Poisson phases on single gaps, whose distribution
+	// is the point.
+	spans := kind != "poisson" && len(s.Generator.Gaps) > 0 && s.Generator.Gaps[0][3] > 0
 	var actual, intended []float64
 	for _, g := range s.Generator.Gaps {
 		at := time.Duration(g[0])
 		if at < p.Start || at >= end {
 			continue
 		}
-		a := float64(g[2])
+		gi, ga := g[1], g[2]
+		if spans {
+			gi, ga = g[3], g[4]
+		}
+		a := float64(ga)
 		if kind == "poisson" && cfg.Rate != nil {
 			r := cfg.Rate(at)
 			if !(r > 0) {
@@ -361,7 +371,7 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 			a *= r / 1e9 // in units of the expected gap
 		}
 		actual = append(actual, a)
-		intended = append(intended, float64(generator.SlackWake(at, cfg.TimerSlack)-generator.SlackWake(at-time.Duration(g[1]), cfg.TimerSlack)))
+		intended = append(intended, float64(generator.SlackWake(at, cfg.TimerSlack)-generator.SlackWake(at-time.Duration(gi), cfg.TimerSlack)))
 	}
 	f := Finding{Check: CheckArrivals, Phase: p.Name}
 	if len(actual) < minGaps {
@@ -402,6 +412,9 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 	cvA, cvI := cv(actual), cv(intended)
 	f.OK = cvA <= cvI+cfg.MaxGapCVExcess
 	f.Measured = fmt.Sprintf("gap CV %.2f (intended %.2f) over %d gaps", cvA, cvI, len(actual))
+	if spans {
+		f.Measured = fmt.Sprintf("gap CV %.2f (intended %.2f) over %d sampled spans of ≥ %v", cvA, cvI, len(actual), generator.GapSpan)
+	}
 	if cfg.TimerSlack > 0 {
 		f.Measured += fmt.Sprintf(", intended sends moved onto the %v timer-slack grid", cfg.TimerSlack)
 	}

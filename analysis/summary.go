@@ -238,8 +238,10 @@ type GeneratorStats struct {
 	GCPauseMax time.Duration `json:"gc_pause_max_ns,omitempty"`
 	GCPauseP99 time.Duration `json:"gc_pause_p99_ns,omitempty"`
 	// Gaps is the send loop's sample of inter-dispatch gaps, each
-	// [intended time, intended gap, actual gap] in ns.
-	Gaps [][3]int64 `json:"gap_sample,omitempty"`
+	// [intended time, intended gap, actual gap, intended span, actual
+	// span] in ns; the span reaches back to the dispatch at least
+	// generator.GapSpan before (files before 2026-11-26 have no spans: 0).
+	Gaps [][5]int64 `json:"gap_sample,omitempty"`
 	// With client-side batching: batches sent and why each left.
 	Batches       uint64 `json:"batches,omitempty"`
 	FlushBySize   uint64 `json:"flush_by_size,omitempty"`
@@ -294,7 +296,7 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 		},
 	}
 	for _, g := range st.Gaps {
-		s.Generator.Gaps = append(s.Generator.Gaps, [3]int64{int64(g.At), int64(g.Intended), int64(g.Actual)})
+		s.Generator.Gaps = append(s.Generator.Gaps, [5]int64{int64(g.At), int64(g.Intended), int64(g.Actual), int64(g.SpanIntended), int64(g.SpanActual)})
 	}
 	// Offered per intended second, summed over shards.
 	var offered []int64

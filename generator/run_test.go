@@ -2,6 +2,7 @@ package generator
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -264,6 +265,45 @@ func TestRunSamplesGaps(t *testing.T) {
 			t.Errorf("%d of %d sampled gaps from the second half", late, GapSampleSize)
 		}
 	})
+}
+
+// Each sampled gap carries its span: back to the latest dispatch intended
+// at least GapSpan before, or 64 dispatches back at most; at 1,000 req/s
+// a gap is its own span.
+func TestGapSamplerSpans(t *testing.T) {
+	for _, tc := range []struct {
+		gap      time.Duration
+		wantSpan time.Duration
+	}{
+		{50 * time.Microsecond, 250 * time.Microsecond}, // 5 gaps
+		{60 * time.Microsecond, 300 * time.Microsecond}, // 5 gaps: the first ≥ 250 µs
+		{time.Millisecond, time.Millisecond},            // one gap
+		{time.Microsecond, 64 * time.Microsecond},       // capped at 64 dispatches
+	} {
+		g := gapSampler{rng: rand.New(rand.NewPCG(1, 1))}
+		for i := 0; i < 10000; i++ {
+			at := time.Duration(i) * tc.gap
+			g.add(at, at+time.Duration(i%7)*time.Microsecond) // sent 0-6 µs late
+		}
+		for _, s := range g.sample {
+			n := int64(s.SpanIntended / tc.gap) // dispatches spanned
+			wantN := int64(tc.wantSpan / tc.gap)
+			if s.At >= 64*tc.gap && (s.SpanIntended != tc.wantSpan || n != wantN) {
+				t.Fatalf("gap %v: span %+v, want %v", tc.gap, s, tc.wantSpan)
+			}
+			if s.At < 64*tc.gap && (s.SpanIntended > tc.wantSpan || s.SpanIntended < s.Intended) {
+				t.Fatalf("gap %v, early in the run: span %+v", tc.gap, s)
+			}
+			// The actual span is the intended one, give or take the lateness
+			// of its two ends.
+			if d := s.SpanActual - s.SpanIntended; d < -6*time.Microsecond || d > 6*time.Microsecond {
+				t.Fatalf("gap %v: actual span %v for intended %v", tc.gap, s.SpanActual, s.SpanIntended)
+			}
+			if s.Intended != tc.gap {
+				t.Fatalf("gap %v: single gap %v", tc.gap, s.Intended)
+			}
+		}
+	}
 }
 
 // Closed loop: each of n workers waits for its response, so throughput is
