@@ -186,8 +186,9 @@ func ObjectiveQuantiles(objs []Objective) map[string][]float64 {
 //     due and dropped ≤ MaxDropFraction.
 //   - send-lag: per phase, the p99 of send lag ≤ MaxSendLagP99.
 //   - arrivals: per phase, from GeneratorStats.Gaps. Poisson phases: the
-//     Anderson–Darling test of the actual gaps against an exponential
-//     with the sample's mean, A²·(1 + 0.6/n) ≤ ADCritical1 (1 % level).
+//     Kolmogorov–Smirnov distance between the actual and the intended
+//     gaps ≤ MaxGapKS (the Anderson–Darling A² against an exponential is
+//     reported beside it).
 //     Constant phases: CV(actual gaps) ≤ CV(intended gaps) + MaxGapCVExcess,
 //     each gap spanning at least generator.GapSpan (several requests at
 //     high rates) when the sample has spans.
