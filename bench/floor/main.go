@@ -61,6 +61,7 @@ type report struct {
 	LatP50    int64   `json:"latency_p50_ns"`
 	LatP99    int64   `json:"latency_p99_ns"`
 	Wakes     int64   `json:"wakes"`
+	Redials   int64   `json:"redials"`
 }
 
 func main() {
@@ -92,6 +93,9 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 	}
 	req := []byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: floor\r\n\r\n")
 
+	lat := hdrhistogram.New(1, int64(time.Minute), 3)
+	lag := hdrhistogram.New(1, int64(time.Minute), 3)
+	var rep report
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var fds []int
@@ -116,30 +120,42 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 		fds = append(fds, cep)
 	}
 	cs := make([]*conn, nconns)
-	for i := range cs {
+	dial := func(i int) error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			return report{}, err
+			return err
 		}
 		fds = append(fds, fd)
 		if err := unix.Connect(fd, sa); err != nil {
-			return report{}, fmt.Errorf("connect %s: %v", u.Host, err)
+			return fmt.Errorf("connect %s: %v", u.Host, err)
 		}
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		if err := unix.SetNonblock(fd, true); err != nil {
-			return report{}, err
+			return err
 		}
 		if lazy {
 			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 		}
 		if err := unix.EpollCtl(cep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}); err != nil {
-			return report{}, err
+			return err
 		}
 		cs[i] = &conn{fd: fd, buf: make([]byte, 64<<10), need: -1, oob: make([]byte, 64)}
+		return nil
 	}
-	lat := hdrhistogram.New(1, int64(time.Minute), 3)
-	lag := hdrhistogram.New(1, int64(time.Minute), 3)
-	var rep report
+	// redial replaces a connection the server closed while it was idle
+	// (servers close connections that sent no request for a while: the
+	// demo target after 10 s).
+	redial := func(i int) error {
+		unix.EpollCtl(cep, unix.EPOLL_CTL_DEL, cs[i].fd, nil)
+		unix.Close(cs[i].fd)
+		rep.Redials++
+		return dial(i)
+	}
+	for i := range cs {
+		if err := dial(i); err != nil {
+			return report{}, err
+		}
+	}
 
 	start := time.Now()
 	now := func() int64 { return int64(time.Since(start)) }
@@ -220,6 +236,12 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 			}
 			c := cs[ev.Fd]
 			done, ok := c.read(false)
+			if !ok && !c.busy {
+				if err := redial(int(ev.Fd)); err != nil {
+					return report{}, err
+				}
+				continue
+			}
 			if !ok {
 				return report{}, fmt.Errorf("connection %d: read failed or malformed response", ev.Fd)
 			}
@@ -246,6 +268,12 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 			for _, ev := range cevents[:max(k, 0)] {
 				c := cs[ev.Fd]
 				done, ok := c.read(true)
+				if !ok && !c.busy {
+					if err := redial(int(ev.Fd)); err != nil {
+						return report{}, err
+					}
+					continue
+				}
 				if !ok {
 					return report{}, fmt.Errorf("connection %d: read failed or malformed response", ev.Fd)
 				}

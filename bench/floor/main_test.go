@@ -14,6 +14,12 @@ import (
 
 // server answers every request head with resp and counts the requests.
 func server(t *testing.T, resp string) (string, *atomic.Int64) {
+	return idleServer(t, resp, 0)
+}
+
+// idleServer is server, closing connections idle for idle (0: never), as
+// servers do with connections that send nothing.
+func idleServer(t *testing.T, resp string, idle time.Duration) (string, *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,6 +37,9 @@ func server(t *testing.T, resp string) (string, *atomic.Int64) {
 				defer c.Close()
 				r := bufio.NewReader(c)
 				for {
+					if idle > 0 {
+						c.SetReadDeadline(time.Now().Add(idle))
+					}
 					line, err := r.ReadString('\n')
 					if err != nil {
 						return
@@ -99,6 +108,20 @@ func TestConstantRateKeepsToItsSchedule(t *testing.T) {
 			// Eager wakes for the timer and again for each response (or a few).
 			t.Fatalf("eager: %d wakes for %d responses", r.Wakes, r.Completed)
 		}
+	}
+}
+
+// Connections the server closes while idle are opened again, and the
+// run goes on.
+func TestIdleConnectionsClosedByTheServer(t *testing.T) {
+	u, served := idleServer(t, ok("ok"), 100*time.Millisecond)
+	const rate, d = 200, 600 * time.Millisecond
+	r, err := run(u, 16, rate, d, false) // 16 connections, about one in use
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Redials == 0 || r.Errors != 0 || r.Completed < int64(rate*d.Seconds())/2 || r.Completed > served.Load() {
+		t.Fatalf("%+v (server answered %d)", r, served.Load())
 	}
 }
 
