@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/trace"
 	"strings"
 	"syscall"
 
@@ -103,7 +104,33 @@ response time and service time side by side from HdrHistograms.`,
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if p := os.Getenv("TAILGATE_TRACE"); p != "" {
+		stopTrace, err := startTrace(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tailgate: TAILGATE_TRACE: %v\n", err)
+			return ExitError
+		}
+		defer stopTrace()
+	}
 	return Execute(ctx, System(), os.Args[1:])
+}
+
+// startTrace writes a Go execution trace of the whole command to path
+// (TAILGATE_TRACE=path), for diagnosing the generator itself: see
+// bench/schedgaps and docs/performance.md.
+func startTrace(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		trace.Stop()
+		f.Close()
+	}, nil
 }
 
 // Execute runs the command line with args and returns the exit code.
