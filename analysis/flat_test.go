@@ -190,3 +190,18 @@ func TestZigzag(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkFlatEncode(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	f := newFlat(geoMain)
+	for i := 0; i < 5000; i++ { // a second at 5k req/s: 100 µs to 5 ms
+		f.record(100_000 + int64(rng.ExpFloat64()*300_000)%5_000_000)
+	}
+	var e flatEncoder
+	var n int
+	for b.Loop() {
+		s, _ := e.encode(f)
+		n = len(s)
+	}
+	b.ReportMetric(float64(n), "bytes")
+}
