@@ -54,7 +54,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count $${BENCH_COUNT:-6} ./generator/ ./analysis/ ./targets/h1/ | tee bench/out/go.txt
 	$(GO) run $(BENCHSTAT) docs/bench/go-baseline.txt bench/out/go.txt
 
-## bench-load: tailgate (and a --timer-slack 1ms row) beside wrk/wrk2/fortio/vegeta/hey/ghz on loopback, one table (~13 min);
+## bench-load: tailgate (and a --timer-slack 1ms row) beside wrk/wrk2/fortio/vegeta/hey/ghz and bench/floor on loopback, one table (~16 min);
 ## LOADBENCH_FLAGS e.g. '-tools tailgate,wrk -runs 5 -md bench.md'. Other tools: make bench-tools.
 bench-load: build
 	$(GO) run ./bench/loadbench -bin $(BIN) -tools-dir bin/tools -runs 3 $(LOADBENCH_FLAGS)

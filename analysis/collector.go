@@ -206,7 +206,7 @@ type Collector struct {
 	seconds []Second
 	// intervals are the response-time histograms of consecutive spans of
 	// span seconds, compressed (HdrHistogram V2, base64); see Summary.
-	intervals []string
+	intervals intervalStore
 	span      int64
 	pending   *flat // the current span, until it is full
 	scratchH  [3]*hdr.Histogram

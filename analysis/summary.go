@@ -313,7 +313,7 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 	}
 	c.summarizeEndpoints(s)
 	s.Seconds = append([]Second(nil), c.seconds...)
-	s.Intervals = append([]string(nil), c.intervals...)
+	s.Intervals = c.intervals.all()
 	if c.pending != nil && c.pending.total > 0 {
 		s.Intervals = append(s.Intervals, c.encodeFlat(c.pending))
 	}
@@ -470,26 +470,27 @@ func (c *Collector) addInterval(sec int64, h *flat) {
 	if (sec+1)%c.span != 0 {
 		return
 	}
-	c.intervals = append(c.intervals, c.encodeFlat(c.pending))
+	c.intervals.add(c.encodeFlat(c.pending))
 	c.pending.reset()
-	if len(c.intervals) >= maxIntervals {
+	if c.intervals.len() >= maxIntervals {
 		c.coarsen()
 	}
 }
 
 // coarsen merges neighbouring intervals pairwise and doubles the span.
 func (c *Collector) coarsen() {
-	out := c.intervals[:0]
-	for i := 0; i+1 < len(c.intervals); i += 2 {
-		a, errA := DecodeHist(c.intervals[i])
-		b, errB := DecodeHist(c.intervals[i+1])
+	ivs := c.intervals.all()
+	out := ivs[:0]
+	for i := 0; i+1 < len(ivs); i += 2 {
+		a, errA := DecodeHist(ivs[i])
+		b, errB := DecodeHist(ivs[i+1])
 		if errA != nil || errB != nil {
 			continue // cannot happen: we encoded them
 		}
 		a.Merge(b)
 		out = append(out, encodeHist(a))
 	}
-	c.intervals = out
+	c.intervals.replace(out)
 	c.span *= 2
 }
 
