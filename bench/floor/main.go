@@ -211,6 +211,25 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 		}
 	}
 
+	// complete reads what arrived on connection i (with the receive
+	// timestamp when stamped) and reports whether a whole response is in;
+	// the connection is then free again. An idle one the server closed is
+	// opened again.
+	complete := func(i int, stamped bool) (bool, error) {
+		c := cs[i]
+		done, ok := c.read(stamped)
+		switch {
+		case !ok && !c.busy:
+			return false, redial(i)
+		case !ok:
+			return false, fmt.Errorf("connection %d: read failed or malformed response", i)
+		case done:
+			rep.Completed++
+			c.busy = false
+		}
+		return done, nil
+	}
+
 	events := make([]unix.EpollEvent, 256)
 	cevents := make([]unix.EpollEvent, 256)
 	var tb [8]byte
@@ -234,24 +253,15 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 				unix.Read(tfd, tb[:])
 				continue
 			}
-			c := cs[ev.Fd]
-			done, ok := c.read(false)
-			if !ok && !c.busy {
-				if err := redial(int(ev.Fd)); err != nil {
-					return report{}, err
-				}
-				continue
-			}
-			if !ok {
-				return report{}, fmt.Errorf("connection %d: read failed or malformed response", ev.Fd)
+			done, err := complete(int(ev.Fd), false)
+			if err != nil {
+				return report{}, err
 			}
 			if !done {
 				continue
 			}
 			at := now()
-			lat.RecordValue(max(at-c.due, 0))
-			rep.Completed++
-			c.busy = false
+			lat.RecordValue(max(at-cs[ev.Fd].due, 0))
 			if rate > 0 {
 				free = append(free, int(ev.Fd))
 			} else if at < end {
@@ -266,21 +276,13 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 				return report{}, errno
 			}
 			for _, ev := range cevents[:max(k, 0)] {
-				c := cs[ev.Fd]
-				done, ok := c.read(true)
-				if !ok && !c.busy {
-					if err := redial(int(ev.Fd)); err != nil {
-						return report{}, err
-					}
-					continue
-				}
-				if !ok {
-					return report{}, fmt.Errorf("connection %d: read failed or malformed response", ev.Fd)
+				done, err := complete(int(ev.Fd), true)
+				if err != nil {
+					return report{}, err
 				}
 				if done {
+					c := cs[ev.Fd]
 					lat.RecordValue(max(c.rx-realOff-c.due, 0))
-					rep.Completed++
-					c.busy = false
 					free = append(free, int(ev.Fd))
 				}
 			}
