@@ -31,6 +31,7 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 	var seq atomic.Uint64 // requests sent so far; the next one's number
 	var wg sync.WaitGroup
 	l := &loop{start: start, target: t, rec: rec, ctx: context.WithoutCancel(ctx), g: g}
+	l.wt, _ = t.(WorkerTarget)
 	for w := 0; w < n; w++ {
 		wg.Add(1)
 		go func(id int) {

@@ -74,6 +74,16 @@ type Target interface {
 	Do(ctx context.Context, seq uint64) Outcome
 }
 
+// A WorkerTarget is told which of the send loop's workers calls it. A
+// worker never makes two calls at once, so the target may keep state per
+// worker without a lock: fast-h1 keeps each worker's own connection. The
+// send loop calls DoWorker instead of Do when a target has it; worker is
+// 0 or more.
+type WorkerTarget interface {
+	Target
+	DoWorker(ctx context.Context, worker int, seq uint64) Outcome
+}
+
 // A BatchTarget sends several logical requests (items) as one request,
 // for client-side batching: seqs are the items' sequence numbers.
 type BatchTarget interface {

@@ -272,6 +272,7 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		work:   make(chan token),
 		g:      g,
 	}
+	l.wt, _ = t.(WorkerTarget)
 	var st Stats
 	st.Start = start
 	st.StartLate = startLate
@@ -454,6 +455,7 @@ func (g *gapSampler) add(at, now time.Duration) {
 type loop struct {
 	start   time.Time
 	target  Target
+	wt      WorkerTarget // target, when it is one
 	rec     Recorder
 	ctx     context.Context
 	work    chan token
@@ -493,6 +495,8 @@ func (l *loop) do(id int, tok token, res *Result) {
 	var out Outcome
 	if tok.b != nil {
 		out = l.target.(BatchTarget).DoBatch(l.ctx, tok.b.seqs)
+	} else if l.wt != nil {
+		out = l.wt.DoWorker(l.ctx, id, tok.seq)
 	} else {
 		out = l.target.Do(l.ctx, tok.seq)
 	}

@@ -368,3 +368,61 @@ func TestRunTimerSlack(t *testing.T) {
 		}
 	})
 }
+
+// workerTarget records which worker called it and checks that no worker
+// makes two calls at once.
+type workerTarget struct {
+	mu     sync.Mutex
+	busy   map[int]bool
+	calls  map[int]int
+	do     int // calls through Do: there should be none
+	broken bool
+}
+
+func (w *workerTarget) Do(context.Context, uint64) Outcome {
+	w.mu.Lock()
+	w.do++
+	w.mu.Unlock()
+	return Outcome{Status: 200}
+}
+
+func (w *workerTarget) DoWorker(_ context.Context, worker int, _ uint64) Outcome {
+	w.mu.Lock()
+	if w.busy[worker] || worker < 0 {
+		w.broken = true
+	}
+	w.busy[worker] = true
+	w.calls[worker]++
+	w.mu.Unlock()
+	time.Sleep(3 * time.Millisecond)
+	w.mu.Lock()
+	w.busy[worker] = false
+	w.mu.Unlock()
+	return Outcome{Status: 200}
+}
+
+// A WorkerTarget is called through DoWorker, open and closed loop alike,
+// with worker indexes that are never busy twice at once.
+func TestWorkerTargetGetsItsWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, closed := range []bool{false, true} {
+			wt := &workerTarget{busy: map[int]bool{}, calls: map[int]int{}}
+			var err error
+			if closed {
+				_, err = RunClosed(context.Background(), 4, time.Second, wt, &collect{}, Options{})
+			} else {
+				_, err = Run(context.Background(), Constant{Rate: 2000, Duration: time.Second}, wt, &collect{}, Options{CoarseTimers: true})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, c := range wt.calls {
+				n += c
+			}
+			if wt.do != 0 || wt.broken || n == 0 || len(wt.calls) < 2 {
+				t.Fatalf("closed %v: %d calls through Do, broken %v, calls by worker %v", closed, wt.do, wt.broken, wt.calls)
+			}
+		}
+	})
+}

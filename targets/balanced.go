@@ -107,13 +107,17 @@ func (b *Balanced) Restore(i int) error {
 // position of the old list: a client's view is never perfectly fresh
 // either.
 func (b *Balanced) Do(ctx context.Context, seq uint64) generator.Outcome {
+	return b.do(ctx, -1, seq)
+}
+
+func (b *Balanced) do(ctx context.Context, w int, seq uint64) generator.Outcome {
 	live := *b.live.Load()
 	i := b.bal.Pick(b.key(seq))
 	if i < 0 || i >= len(live) {
 		return generator.Outcome{Err: generator.ErrOther}
 	}
 	ep := live[i]
-	out := b.all[ep].Do(ctx, seq)
+	out := doWorker(ctx, b.all[ep], w, seq)
 	b.bal.Done(i)
 	out.Endpoint = int32(ep) + 1
 	return out

@@ -14,9 +14,11 @@
 //     (Content-Length, Transfer-Encoding, Connection and the cache header),
 //     then the body is read and discarded (chunked decoding included),
 //     counting its bytes.
-//   - A connection is taken from an idle stack for the whole exchange and
-//     driven by the calling goroutine: no per-connection read and write
-//     goroutines, no channels between them.
+//   - A connection is taken for the whole exchange and driven by the
+//     calling goroutine: no per-connection read and write goroutines, no
+//     channels between them. Each of the send loop's workers keeps the
+//     connection it used (DoWorker: no lock); other callers share an idle
+//     stack.
 //
 // What it covers is checked by Supported; New returns an error wrapping
 // ErrUnsupported for the rest (HTTP/2, Expect: 100-continue, a templated
@@ -95,9 +97,24 @@ type Target struct {
 
 	pool  pool
 	dials atomic.Int64 // connections dialed, for tests
+
+	// owned[w] is the send loop's worker w's own idle connection (see
+	// DoWorker), when connections are not capped; ownClosed is set by
+	// Close.
+	owned     []ownedConn
+	ownClosed atomic.Bool
 }
 
-var _ generator.BatchTarget = (*Target)(nil)
+// ownedConn is a worker's connection slot, alone on its cache line.
+type ownedConn struct {
+	c atomic.Pointer[conn]
+	_ [56]byte
+}
+
+var (
+	_ generator.BatchTarget  = (*Target)(nil)
+	_ generator.WorkerTarget = (*Target)(nil)
+)
 
 // Supported reports whether the fast path covers o and, if not, why.
 // It does not validate o: New does.
@@ -234,6 +251,11 @@ func New(o targets.HTTPOptions) (*Target, error) {
 		maxIdle = generator.DefaultMaxInFlight // as targets.HTTP's MaxIdleConnsPerHost
 	}
 	t.pool.init(o.Connections, maxIdle)
+	if o.Connections == 0 {
+		// With a cap, an idle connection a worker kept could leave another
+		// worker unable to open one: the stack alone then.
+		t.owned = make([]ownedConn, maxIdle)
+	}
 	return t, nil
 }
 
@@ -354,11 +376,54 @@ func (t *Target) Engine() string { return "fast-h1" }
 
 // Close closes idle connections; connections in use are closed when their
 // request ends. The target must not be used after Close.
-func (t *Target) Close() { t.pool.close() }
+func (t *Target) Close() {
+	t.ownClosed.Store(true)
+	for i := range t.owned {
+		if c := t.owned[i].c.Swap(nil); c != nil {
+			c.close()
+		}
+	}
+	t.pool.close()
+}
 
 // Do sends one request and reads the whole response, discarding the body.
 func (t *Target) Do(ctx context.Context, seq uint64) generator.Outcome {
-	return t.do(ctx, &t.req, seq, nil)
+	return t.do(ctx, &t.req, seq, nil, -1)
+}
+
+// DoWorker is Do for the send loop's worker w (generator.WorkerTarget):
+// the worker keeps the connection it used, and takes it again next time
+// without going through the shared idle stack and its lock. A worker's
+// connection is checked like any idle one before reuse. Workers beyond
+// the idle limit, and every worker when connections are capped, share
+// the stack as Do does.
+func (t *Target) DoWorker(ctx context.Context, w int, seq uint64) generator.Outcome {
+	return t.do(ctx, &t.req, seq, nil, w)
+}
+
+// take returns worker w's own connection if it has a usable one, else one
+// from the idle stack, else nil.
+func (t *Target) take(w int, now time.Time) *conn {
+	if w >= 0 && w < len(t.owned) {
+		if c := t.owned[w].c.Swap(nil); c != nil {
+			if fresh(c, now) {
+				return c
+			}
+			c.close()
+		}
+	}
+	return t.pool.pop(now)
+}
+
+// give keeps c as worker w's connection, or returns it to the idle stack.
+func (t *Target) give(w int, c *conn) {
+	if w >= 0 && w < len(t.owned) && !t.ownClosed.Load() && t.owned[w].c.CompareAndSwap(nil, c) {
+		if t.ownClosed.Load() && t.owned[w].c.CompareAndSwap(c, nil) {
+			c.close() // Close ran meanwhile and missed it
+		}
+		return
+	}
+	t.pool.push(c)
 }
 
 // DoBatch sends the items seqs as one request whose body is a JSON array
@@ -368,10 +433,11 @@ func (t *Target) DoBatch(ctx context.Context, seqs []uint64) generator.Outcome {
 	if len(seqs) == 0 {
 		return generator.Outcome{Err: generator.ErrOther}
 	}
-	return t.do(ctx, &t.batch, seqs[0], seqs)
+	return t.do(ctx, &t.batch, seqs[0], seqs, -1)
 }
 
-func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64) generator.Outcome {
+// do sends a request for worker w (-1: none known).
+func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, w int) generator.Outcome {
 	if err := ctx.Err(); err != nil {
 		return generator.Outcome{Err: targets.Classify(err)}
 	}
@@ -384,7 +450,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64) 
 		return generator.Outcome{Err: t.classify(ctx, err)}
 	}
 	defer t.pool.release()
-	c := t.pool.pop(now)
+	c := t.take(w, now)
 	var connect time.Duration
 	for attempt := 0; ; attempt++ {
 		if c == nil {
@@ -406,7 +472,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64) 
 		switch {
 		case st == keep:
 			c.lastUse = time.Now()
-			t.pool.push(c)
+			t.give(w, c)
 			return out
 		case st == retry && attempt == 0:
 			c.close()

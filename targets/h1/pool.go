@@ -87,7 +87,7 @@ func (p *pool) pop(now time.Time) *conn {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if idle := now.Sub(c.lastUse); idle <= IdleTimeout && (idle < aliveCheck || c.alive()) {
+		if fresh(c, now) {
 			return c
 		}
 		c.close()
@@ -95,6 +95,14 @@ func (p *pool) pop(now time.Time) *conn {
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// fresh reports whether idle connection c may be used at now: not idle
+// past IdleTimeout, and, if idle for aliveCheck or more, not closed by the
+// server.
+func fresh(c *conn, now time.Time) bool {
+	idle := now.Sub(c.lastUse)
+	return idle <= IdleTimeout && (idle < aliveCheck || c.alive())
 }
 
 // push returns c to the idle stack, or closes it if the stack is full or

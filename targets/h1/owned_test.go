@@ -1,0 +1,92 @@
+package h1
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tailgate/targets"
+)
+
+// A worker keeps its connection: four workers calling in turn dial four
+// connections and never touch the shared idle stack, Do (no worker) uses
+// the stack, and Close closes every one of them.
+func TestWorkersOwnTheirConnections(t *testing.T) {
+	var open atomic.Int64
+	s := newRawServer(t, func(int, *rawRequest) rawReply { return rawReply{ok200(2), false} })
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr + "/"})
+	ctx := context.Background()
+	for round := 0; round < 10; round++ {
+		for w := 0; w < 4; w++ {
+			if out := tg.DoWorker(ctx, w, uint64(round)); !out.OK() {
+				t.Fatalf("worker %d: %+v", w, out)
+			}
+		}
+		if n := len(tg.pool.idle); n != 0 {
+			t.Fatalf("round %d: %d connections in the shared stack", round, n)
+		}
+	}
+	if d := tg.dials.Load(); d != 4 {
+		t.Fatalf("%d dials for 4 workers", d)
+	}
+	if out := tg.Do(ctx, 99); !out.OK() || tg.dials.Load() != 5 || len(tg.pool.idle) != 1 {
+		t.Fatalf("Do: %+v, %d dials, %d idle in the stack", out, tg.dials.Load(), len(tg.pool.idle))
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c
+		open.Add(1)
+	}
+	s.mu.Unlock()
+	tg.Close()
+	for w := 0; w < 4; w++ {
+		if tg.owned[w].c.Load() != nil {
+			t.Fatalf("worker %d's connection survived Close", w)
+		}
+	}
+	// A connection given back after Close is closed, not kept.
+	c, err := tg.dial(ctx, time.Now().Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.give(0, c)
+	if tg.owned[0].c.Load() != nil {
+		t.Fatal("a connection was kept after Close")
+	}
+	if open.Load() != 5 {
+		t.Fatalf("server saw %d connections", open.Load())
+	}
+}
+
+// A worker's connection that the server closed while it sat idle is not
+// used: the request goes on a new one.
+func TestOwnedConnectionClosedByServer(t *testing.T) {
+	s := newRawServer(t, func(int, *rawRequest) rawReply { return rawReply{ok200(1), true} })
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr + "/", Method: "POST"}) // not retried
+	for i := 0; i < 4; i++ {
+		time.Sleep(2 * aliveCheck)
+		if out := tg.DoWorker(context.Background(), 3, 0); !out.OK() {
+			t.Fatalf("request %d: %+v", i, out)
+		}
+	}
+	if d := tg.dials.Load(); d != 4 {
+		t.Fatalf("%d dials, want one per request", d)
+	}
+}
+
+// With connections capped, workers share the stack: an idle connection
+// kept by one worker would count against the cap and could leave another
+// unable to open one.
+func TestCappedConnectionsAreNotOwned(t *testing.T) {
+	s := newRawServer(t, func(int, *rawRequest) rawReply { return rawReply{ok200(1), false} })
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr + "/", Connections: 1})
+	for w := 0; w < 3; w++ {
+		if out := tg.DoWorker(context.Background(), w, 0); !out.OK() {
+			t.Fatalf("worker %d: %+v", w, out)
+		}
+	}
+	if tg.owned != nil || tg.dials.Load() != 1 {
+		t.Fatalf("owned slots %d, %d dials under a cap of 1", len(tg.owned), tg.dials.Load())
+	}
+}
