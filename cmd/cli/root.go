@@ -72,7 +72,11 @@ func NewCmdRoot(io *IOStreams) *cobra.Command {
 		Short: "Open-loop load generator and tail-latency benchmark",
 		Long: `tailgate sends load on a schedule that never waits for responses, times every
 request from the moment it was due (coordinated-omission corrected), and reports
-response time and service time side by side from HdrHistograms.`,
+response time and service time side by side from HdrHistograms.
+
+Environment: TAILGATE_TRACE=FILE writes a Go execution trace of the command to
+FILE, for diagnosing the generator itself (go run ./bench/schedgaps FILE says
+what held up the send loop).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
