@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 
 	"tailgate/generator"
@@ -17,42 +16,7 @@ import (
 // testing.AllocsPerRun counts the client's allocations only.
 func cannedServer(tb testing.TB, resp []byte) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				canned.Serve(c, resp)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return "http://" + ln.Addr().String()
+	return "http://" + newConnServer(tb, func(c net.Conn) { canned.Serve(c, resp) }).addr
 }
 
 var cannedOK = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Cache: HIT\r\nContent-Length: 13\r\n\r\nHello, world!")

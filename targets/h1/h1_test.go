@@ -63,18 +63,38 @@ type seen struct {
 	TransferEncoding                []string
 }
 
+// seenServer records every request as the server sees it.
+type seenServer struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []seen
+}
+
+func newSeenServer(t *testing.T) *seenServer {
+	s := &seenServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.got = append(s.got, seen{r.Method, r.RequestURI, r.Host, r.Proto, r.Header, string(b), r.ContentLength, r.TransferEncoding})
+		s.mu.Unlock()
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// take returns the requests seen so far and forgets them.
+func (s *seenServer) take() []seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	got := s.got
+	s.got = nil
+	return got
+}
+
 // TestRequestsMatchNetHTTP sends the same requests with both clients and
 // checks that the server sees the same thing.
 func TestRequestsMatchNetHTTP(t *testing.T) {
-	var mu sync.Mutex
-	var got []seen
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, seen{r.Method, r.RequestURI, r.Host, r.Proto, r.Header, string(b), r.ContentLength, r.TransferEncoding})
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv := newSeenServer(t)
 	keys, _ := targets.NewKeys(targets.KeyUniform, 1000, 0, 7)
 	data := &targets.Data{Source: "t", Columns: []string{"name", "id"}, Rows: [][]string{{"ann", "1"}, {"bob", "2"}}}
 	hostURL := strings.Replace(srv.URL, "127.0.0.1", "user:pw@127.0.0.1", 1)
@@ -104,7 +124,7 @@ func TestRequestsMatchNetHTTP(t *testing.T) {
 		// Connection: close asked for.
 		{URL: srv.URL + "/c", Header: http.Header{"Connection": {"close"}}},
 	} {
-		got = nil
+		srv.take()
 		nh, err := targets.NewHTTP(o)
 		if err != nil {
 			t.Fatal(err)
@@ -123,6 +143,7 @@ func TestRequestsMatchNetHTTP(t *testing.T) {
 			}
 		}
 		nh.Close()
+		got := srv.take()
 		for i := 0; i+2 < len(got); i += 3 {
 			want, have := got[i], got[i+1]
 			if !reflect.DeepEqual(want, have) {
@@ -584,21 +605,13 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestBatchMatchesNetHTTP(t *testing.T) {
-	var mu sync.Mutex
-	var got []seen
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, seen{r.Method, r.RequestURI, r.Host, r.Proto, r.Header, string(b), r.ContentLength, r.TransferEncoding})
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv := newSeenServer(t)
 	for _, o := range []targets.HTTPOptions{
 		{URL: srv.URL + "/batch?first={{seq}}", BatchItem: `{"id":{{seq}}}`},
 		{URL: srv.URL + "/batch", Method: "PUT", Body: []byte(`"k{{key}}"`)},
 		{URL: srv.URL + "/batch", Method: "POST", Body: []byte(`static`)},
 	} {
-		got = nil
+		srv.take()
 		nh, err := targets.NewHTTP(o)
 		if err != nil {
 			t.Fatal(err)
@@ -616,7 +629,7 @@ func TestBatchMatchesNetHTTP(t *testing.T) {
 		if !out.OK() || plain(out) != plain(want) {
 			t.Errorf("%+v: Do %+v, net/http %+v", o, out, want)
 		}
-		if len(got) != 4 || !reflect.DeepEqual(got[0], got[1]) || !reflect.DeepEqual(got[2], got[3]) {
+		if got := srv.take(); len(got) != 4 || !reflect.DeepEqual(got[0], got[1]) || !reflect.DeepEqual(got[2], got[3]) {
 			t.Errorf("%+v: server saw\n%+v", o, got)
 		}
 	}

@@ -31,6 +31,32 @@ type rawReply struct {
 
 func newRawServer(t testing.TB, reply func(n int, req *rawRequest) rawReply) *rawServer {
 	t.Helper()
+	n := 0
+	var nmu sync.Mutex
+	return newConnServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := readRawRequest(br)
+			if err != nil {
+				return
+			}
+			nmu.Lock()
+			i := n
+			n++
+			nmu.Unlock()
+			r := reply(i, req)
+			if _, err := io.WriteString(c, r.resp); err != nil || r.close {
+				return
+			}
+		}
+	})
+}
+
+// newConnServer accepts loopback connections and runs serve on each, in a
+// goroutine of its own; the connection is closed when serve returns, and
+// every one when the test ends.
+func newConnServer(t testing.TB, serve func(net.Conn)) *rawServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +65,6 @@ func newRawServer(t testing.TB, reply func(n int, req *rawRequest) rawReply) *ra
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		n := 0
-		var nmu sync.Mutex
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -53,21 +77,7 @@ func newRawServer(t testing.TB, reply func(n int, req *rawRequest) rawReply) *ra
 			go func() {
 				defer s.wg.Done()
 				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := readRawRequest(br)
-					if err != nil {
-						return
-					}
-					nmu.Lock()
-					i := n
-					n++
-					nmu.Unlock()
-					r := reply(i, req)
-					if _, err := io.WriteString(c, r.resp); err != nil || r.close {
-						return
-					}
-				}
+				serve(c)
 			}()
 		}
 	}()
