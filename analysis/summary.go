@@ -362,12 +362,12 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 		Counts:       a.n,
 		Unsent:       unsent,
 		Intended:     a.n.Results + unsent,
-		Breakdown:    breakdownOf(a),
 		ResponseHist: a.resp.hist(),
 		ServiceHist:  a.svc.hist(),
 		SendLagHist:  a.lag.hist(),
 	}
 	p.Response, p.Service, p.SendLag = Describe(p.ResponseHist), Describe(p.ServiceHist), Describe(p.SendLagHist)
+	p.Breakdown = breakdownOf(a, p.SendLagHist)
 	p.FillMaps()
 	if secs := dur.Seconds(); secs > 0 {
 		p.OfferedRate = float64(p.Intended) / secs
@@ -516,9 +516,11 @@ func DecodeHist(s string) (*hdr.Histogram, error) {
 	return hdr.Decode([]byte(s))
 }
 
-func breakdownOf(a *acc) *Breakdown {
+// breakdownOf is a's service-time breakdown; lag is a's send lag, already
+// an hdr.Histogram.
+func breakdownOf(a *acc, lag *hdr.Histogram) *Breakdown {
 	if a.ttfb.total == 0 {
 		return nil
 	}
-	return &Breakdown{Queue: partOf(a.lag.hist()), Connect: partOf(a.conn.hist()), TTFB: partOf(a.ttfb.hist()), Body: partOf(a.body.hist())}
+	return &Breakdown{Queue: partOf(lag), Connect: partOf(a.conn.hist()), TTFB: partOf(a.ttfb.hist()), Body: partOf(a.body.hist())}
 }

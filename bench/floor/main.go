@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"runtime"
@@ -389,23 +390,9 @@ func epollWait(ep int, events []unix.EpollEvent, msec int) (int, unix.Errno) {
 }
 
 func sockaddr(host string) (*unix.SockaddrInet4, error) {
-	h, p, ok := bytes.Cut([]byte(host), []byte(":"))
-	port, err := strconv.Atoi(string(p))
-	var ip [4]byte
-	if ok && err == nil {
-		parts := bytes.Split(h, []byte("."))
-		if len(parts) == 4 {
-			for i, s := range parts {
-				v, err := strconv.Atoi(string(s))
-				if err != nil || v < 0 || v > 255 {
-					ok = false
-				}
-				ip[i] = byte(v)
-			}
-			if ok {
-				return &unix.SockaddrInet4{Port: port, Addr: ip}, nil
-			}
-		}
+	ap, err := netip.ParseAddrPort(host)
+	if err != nil || !ap.Addr().Is4() {
+		return nil, fmt.Errorf("-url host %q: want IPv4:port", host)
 	}
-	return nil, fmt.Errorf("-url host %q: want IPv4:port", host)
+	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, nil
 }
