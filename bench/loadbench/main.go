@@ -28,7 +28,7 @@
 package main
 
 import (
-	"bufio"
+	"tailgate/internal/benchhost"
 	"context"
 	"debug/buildinfo"
 	"errors"
@@ -328,7 +328,7 @@ func startTarget(bin string) (target, func(), error) {
 	if err != nil {
 		return target{}, nil, err
 	}
-	srv := pin(context.Background(), "1", bin, "serve", "demo", "--addr", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h")
+	srv := benchhost.Pin(context.Background(), "1", bin, "serve", "demo", "--addr", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h")
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
 		return target{}, nil, err
@@ -368,7 +368,7 @@ func startRawServer(dir string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := pin(context.Background(), "1", bin, "serve", "-kind", "raw", "-addr", addr)
+	srv := benchhost.Pin(context.Background(), "1", bin, "serve", "-kind", "raw", "-addr", addr)
 	stdin, err := srv.StdinPipe() // the server exits when its stdin closes
 	if err != nil {
 		return "", nil, err
@@ -406,21 +406,6 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// pin returns a command that runs on the given CPU, through taskset where
-// there are at least two CPUs and taskset is on PATH. taskset execs the
-// program, so the child's rusage is the program's own.
-func pin(ctx context.Context, cpu, name string, args ...string) *exec.Cmd {
-	if pinned() {
-		return exec.CommandContext(ctx, "taskset", append([]string{"-c", cpu, name}, args...)...)
-	}
-	return exec.CommandContext(ctx, name, args...)
-}
-
-func pinned() bool {
-	_, err := exec.LookPath("taskset")
-	return err == nil && runtime.NumCPU() >= 2
-}
-
 // execution is a finished run of a generator.
 type execution struct {
 	stdout, stderr string
@@ -435,7 +420,7 @@ type execution struct {
 func execPinned(c config, name string, args []string, okExit ...int) (execution, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.dur+time.Minute)
 	defer cancel()
-	cmd := pin(ctx, "0", name, args...)
+	cmd := benchhost.Pin(ctx, "0", name, args...)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -458,20 +443,9 @@ func execPinned(c config, name string, args []string, okExit ...int) (execution,
 				return e, nil
 			}
 		}
-		return e, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLine(e.stderr+e.stdout))
+		return e, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, benchhost.LastLine(e.stderr+e.stdout))
 	}
 	return e, nil
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // machine is the machine line of the table.
@@ -484,7 +458,7 @@ type machine struct {
 }
 
 func describeMachine(bin string) machine {
-	m := machine{cpu: cpuModel(), cpus: runtime.NumCPU(), pinned: pinned(), start: time.Now().UTC(), goVersion: runtime.Version()}
+	m := machine{cpu: benchhost.CPUModel(), cpus: runtime.NumCPU(), pinned: benchhost.Pinned(), start: time.Now().UTC(), goVersion: runtime.Version()}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.kernel = "Linux " + strings.TrimSpace(string(b))
 	} else {
@@ -514,17 +488,3 @@ func (m machine) String() string {
 	return s
 }
 
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return runtime.GOARCH
-}

@@ -5,30 +5,6 @@ import (
 	"time"
 )
 
-func TestParseWrk(t *testing.T) {
-	out := `Running 10s test @ http://127.0.0.1:18080/
-  1 threads and 50 connections
-  Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency     1.91ms    4.65ms  56.14ms   96.34%
-    Req/Sec    44.56k    10.85k   61.19k    80.00%
-  88636 requests in 2.00s, 15.47MB read
-  Socket errors: connect 0, read 12, write 1, timeout 2
-  Non-2xx or 3xx responses: 5
-Requests/sec:  44229.03
-Transfer/sec:      7.72MB
-`
-	s, err := parseWrk(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.completed != 88636 || s.achieved != 44229.03 || s.errors != 20 {
-		t.Fatalf("got %+v", s)
-	}
-	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused\n"); err == nil {
-		t.Fatal("no error for output without a result")
-	}
-}
-
 func TestParseHey(t *testing.T) {
 	out := "\nSummary:\n  Total:\t2.0031 secs\n  Requests/sec:\t35773.4258\n\n" +
 		"Status code distribution:\n  [200]\t9984 responses\n  [503]\t10 responses\n\n" +

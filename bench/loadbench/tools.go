@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"tailgate/internal/benchhost"
 	"time"
 
 	"tailgate/results"
@@ -307,33 +308,13 @@ func runWrk(t *tool, c config, tg target, sc scenario, out string) (sample, erro
 	return s, nil
 }
 
-var (
-	wrkRequests = regexp.MustCompile(`(\d+) requests in `)
-	wrkRate     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
-	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
-	wrkSocket   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
-)
-
+// parseWrk reads wrk's (or wrk2's) summary.
 func parseWrk(out string) (sample, error) {
-	var s sample
-	m := wrkRequests.FindStringSubmatch(out)
-	r := wrkRate.FindStringSubmatch(out)
-	if m == nil || r == nil {
-		return s, fmt.Errorf("no \"N requests in\" or \"Requests/sec:\" in the output: %s", lastLine(out))
+	w, err := benchhost.ParseWrk(out)
+	if err != nil {
+		return sample{}, err
 	}
-	s.completed, _ = strconv.ParseInt(m[1], 10, 64)
-	s.achieved, _ = strconv.ParseFloat(r[1], 64)
-	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
-		n, _ := strconv.ParseInt(m[1], 10, 64)
-		s.errors += n
-	}
-	if m := wrkSocket.FindStringSubmatch(out); m != nil {
-		for _, f := range m[1:] {
-			n, _ := strconv.ParseInt(f, 10, 64)
-			s.errors += n
-		}
-	}
-	return s, nil
+	return sample{completed: w.Requests, achieved: w.Rate, errors: w.Errors}, nil
 }
 
 // runFortio: fortio load -qps R -c N -t D -uniform (-qps 0: as fast as it
@@ -457,7 +438,7 @@ func parseHey(out string) (sample, error) {
 	var s sample
 	r := heyRate.FindStringSubmatch(out)
 	if r == nil {
-		return s, fmt.Errorf("no \"Requests/sec:\" in the output: %s", lastLine(out))
+		return s, fmt.Errorf("no \"Requests/sec:\" in the output: %s", benchhost.LastLine(out))
 	}
 	s.achieved, _ = strconv.ParseFloat(r[1], 64)
 	codes, errs, _ := strings.Cut(out, "Error distribution:")

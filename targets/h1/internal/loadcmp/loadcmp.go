@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -35,6 +34,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"tailgate/internal/benchhost"
 	"time"
 
 	"tailgate/generator"
@@ -296,16 +296,6 @@ func runOne(args []string, engines map[string]Factory) error {
 	return json.NewEncoder(os.Stdout).Encode(s)
 }
 
-// pin runs name on cpu with taskset when the machine has two CPUs.
-func pin(cpu string, name string, args ...string) *exec.Cmd {
-	if runtime.NumCPU() >= 2 {
-		if ts, err := exec.LookPath("taskset"); err == nil {
-			return exec.Command(ts, append([]string{"-c", cpu, name}, args...)...)
-		}
-	}
-	return exec.Command(name, args...)
-}
-
 // all runs the comparison: for each server kind, every engine at every
 // rate (the median of -runs by CPU per request), then closed loop at
 // -max-conns, then wrk at the same connection count.
@@ -333,7 +323,7 @@ func all(args []string, engines map[string]Factory) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("machine: %s, %d CPUs, %s; client pinned to CPU 0, server to CPU 1: %v\n", cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.NumCPU() >= 2)
+	fmt.Printf("machine: %s, %d CPUs, %s; client pinned to CPU 0, server to CPU 1: %v\n", benchhost.CPUModel(), runtime.NumCPU(), runtime.Version(), runtime.NumCPU() >= 2)
 	fmt.Printf("%d run(s) of %v per point, median by CPU/req\n", *runs, *dur)
 	for _, kind := range strings.Split(*servers, ",") {
 		srv := pin("1", self, "serve", "-kind", kind)
@@ -459,9 +449,6 @@ func hasWrk() bool {
 	return err == nil
 }
 
-var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-var wrkTotal = regexp.MustCompile(`([0-9]+) requests in`)
-
 // wrk runs wrk -t1 (closed loop, one thread) on CPU 0 and returns its rate
 // and its CPU per request (from the child's rusage).
 func wrk(url string, conns int, dur time.Duration) (Sample, error) {
@@ -474,28 +461,16 @@ func wrk(url string, conns int, dur time.Duration) (Sample, error) {
 	if err != nil {
 		return Sample{}, err
 	}
-	m, t := wrkRate.FindSubmatch(b), wrkTotal.FindSubmatch(b)
-	if m == nil || t == nil {
-		return Sample{}, fmt.Errorf("unexpected output %q", b)
+	w, err := benchhost.ParseWrk(string(b))
+	if err != nil {
+		return Sample{}, err
 	}
-	rate, _ := strconv.ParseFloat(string(m[1]), 64)
-	total, _ := strconv.ParseFloat(string(t[1]), 64)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return Sample{Engine: "wrk", Achieved: rate, CPUPerReq: float64(cpu.Nanoseconds()) / 1e3 / total}, nil
+	return Sample{Engine: "wrk", Achieved: w.Rate, CPUPerReq: float64(cpu.Nanoseconds()) / 1e3 / float64(w.Requests)}, nil
 }
 
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
+// pin runs name on cpu (benchhost.Pin).
+func pin(cpu string, name string, args ...string) *exec.Cmd {
+	return benchhost.Pin(context.Background(), cpu, name, args...)
 }
