@@ -415,21 +415,12 @@ func TestErrorKinds(t *testing.T) {
 	}
 
 	// Reset: a server that closes the connection without answering.
-	rl, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer rl.Close()
-	go func() {
-		for {
-			c, err := rl.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 1024)
-			c.Read(buf)
-			c.(*net.TCPConn).SetLinger(0)
-			c.Close()
-		}
-	}()
-	if out := mustNew(t, targets.HTTPOptions{URL: "http://" + rl.Addr().String() + "/"}).Do(context.Background(), 0); out.Err != generator.ErrReset {
+	rs := newConnServer(t, func(c net.Conn) {
+		buf := make([]byte, 1024)
+		c.Read(buf)
+		c.(*net.TCPConn).SetLinger(0) // the close that follows resets
+	})
+	if out := mustNew(t, targets.HTTPOptions{URL: "http://" + rs.addr + "/"}).Do(context.Background(), 0); out.Err != generator.ErrReset {
 		t.Errorf("reset: %+v", out)
 	}
 
