@@ -28,7 +28,6 @@
 package main
 
 import (
-	"tailgate/internal/benchhost"
 	"context"
 	"debug/buildinfo"
 	"errors"
@@ -43,6 +42,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"tailgate/internal/benchhost"
 	"time"
 )
 
@@ -487,4 +487,3 @@ func (m machine) String() string {
 	}
 	return s
 }
-
