@@ -42,8 +42,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"tailgate/internal/benchhost"
 	"time"
+
+	"tailgate/internal/benchhost"
 )
 
 type config struct {

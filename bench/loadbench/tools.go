@@ -10,9 +10,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"tailgate/internal/benchhost"
 	"time"
 
+	"tailgate/internal/benchhost"
 	"tailgate/results"
 )
 

@@ -34,10 +34,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"tailgate/internal/benchhost"
 	"time"
 
 	"tailgate/generator"
+	"tailgate/internal/benchhost"
 	"tailgate/targets"
 	"tailgate/targets/h1"
 	"tailgate/targets/h1/internal/canned"
