@@ -21,13 +21,30 @@ const (
 	ErrTLS              // TLS handshake or certificate failure
 	ErrDNS              // name resolution failed
 	ErrOther
+	// ErrFDLimit: the generator ran out of file descriptors (EMFILE,
+	// ENFILE): its own limit, not the target's failure.
+	ErrFDLimit
+	// ErrPorts: the generator ran out of local ports (EADDRNOTAVAIL):
+	// its own limit.
+	ErrPorts
+	// ErrCensored: the run's deadline came before the request was sent,
+	// or while it was in flight. Its response time is at least
+	// Done − Intended (a right-censored observation): it is recorded at
+	// that lower bound, counted apart, and is neither a success nor an
+	// error.
+	ErrCensored
 	numErrKinds
 )
 
 // NumErrKinds is the number of ErrKind values, for arrays indexed by kind.
 const NumErrKinds = int(numErrKinds)
 
-var errKindNames = [...]string{"", "timeout", "refused", "reset", "canceled", "dropped", "protocol", "tls", "dns", "other"}
+var errKindNames = [...]string{"", "timeout", "refused", "reset", "canceled", "dropped", "protocol", "tls", "dns", "other",
+	"fd-limit", "ports", "censored"}
+
+// Generator reports whether the kind is the generator's own failure (its
+// limits), not the target's.
+func (k ErrKind) Generator() bool { return k == ErrFDLimit || k == ErrPorts }
 
 func (k ErrKind) String() string {
 	if int(k) < len(errKindNames) {
@@ -53,6 +70,11 @@ type Outcome struct {
 	// the rest of the service time.
 	Connect, TTFB time.Duration
 	NewConn       bool // a new connection was opened for this request
+	// Msg says what went wrong when Err is set, in a few words ("x509:
+	// certificate signed by unknown authority", "too many open files"):
+	// the first line of the underlying error. Targets set it on errors
+	// only, so that the success path allocates nothing.
+	Msg string
 }
 
 // OK reports whether the request succeeded: no transport error and a
@@ -109,6 +131,11 @@ type Result struct {
 	// Batched is how long the request waited in a client-side batcher
 	// (Options.Batch) before its batch was due; 0 without batching.
 	Batched time.Duration
+	// Held is the part of the send lag spent waiting for an in-flight
+	// slot: the cap was full because responses were outstanding, either
+	// for this request or for one before it that the dispatcher was still
+	// handing out. The rest of the send lag is the scheduler's lateness.
+	Held time.Duration
 	Outcome
 }
 
@@ -122,6 +149,10 @@ func (r *Result) ServiceTime() time.Duration { return r.Done - r.Sent }
 // SendLag is how late the request left: waiting for the scheduler and for
 // an in-flight slot (time in a batcher, which is by design, not included).
 func (r *Result) SendLag() time.Duration { return r.Sent - r.Intended - r.Batched }
+
+// Lateness is the send lag less the wait for an in-flight slot: how late
+// the generator itself was (its timers, its CPU).
+func (r *Result) Lateness() time.Duration { return r.SendLag() - r.Held }
 
 // A Recorder consumes results as they arrive and keeps none of them.
 // Record is called concurrently by the send loop's workers; worker is a
