@@ -69,7 +69,27 @@ type acc struct {
 	// BreakdownSigFigs): new-connection setup, time to first byte, body.
 	conn, ttfb, body flat
 	n                Counts
-	_                [64]byte
+	// msgs keeps, per error kind, the first few distinct messages
+	// (Outcome.Msg): the evidence a reader needs ("x509: …", "too many
+	// open files"). Only the error path touches it.
+	msgs [generator.NumErrKinds][]string
+	_    [64]byte
+}
+
+// MaxErrorSamples is how many distinct messages are kept per error kind.
+const MaxErrorSamples = 3
+
+// addMsg keeps m among a kind's samples if it is new and there is room.
+func addMsg(list []string, m string) []string {
+	if m == "" || len(list) >= MaxErrorSamples {
+		return list
+	}
+	for _, x := range list {
+		if x == m {
+			return list
+		}
+	}
+	return append(list, m)
 }
 
 // BreakdownSigFigs is the precision of the service-time breakdown
@@ -95,6 +115,9 @@ func (a *acc) reset() {
 	a.ttfb.reset()
 	a.body.reset()
 	a.n = Counts{}
+	for i := range a.msgs {
+		a.msgs[i] = a.msgs[i][:0]
+	}
 }
 
 func record(h *flat, d time.Duration, n *Counts) {
@@ -123,6 +146,9 @@ func (a *acc) add(r *generator.Result) {
 		a.n.OK++
 	} else {
 		a.n.Errors++
+		if r.Msg != "" {
+			a.msgs[r.Err] = addMsg(a.msgs[r.Err], r.Msg)
+		}
 	}
 	a.n.ErrKinds[r.Err]++
 	switch {
@@ -156,6 +182,11 @@ func (a *acc) merge(o *acc) {
 	a.ttfb.merge(&o.ttfb)
 	a.body.merge(&o.body)
 	a.n.add(&o.n)
+	for k, l := range o.msgs {
+		for _, m := range l {
+			a.msgs[k] = addMsg(a.msgs[k], m)
+		}
+	}
 }
 
 // A shard holds what some workers recorded in the current second, split by

@@ -140,6 +140,9 @@ type PhaseSummary struct {
 	Status     map[string]int64 `json:"status"`               // by class: "2xx", …, "none"
 	ErrorKinds map[string]int64 `json:"error_kinds"`          // timeout, refused, reset, …
 	GRPCCodes  map[string]int64 `json:"grpc_codes,omitempty"` // by gRPC status code name
+	// ErrorSamples holds, per error kind (and "status" for responses with
+	// a failing status), a few distinct messages, as the targets gave them.
+	ErrorSamples map[string][]string `json:"error_samples,omitempty"`
 
 	OfferedRate  float64 `json:"offered_rps"`  // intended / duration
 	AchievedRate float64 `json:"achieved_rps"` // completed (with or without error) / duration
@@ -369,6 +372,18 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 	p.Response, p.Service, p.SendLag = Describe(p.ResponseHist), Describe(p.ServiceHist), Describe(p.SendLagHist)
 	p.Breakdown = breakdownOf(a, p.SendLagHist)
 	p.FillMaps()
+	for k, l := range a.msgs {
+		if len(l) > 0 {
+			if p.ErrorSamples == nil {
+				p.ErrorSamples = map[string][]string{}
+			}
+			name := generator.ErrKind(k).String()
+			if k == int(generator.ErrNone) {
+				name = "status"
+			}
+			p.ErrorSamples[name] = append([]string(nil), l...)
+		}
+	}
 	if secs := dur.Seconds(); secs > 0 {
 		p.OfferedRate = float64(p.Intended) / secs
 		p.AchievedRate = float64(p.Completed()) / secs
