@@ -30,7 +30,9 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 	defer cancel()
 	var seq atomic.Uint64 // requests sent so far; the next one's number
 	var wg sync.WaitGroup
-	l := &loop{start: start, target: t, rec: rec, ctx: context.WithoutCancel(ctx), g: g}
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	l := &loop{start: start, target: t, rec: rec, ctx: reqCtx, g: g}
 	l.wt, _ = t.(WorkerTarget)
 	for w := 0; w < n; w++ {
 		wg.Add(1)
@@ -44,8 +46,26 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 			}
 		}(w)
 	}
-	wg.Wait()
-	st := Stats{Start: start, Elapsed: time.Since(start), Workers: n, PeakInFlight: int(l.peak.Load())}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var deadlineHit bool
+	if opt.Deadline > 0 {
+		// Requests still in flight at the deadline are censored.
+		dt := time.NewTimer(time.Until(start.Add(opt.Deadline)))
+		defer dt.Stop()
+		select {
+		case <-done:
+		case <-dt.C:
+			deadlineHit = true
+			l.cutOff(opt.Deadline)
+			cancelReqs()
+			<-done
+		}
+	} else {
+		<-done
+	}
+	st := Stats{Start: start, Elapsed: min(time.Since(start), d), Ended: time.Since(start), Workers: n, PeakInFlight: int(l.peak.Load())}
+	st.DeadlineHit, st.CutOff = deadlineHit, l.cut.Load()
 	st.Intended = seq.Load()
 	st.Sent = st.Intended
 	st.Interrupted = ctx.Err() != nil

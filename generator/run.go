@@ -61,6 +61,14 @@ type Options struct {
 	// (0 = DefaultDrain); after it they are cancelled and recorded as
 	// ErrCanceled.
 	Drain time.Duration
+	// Deadline, when positive, is the offset from the run's start at which
+	// the run ends whatever the target does (the schedule's length plus a
+	// drain, typically): no request is sent after it; requests due but not
+	// yet sent, and requests still in flight, are recorded as ErrCensored
+	// with Done = Deadline, so that their response time enters the
+	// histograms at its lower bound. 0: the run lasts until every request
+	// due has been sent and has completed.
+	Deadline time.Duration
 	// Gauges, when set, is updated live for progress displays.
 	Gauges *Gauges
 	// Start, when non-zero, is the run's time origin (offset 0). It may be
@@ -148,12 +156,16 @@ type Stats struct {
 	Sent         uint64        // requests handed to the target
 	Dropped      uint64        // due but dropped (policy Drop, cap full)
 	Unsent       uint64        // due but not sent when the run was interrupted
+	Expired      uint64        // due but not sent by Options.Deadline (recorded as censored)
+	CutOff       uint64        // in flight at Options.Deadline (recorded as censored)
 	SlotWaits    uint64        // requests that had to wait for an in-flight slot
 	PeakInFlight int           // high-water mark of concurrent requests
 	Workers      int           // goroutines started
 	Start        time.Time     // the run's time origin
 	Elapsed      time.Duration // from Start to the end of sending
-	Interrupted  bool          // ctx ended the run before the schedule did
+	Ended        time.Duration // from Start to the last result
+	Interrupted  bool          // ctx ended the run before the schedule did (or its last requests)
+	DeadlineHit  bool          // Options.Deadline came before the run was over
 	StartLate    time.Duration // with Options.Start: how late the loop began, by this clock
 	// Gaps is a uniform random sample (reservoir, at most GapSampleSize)
 	// of consecutive dispatches: the intended and the actual time between
@@ -190,9 +202,14 @@ const GapSampleSize = 4096
 var ErrNoSchedule = errors.New("generator: nil schedule, target or recorder")
 
 type token struct {
-	seq uint64
-	at  time.Duration
-	b   *batch // nil: a single request
+	seq  uint64
+	at   time.Duration
+	held time.Duration // send lag spent waiting for an in-flight slot before ready
+	// waited: the dispatcher, ready at ready, had to wait for a slot to
+	// hand the token over; the wait until the send is held too.
+	waited bool
+	ready  time.Duration
+	b      *batch // nil: a single request
 }
 
 // dueBy counts the token's requests whose intended time is ≤ now.
@@ -338,7 +355,30 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		}
 	}
 
+	// dctx ends the dispatch: at an interrupt (ctx) or at the deadline.
+	dctx := ctx
+	if opt.Deadline > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, start.Add(opt.Deadline))
+		defer cancel()
+	}
+	// stopped says why dispatch stopped early: an interrupt, or the
+	// deadline (the unit in hand is then censored with the rest).
+	stopped := func(tok token) {
+		if ctx.Err() != nil {
+			st.Interrupted = true
+			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
+			st.Intended += c
+			st.Unsent += c
+			return
+		}
+		st.DeadlineHit = true
+		st.Intended += l.censorUnsent(tok, opt.Deadline, &st.Expired)
+	}
 	var prevAt time.Duration
+	// heldUntil is when the dispatcher last got a slot after waiting for
+	// one: lateness before it is the cap's, not the scheduler's.
+	var heldUntil time.Duration
 dispatch:
 	for {
 		tok, ok := next()
@@ -350,23 +390,28 @@ dispatch:
 		if period > 0 {
 			prevAt = wake
 		}
-		if !l.sleepUntil(ctx, timer, fine, wake, period, opt.CoarseTimers) {
-			st.Interrupted = true
-			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
-			st.Intended += c
-			st.Unsent += c
+		if opt.Deadline > 0 && wake > opt.Deadline {
+			break // not due before the run ends
+		}
+		if !l.sleepUntil(dctx, timer, fine, wake, period, opt.CoarseTimers) {
+			stopped(tok)
 			break dispatch
+		}
+		ready := time.Since(start)
+		if heldUntil > wake {
+			tok.held = min(heldUntil, ready) - wake
 		}
 		k := tok.items()
 		g.Due.Add(k)
 		st.Intended += k
-		gaps.add(tok.at, time.Since(start))
 		select {
 		case l.work <- tok:
+			gaps.add(tok.at, ready, tok.held > 0)
 			continue
 		default:
 		}
 		if l.workers < maxIn {
+			gaps.add(tok.at, ready, tok.held > 0)
 			l.spawn(tok)
 			continue
 		}
@@ -377,12 +422,17 @@ dispatch:
 			continue
 		}
 		st.SlotWaits += k
+		gaps.add(tok.at, ready, true)
+		// Wait for a slot. The worker that takes the token adds the wait
+		// (from ready to its send) to held.
+		tok.waited, tok.ready = true, ready
 		select {
 		case l.work <- tok:
-		case <-ctx.Done():
+			heldUntil = time.Since(start)
+		case <-dctx.Done():
 			// The unit was due but never left.
-			st.Unsent += k
-			st.Interrupted = true
+			st.Intended -= k
+			stopped(tok)
 			break dispatch
 		}
 	}
@@ -392,24 +442,65 @@ dispatch:
 		c := pending(st.Elapsed)
 		st.Intended += c
 		st.Unsent += c
+	} else if st.DeadlineHit {
+		// Everything else due by the deadline is censored too.
+		for {
+			tok, ok := next()
+			if !ok {
+				break
+			}
+			n := l.censorUnsent(tok, opt.Deadline, &st.Expired)
+			st.Intended += n
+			if n < tok.items() {
+				break // the rest are not due
+			}
+		}
 	}
 	close(l.work)
 
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
-	if st.Interrupted {
+	var deadlineC <-chan time.Time
+	if opt.Deadline > 0 {
+		dt := time.NewTimer(time.Until(start.Add(opt.Deadline)))
+		defer dt.Stop()
+		deadlineC = dt.C
+	}
+	waitDrain := func() {
 		tm := time.NewTimer(drain)
+		defer tm.Stop()
 		select {
 		case <-done:
-			tm.Stop()
 		case <-tm.C:
 			cancelReqs()
 			<-done
+		case <-deadlineC:
+			l.cutOff(opt.Deadline)
+			cancelReqs()
+			<-done
 		}
-	} else {
-		<-done
 	}
-	st.Sent = st.Intended - st.Dropped - st.Unsent
+	switch {
+	case st.Interrupted:
+		waitDrain()
+	default:
+		select {
+		case <-done:
+		case <-deadlineC:
+			// Requests still in flight at the deadline are censored.
+			st.DeadlineHit = true
+			l.cutOff(opt.Deadline)
+			cancelReqs()
+			<-done
+		case <-ctx.Done():
+			// Interrupted while the last requests were in flight.
+			st.Interrupted = true
+			waitDrain()
+		}
+	}
+	st.Ended = time.Since(start)
+	st.CutOff = l.cut.Load()
+	st.Sent = st.Intended - st.Dropped - st.Unsent - st.Expired
 	st.Gaps = gaps.sample
 	st.PeakInFlight = int(l.peak.Load())
 	st.Workers = l.workers
@@ -420,16 +511,25 @@ dispatch:
 const gapRing = 64
 
 // gapSampler keeps a reservoir sample (Vitter's algorithm R) of gaps.
+// Gaps are taken only between dispatches that were not held back by the
+// in-flight cap: a backlog leaving as fast as slots free is the target's
+// backpressure (measured as slot wait), not the generator's pacing.
 type gapSampler struct {
 	rng    *rand.Rand
-	seen   uint64
+	seen   uint64                    // dispatches in past
+	run    uint64                    // of them, the latest ones since a held dispatch
 	past   [gapRing][2]time.Duration // (intended, actual) of the last dispatches; seen-1 is the latest
 	sample []Gap
 }
 
-func (g *gapSampler) add(at, now time.Duration) {
+func (g *gapSampler) add(at, now time.Duration, held bool) {
+	if held {
+		g.run = 0
+		return
+	}
 	g.seen++
-	if g.seen > 1 {
+	g.run++
+	if g.run > 1 {
 		slot := -1
 		if k := g.seen - 2; k < GapSampleSize {
 			g.sample = append(g.sample, Gap{})
@@ -442,7 +542,7 @@ func (g *gapSampler) add(at, now time.Duration) {
 			gap := Gap{At: at, Intended: at - prev[0], Actual: now - prev[1]}
 			// The span: back to the latest dispatch at least GapSpan before.
 			back := prev
-			for i := uint64(2); i <= min(g.seen-1, gapRing) && at-back[0] < GapSpan; i++ {
+			for i := uint64(2); i <= min(g.run-1, gapRing) && at-back[0] < GapSpan; i++ {
 				back = g.past[(g.seen-1-i)%gapRing]
 			}
 			gap.SpanIntended, gap.SpanActual = at-back[0], now-back[1]
@@ -464,6 +564,43 @@ type loop struct {
 	wg      sync.WaitGroup
 	peak    atomic.Int64
 	dropRes Result // only touched by the dispatcher
+	// At the deadline: censor is set before requests are cancelled, and
+	// cutAt is the deadline; cut counts the requests cut off.
+	censor atomic.Bool
+	cutAt  time.Duration
+	cut    atomic.Uint64
+}
+
+// cutOff marks the requests in flight from now on as censored at deadline.
+func (l *loop) cutOff(deadline time.Duration) {
+	l.cutAt = deadline
+	l.censor.Store(true)
+}
+
+// censorUnsent records the token's items due by deadline as censored
+// (never sent) and returns how many there were.
+func (l *loop) censorUnsent(tok token, deadline time.Duration, expired *uint64) uint64 {
+	var n uint64
+	rec := func(seq uint64, at, batched time.Duration) {
+		l.dropRes = Result{Seq: seq, Intended: at, Sent: deadline, Done: deadline, Batched: batched, Outcome: Outcome{Err: ErrCensored}}
+		l.rec.Record(-1, &l.dropRes)
+		n++
+	}
+	if tok.b == nil {
+		if tok.at <= deadline {
+			rec(tok.seq, tok.at, 0)
+		}
+	} else {
+		for _, it := range tok.b.items {
+			if it.at <= deadline {
+				rec(it.seq, it.at, tok.at-it.at)
+			}
+		}
+		batchPool.Put(tok.b)
+	}
+	*expired += n
+	l.g.Due.Add(n)
+	return n
 }
 
 func (l *loop) spawn(first token) {
@@ -490,6 +627,9 @@ func (l *loop) do(id int, tok token, res *Result) {
 	for p := l.peak.Load(); in > p && !l.peak.CompareAndSwap(p, in); p = l.peak.Load() {
 	}
 	sent := time.Since(l.start)
+	if tok.waited {
+		tok.held += max(sent-tok.ready, 0)
+	}
 	k := tok.items()
 	l.g.Sent.Add(k)
 	var out Outcome
@@ -504,15 +644,22 @@ func (l *loop) do(id int, tok token, res *Result) {
 	l.g.InFlight.Add(-1)
 	if out.Err != ErrNone && l.ctx.Err() != nil {
 		out.Err = ErrCanceled // whatever the target saw, the run cut it short
+		if l.censor.Load() {
+			// Cut off at the deadline: its response time is at least
+			// deadline − intended.
+			out = Outcome{Err: ErrCensored, Endpoint: out.Endpoint, BytesOut: out.BytesOut}
+			done = max(l.cutAt, sent)
+			l.cut.Add(tok.items())
+		}
 	}
 	if tok.b == nil {
-		*res = Result{Seq: tok.seq, Intended: tok.at, Sent: sent, Done: done, Outcome: out}
+		*res = Result{Seq: tok.seq, Intended: tok.at, Sent: sent, Done: done, Held: tok.held, Outcome: out}
 		l.rec.Record(id, res)
 	} else {
 		// One result per item, each from its own intended time; the
 		// batch's bytes are counted once, on its first item.
 		for i, it := range tok.b.items {
-			*res = Result{Seq: it.seq, Intended: it.at, Sent: sent, Done: done, Batched: tok.at - it.at, Outcome: out}
+			*res = Result{Seq: it.seq, Intended: it.at, Sent: sent, Done: done, Batched: tok.at - it.at, Held: tok.held, Outcome: out}
 			if i > 0 {
 				res.BytesIn, res.BytesOut = 0, 0
 			}

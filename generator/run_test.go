@@ -283,7 +283,7 @@ func TestGapSamplerSpans(t *testing.T) {
 		g := gapSampler{rng: rand.New(rand.NewPCG(1, 1))}
 		for i := 0; i < 10000; i++ {
 			at := time.Duration(i) * tc.gap
-			g.add(at, at+time.Duration(i%7)*time.Microsecond) // sent 0-6 µs late
+			g.add(at, at+time.Duration(i%7)*time.Microsecond, false) // sent 0-6 µs late
 		}
 		for _, s := range g.sample {
 			n := int64(s.SpanIntended / tc.gap) // dispatches spanned
