@@ -34,6 +34,20 @@ type Counts struct {
 	CacheHits int64                        `json:"cache_hits"`
 	Clamped   int64                        `json:"clamped,omitempty"`         // values above the histogram's top
 	NewConns  int64                        `json:"new_connections,omitempty"` // requests that opened a connection
+	// Censored counts requests the run's deadline came before: never
+	// sent, or cut off in flight. They are in the response-time histogram
+	// at their lower bound (deadline − intended) and are neither OK nor
+	// errors.
+	Censored int64 `json:"censored,omitempty"`
+	// Held counts requests whose send lag was partly or wholly a wait for
+	// an in-flight slot (generator.Result.Held > 0).
+	Held int64 `json:"held,omitempty"`
+	// LastDone is the latest completion (or cut-off) among these results,
+	// from the run's start.
+	LastDone time.Duration `json:"last_done_ns,omitempty"`
+	// MinService is the shortest service time of a successful response
+	// (0: none): the target's uncongested speed, for Little's law.
+	MinService time.Duration `json:"min_service_ns,omitempty"`
 }
 
 func (c *Counts) add(o *Counts) {
@@ -55,6 +69,12 @@ func (c *Counts) add(o *Counts) {
 	c.CacheHits += o.CacheHits
 	c.Clamped += o.Clamped
 	c.NewConns += o.NewConns
+	c.Censored += o.Censored
+	c.Held += o.Held
+	c.LastDone = max(c.LastDone, o.LastDone)
+	if o.MinService > 0 && (c.MinService == 0 || o.MinService < c.MinService) {
+		c.MinService = o.MinService
+	}
 }
 
 // acc accumulates results: the histograms and the counters. It is held
@@ -65,6 +85,10 @@ func (c *Counts) add(o *Counts) {
 type acc struct {
 	_              [64]byte
 	resp, svc, lag flat
+	// held is the slot wait of requests that waited (Result.Held > 0);
+	// late the scheduler's own lateness (send lag less slot wait) of every
+	// request sent; at the breakdown's precision.
+	held, late flat
 	// The breakdown of service time (2 significant digits: see
 	// BreakdownSigFigs): new-connection setup, time to first byte, body.
 	conn, ttfb, body flat
@@ -101,7 +125,7 @@ func newAcc() *acc {
 	for _, f := range []*flat{&a.resp, &a.svc, &a.lag} {
 		*f = *newFlat(geoMain)
 	}
-	for _, f := range []*flat{&a.conn, &a.ttfb, &a.body} {
+	for _, f := range []*flat{&a.conn, &a.ttfb, &a.body, &a.held, &a.late} {
 		*f = *newFlat(geoBreakdown)
 	}
 	return a
@@ -114,6 +138,8 @@ func (a *acc) reset() {
 	a.conn.reset()
 	a.ttfb.reset()
 	a.body.reset()
+	a.held.reset()
+	a.late.reset()
 	a.n = Counts{}
 	for i := range a.msgs {
 		a.msgs[i] = a.msgs[i][:0]
@@ -139,10 +165,31 @@ func (a *acc) add(r *generator.Result) {
 		a.n.ErrKinds[r.Err]++
 		return
 	}
-	record(&a.resp, r.ResponseTime(), &a.n)
-	record(&a.svc, r.ServiceTime(), &a.n)
-	record(&a.lag, r.SendLag(), &a.n)
-	if r.OK() {
+	a.n.LastDone = max(a.n.LastDone, r.Done)
+	if r.Err == generator.ErrCensored {
+		// A lower bound: in the response-time histogram (a run cannot
+		// improve its percentiles by not answering), counted apart.
+		a.n.Censored++
+		a.n.ErrKinds[r.Err]++
+		record(&a.resp, r.ResponseTime(), &a.n)
+		if r.Sent < r.Done { // sent, then cut off
+			record(&a.svc, r.ServiceTime(), &a.n)
+			a.sentLag(r)
+		}
+		return
+	}
+	a.sentLag(r)
+	ok := r.OK()
+	if ok {
+		// Latency is of successful responses: a failure is counted
+		// against the error budget, not averaged into the percentiles.
+		record(&a.resp, r.ResponseTime(), &a.n)
+		record(&a.svc, r.ServiceTime(), &a.n)
+		if st := max(r.ServiceTime(), 1); a.n.MinService == 0 || st < a.n.MinService {
+			a.n.MinService = st
+		}
+	}
+	if ok {
 		a.n.OK++
 	} else {
 		a.n.Errors++
@@ -174,7 +221,20 @@ func (a *acc) add(r *generator.Result) {
 	}
 }
 
+// sentLag records the send lag of a request that was sent, split into
+// the wait for a slot and the scheduler's lateness.
+func (a *acc) sentLag(r *generator.Result) {
+	record(&a.lag, r.SendLag(), &a.n)
+	record(&a.late, r.Lateness(), &a.n)
+	if r.Held > 0 {
+		a.n.Held++
+		record(&a.held, r.Held, &a.n)
+	}
+}
+
 func (a *acc) merge(o *acc) {
+	a.held.merge(&o.held)
+	a.late.merge(&o.late)
 	a.resp.merge(&o.resp)
 	a.svc.merge(&o.svc)
 	a.lag.merge(&o.lag)

@@ -12,15 +12,36 @@ import (
 
 // Self-check names, as Finding.Check.
 const (
-	CheckComplete  = "complete"      // the run was not interrupted
-	CheckSlotWaits = "slot-waits"    // the in-flight cap was never hit
-	CheckCPU       = "generator-cpu" // the generator's own CPU was not saturated
-	CheckSendRate  = "send-rate"     // requests sent ÷ due, per phase
-	CheckDrops     = "drops"         // requests dropped ÷ due, per phase
-	CheckSendLag   = "send-lag"      // p99 of actual − intended send, per phase
-	CheckArrivals  = "arrivals"      // sent gaps follow the arrival process, per phase
-	CheckSamples   = "samples"       // enough samples for each percentile asked, per phase
+	CheckComplete = "complete"         // the run was not interrupted
+	CheckCPU      = "generator-cpu"    // the generator's own CPU was not saturated (open loop)
+	CheckLimits   = "generator-limits" // no request failed on the generator's file-descriptor or port limit
+	CheckSendRate = "send-rate"        // requests handled ÷ due, per phase
+	CheckSendLag  = "send-lag"         // p99 of the scheduler's lateness, per phase
+	CheckArrivals = "arrivals"         // sent gaps follow the arrival process, per phase
+	CheckSamples  = "samples"          // enough samples for each percentile asked, per phase
+	// CheckCap: per phase, when requests waited for an in-flight slot, were
+	// dropped or censored: was the cap smaller than the load needs by
+	// Little's law (the generator's configuration)?
+	CheckCap = "in-flight-cap"
+	// CheckBackpressure: per phase, the target held the generator back
+	// (slot waits, drops, censored requests) with a cap large enough for
+	// the load: a finding about the target, never INVALID.
+	CheckBackpressure = "backpressure"
+	// CheckBottleneck: closed loop, which side limited throughput; always
+	// OK (in closed loop a busy generator is the point).
+	CheckBottleneck = "bottleneck"
 )
+
+// Who a finding blames, as Finding.Blame.
+const (
+	BlameGenerator = "generator" // a failing finding makes the run INVALID
+	BlameTarget    = "target"    // a failing finding is evidence against the target
+)
+
+// CapMargin is the headroom over Little's law (offered rate × the target's
+// uncongested service time) below which a full in-flight cap is the
+// generator's configuration rather than the target's backpressure.
+const CapMargin = 1.2
 
 // Finding is the outcome of one self-check. A failing finding makes the
 // run INVALID: its numbers cannot be trusted, whatever they say.
@@ -28,9 +49,13 @@ type Finding struct {
 	Check string `json:"check"`
 	// Subject narrows a check that runs more than once per phase: the
 	// percentile ("p99.9") for CheckSamples; else "".
-	Subject  string `json:"subject,omitempty"`
-	Phase    string `json:"phase,omitempty"` // "" for the run as a whole
-	OK       bool   `json:"ok"`
+	Subject string `json:"subject,omitempty"`
+	Phase   string `json:"phase,omitempty"` // "" for the run as a whole
+	OK      bool   `json:"ok"`
+	// Blame is whose fault a failing finding is: BlameGenerator (the
+	// measurement cannot be trusted: INVALID) or BlameTarget (evidence
+	// about the target: never INVALID by itself).
+	Blame    string `json:"blame,omitempty"`
 	Measured string `json:"measured"`
 	Limit    string `json:"limit"`
 	// Advice says what to change; set on failing findings.
@@ -115,6 +140,12 @@ type SelfCheckConfig struct {
 	// phases, by name ("" for the total); see ObjectiveQuantiles. They are
 	// checked for enough samples in addition to asked.
 	PhaseQuantiles map[string][]float64
+	// MaxInFlight is the run's in-flight cap, for CheckCap (0: unknown:
+	// a full cap is then blamed on the target).
+	MaxInFlight int
+	// ClosedLoop: the run was closed loop; CPU is then a bottleneck
+	// finding, not a self-check.
+	ClosedLoop bool
 }
 
 func (c SelfCheckConfig) withDefaults() SelfCheckConfig {
@@ -200,24 +231,14 @@ func SelfCheck(s *Summary, asked []float64, cfg SelfCheckConfig) []Finding {
 	g := &s.Generator
 
 	if g.Interrupted {
-		out = append(out, Finding{Check: CheckComplete, Measured: "interrupted after " + formatDur(g.Elapsed.Round(time.Millisecond)),
+		out = append(out, Finding{Check: CheckComplete, Blame: BlameGenerator, Measured: "interrupted after " + formatDur(g.Elapsed.Round(time.Millisecond)),
 			Limit:  "run to the end",
 			Advice: "the run was interrupted, so its results cover only part of the schedule: let it run to the end"})
 	} else {
 		out = append(out, Finding{Check: CheckComplete, OK: true, Measured: "ran to the end", Limit: "run to the end"})
 	}
 
-	waits := Finding{Check: CheckSlotWaits, OK: g.SlotWaits == 0 && g.Dropped == 0,
-		Measured: fmt.Sprintf("%d waited for a slot, %d dropped", g.SlotWaits, g.Dropped), Limit: "0"}
-	if !waits.OK {
-		peak := ""
-		if g.PeakInFlight > 0 {
-			peak = fmt.Sprintf(" (peak %d in flight)", g.PeakInFlight)
-		}
-		waits.Advice = "the in-flight cap was hit" + peak + ": requests queued inside the generator, " +
-			"not at the server; raise --max-in-flight or lower the rate"
-	}
-	out = append(out, waits)
+	out = append(out, checkLimits(&s.Total))
 
 	wall := g.Wall // the CPU was measured over the whole run, drain included
 	if wall <= 0 {
@@ -225,13 +246,27 @@ func SelfCheck(s *Summary, asked []float64, cfg SelfCheckConfig) []Finding {
 	}
 	if g.CPU > 0 && g.Cores > 0 && wall > 0 {
 		use := g.CPU.Seconds() / (wall.Seconds() * float64(g.Cores))
-		f := Finding{Check: CheckCPU, OK: use < cfg.MaxCPU,
-			Measured: fmt.Sprintf("%.0f%% of %d cores", 100*use, g.Cores), Limit: fmt.Sprintf("< %.0f%%", 100*cfg.MaxCPU)}
-		if !f.OK {
-			f.Advice = "the generator was short of CPU, so its own timing is suspect: run it on a bigger host, " +
-				"or split the load over a second generator (--segment 1/2 and 2/2 on two hosts)"
+		measured := fmt.Sprintf("%.0f%% of %d cores", 100*use, g.Cores)
+		if cfg.ClosedLoop {
+			// Closed loop: each worker sends when its last answer came, so
+			// a busy generator is the point; say which side was the limit.
+			f := Finding{Check: CheckBottleneck, OK: true, Limit: "either side"}
+			if use >= cfg.MaxCPU {
+				f.Measured = "the generator (CPU " + measured + "): the target may serve more than this run achieved; " +
+					"add a generator (--segment) or more cores to find its limit"
+			} else {
+				f.Measured = "the target (generator CPU " + measured + "): throughput was what the target served at this concurrency"
+			}
+			out = append(out, f)
+		} else {
+			f := Finding{Check: CheckCPU, Blame: BlameGenerator, OK: use < cfg.MaxCPU,
+				Measured: measured, Limit: fmt.Sprintf("< %.0f%%", 100*cfg.MaxCPU)}
+			if !f.OK {
+				f.Advice = "the generator was short of CPU, so its own timing is suspect: run it on a bigger host, " +
+					"or split the load over a second generator (--segment 1/2 and 2/2 on two hosts)"
+			}
+			out = append(out, f)
 		}
-		out = append(out, f)
 	}
 
 	for i := range s.Phases {
@@ -250,34 +285,36 @@ func SelfCheck(s *Summary, asked []float64, cfg SelfCheckConfig) []Finding {
 func checkPhase(s *Summary, p *PhaseSummary, asked []float64, cfg SelfCheckConfig) []Finding {
 	var out []Finding
 	if p.Intended > 0 {
-		sent := p.Completed()
-		frac := float64(sent) / float64(p.Intended)
-		f := Finding{Check: CheckSendRate, Phase: p.Name, OK: frac >= cfg.MinSentFraction,
-			Measured: fmt.Sprintf("%s%% sent (%d of %d due)", formatPct(100*frac), sent, p.Intended),
+		// Handled: answered, failed, dropped or censored. What is left was
+		// due but never dispatched (an interrupt).
+		handled := p.Completed() + p.Censored + p.Dropped
+		frac := float64(handled) / float64(p.Intended)
+		f := Finding{Check: CheckSendRate, Blame: BlameGenerator, Phase: p.Name, OK: frac >= cfg.MinSentFraction,
+			Measured: fmt.Sprintf("%s%% handled (%d of %d due)", formatPct(100*frac), handled, p.Intended),
 			Limit:    fmt.Sprintf("≥ %s%%", formatPct(100*cfg.MinSentFraction))}
 		if !f.OK {
 			f.Advice = "the generator fell behind the schedule: lower the rate, raise --max-in-flight or --connections, " +
 				"or split the load over a second generator (--segment 1/2 and 2/2)"
 		}
 		out = append(out, f)
-
-		drop := float64(p.Dropped) / float64(p.Intended)
-		f = Finding{Check: CheckDrops, Phase: p.Name, OK: drop <= cfg.MaxDropFraction,
-			Measured: fmt.Sprintf("%s%% dropped (%d)", formatPct(100*drop), p.Dropped),
-			Limit:    fmt.Sprintf("≤ %s%%", formatPct(100*cfg.MaxDropFraction))}
-		if !f.OK {
-			f.Advice = "requests were dropped because every in-flight slot was busy: raise --max-in-flight or lower the rate"
-		}
-		out = append(out, f)
+		out = append(out, checkHeld(s, p, cfg))
 	}
 
 	if p.SendLag.Count > 0 {
-		lag := p.SendLag.P99
-		f := Finding{Check: CheckSendLag, Phase: p.Name, OK: lag <= cfg.MaxSendLagP99,
-			Measured: "p99 " + formatDur(lag), Limit: "≤ " + formatDur(cfg.MaxSendLagP99)}
+		// The scheduler's own lateness: the send lag less any wait for an
+		// in-flight slot (that wait is the cap's, judged by CheckCap).
+		lag, what := p.Lateness.P99, "lateness p99 "
+		if p.Lateness.Count == 0 { // files before the split
+			lag, what = p.SendLag.P99, "p99 "
+		}
+		f := Finding{Check: CheckSendLag, Blame: BlameGenerator, Phase: p.Name, OK: lag <= cfg.MaxSendLagP99,
+			Measured: what + formatDur(lag), Limit: "≤ " + formatDur(cfg.MaxSendLagP99)}
+		if p.SlotWait.Count > 0 {
+			f.Measured += fmt.Sprintf(" (send lag p99 %s, of which waits for a slot: see %s)", formatDur(p.SendLag.P99), CheckBackpressure)
+		}
 		if !f.OK {
 			f.Advice = "requests left late, so the generator did not keep to the schedule: lower the rate, " +
-				"give the generator more CPU, raise --max-in-flight, or add a second generator (--segment)"
+				"give the generator more CPU, or add a second generator (--segment)"
 		}
 		out = append(out, f)
 	}
@@ -296,6 +333,135 @@ func checkPhase(s *Summary, p *PhaseSummary, asked []float64, cfg SelfCheckConfi
 	return append(out, checkSamples(p, p.Name, qs)...)
 }
 
+// checkLimits fails when requests failed on the generator's own limits:
+// open files or local ports.
+func checkLimits(p *PhaseSummary) Finding {
+	f := Finding{Check: CheckLimits, Blame: BlameGenerator, OK: true, Measured: "no request failed on them",
+		Limit: "no fd-limit or ports errors"}
+	fd, ports := p.ErrKinds[generator.ErrFDLimit], p.ErrKinds[generator.ErrPorts]
+	if fd == 0 && ports == 0 {
+		return f
+	}
+	f.OK = false
+	var parts, advice []string
+	if fd > 0 {
+		parts = append(parts, fmt.Sprintf("%d requests failed with the generator out of file descriptors%s", fd, sampleOf(p, generator.ErrFDLimit)))
+		advice = append(advice, ErrorAdvice(generator.ErrFDLimit.String()))
+	}
+	if ports > 0 {
+		parts = append(parts, fmt.Sprintf("%d requests failed with the generator out of local ports%s", ports, sampleOf(p, generator.ErrPorts)))
+		advice = append(advice, ErrorAdvice(generator.ErrPorts.String()))
+	}
+	f.Measured = strings.Join(parts, "; ")
+	f.Advice = "the generator hit its own limits, so the target was not measured: " + strings.Join(advice, "; ")
+	return f
+}
+
+// sampleOf is ` ("message")` for a kind's first error sample, or "".
+func sampleOf(p *PhaseSummary, k generator.ErrKind) string {
+	if l := p.ErrorSamples[k.String()]; len(l) > 0 {
+		return fmt.Sprintf(" (%q)", l[0])
+	}
+	return ""
+}
+
+// ErrorAdvice is the fix for an error kind, where one is known; "" else.
+func ErrorAdvice(kind string) string {
+	switch kind {
+	case "fd-limit":
+		return "raise the generator's open-file limit (ulimit -n; tailgate raises the soft limit to the hard one) or lower --max-in-flight / --connections"
+	case "ports":
+		return "the generator ran out of local ports: cap connections (--connections) or widen net.ipv4.ip_local_port_range"
+	case "tls":
+		return "the target's certificate was rejected: give its CA, or --insecure to skip verification (test targets only)"
+	case "refused":
+		return "nothing listens at the target's address: is the service up, and the host:port right?"
+	case "dns":
+		return "the target's host name did not resolve: check the URL"
+	case "timeout":
+		return "requests took longer than --timeout"
+	}
+	return ""
+}
+
+// checkHeld judges a phase in which the in-flight cap held requests back
+// (slot waits, drops) or the run's deadline censored some: the generator's
+// configuration when the cap is below what the load needs by Little's
+// law with the target answering at its uncongested speed (and it did not
+// slow down), the target's backpressure otherwise.
+func checkHeld(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) Finding {
+	if p.Held == 0 && p.Dropped == 0 && p.Censored == 0 {
+		return Finding{Check: CheckBackpressure, Blame: BlameTarget, Phase: p.Name, OK: true,
+			Measured: "no request waited for an in-flight slot, was dropped or cut off", Limit: "none"}
+	}
+	var ev []string
+	if p.Held > 0 {
+		ev = append(ev, fmt.Sprintf("%d of %d requests (%s%%) waited for an in-flight slot (p50 %s, max %s)",
+			p.Held, p.Intended, formatPct(100*float64(p.Held)/float64(p.Intended)), formatDur(p.SlotWait.P50), formatDur(p.SlotWait.Max)))
+	}
+	if p.Dropped > 0 {
+		ev = append(ev, fmt.Sprintf("%d dropped with every slot busy", p.Dropped))
+	}
+	if p.Censored > 0 {
+		ev = append(ev, fmt.Sprintf("%d censored (unanswered when the run's deadline came; timed at their lower bound)", p.Censored))
+	}
+	if when := heldSeconds(s, p); when != "" {
+		ev = append(ev, when)
+	}
+	if p.OfferedRate > 0 {
+		ev = append(ev, fmt.Sprintf("completed %s/s of %s/s offered", formatRate(p.AchievedRate), formatRate(p.OfferedRate)))
+	}
+	w0, w := p.MinService, p.Service.Mean
+	if w0 > 0 {
+		ev = append(ev, fmt.Sprintf("mean service time %s against %s uncongested", formatDur(w), formatDur(w0)))
+	}
+	need := p.OfferedRate * w0.Seconds() // Little's law: L = λ·W₀
+	if cfg.MaxInFlight > 0 && w0 > 0 && float64(cfg.MaxInFlight) < CapMargin*need && w < 2*w0 {
+		want := int(math.Ceil(2 * need))
+		return Finding{Check: CheckCap, Blame: BlameGenerator, Phase: p.Name,
+			Measured: fmt.Sprintf("cap %d < %s in flight that %s/s × %s (the target's uncongested service time) needs; the target did not slow down: %s",
+				cfg.MaxInFlight, formatNum(math.Ceil(need)), formatRate(p.OfferedRate), formatDur(w0), strings.Join(ev, "; ")),
+			Limit:  fmt.Sprintf("≥ %s × offered rate × service time", formatNum(CapMargin)),
+			Advice: fmt.Sprintf("the in-flight cap, not the target, held requests back: raise --max-in-flight to at least %d", want)}
+	}
+	return Finding{Check: CheckBackpressure, Blame: BlameTarget, Phase: p.Name,
+		Measured: "the target held the generator back: " + strings.Join(ev, "; "),
+		Limit:    "none",
+		Advice: "every held request is timed from its intended send, so the latency measured includes the wait; " +
+			"the target was slower than the offered rate needs (saturated, stalled or pushing back)"}
+}
+
+// heldSeconds says in which seconds of the phase requests waited for a
+// slot: "in seconds 3–5".
+func heldSeconds(s *Summary, p *PhaseSummary) string {
+	first, last := int64(-1), int64(-1)
+	for _, sec := range s.Seconds {
+		at := time.Duration(sec.T) * time.Second
+		if sec.Held == 0 && sec.Censored == 0 || at+time.Second <= p.Start || at >= p.Start+p.Span+time.Second {
+			continue
+		}
+		if first < 0 {
+			first = sec.T
+		}
+		last = sec.T
+	}
+	switch {
+	case first < 0:
+		return ""
+	case first == last:
+		return fmt.Sprintf("in second %d of the run", first)
+	}
+	return fmt.Sprintf("in seconds %d–%d of the run", first, last)
+}
+
+// formatRate prints a rate with up to 4 significant digits.
+func formatRate(r float64) string {
+	if r >= 100 {
+		return formatNum(math.Round(r))
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.1f", r), "0"), ".")
+}
+
 func checkSamples(p *PhaseSummary, name string, qs []float64) []Finding {
 	var out []Finding
 	n := p.Response.Count
@@ -307,7 +473,7 @@ func checkSamples(p *PhaseSummary, name string, qs []float64) []Finding {
 		if need == 0 {
 			continue
 		}
-		f := Finding{Check: CheckSamples, Subject: QuantileLabel(q), Phase: name, OK: n >= int64(need),
+		f := Finding{Check: CheckSamples, Blame: BlameGenerator, Subject: QuantileLabel(q), Phase: name, OK: n >= int64(need),
 			Measured: fmt.Sprintf("%d responses", n),
 			Limit:    fmt.Sprintf("≥ %d", need)}
 		if !f.OK {
@@ -374,7 +540,7 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 		actual = append(actual, a)
 		intended = append(intended, float64(generator.SlackWake(at, cfg.TimerSlack)-generator.SlackWake(at-time.Duration(gi), cfg.TimerSlack)))
 	}
-	f := Finding{Check: CheckArrivals, Phase: p.Name}
+	f := Finding{Check: CheckArrivals, Blame: BlameGenerator, Phase: p.Name}
 	if len(actual) < minGaps {
 		f.OK = true
 		f.Measured = fmt.Sprintf("%d gaps sampled: too few to test %s arrivals", len(actual), kind)

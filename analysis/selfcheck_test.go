@@ -33,6 +33,7 @@ type phaseSpec struct {
 	lag     func(rng *rand.Rand, i int) time.Duration // send lag; default 50µs
 	errPct  float64                                   // share of 500s, in percent
 	dropPct float64                                   // share dropped, in percent
+	held    bool                                      // the send lag was a wait for a slot
 }
 
 func logNormal(median time.Duration, sigma float64) func(*rand.Rand) time.Duration {
@@ -71,6 +72,9 @@ func (rs runSpec) build(t testing.TB) *Summary {
 				lag = p.lag(rng, i)
 			}
 			r = generator.Result{Seq: seq, Intended: at, Sent: at + lag}
+			if p.held {
+				r.Held = lag
+			}
 			seq++
 			st.Intended++
 			if rng.Float64()*100 < p.dropPct {
@@ -159,7 +163,7 @@ func TestSelfCheckHealthy(t *testing.T) {
 	if bad := failing(fs); len(bad) > 0 {
 		t.Fatalf("healthy run fails self-checks: %v", bad)
 	}
-	for _, check := range []string{CheckSendRate, CheckDrops, CheckSendLag, CheckArrivals, CheckSamples} {
+	for _, check := range []string{CheckSendRate, CheckBackpressure, CheckSendLag, CheckArrivals, CheckSamples} {
 		if len(findingsOf(fs, check, "steady")) == 0 || len(findingsOf(fs, check, "degraded")) == 0 {
 			t.Errorf("no %s finding for each phase: %v", check, fs)
 		}
@@ -167,7 +171,7 @@ func TestSelfCheckHealthy(t *testing.T) {
 			t.Errorf("warm-up phase checked for %s", check)
 		}
 	}
-	if len(findingsOf(fs, CheckCPU, "")) != 1 || len(findingsOf(fs, CheckSlotWaits, "")) != 1 {
+	if len(findingsOf(fs, CheckCPU, "")) != 1 || len(findingsOf(fs, CheckLimits, "")) != 1 {
 		t.Errorf("run-wide findings missing: %v", fs)
 	}
 }
@@ -181,9 +185,17 @@ func TestSelfCheckStarved(t *testing.T) {
 		phase string
 		want  string // in its advice
 	}{
-		{"slot waits", nil, func(s *Summary) { s.Generator.SlotWaits = 40 }, CheckSlotWaits, "", "raise --max-in-flight or lower the rate"},
-		{"drops", func(rs *runSpec) { rs.phases[2].dropPct = 3 }, nil, CheckDrops, "degraded", "raise --max-in-flight"},
-		{"sent < 99 %", func(rs *runSpec) { rs.phases[2].dropPct = 3 }, nil, CheckSendRate, "degraded", "--segment"},
+		// 1,000 req/s at a fixed 50 ms needs 50 in flight; the cap (10,
+		// set below) was the limit and the target did not slow down.
+		{"cap too small", func(rs *runSpec) {
+			rs.phases[1].held = true
+			rs.phases[1].latency = func(*rand.Rand) time.Duration { return 50 * time.Millisecond }
+			rs.phases[1].lag = func(_ *rand.Rand, i int) time.Duration { return time.Duration(i) * time.Millisecond }
+		}, nil, CheckCap, "steady", "raise --max-in-flight to at least 100"},
+		{"drops with a small cap", func(rs *runSpec) {
+			rs.phases[2].dropPct = 3
+			rs.phases[2].latency = func(*rand.Rand) time.Duration { return 50 * time.Millisecond }
+		}, nil, CheckCap, "degraded", "raise --max-in-flight"},
 		{"unsent", nil, func(s *Summary) {
 			p := &s.Phases[1]
 			p.Intended += p.Intended / 20
@@ -219,7 +231,7 @@ func TestSelfCheckStarved(t *testing.T) {
 			if tt.after != nil {
 				tt.after(s)
 			}
-			fs := SelfCheck(s, []float64{0.99}, SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}})
+			fs := SelfCheck(s, []float64{0.99}, SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}, MaxInFlight: 10})
 			got := findingsOf(failing(fs), tt.check, tt.phase)
 			if len(got) != 1 {
 				t.Fatalf("want %s to fail in %q; failing: %v", tt.check, tt.phase, failing(fs))
@@ -504,5 +516,58 @@ func TestSelfCheckArrivalsJudgedOverSpans(t *testing.T) {
 	}
 	if fs := findingsOf(SelfCheck(s, nil, SelfCheckConfig{Arrivals: map[string]string{"main": "constant"}}), CheckArrivals, "main"); len(fs) != 1 || fs[0].OK {
 		t.Errorf("single 50 µs gaps with 20-150 µs jitter pass: %v", fs)
+	}
+}
+
+// The same held requests behind a cap that the load fits (by Little's
+// law) while the target slowed down: backpressure, blamed on the target,
+// never a failing generator finding; the scheduler's lateness stays
+// small, so send-lag passes although the send lag is seconds long.
+func TestSelfCheckBackpressure(t *testing.T) {
+	rs := healthyRun()
+	rs.phases[1].held = true
+	rs.phases[1].lag = func(_ *rand.Rand, i int) time.Duration { return time.Duration(i) * time.Millisecond }
+	n := 0
+	rs.phases[1].latency = func(*rand.Rand) time.Duration { n++; return time.Duration(n) * 100 * time.Microsecond }
+	s := rs.build(t)
+	fs := SelfCheck(s, []float64{0.99}, SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}, MaxInFlight: 1024})
+	for _, f := range failing(fs) {
+		if f.Blame != BlameTarget {
+			t.Errorf("failing generator finding: %v", f)
+		}
+	}
+	bp := findingsOf(failing(fs), CheckBackpressure, "steady")
+	if len(bp) != 1 || !strings.Contains(bp[0].Measured, "2999 of 3000 requests (100%) waited for an in-flight slot") {
+		t.Fatalf("backpressure: %v", bp)
+	}
+	if lag := findingsOf(fs, CheckSendLag, "steady"); len(lag) != 1 || !lag[0].OK {
+		t.Fatalf("send-lag: %v", lag)
+	}
+	v := Evaluate(s, nil, Policy{}, fs)
+	if v.Status != StatusPass || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "held the generator back") {
+		t.Fatalf("verdict %v %v, want PASS listing the backpressure", v.Status, v.Reasons)
+	}
+	v = Evaluate(s, []Objective{mustObjective(t, "p99<100ms")}, Policy{}, fs)
+	if v.Status != StatusFail || !strings.Contains(strings.Join(v.Reasons, "\n"), "held the generator back") {
+		t.Fatalf("verdict %v %v, want FAIL with the backpressure as evidence", v.Status, v.Reasons)
+	}
+}
+
+// A closed-loop run on a busy generator is not INVALID: the finding says
+// which side was the bottleneck.
+func TestSelfCheckClosedLoopBottleneck(t *testing.T) {
+	s := healthySummary(t)
+	s.Generator.CPU = s.Generator.Elapsed * 4 * 95 / 100
+	fs := SelfCheck(s, nil, SelfCheckConfig{ClosedLoop: true})
+	if len(findingsOf(fs, CheckCPU, "")) != 0 {
+		t.Fatalf("closed loop CPU judged as a self-check: %v", fs)
+	}
+	b := findingsOf(fs, CheckBottleneck, "")
+	if len(b) != 1 || !b[0].OK || !strings.HasPrefix(b[0].Measured, "the generator") {
+		t.Fatalf("bottleneck: %v", b)
+	}
+	s.Generator.CPU = s.Generator.Elapsed / 10
+	if b := findingsOf(SelfCheck(s, nil, SelfCheckConfig{ClosedLoop: true}), CheckBottleneck, ""); len(b) != 1 || !strings.HasPrefix(b[0].Measured, "the target") {
+		t.Fatalf("bottleneck: %v", b)
 	}
 }

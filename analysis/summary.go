@@ -22,6 +22,8 @@ type Second struct {
 	Completed  int64         `json:"completed"` // with or without error
 	Errors     int64         `json:"errors"`
 	Dropped    int64         `json:"dropped"`
+	Censored   int64         `json:"censored,omitempty"` // cut off or never sent: the run's deadline came first
+	Held       int64         `json:"held,omitempty"`     // waited for an in-flight slot
 	CacheHits  int64         `json:"cache_hits,omitempty"`
 	BytesIn    int64         `json:"bytes_in"`
 	BytesOut   int64         `json:"bytes_out"`
@@ -104,6 +106,8 @@ func (c *Collector) closeLocked(upTo int64) {
 		row.Completed = merged.n.OK + merged.n.Errors
 		row.Errors = merged.n.Errors
 		row.Dropped = merged.n.Dropped
+		row.Censored = merged.n.Censored
+		row.Held = merged.n.Held
 		row.CacheHits = merged.n.CacheHits
 		row.BytesIn, row.BytesOut = merged.n.BytesIn, merged.n.BytesOut
 		if merged.resp.total > 0 {
@@ -133,6 +137,11 @@ type PhaseSummary struct {
 	Warmup   bool          `json:"warmup,omitempty"`
 	Start    time.Duration `json:"start_ns"`
 	Duration time.Duration `json:"duration_ns"` // as run: shorter than planned if interrupted
+	// Span is the time the phase really took, over which achieved and
+	// goodput rates are computed: Duration, or, when the target held the
+	// generator back (slot waits, drops, censored requests), from the
+	// phase's start to its last completion or cut-off.
+	Span time.Duration `json:"span_ns,omitempty"`
 
 	Intended int64 `json:"intended"` // due in this phase: completed + errors + dropped + unsent
 	Unsent   int64 `json:"unsent"`   // due but not sent when the run was interrupted
@@ -145,12 +154,21 @@ type PhaseSummary struct {
 	ErrorSamples map[string][]string `json:"error_samples,omitempty"`
 
 	OfferedRate  float64 `json:"offered_rps"`  // intended / duration
-	AchievedRate float64 `json:"achieved_rps"` // completed (with or without error) / duration
-	GoodputRate  float64 `json:"goodput_rps"`  // ok / duration
+	AchievedRate float64 `json:"achieved_rps"` // completed (with or without error) / span
+	GoodputRate  float64 `json:"goodput_rps"`  // ok / span
 
+	// Response and service time are of successful responses, and of
+	// censored requests at their lower bounds; failures are counted, not
+	// timed.
 	Response Dist `json:"response_time"` // from intended send to response end
 	Service  Dist `json:"service_time"`  // from actual send to response end
 	SendLag  Dist `json:"send_lag"`      // actual − intended send
+	// The send lag split: SlotWait over the requests that waited for an
+	// in-flight slot (the cap was full: responses were outstanding), and
+	// Lateness, the rest, over every request sent (the generator woke late
+	// or lacked CPU). Two significant digits.
+	SlotWait Dist `json:"slot_wait"`
+	Lateness Dist `json:"scheduler_lateness"`
 
 	// Breakdown says where the time went; nil when the target does not
 	// report timings (Outcome.TTFB).
@@ -222,6 +240,9 @@ type GeneratorStats struct {
 	Sent         uint64        `json:"sent"`
 	Dropped      uint64        `json:"dropped"`
 	Unsent       uint64        `json:"unsent"`
+	Expired      uint64        `json:"expired,omitempty"` // due but not sent by the deadline (censored)
+	CutOff       uint64        `json:"cut_off,omitempty"` // in flight at the deadline (censored)
+	DeadlineHit  bool          `json:"deadline_hit,omitempty"`
 	SlotWaits    uint64        `json:"slot_waits"`
 	PeakInFlight int           `json:"peak_in_flight"`
 	Workers      int           `json:"workers"`
@@ -296,6 +317,7 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 			Intended: st.Intended, Sent: st.Sent, Dropped: st.Dropped, Unsent: st.Unsent,
 			SlotWaits: st.SlotWaits, PeakInFlight: st.PeakInFlight, Workers: st.Workers,
 			Elapsed: st.Elapsed, Interrupted: st.Interrupted,
+			Expired: st.Expired, CutOff: st.CutOff, DeadlineHit: st.DeadlineHit,
 		},
 	}
 	for _, g := range st.Gaps {
@@ -370,6 +392,7 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 		SendLagHist:  a.lag.hist(),
 	}
 	p.Response, p.Service, p.SendLag = Describe(p.ResponseHist), Describe(p.ServiceHist), Describe(p.SendLagHist)
+	p.SlotWait, p.Lateness = Describe(a.held.hist()), Describe(a.late.hist())
 	p.Breakdown = breakdownOf(a, p.SendLagHist)
 	p.FillMaps()
 	for k, l := range a.msgs {
@@ -384,8 +407,14 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 			p.ErrorSamples[name] = append([]string(nil), l...)
 		}
 	}
+	p.Span = dur
+	if p.Held > 0 || p.Dropped > 0 || p.Censored > 0 {
+		p.Span = max(dur, p.LastDone-start)
+	}
 	if secs := dur.Seconds(); secs > 0 {
 		p.OfferedRate = float64(p.Intended) / secs
+	}
+	if secs := p.Span.Seconds(); secs > 0 {
 		p.AchievedRate = float64(p.Completed()) / secs
 		p.GoodputRate = float64(p.OK) / secs
 	}
@@ -419,7 +448,7 @@ func (p *PhaseSummary) FillMaps() {
 	}
 	p.ErrorKinds = map[string]int64{}
 	for k, n := range p.Counts.ErrKinds {
-		if n > 0 && k != int(generator.ErrNone) {
+		if n > 0 && k != int(generator.ErrNone) && k != int(generator.ErrCensored) {
 			p.ErrorKinds[generator.ErrKind(k).String()] = n
 		}
 	}

@@ -1,8 +1,10 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -89,6 +91,9 @@ type Verdict struct {
 	Findings  []Finding         `json:"findings"`
 	// Reasons explain the status, most important first.
 	Reasons []string `json:"reasons,omitempty"`
+	// Blame says whose failure a FAIL or INVALID is, or whom a PASS's
+	// findings are about: BlameTarget or BlameGenerator; "" when nobody's.
+	Blame string `json:"blame,omitempty"`
 	// Warnings are uncertain results under the warn policy.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -101,13 +106,50 @@ func (v Verdict) String() string {
 	return string(v.Status)
 }
 
+// DefaultErrorBudget is the error objective added when objectives are
+// given and none of them is about errors: a gate never passes a service
+// that fails its requests because nobody thought to say so.
+const DefaultErrorBudget = "errors<1%"
+
+// DefaultBudgetSource marks the objective added as DefaultErrorBudget.
+const DefaultBudgetSource = "default error budget"
+
+// WithErrorBudget returns objs with DefaultErrorBudget (on the total)
+// added when objs is not empty and has no errors objective. To allow
+// errors, give one: 'errors<=100%'.
+func WithErrorBudget(objs []Objective) []Objective {
+	if len(objs) == 0 {
+		return objs
+	}
+	for _, o := range objs {
+		if o.Metric == MetricErrorRate || o.Metric == MetricErrorCount {
+			return objs
+		}
+	}
+	o, _ := ParseObjective(DefaultErrorBudget)
+	o.Source = DefaultBudgetSource
+	return append(objs[:len(objs):len(objs)], o)
+}
+
 // Evaluate judges a run: objs against s, under policy, given the
-// self-check findings (from SelfCheck). The rules:
+// self-check findings (from SelfCheck). The rules, in order (the table
+// in docs/slo.md):
 //
-//   - Any failing finding, or an objective naming a phase the run does
-//     not have, makes the verdict INVALID, whatever the objectives say
-//     (their failures are still listed in Reasons).
-//   - Otherwise any objective not passing makes it FAIL; else PASS.
+//   - No request due got a successful response: FAIL, the target's
+//     failure (INVALID instead when the generator's own limits failed
+//     them: CheckLimits), with or without objectives.
+//   - A failing finding blamed on the generator (Finding.Blame), or an
+//     objective naming a phase the run does not have: INVALID, whatever
+//     the objectives say (their failures are still listed in Reasons).
+//   - Any objective not passing: FAIL. Latency objectives read successful
+//     responses and censored requests at their lower bounds, so a breach
+//     measured while the target held requests back is certain.
+//   - Else PASS; failing findings blamed on the target (backpressure) are
+//     listed in Reasons: the objectives held although the target held the
+//     generator back, every wait counted.
+//
+// When objs is not empty and has no errors objective, DefaultErrorBudget
+// applies (WithErrorBudget).
 //
 // An objective with no phase applies to the total of the non-warm-up
 // phases, one with a phase to that phase ("total" names the total).
@@ -118,15 +160,25 @@ func (v Verdict) String() string {
 // it fails ("FAIL marked uncertain").
 func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) Verdict {
 	v := Verdict{Status: StatusPass, Policy: policy, Findings: findings}
+	objs = WithErrorBudget(objs)
 	var names []string
 	for _, p := range s.Phases {
 		names = append(names, p.Name)
 	}
-	var invalid, failed []string
+	var invalid, failed, target []string
+	limitsHit := false
 	for _, f := range findings {
-		if !f.OK {
+		switch {
+		case f.OK:
+		case f.Blame == BlameTarget:
+			target = append(target, f.String())
+		default:
 			invalid = append(invalid, f.String())
+			limitsHit = limitsHit || f.Check == CheckLimits
 		}
+	}
+	if none := noSuccess(s); none != "" && !limitsHit {
+		failed = append(failed, none)
 	}
 	conf := policy.confidence()
 	allUncertain, anyUncertain := true, false
@@ -159,8 +211,9 @@ func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) V
 		}
 	}
 	switch {
-	case len(invalid) > 0:
+	case len(invalid) > 0 && !(len(failed) > 0 && noSuccess(s) != "" && !limitsHit):
 		v.Status = StatusInvalid
+		v.Blame = BlameGenerator
 		v.Reasons = append(v.Reasons, invalid...)
 		if len(failed) > 0 {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("objectives also failed (not to be trusted while the run is invalid): %s",
@@ -168,9 +221,14 @@ func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) V
 		}
 	case len(failed) > 0:
 		v.Status = StatusFail
-		v.Uncertain = allUncertain
-		v.Reasons = failed
+		v.Blame = BlameTarget
+		v.Uncertain = allUncertain && noSuccess(s) == ""
+		v.Reasons = append(failed, target...)
 	default:
+		v.Reasons = append(v.Reasons, target...)
+		if len(target) > 0 {
+			v.Blame = BlameTarget
+		}
 		v.Uncertain = anyUncertain && policy.Uncertain == UncertainPass
 		if v.Uncertain {
 			for _, r := range v.Results {
@@ -182,6 +240,63 @@ func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) V
 		}
 	}
 	return v
+}
+
+// noSuccess explains a run in which requests were due but none got a
+// successful response; "" otherwise.
+func noSuccess(s *Summary) string {
+	t := &s.Total
+	if t.Intended == 0 || t.OK > 0 {
+		return ""
+	}
+	var kinds []string
+	for _, k := range sortedKinds(t.ErrorKinds) {
+		d := fmt.Sprintf("%d %s", t.ErrorKinds[k], k)
+		if l := t.ErrorSamples[k]; len(l) > 0 {
+			d += fmt.Sprintf(" (%q)", l[0])
+		}
+		if a := ErrorAdvice(k); a != "" {
+			d += ": " + a
+		}
+		kinds = append(kinds, d)
+	}
+	why := fmt.Sprintf("the target answered none of %d requests successfully", t.Intended)
+	if t.Censored > 0 {
+		kinds = append(kinds, fmt.Sprintf("%d unanswered when the run's deadline came", t.Censored))
+	}
+	if len(kinds) > 0 {
+		why += ": " + strings.Join(kinds, "; ")
+	}
+	for _, m := range []map[string]int64{t.Status, t.GRPCCodes} {
+		var parts []string
+		for _, k := range sortedKinds(m) {
+			if k != "none" && k != "2xx" && k != "3xx" && k != "OK" {
+				parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+			}
+		}
+		if len(parts) > 0 {
+			why += "; answers: " + strings.Join(parts, ", ")
+		}
+	}
+	if l := t.ErrorSamples["status"]; len(l) > 0 {
+		why += fmt.Sprintf(" (e.g. %q)", l[0])
+	}
+	return why
+}
+
+// sortedKinds lists error kinds by count, most first, then by name.
+func sortedKinds(m map[string]int64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b string) int {
+		if m[a] != m[b] {
+			return cmp.Compare(m[b], m[a])
+		}
+		return strings.Compare(a, b)
+	})
+	return ks
 }
 
 func phaseFor(s *Summary, name string) *PhaseSummary {
@@ -254,7 +369,11 @@ func measureValue(r *ObjectiveResult, p *PhaseSummary, conf float64) string {
 		if (h == nil && dist.Count == 0) || (h != nil && h.TotalCount() == 0) {
 			return "no responses to measure"
 		}
-		return measureLatency(r, h, dist, conf)
+		if why := measureLatency(r, h, dist, conf); why != "" {
+			return why
+		}
+		censoredBound(r, p, h, dist)
+		return ""
 	case MetricErrorRate:
 		if p.Completed() == 0 {
 			return "no completed requests"
@@ -266,11 +385,46 @@ func measureValue(r *ObjectiveResult, p *PhaseSummary, conf float64) string {
 		if p.Intended == 0 {
 			return "no requests were due"
 		}
+		// Achieved over offered rate: completions over the time the phase
+		// really took (PhaseSummary.Span), not over the schedule.
 		r.Measured = 100 * float64(p.Completed()) / float64(p.Intended)
+		if p.OfferedRate > 0 && p.Span > 0 {
+			r.Measured = 100 * p.AchievedRate / p.OfferedRate
+		}
 	case MetricRPS:
 		r.Measured = p.AchievedRate
 	}
 	return ""
+}
+
+// censoredBound marks a latency result that meets its objective only
+// because censored requests (lower bounds) were read at those bounds:
+// when there are enough of them to fill the tail above the quantile, the
+// true value could lie above the threshold, so the result is uncertain.
+func censoredBound(r *ObjectiveResult, p *PhaseSummary, h *hdr.Histogram, dist Dist) {
+	c := p.Censored
+	if c == 0 || !r.Objective.Op.Upper() || !r.Objective.Op.Holds(r.Measured, r.Objective.Threshold) {
+		return
+	}
+	n := dist.Count
+	if h != nil {
+		n = h.TotalCount()
+	}
+	q := r.Objective.Quantile()
+	if r.Objective.Metric == MetricQuantile && h != nil {
+		// At worst every censored request lies above the quantile: its
+		// rank among the rest moves up by at most c.
+		k := math.Ceil(q*float64(n)) + float64(c)
+		if k <= float64(n) && float64(h.ValueAtQuantile(100*k/float64(n))) < r.Objective.Threshold {
+			return // holds even then
+		}
+	}
+	r.Uncertain = true
+	note := fmt.Sprintf("%d censored requests (unanswered at the run's deadline) are read at their lower bounds; their true times could breach it", c)
+	if r.Note != "" {
+		note = r.Note + "; " + note
+	}
+	r.Note = note
 }
 
 func measureLatency(r *ObjectiveResult, h *hdr.Histogram, dist Dist, conf float64) string {

@@ -110,8 +110,17 @@ func WriteTable(w io.Writer, f *File) error {
 	if err := lt.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "send lag (actual − intended send): p50 %s  p99 %s  max %s\n\n",
+	fmt.Fprintf(w, "send lag (actual − intended send): p50 %s  p99 %s  max %s\n",
 		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max))
+	if tot.Lateness.Count > 0 {
+		fmt.Fprintf(w, "  of which scheduler lateness (the generator's): p99 %s, max %s", FormatDuration(tot.Lateness.P99), FormatDuration(tot.Lateness.Max))
+		if tot.SlotWait.Count > 0 {
+			fmt.Fprintf(w, "; waits for an in-flight slot (the target's backpressure): %d requests, p50 %s, p99 %s, max %s",
+				tot.SlotWait.Count, FormatDuration(tot.SlotWait.P50), FormatDuration(tot.SlotWait.P99), FormatDuration(tot.SlotWait.Max))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
 
 	hits := false
 	for i := range s.Phases {
@@ -183,8 +192,16 @@ func WriteTable(w io.Writer, f *File) error {
 		}
 		fmt.Fprintln(w, line)
 	}
-	fmt.Fprintf(w, "requests: %d intended = %d completed (%d ok, %d errors) + %d dropped + %d unsent\n",
+	fmt.Fprintf(w, "requests: %d intended = %d completed (%d ok, %d errors) + %d dropped + %d unsent",
 		tot.Intended, tot.Completed(), tot.OK, tot.Errors, tot.Dropped, tot.Unsent)
+	if tot.Censored > 0 {
+		fmt.Fprintf(w, " + %d censored (unanswered at the run's deadline, timed at their lower bound)", tot.Censored)
+	}
+	fmt.Fprintln(w)
+	if tot.Span > tot.Duration && tot.Duration > 0 {
+		fmt.Fprintf(w, "the run took %s to answer a %s schedule: rates are over the %s\n",
+			FormatDuration(tot.Span), FormatDuration(tot.Duration), FormatDuration(tot.Span))
+	}
 	if len(tot.Status) > 0 {
 		fmt.Fprintf(w, "status: %s\n", formatCounts(tot.Status))
 	}
@@ -313,7 +330,19 @@ func writeEndpoints(w io.Writer, f *File) error {
 // WriteVerdict prints the verdict: each objective with its margin and
 // confidence interval, then the self-check findings that failed.
 func WriteVerdict(w io.Writer, v *analysis.Verdict) {
-	fmt.Fprintf(w, "\nverdict: %s\n", v)
+	fmt.Fprintf(w, "\nverdict: %s", v)
+	switch {
+	case v.Status == analysis.StatusFail:
+		fmt.Fprint(w, " (the target's failure)")
+	case v.Status == analysis.StatusInvalid:
+		fmt.Fprint(w, " (the generator's fault: the target was not measured reliably)")
+	case v.Blame == analysis.BlameTarget:
+		fmt.Fprint(w, " (with findings about the target)")
+	}
+	fmt.Fprintln(w)
+	if len(v.Reasons) > 0 && !strings.HasPrefix(v.Reasons[0], "total:") && strings.HasPrefix(v.Reasons[0], "the target answered none") {
+		fmt.Fprintf(w, "  ✗ %s\n", v.Reasons[0])
+	}
 	for _, r := range v.Results {
 		mark := "✓"
 		if !r.Pass {
@@ -327,7 +356,13 @@ func WriteVerdict(w io.Writer, v *analysis.Verdict) {
 	}
 	failed := 0
 	for _, f := range v.Findings {
-		if !f.OK {
+		switch {
+		case f.OK && f.Check == analysis.CheckBottleneck:
+			fmt.Fprintf(w, "  · bottleneck: %s\n", f.Measured)
+		case f.OK:
+		case f.Blame == analysis.BlameTarget:
+			fmt.Fprintf(w, "  ! target: %s\n", f)
+		default:
 			failed++
 			fmt.Fprintf(w, "  ✗ self-check %s\n", f)
 		}

@@ -37,7 +37,10 @@ func TestRunGRPC(t *testing.T) {
 		io, stdout, errOut := testIO()
 		args := append([]string{"run", "--max-send-lag", "1s", base + "/demo.Store/Get", "--data", `{"key":"k{{key}}"}`, "--keys", "uniform:1000000",
 			"--rate", "200", "--duration", "1s", "--out", out, "-q"}, extra...)
-		if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
+		// Every request failed: FAIL (exit 1), naming the code.
+		if code := Execute(context.Background(), io, args); code != ExitFail && !skipIfStarved(t, code, errOut) {
+			t.Fatalf("%v: exit %d: %s", extra, code, errOut)
+		} else if !strings.Contains(errOut.String(), "UNAVAILABLE") {
 			t.Fatalf("%v: exit %d: %s", extra, code, errOut)
 		}
 		tot := readResult(t, out).Summary.Total

@@ -207,9 +207,9 @@ type rawFlags struct {
 // target, the request, the send loop, the output and the verdict.
 func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.Uint64Var(&opts.Seed, "seed", 1, "seed for random arrivals and keys (same seed, same schedule)")
-	f.IntVar(&opts.MaxInFlight, "max-in-flight", generator.DefaultMaxInFlight, "cap on concurrent requests")
+	f.IntVar(&opts.MaxInFlight, "max-in-flight", generator.DefaultMaxInFlight, "cap on concurrent requests (default: 2 s of the peak rate, at least 1024, within the open-file limit and the local port range)")
 	f.StringVar(&raw.policy, "on-saturation", "wait", "when the in-flight cap is full: wait (timed from the intended time) or drop (counted)")
-	f.DurationVar(&opts.Drain, "drain", generator.DefaultDrain, "after an interrupt, how long to wait for requests in flight")
+	f.DurationVar(&opts.Drain, "drain", generator.DefaultDrain, "how long to wait for requests in flight after the schedule ends (or an interrupt); then they are cut off and counted as censored, timed at their lower bound")
 	f.IntVarP(&opts.Connections, "connections", "c", 0, "cap on open connections (0 = as many as requests in flight)")
 	f.DurationVar(&opts.Timeout, "timeout", targets.DefaultTimeout, "per-request timeout (a timeout is an error result)")
 	f.StringVarP(&opts.Method, "method", "X", "GET", "HTTP method")
@@ -622,6 +622,10 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		job.gen.Start = opts.StartAt
 		job.settings.StartAt = opts.StartAt.UTC()
 	}
+	if err := job.sizeCap(opts, isGRPC(ho.URL) || opts.HTTP2); err != nil {
+		job.close()
+		return nil, err
+	}
 	job.warm = job.preconnect(opts)
 	var names []string
 	for _, ph := range job.phases {
@@ -647,18 +651,69 @@ func (job *loadJob) preconnect(opts *RunOptions) int {
 	case job.closed > 0:
 		n = job.closed
 	default:
-		peak := job.settings.Rate
-		if job.rate != nil && job.total > 0 {
-			for i := 0; i <= 200; i++ {
-				peak = max(peak, job.rate(job.total*time.Duration(i)/200))
-			}
-		}
-		n = min(max(int(math.Ceil(peak*0.005)), 1), 64)
+		n = min(max(int(math.Ceil(job.peakRate()*0.005)), 1), 64)
 	}
 	if job.closed == 0 {
 		n = min(n, max(opts.MaxInFlight, 1))
 	}
 	return n
+}
+
+// peakRate is the highest offered rate of the plan, in requests/s.
+func (job *loadJob) peakRate() float64 {
+	peak := job.settings.Rate
+	if job.rate != nil && job.total > 0 {
+		for i := 0; i <= 200; i++ {
+			peak = max(peak, job.rate(job.total*time.Duration(i)/200))
+		}
+	}
+	return peak
+}
+
+// capSeconds is how many seconds of the peak rate the default in-flight
+// cap holds: enough for a target to stall that long without the cap
+// filling.
+const capSeconds = 2
+
+// sizeCap sets the in-flight cap: --max-in-flight when given, else
+// capSeconds of the peak rate (at least generator.DefaultMaxInFlight),
+// within what the process can open: every request in flight may hold a
+// connection (a file descriptor and a local port) unless --connections
+// caps them or the protocol multiplexes (gRPC, HTTP/2). An explicit cap
+// or connection count the limits cannot hold is an error before any load.
+func (job *loadJob) sizeCap(opts *RunOptions, multiplexed bool) error {
+	explicit := opts.changed != nil && opts.changed("max-in-flight")
+	limit, ports := fdBudget(), localPorts()
+	room := limit
+	if ports > 0 {
+		room = min(room, ports)
+	}
+	capN := opts.MaxInFlight
+	if !explicit && job.closed == 0 {
+		capN = max(generator.DefaultMaxInFlight, int(math.Ceil(capSeconds*job.peakRate())))
+		if opts.Connections == 0 && !multiplexed && room > 0 {
+			capN = min(capN, room)
+		}
+	}
+	conns, what := capN, fmt.Sprintf("--max-in-flight %d", capN)
+	switch {
+	case opts.Connections > 0:
+		conns, what = opts.Connections, fmt.Sprintf("--connections %d", opts.Connections)
+	case job.closed > 0:
+		conns, what = job.closed, fmt.Sprintf("closed loop at %d connections", job.closed)
+	case multiplexed:
+		conns = 0
+	}
+	if room > 0 && conns > room {
+		why := fmt.Sprintf("this process may open %d files (ulimit -n; %d kept for itself): raise it, e.g. ulimit -n %d", limit+fdReserve, fdReserve, conns+fdReserve)
+		if ports > 0 && ports < limit {
+			why = fmt.Sprintf("the local port range has %d ports (net.ipv4.ip_local_port_range): widen it", ports)
+		}
+		return usageErrorf("%s needs up to %d connections, but %s, or lower %s", what, conns, why, strings.Fields(what)[0])
+	}
+	job.gen.MaxInFlight = capN
+	job.settings.MaxInFlight = capN
+	return nil
 }
 
 // plainSchedule sets a one-phase schedule from --rate, --duration and
@@ -982,6 +1037,18 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 				colB.Record(w, r)
 			}
 		})
+	}
+	if j.gen.Deadline == 0 && j.total > 0 {
+		// The run ends on time whatever the target does: the schedule,
+		// then the drain for what is in flight.
+		drain := j.gen.Drain
+		if drain <= 0 {
+			drain = generator.DefaultDrain
+		}
+		j.gen.Deadline = j.total + drain
+		if !j.gen.Start.IsZero() {
+			j.gen.Deadline += max(j.gen.Start.Sub(started), 0)
+		}
 	}
 	cpu0, wall0 := processCPU(), time.Now()
 	var st generator.Stats

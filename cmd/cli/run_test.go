@@ -150,10 +150,13 @@ func checkAddsUp(t *testing.T, f *results.File) {
 	t.Helper()
 	tot := f.Summary.Total
 	g := f.Summary.Generator
-	if tot.Intended != tot.OK+tot.Errors+tot.Dropped+tot.Unsent {
-		t.Errorf("intended %d != ok %d + errors %d + dropped %d + unsent %d", tot.Intended, tot.OK, tot.Errors, tot.Dropped, tot.Unsent)
+	if tot.Intended != tot.OK+tot.Errors+tot.Dropped+tot.Unsent+tot.Censored {
+		t.Errorf("intended %d != ok %d + errors %d + dropped %d + unsent %d + censored %d", tot.Intended, tot.OK, tot.Errors, tot.Dropped, tot.Unsent, tot.Censored)
 	}
-	if uint64(tot.Intended) != g.Intended || g.Intended != g.Sent+g.Dropped+g.Unsent {
+	if uint64(tot.Censored) != g.Expired+g.CutOff {
+		t.Errorf("censored %d != expired %d + cut off %d", tot.Censored, g.Expired, g.CutOff)
+	}
+	if uint64(tot.Intended) != g.Intended || g.Intended != g.Sent+g.Dropped+g.Unsent+g.Expired {
 		t.Errorf("summary intended %d; generator %+v", tot.Intended, g)
 	}
 }
@@ -168,7 +171,8 @@ func TestRunRefused(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
 	io, stdout, errOut := testIO()
 	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", "http://" + addr + "/", "--rate", "200", "--duration", "500ms", "--out", out, "-q"})
-	if code != ExitOK && !skipIfStarved(t, code, errOut) {
+	// A service that answered nothing never passes, objectives or not.
+	if code != ExitFail && !skipIfStarved(t, code, errOut) {
 		t.Fatalf("exit %d; stderr %s", code, errOut)
 	}
 	f := readResult(t, out)
@@ -201,11 +205,14 @@ func TestRunStallEndToEnd(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
 	io, stdout, errOut := testIO()
 	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "200", "--duration", "3s", "--max-in-flight", "4", "--out", out, "-q"})
-	// The in-flight cap held requests back inside the generator: the
-	// response times are right, but the run is INVALID as a measurement
-	// of the server, and says why.
-	if code != ExitInvalid || !strings.Contains(errOut.String(), "raise --max-in-flight") {
-		t.Fatalf("exit %d; stderr %s", code, errOut)
+	// The server held the in-flight cap full (4 slots are 20 ms of this
+	// rate; the stall is 500 ms): the target's backpressure, counted from
+	// the intended sends. No objective: PASS, with the finding listed.
+	if code != ExitOK && !skipIfStarved(t, code, errOut) {
+		t.Fatalf("exit %d; stderr %s\n%s", code, errOut, stdout)
+	}
+	if !strings.Contains(stdout.String(), "target: backpressure") || !strings.Contains(stdout.String(), "waited for an in-flight slot") {
+		t.Fatalf("backpressure not listed:\n%s", stdout)
 	}
 	f := readResult(t, out)
 	checkAddsUp(t, f)

@@ -89,6 +89,8 @@ func (v *verdictOptions) selfCheck(f *results.File, rate func(time.Duration) flo
 		Rate:           rate,
 		PhaseQuantiles: analysis.ObjectiveQuantiles(v.spec.Objectives),
 		TimerSlack:     f.Settings.TimerSlack,
+		MaxInFlight:    f.Settings.MaxInFlight,
+		ClosedLoop:     f.Settings.ClosedLoop > 0,
 	})
 }
 
