@@ -909,6 +909,18 @@ func WriteHTML(w io.Writer, f *File) error {
 	sum.Tables = append(sum.Tables, lat)
 	sum.Notes = append(sum.Notes, fmt.Sprintf("Send lag (actual − intended send): p50 %s, p99 %s, max %s.",
 		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max)))
+	if tot.Lateness.Count > 0 {
+		note := fmt.Sprintf("Of which the scheduler's lateness (the generator's own): p99 %s, max %s.",
+			FormatDuration(tot.Lateness.P99), FormatDuration(tot.Lateness.Max))
+		if tot.SlotWait.Count > 0 {
+			note += fmt.Sprintf(" Waits for an in-flight slot (the target held the generator back): %d requests, p50 %s, p99 %s, max %s.",
+				tot.SlotWait.Count, FormatDuration(tot.SlotWait.P50), FormatDuration(tot.SlotWait.P99), FormatDuration(tot.SlotWait.Max))
+		}
+		sum.Notes = append(sum.Notes, note)
+	}
+	if tot.Censored > 0 {
+		sum.Notes = append(sum.Notes, fmt.Sprintf("%d requests were censored: unanswered when the run's deadline came, they are in the response times at their lower bound.", tot.Censored))
+	}
 	p.Sections = append(p.Sections, sum)
 
 	// Charts.
@@ -1061,7 +1073,16 @@ func htmlVerdictOf(heading string, v *analysis.Verdict) htmlVerdict {
 		}
 		vv.Tables = append(vv.Tables, t)
 	}
-	failed := htmlTable{Caption: "Self-checks that failed", Head: []string{"check", "phase", "measured", "limit", "advice"}}
+	switch {
+	case v.Status == analysis.StatusFail:
+		vv.Status += " — the target's failure"
+	case v.Status == analysis.StatusInvalid:
+		vv.Status += " — the generator's fault"
+	case v.Blame == analysis.BlameTarget:
+		vv.Status += " — with findings about the target"
+	}
+	failed := htmlTable{Caption: "Self-checks that failed (the generator's)", Head: []string{"check", "phase", "measured", "limit", "advice"}}
+	target := htmlTable{Caption: "Findings about the target", Head: []string{"check", "phase", "measured", "meaning"}}
 	all := htmlTable{Caption: fmt.Sprintf("All %d self-checks", len(v.Findings)), Head: []string{"check", "phase", "measured", "limit", "result"}, Fold: true}
 	for _, fd := range v.Findings {
 		check := fd.Check
@@ -1069,11 +1090,19 @@ func htmlVerdictOf(heading string, v *analysis.Verdict) htmlVerdict {
 			check += " (" + fd.Subject + ")"
 		}
 		res := htmlCell{"✓", "ok"}
-		if !fd.OK {
+		switch {
+		case fd.OK:
+		case fd.Blame == analysis.BlameTarget:
+			res = htmlCell{"! target", "warn"}
+			target.Rows = append(target.Rows, []htmlCell{textCell(check), nameCell(fd.Phase), numCell(fd.Measured), textCell(fd.Advice)})
+		default:
 			res = htmlCell{"✗", "bad"}
 			failed.Rows = append(failed.Rows, []htmlCell{textCell(check), nameCell(fd.Phase), numCell(fd.Measured), numCell(fd.Limit), textCell(fd.Advice)})
 		}
 		all.Rows = append(all.Rows, []htmlCell{textCell(check), nameCell(fd.Phase), numCell(fd.Measured), numCell(fd.Limit), res})
+	}
+	if len(target.Rows) > 0 {
+		vv.Tables = append(vv.Tables, target)
 	}
 	if len(failed.Rows) > 0 {
 		vv.Tables = append(vv.Tables, failed)

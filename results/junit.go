@@ -129,8 +129,17 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
+	if v.Status == analysis.StatusFail && len(v.Reasons) > 0 && strings.HasPrefix(v.Reasons[0], "the target answered none") {
+		// Not an objective: the rule that a service that answered nothing
+		// never passes.
+		suite.Cases = append(suite.Cases, junitCase{Classname: "tailgate.target", Name: "answered", Time: seconds(0),
+			Failure: &junitProblem{Message: xmlSafe(v.Reasons[0]), Type: "target", Text: xmlSafe(v.Reasons[0])}})
+	}
 	for _, fd := range v.Findings {
 		c := junitCase{Classname: "tailgate.selfcheck", Name: fd.Check, Time: seconds(0)}
+		if fd.Blame == analysis.BlameTarget {
+			c.Classname = "tailgate.target"
+		}
 		if fd.Phase != "" {
 			c.Classname += "." + fd.Phase
 		}
@@ -140,6 +149,10 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 		text := fmt.Sprintf("measured: %s\nlimit: %s", fd.Measured, fd.Limit)
 		if fd.OK {
 			c.SystemOut = &junitText{xmlSafe(text)}
+		} else if fd.Blame == analysis.BlameTarget {
+			// Evidence about the target, not a fault of the measurement:
+			// the objectives it touched fail (or not) on their own.
+			c.SystemOut = &junitText{xmlSafe("finding about the target: " + text + "\n" + fd.Advice)}
 		} else {
 			c.Error = &junitProblem{Message: fmt.Sprintf("%s (limit %s)", fd.Measured, fd.Limit), Type: "invalid",
 				Text: xmlSafe(text + "\nadvice: " + fd.Advice)}

@@ -113,7 +113,11 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 				check += " " + fd.Subject
 			}
 			result := "✅"
-			if !fd.OK {
+			switch {
+			case fd.OK:
+			case fd.Blame == analysis.BlameTarget:
+				result = "🎯 about the target: " + mdCell(fd.Advice)
+			default:
 				result = "⚠️ " + mdCell(fd.Advice)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(check), mdCell(orDefault(fd.Phase, "run")),
