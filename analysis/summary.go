@@ -184,6 +184,26 @@ type PhaseSummary struct {
 	ResponseHist *hdr.Histogram `json:"-"`
 	ServiceHist  *hdr.Histogram `json:"-"`
 	SendLagHist  *hdr.Histogram `json:"-"`
+	SlotWaitHist *hdr.Histogram `json:"-"`
+	LatenessHist *hdr.Histogram `json:"-"`
+}
+
+// SetRates sets Span and the offered, achieved and goodput rates from the
+// counts and Duration: achieved and goodput over the time the phase
+// really took (Span).
+func (p *PhaseSummary) SetRates() {
+	p.Span = p.Duration
+	if p.Held > 0 || p.Dropped > 0 || p.Censored > 0 {
+		p.Span = max(p.Duration, p.LastDone-p.Start)
+	}
+	p.OfferedRate, p.AchievedRate, p.GoodputRate = 0, 0, 0
+	if secs := p.Duration.Seconds(); secs > 0 {
+		p.OfferedRate = float64(p.Intended) / secs
+	}
+	if secs := p.Span.Seconds(); secs > 0 {
+		p.AchievedRate = float64(p.Completed()) / secs
+		p.GoodputRate = float64(p.OK) / secs
+	}
 }
 
 // Part is one part of the response-time breakdown.
@@ -392,7 +412,11 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 		SendLagHist:  a.lag.hist(),
 	}
 	p.Response, p.Service, p.SendLag = Describe(p.ResponseHist), Describe(p.ServiceHist), Describe(p.SendLagHist)
-	p.SlotWait, p.Lateness = Describe(a.held.hist()), Describe(a.late.hist())
+	// In the file's one geometry (3 digits), like the other histograms.
+	p.SlotWaitHist, p.LatenessHist = NewHistogram(), NewHistogram()
+	p.SlotWaitHist.Merge(a.held.hist())
+	p.LatenessHist.Merge(a.late.hist())
+	p.SlotWait, p.Lateness = Describe(p.SlotWaitHist), Describe(p.LatenessHist)
 	p.Breakdown = breakdownOf(a, p.SendLagHist)
 	p.FillMaps()
 	for k, l := range a.msgs {
@@ -407,17 +431,7 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 			p.ErrorSamples[name] = append([]string(nil), l...)
 		}
 	}
-	p.Span = dur
-	if p.Held > 0 || p.Dropped > 0 || p.Censored > 0 {
-		p.Span = max(dur, p.LastDone-start)
-	}
-	if secs := dur.Seconds(); secs > 0 {
-		p.OfferedRate = float64(p.Intended) / secs
-	}
-	if secs := p.Span.Seconds(); secs > 0 {
-		p.AchievedRate = float64(p.Completed()) / secs
-		p.GoodputRate = float64(p.OK) / secs
-	}
+	p.SetRates()
 	return p
 }
 

@@ -2,10 +2,13 @@ package analysis
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"tailgate/generator"
 )
 
 func objectives(t testing.TB, exprs ...string) []Objective {
@@ -211,5 +214,94 @@ func TestEvaluateNoData(t *testing.T) {
 	v := Evaluate(s, objectives(t, "p99<1s"), Policy{}, nil)
 	if v.Status != StatusFail || !v.Results[0].NoData || !strings.Contains(v.Reasons[0], "no responses") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
+	}
+}
+
+// A run in which requests were due and none succeeded is FAIL, with or
+// without objectives, and says why; the same run failing on the
+// generator's own file-descriptor limit is INVALID.
+func TestEvaluateNoSuccessFails(t *testing.T) {
+	rs := runSpec{phases: []phaseSpec{{name: "main", dur: time.Second, rate: 200, errPct: 100}}, seed: 3}
+	s := rs.build(t)
+	for _, objs := range [][]Objective{nil, objectives(t, "p99<250ms")} {
+		v := judge(s, objs, Policy{}, constantArrivals)
+		if v.Status != StatusFail || v.Blame != BlameTarget || !strings.HasPrefix(v.Reasons[0], "the target answered none of 200 requests successfully") {
+			t.Fatalf("%v: verdict %s blame %q reasons %q", objs, v, v.Blame, v.Reasons)
+		}
+		if v.Uncertain {
+			t.Errorf("a service that answered nothing is certainly failing")
+		}
+	}
+	s.Total.ErrKinds[generator.ErrFDLimit] = 200
+	s.Total.FillMaps()
+	if v := judge(s, nil, Policy{}, constantArrivals); v.Status != StatusInvalid || !strings.Contains(strings.Join(v.Reasons, "\n"), "ulimit -n") {
+		t.Fatalf("fd limit: verdict %s reasons %q", v, v.Reasons)
+	}
+}
+
+// With objectives but none about errors, errors<1% applies; an errors
+// objective of the user's replaces it.
+func TestEvaluateDefaultErrorBudget(t *testing.T) {
+	rs := healthyRun()
+	rs.phases[2].errPct = 5
+	s := rs.build(t)
+	v := judge(s, objectives(t, "p99<1s"), Policy{}, constantArrivals)
+	if v.Status != StatusFail || len(v.Results) != 2 || v.Results[1].Objective.Source != DefaultBudgetSource || v.Results[1].Pass {
+		t.Fatalf("verdict %s results %+v", v, v.Results)
+	}
+	if v := judge(s, objectives(t, "p99<1s", "errors<=100%"), Policy{}, constantArrivals); v.Status != StatusPass || len(v.Results) != 2 {
+		t.Fatalf("errors allowed explicitly: verdict %s %q", v, v.Reasons)
+	}
+	if v := judge(s, nil, Policy{}, constantArrivals); v.Status != StatusPass || len(v.Results) != 0 {
+		t.Fatalf("no objectives, no budget: verdict %s %+v", v, v.Results)
+	}
+}
+
+// Censored requests are lower bounds: a percentile that meets its
+// threshold only because enough of them were read at their bounds is
+// uncertain; one that holds whatever they are is not.
+func TestEvaluateCensoredLowerBounds(t *testing.T) {
+	s := runSpec{phases: []phaseSpec{{name: "main", dur: 2 * time.Second, rate: 1000}}, seed: 4}.build(t)
+	if v := judge(s, objectives(t, "p99<100ms"), Policy{}, constantArrivals); v.Status != StatusPass {
+		t.Fatalf("baseline: %s %q", v, v.Reasons)
+	}
+	// 5 % censored at small bounds: they could all lie above p99.
+	for _, p := range []*PhaseSummary{&s.Total, &s.Phases[0]} {
+		p.Censored = p.Intended / 20
+	}
+	v := judge(s, objectives(t, "p99<100ms"), Policy{}, constantArrivals)
+	if v.Status != StatusFail || !v.Results[0].Uncertain || !strings.Contains(v.Results[0].Note, "censored") {
+		t.Fatalf("5%% censored: verdict %s result %+v", v, v.Results[0])
+	}
+	// A few: p99 holds even if they are all above it.
+	for _, p := range []*PhaseSummary{&s.Total, &s.Phases[0]} {
+		p.Censored = 3
+	}
+	if v := judge(s, objectives(t, "p99<100ms"), Policy{}, constantArrivals); v.Status != StatusPass || v.Results[0].Uncertain {
+		t.Fatalf("3 censored: verdict %s result %+v", v, v.Results[0])
+	}
+}
+
+// Throughput is achieved over offered rate, the achieved rate over the
+// time the phase really took.
+func TestThroughputOverSpan(t *testing.T) {
+	p := PhaseSummary{Name: "main", Duration: 5 * time.Second, Intended: 500}
+	p.OK, p.Held, p.LastDone = 125, 400, 5*time.Second+time.Second
+	p.SetRates()
+	if p.Span != 6*time.Second || math.Abs(p.AchievedRate-125.0/6) > 1e-9 || p.OfferedRate != 100 {
+		t.Fatalf("span %v achieved %v offered %v", p.Span, p.AchievedRate, p.OfferedRate)
+	}
+	s := &Summary{Phases: []PhaseSummary{p}, Total: p}
+	v := Evaluate(s, objectives(t, "throughput>=99%"), Policy{}, nil)
+	if v.Status != StatusFail || math.Abs(v.Results[0].Measured-100*(125.0/6)/100) > 1e-9 {
+		t.Fatalf("verdict %s measured %v", v, v.Results[0].Measured)
+	}
+	// Unhindered phases keep their schedule's length, however late the
+	// last answer.
+	q := PhaseSummary{Name: "main", Duration: 5 * time.Second, Intended: 500}
+	q.OK, q.LastDone = 500, 9*time.Second
+	q.SetRates()
+	if q.Span != 5*time.Second || q.AchievedRate != 100 {
+		t.Fatalf("span %v achieved %v", q.Span, q.AchievedRate)
 	}
 }

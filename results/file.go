@@ -211,6 +211,9 @@ type HistSet struct {
 	ResponseTime string `json:"response_time"`
 	ServiceTime  string `json:"service_time"`
 	SendLag      string `json:"send_lag"`
+	// The send lag split (files before 2026-12-07 have neither).
+	SlotWait          string `json:"slot_wait,omitempty"`
+	SchedulerLateness string `json:"scheduler_lateness,omitempty"`
 }
 
 // Histograms holds per-phase and total histogram sets.
@@ -249,7 +252,17 @@ func encodeSet(p *analysis.PhaseSummary) (HistSet, error) {
 	if hs.ServiceTime, err = EncodeHistogram(p.ServiceHist); err != nil {
 		return hs, err
 	}
-	hs.SendLag, err = EncodeHistogram(p.SendLagHist)
+	if hs.SendLag, err = EncodeHistogram(p.SendLagHist); err != nil {
+		return hs, err
+	}
+	if p.LatenessHist != nil && p.LatenessHist.TotalCount() > 0 {
+		if hs.SchedulerLateness, err = EncodeHistogram(p.LatenessHist); err != nil {
+			return hs, err
+		}
+	}
+	if p.SlotWaitHist != nil && p.SlotWaitHist.TotalCount() > 0 {
+		hs.SlotWait, err = EncodeHistogram(p.SlotWaitHist)
+	}
 	return hs, err
 }
 
@@ -422,6 +435,16 @@ func decodeSet(p *analysis.PhaseSummary, hs HistSet) error {
 	}
 	if p.SendLagHist, err = DecodeHistogram(hs.SendLag); err != nil {
 		return fmt.Errorf("send_lag: %w", err)
+	}
+	if hs.SlotWait != "" {
+		if p.SlotWaitHist, err = DecodeHistogram(hs.SlotWait); err != nil {
+			return fmt.Errorf("slot_wait: %w", err)
+		}
+	}
+	if hs.SchedulerLateness != "" {
+		if p.LatenessHist, err = DecodeHistogram(hs.SchedulerLateness); err != nil {
+			return fmt.Errorf("scheduler_lateness: %w", err)
+		}
 	}
 	return nil
 }

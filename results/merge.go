@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +218,9 @@ func addGenerator(g, o *analysis.GeneratorStats) error {
 	g.Sent += o.Sent
 	g.Dropped += o.Dropped
 	g.Unsent += o.Unsent
+	g.Expired += o.Expired
+	g.CutOff += o.CutOff
+	g.DeadlineHit = g.DeadlineHit || o.DeadlineHit
 	g.SlotWaits += o.SlotWaits
 	g.PeakInFlight += o.PeakInFlight
 	g.Workers += o.Workers
@@ -266,10 +270,27 @@ func addPhase(p, o *analysis.PhaseSummary) error {
 	p.BytesOut += o.BytesOut
 	p.CacheHits += o.CacheHits
 	p.Clamped += o.Clamped
+	p.Censored += o.Censored
+	p.Held += o.Held
+	p.LastDone = max(p.LastDone, o.LastDone)
+	if o.MinService > 0 && (p.MinService == 0 || o.MinService < p.MinService) {
+		p.MinService = o.MinService
+	}
 	addMap(&p.Status, o.Status)
 	addMap(&p.ErrorKinds, o.ErrorKinds)
 	addMap(&p.GRPCCodes, o.GRPCCodes)
-	for _, pair := range [][2]**hdr.Histogram{{&p.ResponseHist, &o.ResponseHist}, {&p.ServiceHist, &o.ServiceHist}, {&p.SendLagHist, &o.SendLagHist}} {
+	for k, l := range o.ErrorSamples {
+		if p.ErrorSamples == nil {
+			p.ErrorSamples = map[string][]string{}
+		}
+		for _, m := range l {
+			if len(p.ErrorSamples[k]) < analysis.MaxErrorSamples && !slices.Contains(p.ErrorSamples[k], m) {
+				p.ErrorSamples[k] = append(p.ErrorSamples[k], m)
+			}
+		}
+	}
+	for _, pair := range [][2]**hdr.Histogram{{&p.ResponseHist, &o.ResponseHist}, {&p.ServiceHist, &o.ServiceHist}, {&p.SendLagHist, &o.SendLagHist},
+		{&p.SlotWaitHist, &o.SlotWaitHist}, {&p.LatenessHist, &o.LatenessHist}} {
 		if err := mergeHist(pair[0], *pair[1]); err != nil {
 			return err
 		}
@@ -279,14 +300,12 @@ func addPhase(p, o *analysis.PhaseSummary) error {
 
 // finish recomputes a merged phase's rates and distributions.
 func finish(p *analysis.PhaseSummary) {
-	if secs := p.Duration.Seconds(); secs > 0 {
-		p.OfferedRate = float64(p.Intended) / secs
-		p.AchievedRate = float64(p.Completed()) / secs
-		p.GoodputRate = float64(p.OK) / secs
-	}
+	p.SetRates()
 	p.Response = analysis.Describe(p.ResponseHist)
 	p.Service = analysis.Describe(p.ServiceHist)
 	p.SendLag = analysis.Describe(p.SendLagHist)
+	p.SlotWait = analysis.Describe(p.SlotWaitHist)
+	p.Lateness = analysis.Describe(p.LatenessHist)
 	if p.Status == nil {
 		p.Status = map[string]int64{}
 	}
