@@ -143,6 +143,9 @@ type SelfCheckConfig struct {
 	// MaxInFlight is the run's in-flight cap, for CheckCap (0: unknown:
 	// a full cap is then blamed on the target).
 	MaxInFlight int
+	// CapLimit, when set, says what held the default cap down ("open-file
+	// limit 256 (ulimit -n)"), for the advice.
+	CapLimit string
 	// ClosedLoop: the run was closed loop; CPU is then a bottleneck
 	// finding, not a self-check.
 	ClosedLoop bool
@@ -422,13 +425,21 @@ func checkHeld(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) Finding {
 			Measured: fmt.Sprintf("cap %d < %s in flight that %s/s × %s (the target's uncongested service time) needs; the target did not slow down: %s",
 				cfg.MaxInFlight, formatNum(math.Ceil(need)), formatRate(p.OfferedRate), formatDur(w0), strings.Join(ev, "; ")),
 			Limit:  fmt.Sprintf("≥ %s × offered rate × service time", formatNum(CapMargin)),
-			Advice: fmt.Sprintf("the in-flight cap, not the target, held requests back: raise --max-in-flight to at least %d", want)}
+			Advice: capAdvice(want, cfg.CapLimit)}
 	}
 	return Finding{Check: CheckBackpressure, Blame: BlameTarget, Phase: p.Name,
 		Measured: "the target held the generator back: " + strings.Join(ev, "; "),
 		Limit:    "none",
 		Advice: "every held request is timed from its intended send, so the latency measured includes the wait; " +
 			"the target was slower than the offered rate needs (saturated, stalled or pushing back)"}
+}
+
+func capAdvice(want int, limit string) string {
+	s := fmt.Sprintf("the in-flight cap, not the target, held requests back: raise --max-in-flight to at least %d", want)
+	if limit != "" {
+		s += fmt.Sprintf("; the default cap was held down by the %s: raise that first", limit)
+	}
+	return s
 }
 
 // heldSeconds says in which seconds of the phase requests waited for a

@@ -35,6 +35,10 @@ type Settings struct {
 	Arrivals     string        `json:"arrivals,omitempty"`
 	Seed         uint64        `json:"seed"`
 	MaxInFlight  int           `json:"max_in_flight"`
+	// MaxInFlightLimit says what held the default in-flight cap below 2 s
+	// of the peak rate: "open-file limit 256" or "local port range 28232";
+	// empty when nothing did or the cap was given.
+	MaxInFlightLimit string `json:"max_in_flight_limit,omitempty"`
 	OnSaturation string        `json:"on_saturation"`
 	Connections  int           `json:"connections"`
 	Timeout      time.Duration `json:"timeout_ns"`

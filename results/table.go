@@ -476,7 +476,7 @@ func writeBreakdown(w io.Writer, s *analysis.Summary) {
 			line := fmt.Sprintf("Little's law in %s: %.1f in flight measured, %.1f = %s/s × %s mean service time",
 				p.Name, l.MeasuredInFlight, l.PredictedInFlight, formatRate(p.AchievedRate), FormatDuration(p.Service.Mean))
 			if l.CapHit {
-				line += "  [warning: the in-flight cap limited throughput]"
+				line += "  [the in-flight cap was full: the verdict says whether the cap or the target was the limit]"
 			}
 			fmt.Fprintln(w, line)
 		}

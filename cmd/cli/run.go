@@ -691,8 +691,12 @@ func (job *loadJob) sizeCap(opts *RunOptions, multiplexed bool) error {
 	capN := opts.MaxInFlight
 	if !explicit && job.closed == 0 {
 		capN = max(generator.DefaultMaxInFlight, int(math.Ceil(capSeconds*job.peakRate())))
-		if opts.Connections == 0 && !multiplexed && room > 0 {
-			capN = min(capN, room)
+		if opts.Connections == 0 && !multiplexed && room > 0 && capN > room {
+			capN = room
+			job.settings.MaxInFlightLimit = fmt.Sprintf("open-file limit %d (ulimit -n)", limit+fdReserve)
+			if ports > 0 && ports < limit {
+				job.settings.MaxInFlightLimit = fmt.Sprintf("local port range of %d ports", ports)
+			}
 		}
 	}
 	conns, what := capN, fmt.Sprintf("--max-in-flight %d", capN)

@@ -90,6 +90,7 @@ func (v *verdictOptions) selfCheck(f *results.File, rate func(time.Duration) flo
 		PhaseQuantiles: analysis.ObjectiveQuantiles(v.spec.Objectives),
 		TimerSlack:     f.Settings.TimerSlack,
 		MaxInFlight:    f.Settings.MaxInFlight,
+		CapLimit:       f.Settings.MaxInFlightLimit,
 		ClosedLoop:     f.Settings.ClosedLoop > 0,
 	})
 }
