@@ -114,7 +114,7 @@ func (b *Balanced) do(ctx context.Context, w int, seq uint64) generator.Outcome 
 	live := *b.live.Load()
 	i := b.bal.Pick(b.key(seq))
 	if i < 0 || i >= len(live) {
-		return generator.Outcome{Err: generator.ErrOther}
+		return generator.Outcome{Err: generator.ErrOther, Msg: "no live endpoint"}
 	}
 	ep := live[i]
 	out := doWorker(ctx, b.all[ep], w, seq)

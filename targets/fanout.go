@@ -161,6 +161,7 @@ func (c *fanCall) merge() generator.Outcome {
 	allOK, allHit := true, true
 	slowest := 0
 	okStatus, badStatus := 0, 0
+	badMsg := ""
 	for i, o := range c.outs {
 		out.BytesIn += o.BytesIn
 		out.BytesOut += o.BytesOut
@@ -175,11 +176,14 @@ func (c *fanCall) merge() generator.Outcome {
 		allOK = false
 		if o.Err != generator.ErrNone {
 			if out.Err == generator.ErrNone {
-				out.Err = o.Err
+				out.Err, out.Msg = o.Err, o.Msg
 			}
-		} else {
-			badStatus = max(badStatus, o.Status)
+		} else if o.Status >= badStatus {
+			badStatus, badMsg = o.Status, o.Msg
 		}
+	}
+	if out.Err == generator.ErrNone {
+		out.Msg = badMsg
 	}
 	out.Status = okStatus
 	if !allOK {

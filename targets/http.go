@@ -230,7 +230,7 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	ctx = httptrace.WithClientTrace(ctx, tr.trace())
 	req, err := http.NewRequestWithContext(ctx, h.opt.Method, rawURL, body)
 	if err != nil {
-		return generator.Outcome{Err: generator.ErrOther}
+		return generator.Outcome{Err: generator.ErrOther, Msg: ErrorMessage(err)}
 	}
 	if h.headerT != nil {
 		for k, ts := range h.headerT {
@@ -251,7 +251,7 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	out := generator.Outcome{BytesOut: int64(len(bodyBytes))}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		out.Err = Classify(err)
+		Fail(&out, err)
 		return out
 	}
 	out.Status = resp.StatusCode
@@ -265,15 +265,19 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	resp.Body.Close()
 	out.BytesIn = n
 	if err != nil {
-		out.Err = Classify(err)
+		Fail(&out, err)
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			out.Err = generator.ErrProtocol // the status came, the body was cut short
 		}
+		return out
 	}
+	Describe(&out)
 	return out
 }
 
-// Classify maps a transport error to an error kind.
+// Classify maps a transport error to an error kind. Running out of file
+// descriptors (EMFILE, ENFILE) or local ports (EADDRNOTAVAIL) is the
+// generator's own failure: ErrFDLimit, ErrPorts.
 func Classify(err error) generator.ErrKind {
 	if err == nil {
 		return generator.ErrNone
@@ -299,6 +303,10 @@ func Classify(err error) generator.ErrKind {
 		return generator.ErrProtocol
 	}
 	switch {
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return generator.ErrFDLimit // the generator's own limit
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return generator.ErrPorts // the generator's own limit
 	case errors.Is(err, context.Canceled):
 		return generator.ErrCanceled
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
@@ -317,6 +325,10 @@ func Classify(err error) generator.ErrKind {
 		return generator.ErrReset // the peer closed mid-exchange
 	}
 	switch {
+	case strings.Contains(msg, "too many open files"):
+		return generator.ErrFDLimit
+	case strings.Contains(msg, "cannot assign requested address"):
+		return generator.ErrPorts
 	case strings.Contains(msg, "malformed HTTP"), strings.Contains(msg, "invalid"), strings.Contains(msg, "bad "):
 		return generator.ErrProtocol
 	case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509:"):

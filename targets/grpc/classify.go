@@ -23,7 +23,9 @@ import (
 //
 //	DeadlineExceeded, ctx's deadline passed   ErrTimeout
 //	Canceled, ctx cancelled                   ErrCanceled
-//	Unavailable: "connection refused"         ErrRefused
+//	Unavailable: "too many open files"        ErrFDLimit (the generator's)
+//	  "cannot assign requested address"       ErrPorts (the generator's)
+//	  "connection refused"                    ErrRefused
 //	  reset, broken pipe, EOF, closed          ErrReset
 //	  tls, x509, handshake                    ErrTLS
 //	  no such host, name resolver             ErrDNS
@@ -103,6 +105,10 @@ func transportKind(code codes.Code, msg string) generator.ErrKind {
 		return false
 	}
 	switch {
+	case has("too many open files"):
+		return generator.ErrFDLimit
+	case has("cannot assign requested address"):
+		return generator.ErrPorts
 	case has("connection refused"):
 		return generator.ErrRefused
 	case has("no such host", "name resolver", "produced zero addresses", "server misbehaving"):
@@ -120,4 +126,51 @@ func transportKind(code codes.Code, msg string) generator.ErrKind {
 		return generator.ErrProtocol
 	}
 	return generator.ErrNone
+}
+
+// Message is Outcome.Msg for a call that failed with err (status is
+// Classify's): the code's name and the status message, without grpc-go's
+// wrapping ("connection error: desc = ", "transport: …"), trimmed as
+// targets.TrimMsg does: "Unavailable: tls: failed to verify certificate:
+// x509: certificate signed by unknown authority". Empty for a nil error.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	s, ok := grpcStatus(err)
+	if !ok {
+		return targets.ErrorMessage(err)
+	}
+	if s.Code() == codes.OK {
+		return ""
+	}
+	return targets.TrimMsg(s.Code().String() + ": " + unwrapMessage(s.Message()))
+}
+
+// grpcWrappers are the prefixes grpc-go puts before a transport error.
+var grpcWrappers = []string{
+	`connection error: desc = "`,
+	"transport: ",
+	"error while dialing: ",
+	"authentication handshake failed: ",
+}
+
+// unwrapMessage drops grpc-go's wrapping prefixes (and the quote that
+// closes the first), so that the cause fits in a short message.
+func unwrapMessage(m string) string {
+	quoted := false
+	for again := true; again; {
+		again = false
+		for _, p := range grpcWrappers {
+			if len(m) >= len(p) && strings.EqualFold(m[:len(p)], p) {
+				m = m[len(p):]
+				quoted = quoted || strings.HasSuffix(p, `"`)
+				again = true
+			}
+		}
+	}
+	if quoted {
+		m = strings.TrimSuffix(m, `"`)
+	}
+	return m
 }

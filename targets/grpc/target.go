@@ -383,6 +383,7 @@ func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Ti
 		if reqs, n, err = t.dec.decode(buf); err != nil {
 			t.invalid.Add(1)
 			out.Err = generator.ErrOther
+			out.Msg = targets.TrimMsg("invalid request data: " + err.Error())
 			return out, tm
 		}
 	}
@@ -395,6 +396,7 @@ func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Ti
 	c, release, err := t.pick(ctx)
 	if err != nil {
 		out.Status, out.Err = Classify(ctx, err)
+		out.Msg = Message(err)
 		return out, tm
 	}
 	defer release()
@@ -413,6 +415,9 @@ func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Ti
 		last, err = t.callStream(ctx, c.cc, reqs, start, &tm, &out)
 	}
 	out.Status, out.Err = Classify(ctx, err)
+	if err != nil {
+		out.Msg = Message(err)
+	}
 	if err == nil && last != nil && t.cacheF != nil {
 		v := last.Get(t.cacheF)
 		if t.cacheF.Kind() == protoreflect.BoolKind {

@@ -431,7 +431,7 @@ func (t *Target) give(w int, c *conn) {
 // body template); the URL and headers are rendered for the first item.
 func (t *Target) DoBatch(ctx context.Context, seqs []uint64) generator.Outcome {
 	if len(seqs) == 0 {
-		return generator.Outcome{Err: generator.ErrOther}
+		return generator.Outcome{Err: generator.ErrOther, Msg: "empty batch"}
 	}
 	return t.do(ctx, &t.batch, seqs[0], seqs, -1)
 }
@@ -439,7 +439,7 @@ func (t *Target) DoBatch(ctx context.Context, seqs []uint64) generator.Outcome {
 // do sends a request for worker w (-1: none known).
 func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, w int) generator.Outcome {
 	if err := ctx.Err(); err != nil {
-		return generator.Outcome{Err: targets.Classify(err)}
+		return t.failed(ctx, err)
 	}
 	now := time.Now()
 	deadline := now.Add(t.timeout)
@@ -447,7 +447,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 		deadline = d
 	}
 	if err := t.pool.acquire(ctx, deadline); err != nil {
-		return generator.Outcome{Err: t.classify(ctx, err)}
+		return t.failed(ctx, err)
 	}
 	defer t.pool.release()
 	c := t.take(w, now)
@@ -457,7 +457,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 			var err error
 			t0 := time.Now()
 			if c, err = t.dial(ctx, deadline); err != nil {
-				return generator.Outcome{Err: t.classify(ctx, err)}
+				return t.failed(ctx, err)
 			}
 			connect = max(time.Since(t0), 1)
 		}
@@ -499,18 +499,18 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	if !c.watch(ctx) {
 		// The connection's cancellation hook for an earlier context may be
 		// running: do not trust its deadline.
-		return generator.Outcome{Err: generator.ErrOther}, retry
+		return generator.Outcome{Err: generator.ErrOther, Msg: msgBusy}, retry
 	}
 	if err := c.nc.SetDeadline(deadline); err != nil {
-		return generator.Outcome{Err: t.classify(ctx, err)}, discard
+		return t.failed(ctx, err), discard
 	}
 	if err := ctx.Err(); err != nil { // cancelled before the deadline was set
-		return generator.Outcome{Err: targets.Classify(err)}, keep
+		return t.failed(ctx, err), keep
 	}
 	head, body, wb, bb, bodyLen, kind := r.render(c.wbuf, c.bbuf, seq, seqs)
 	c.wbuf, c.bbuf = wb, bb
 	if kind != generator.ErrNone {
-		return generator.Outcome{Err: kind}, keep
+		return generator.Outcome{Err: kind, Msg: renderMsg(kind)}, keep
 	}
 	out.BytesOut = int64(bodyLen)
 
@@ -522,7 +522,7 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 		n += m
 	}
 	if err != nil {
-		out.Err = t.classify(ctx, err)
+		out.Err, out.Msg = t.classify(ctx, err)
 		if c.reused && (n == 0 || t.replay) && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
 			return out, retry
 		}
@@ -531,13 +531,14 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	resp, err := t.readResponse(&c.rd)
 	if err != nil {
 		out.Status, out.BytesIn, out.CacheHit = resp.status, resp.bytesIn, resp.cacheHit
-		out.Err = t.classify(ctx, err)
+		out.Err, out.Msg = t.classify(ctx, err)
 		if c.reused && !c.rd.got && t.replay && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
 			return out, retry
 		}
 		return out, discard
 	}
 	out.Status, out.BytesIn, out.CacheHit = resp.status, resp.bytesIn, resp.cacheHit
+	targets.Describe(&out)
 	c.reused = true
 	if resp.close || t.closeEach || c.rd.buffered() > 0 {
 		return out, discard
@@ -545,17 +546,38 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	return out, keep
 }
 
-// classify maps an error to its kind; the context's own error wins, since
-// cancelling a request shows as a deadline in the past.
-func (t *Target) classify(ctx context.Context, err error) generator.ErrKind {
+// classify maps an error to its kind and Outcome.Msg; the context's own
+// error wins, since cancelling a request shows as a deadline in the past.
+// It allocates: call it on the error path only.
+func (t *Target) classify(ctx context.Context, err error) (generator.ErrKind, string) {
 	if cerr := ctx.Err(); cerr != nil {
-		return targets.Classify(cerr)
+		return targets.Classify(cerr), targets.ErrorMessage(cerr)
 	}
 	var pe protoError
 	if errors.As(err, &pe) {
-		return generator.ErrProtocol
+		return generator.ErrProtocol, pe.Error()
 	}
-	return targets.Classify(err)
+	return targets.Classify(err), targets.ErrorMessage(err)
+}
+
+// failed is the Outcome of a request that failed with err.
+func (t *Target) failed(ctx context.Context, err error) generator.Outcome {
+	var out generator.Outcome
+	out.Err, out.Msg = t.classify(ctx, err)
+	return out
+}
+
+// msgBusy is Outcome.Msg when a connection's cancellation hook for an
+// earlier request may still be running.
+const msgBusy = "h1: connection still held by a cancelled request"
+
+// renderMsg is Outcome.Msg for a request that rendered to something
+// net/http would refuse to send (see request.render).
+func renderMsg(kind generator.ErrKind) string {
+	if kind == generator.ErrProtocol {
+		return "invalid header field value (templated)"
+	}
+	return "invalid control character in URL (templated)"
 }
 
 // dial opens a new connection, with the TLS handshake for https.

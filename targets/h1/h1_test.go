@@ -31,8 +31,9 @@ func mustNew(t testing.TB, o targets.HTTPOptions) *Target {
 }
 
 // plain is o without its timings.
+// plain is o without its timings and message, for comparisons.
 func plain(o generator.Outcome) generator.Outcome {
-	o.Connect, o.TTFB, o.NewConn = 0, 0, false
+	o.Connect, o.TTFB, o.NewConn, o.Msg = 0, 0, false, ""
 	return o
 }
 
@@ -277,6 +278,9 @@ func TestResponses(t *testing.T) {
 				}
 				if plain(out) != want {
 					t.Fatalf("request %d: %+v, want %+v", i, out, want)
+				}
+				if (out.Msg != "") != !out.OK() {
+					t.Errorf("request %d: %+v: a message if and only if it failed", i, out)
 				}
 			}
 			wantDials := int64(2)
