@@ -199,11 +199,12 @@ func TestFanOutMergesOutcomes(t *testing.T) {
 		{"one miss", []generator.Outcome{ok, {Status: 200}},
 			generator.Outcome{Status: 200, BytesIn: 100, BytesOut: 10}},
 		// one 503 makes the whole request a 503
-		{"worst status", []generator.Outcome{ok, {Status: 503}, {Status: 404}},
-			generator.Outcome{Status: 503, BytesIn: 100, BytesOut: 10}},
-		// the first transport error wins; the status is the failing response's
-		{"first error", []generator.Outcome{{Status: 500}, {Err: generator.ErrTimeout}, {Err: generator.ErrReset}},
-			generator.Outcome{Status: 500, Err: generator.ErrTimeout}},
+		{"worst status", []generator.Outcome{ok, {Status: 503, Msg: "HTTP 503"}, {Status: 404, Msg: "HTTP 404"}},
+			generator.Outcome{Status: 503, BytesIn: 100, BytesOut: 10, Msg: "HTTP 503"}},
+		// the first transport error wins, with its message; the status is
+		// the failing response's
+		{"first error", []generator.Outcome{{Status: 500, Msg: "HTTP 500"}, {Err: generator.ErrTimeout, Msg: "i/o timeout"}, {Err: generator.ErrReset, Msg: "EOF"}},
+			generator.Outcome{Status: 500, Err: generator.ErrTimeout, Msg: "i/o timeout"}},
 		{"error only", []generator.Outcome{ok, {Err: generator.ErrRefused}},
 			generator.Outcome{Err: generator.ErrRefused, BytesIn: 100, BytesOut: 10}},
 		// a response without a status is not OK, and neither is the merge

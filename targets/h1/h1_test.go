@@ -30,7 +30,6 @@ func mustNew(t testing.TB, o targets.HTTPOptions) *Target {
 	return tg
 }
 
-// plain is o without its timings.
 // plain is o without its timings and message, for comparisons.
 func plain(o generator.Outcome) generator.Outcome {
 	o.Connect, o.TTFB, o.NewConn, o.Msg = 0, 0, false, ""
