@@ -368,25 +368,6 @@ func sampleOf(p *PhaseSummary, k generator.ErrKind) string {
 	return ""
 }
 
-// ErrorAdvice is the fix for an error kind, where one is known; "" else.
-func ErrorAdvice(kind string) string {
-	switch kind {
-	case "fd-limit":
-		return "raise the generator's open-file limit (ulimit -n; tailgate raises the soft limit to the hard one) or lower --max-in-flight / --connections"
-	case "ports":
-		return "the generator ran out of local ports: cap connections (--connections) or widen net.ipv4.ip_local_port_range"
-	case "tls":
-		return "the target's certificate was rejected: give its CA, or --insecure to skip verification (test targets only)"
-	case "refused":
-		return "nothing listens at the target's address: is the service up, and the host:port right?"
-	case "dns":
-		return "the target's host name did not resolve: check the URL"
-	case "timeout":
-		return "requests took longer than --timeout"
-	}
-	return ""
-}
-
 // checkHeld judges a phase in which the in-flight cap held requests back
 // (slot waits, drops) or the run's deadline censored some: the generator's
 // configuration when the cap is below what the load needs by Little's
