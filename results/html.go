@@ -1191,6 +1191,16 @@ func htmlCountsTable(p *analysis.PhaseSummary) htmlTable {
 	if len(p.ErrorKinds) > 0 {
 		t.Rows = append(t.Rows, []htmlCell{textCell("errors by kind"), textCell(formatCounts(p.ErrorKinds))})
 	}
+	for _, n := range analysis.ErrorNotes(p) {
+		what := strings.Join(n.Samples, "; ")
+		if n.Advice != "" {
+			if what != "" {
+				what += " — "
+			}
+			what += "fix: " + n.Advice
+		}
+		t.Rows = append(t.Rows, []htmlCell{textCell("errors: " + n.Kind), textCell(what)})
+	}
 	if p.CacheHits > 0 {
 		t.Rows = append(t.Rows, []htmlCell{textCell("cache hits"), textCell(fmt.Sprintf("%d (%s)", p.CacheHits, pctOf(p.CacheHits, p.Completed())))})
 	}

@@ -95,6 +95,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 			row(&s.Total, "**total**")
 		}
 		b.WriteString("\n")
+		writeMarkdownErrors(&b, &s.Total)
 	}
 
 	if len(v.Findings) > 0 {
@@ -127,6 +128,34 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeMarkdownErrors lists, per kind of error, a few of its messages and
+// the fix where one is known (analysis.ErrorNotes).
+func writeMarkdownErrors(b *strings.Builder, p *analysis.PhaseSummary) {
+	notes := analysis.ErrorNotes(p)
+	if len(notes) == 0 {
+		return
+	}
+	b.WriteString("### Errors\n\n")
+	for _, n := range notes {
+		fmt.Fprintf(b, "- **%s**", mdText(n.Kind))
+		if c := p.ErrorKinds[n.Kind]; c > 0 {
+			fmt.Fprintf(b, " (%d)", c)
+		}
+		for i, m := range n.Samples {
+			sep := ", "
+			if i == 0 {
+				sep = ": "
+			}
+			fmt.Fprintf(b, "%s`%s`", sep, mdCode(m))
+		}
+		if n.Advice != "" {
+			fmt.Fprintf(b, " — fix: %s", mdText(n.Advice))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
 }
 
 // runLine says what was run: target, profile or rate, when, how long.

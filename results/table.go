@@ -211,6 +211,7 @@ func WriteTable(w io.Writer, f *File) error {
 	if len(tot.ErrorKinds) > 0 {
 		fmt.Fprintf(w, "errors by kind: %s\n", formatCounts(tot.ErrorKinds))
 	}
+	writeErrorNotes(w, tot)
 	if tot.CacheHits > 0 && tot.Completed() > 0 {
 		fmt.Fprintf(w, "cache hits: %d (%.1f%%)\n", tot.CacheHits, 100*float64(tot.CacheHits)/float64(tot.Completed()))
 	}
@@ -249,6 +250,35 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintln(w, "warning: every request failed; see errors by kind")
 	}
 	return nil
+}
+
+// writeErrorNotes prints, under the error counts, what each kind of error
+// said and how to fix it (analysis.ErrorNotes):
+//
+//	tls     tls: failed to verify certificate: x509: certificate signed by unknown authority
+//	        fix: the target's certificate was rejected: give its CA, or --insecure …
+//	status  HTTP 503 Service Unavailable
+func writeErrorNotes(w io.Writer, p *analysis.PhaseSummary) {
+	notes := analysis.ErrorNotes(p)
+	width := 0
+	for _, n := range notes {
+		width = max(width, len(n.Kind))
+	}
+	for _, n := range notes {
+		label := n.Kind
+		for _, m := range n.Samples {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, label, oneLine(m))
+			label = ""
+		}
+		if n.Advice != "" {
+			fmt.Fprintf(w, "  %-*s  fix: %s\n", width, label, n.Advice)
+		}
+	}
+}
+
+// oneLine keeps a message read from a result file on one line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
 func hitRate(p *analysis.PhaseSummary) string {
