@@ -35,7 +35,7 @@ func TrimMsg(s string) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	s = stripQueries(strings.TrimSpace(s))
+	s = dropLocalAddrs(stripQueries(strings.TrimSpace(s)))
 	if len(s) <= MaxMsg {
 		return s
 	}
@@ -44,6 +44,26 @@ func TrimMsg(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// dropLocalAddrs drops the local end of net.OpError's "local->remote"
+// address pairs: its ephemeral port would make every message distinct.
+func dropLocalAddrs(s string) string {
+	from := 0
+	for {
+		i := strings.Index(s[from:], "->")
+		if i < 0 {
+			return s
+		}
+		i += from
+		j := strings.LastIndexByte(s[:i], ' ') + 1
+		if j == i { // " -> ": not an address pair
+			from = i + 2
+			continue
+		}
+		s = s[:j] + s[i+2:]
+		from = j
+	}
 }
 
 // stripQueries drops the query of every URL ("scheme://…?query") in s.

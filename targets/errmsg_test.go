@@ -32,6 +32,8 @@ func TestErrorMessage(t *testing.T) {
 		{errors.New(`redirect to "https://h/x?key=secret" refused`), `redirect to "https://h/x" refused`},
 		{errors.New("see http://a/?q=1 and ftp://b/c?d=2"), "see http://a/ and ftp://b/c"},
 		{errors.New("no query: http://a/b"), "no query: http://a/b"},
+		{errors.New("read tcp 127.0.0.1:34220->127.0.0.1:8080: i/o timeout"), "read tcp 127.0.0.1:8080: i/o timeout"},
+		{errors.New("write tcp [::1]:5->[::1]:80: broken pipe; a -> b"), "write tcp [::1]:80: broken pipe; a -> b"},
 		{errors.New(long), strings.Repeat("é", 58) + "…"},
 	} {
 		got := ErrorMessage(tc.err)

@@ -107,6 +107,14 @@ func (s *sock) Write(p []byte) (int, error) {
 	return done, nil
 }
 
+// opError is err as net.Conn would return it: the poller's own
+// *net.OpError (a deadline, say) renamed from "raw-read" to "read", with
+// its addresses; otherwise wrapped.
 func opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		e := *oe
+		e.Op = op
+		return &e
+	}
 	return &net.OpError{Op: op, Net: "tcp", Err: err}
 }
