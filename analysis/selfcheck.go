@@ -349,11 +349,11 @@ func checkLimits(p *PhaseSummary) Finding {
 	var parts, advice []string
 	if fd > 0 {
 		parts = append(parts, fmt.Sprintf("%d requests failed with the generator out of file descriptors%s", fd, sampleOf(p, generator.ErrFDLimit)))
-		advice = append(advice, ErrorAdvice(generator.ErrFDLimit.String()))
+		advice = append(advice, ErrorAdvice(generator.ErrFDLimit.String(), p.ErrorSamples[generator.ErrFDLimit.String()]...))
 	}
 	if ports > 0 {
 		parts = append(parts, fmt.Sprintf("%d requests failed with the generator out of local ports%s", ports, sampleOf(p, generator.ErrPorts)))
-		advice = append(advice, ErrorAdvice(generator.ErrPorts.String()))
+		advice = append(advice, ErrorAdvice(generator.ErrPorts.String(), p.ErrorSamples[generator.ErrPorts.String()]...))
 	}
 	f.Measured = strings.Join(parts, "; ")
 	f.Advice = "the generator hit its own limits, so the target was not measured: " + strings.Join(advice, "; ")

@@ -255,7 +255,7 @@ func noSuccess(s *Summary) string {
 		if l := t.ErrorSamples[k]; len(l) > 0 {
 			d += fmt.Sprintf(" (%q)", l[0])
 		}
-		if a := ErrorAdvice(k); a != "" {
+		if a := ErrorAdvice(k, t.ErrorSamples[k]...); a != "" {
 			d += ": " + a
 		}
 		kinds = append(kinds, d)

@@ -61,6 +61,7 @@ type RunOptions struct {
 	Endpoints     string    // host:port[=weight],… to balance over
 	Balance       string    // balancing strategy
 	CacheHeader   string    // "Name=value"
+	CacheField    string    // gRPC: "field[=value]" of the response message
 	Out           string
 	Format        string
 	Quiet         bool
@@ -232,7 +233,8 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
 	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "treat this header's value as a secret: never written or printed (Authorization, Cookie, Proxy-Authorization always are)")
-	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable)")
+	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable); gRPC: a response header or trailer, only when given")
+	f.StringVar(&opts.CacheField, "cache-field", "", "gRPC: count responses whose top-level field NAME equals VALUE (NAME[=VALUE], default value HIT; a bool field counts when true) as cache hits")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
 	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
@@ -762,8 +764,13 @@ func newGRPCTarget(opts *RunOptions, ho targets.HTTPOptions) (*grpct.Target, err
 	o.Timeout = opts.Timeout
 	o.Connections = max(opts.Connections, 1)
 	o.StreamsPerConnection = opts.Streams
-	if ho.CacheHeader != "" {
-		o.CacheField, o.CacheHit = "cache", ho.CacheHit
+	// Cache hits are counted only when asked: a field of the response
+	// (--cache-field), or a header or trailer given explicitly with
+	// --cache-header. The HTTP default header says nothing of gRPC.
+	if opts.CacheField != "" {
+		o.CacheField, o.CacheHit, _ = strings.Cut(opts.CacheField, "=")
+	} else if opts.changed != nil && opts.changed("cache-header") && ho.CacheHeader != "" {
+		o.CacheHeader, o.CacheHit = strings.ToLower(ho.CacheHeader), ho.CacheHit
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

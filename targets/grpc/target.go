@@ -82,6 +82,12 @@ type Options struct {
 	// cache detection.
 	CacheField string
 	CacheHit   string
+	// CacheHeader, when set (lower case), names a response header or
+	// trailer whose value equal to CacheHit (case-insensitively; default
+	// DefaultCacheHit) marks a cache hit, for servers that say so in
+	// metadata rather than in the message. Reading it costs the call's
+	// metadata; empty: not read.
+	CacheHeader string
 }
 
 // Timing is what [Target.DoTimed] adds to an Outcome. Offsets are from the
@@ -402,9 +408,14 @@ func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Ti
 	defer release()
 
 	var last protoreflect.Message
+	var hdr, trl metadata.MD
 	if t.stream == nil {
 		resp := dynamicpb.NewMessage(t.md.Output())
-		err = c.cc.Invoke(ctx, t.method, reqs[0], resp)
+		if t.opt.CacheHeader != "" {
+			err = c.cc.Invoke(ctx, t.method, reqs[0], resp, grpc.Header(&hdr), grpc.Trailer(&trl))
+		} else {
+			err = c.cc.Invoke(ctx, t.method, reqs[0], resp)
+		}
 		if err == nil {
 			tm.FirstMessage = time.Since(start)
 			tm.LastMessage, tm.Messages = tm.FirstMessage, 1
@@ -412,11 +423,14 @@ func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Ti
 			last = resp
 		}
 	} else {
-		last, err = t.callStream(ctx, c.cc, reqs, start, &tm, &out)
+		last, err = t.callStream(ctx, c.cc, reqs, start, &tm, &out, &hdr, &trl)
 	}
 	out.Status, out.Err = Classify(ctx, err)
 	if err != nil {
 		out.Msg = Message(err)
+	}
+	if err == nil && t.opt.CacheHeader != "" {
+		out.CacheHit = t.hitIn(hdr) || t.hitIn(trl)
 	}
 	if err == nil && last != nil && t.cacheF != nil {
 		v := last.Get(t.cacheF)
@@ -433,7 +447,7 @@ func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Ti
 // receiving, for bidi calls), half-closes, and receives until the server
 // ends the stream. It returns the last message received and the call's
 // error (nil for status OK).
-func (t *Target) callStream(ctx context.Context, cc *grpc.ClientConn, reqs []proto.Message, start time.Time, tm *Timing, out *generator.Outcome) (protoreflect.Message, error) {
+func (t *Target) callStream(ctx context.Context, cc *grpc.ClientConn, reqs []proto.Message, start time.Time, tm *Timing, out *generator.Outcome, hdr, trl *metadata.MD) (protoreflect.Message, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := cc.NewStream(ctx, t.stream, t.method)
@@ -465,6 +479,10 @@ func (t *Target) callStream(ctx context.Context, cc *grpc.ClientConn, reqs []pro
 		}
 		err := st.RecvMsg(m)
 		if err == io.EOF {
+			if t.opt.CacheHeader != "" {
+				*hdr, _ = st.Header()
+				*trl = st.Trailer()
+			}
 			return last, nil
 		}
 		if err != nil {
@@ -479,9 +497,26 @@ func (t *Target) callStream(ctx context.Context, cc *grpc.ClientConn, reqs []pro
 		out.BytesIn += int64(proto.Size(m))
 		last, spare = m, last
 		if !t.stream.ServerStreams {
+			if t.opt.CacheHeader != "" {
+				*hdr, _ = st.Header()
+			}
 			return last, nil // client streaming: one reply, then the status
 		}
 	}
+}
+
+// hitIn reports whether md's CacheHeader says the response was a hit.
+func (t *Target) hitIn(md metadata.MD) bool {
+	want := t.opt.CacheHit
+	if want == "" {
+		want = DefaultCacheHit
+	}
+	for _, v := range md.Get(t.opt.CacheHeader) {
+		if strings.EqualFold(v, want) {
+			return true
+		}
+	}
+	return false
 }
 
 // metadata returns request seq's metadata, or nil.

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/interop"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+// startWorldGRPC serves grpc-go's own interop TestService and health
+// service (servers nobody here wrote) on loopback, with reflection when
+// asked.
+func startWorldGRPC(t *testing.T, withReflection bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(s, interop.NewTestServer())
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s, hs)
+	if withReflection {
+		reflection.Register(s)
+	}
+	go s.Serve(ln)
+	t.Cleanup(s.Stop)
+	return "grpc://" + ln.Addr().String()
+}
+
+// protosetOf writes the descriptors of the files that define the named
+// services (and their imports) as a protoset file.
+func protosetOf(t *testing.T, services ...string) string {
+	t.Helper()
+	set := &descriptorpb.FileDescriptorSet{}
+	seen := map[string]bool{}
+	var add func(fd protoreflect.FileDescriptor)
+	add = func(fd protoreflect.FileDescriptor) {
+		if seen[fd.Path()] {
+			return
+		}
+		seen[fd.Path()] = true
+		for i := 0; i < fd.Imports().Len(); i++ {
+			add(fd.Imports().Get(i).FileDescriptor)
+		}
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
+	}
+	for _, svc := range services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(d.ParentFile())
+	}
+	b, err := proto.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "world.protoset")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Default flags work against any method of a stranger's server: unary and
+// streaming, with reflection and from a protoset; no response field is
+// required (the HTTP cache header says nothing of gRPC).
+func TestGRPCWorldServersDefaultFlags(t *testing.T) {
+	calls := []struct{ method, data string }{
+		{"grpc.health.v1.Health/Check", `{}`},
+		{"grpc.testing.TestService/EmptyCall", `{}`},
+		{"grpc.testing.TestService/UnaryCall", `{"responseSize": 64, "payload": {"body": "aGVsbG8="}}`},
+		{"grpc.testing.TestService/StreamingOutputCall", `{"responseParameters": [{"size": 10}, {"size": 20}]}`},
+		{"grpc.testing.TestService/StreamingInputCall", `{"payload": {"body": "aGVsbG8="}}`},
+		{"grpc.testing.TestService/FullDuplexCall", `{"responseParameters": [{"size": 8}]}`},
+	}
+	for _, refl := range []bool{true, false} {
+		base := startWorldGRPC(t, refl)
+		var extra []string
+		if !refl {
+			extra = []string{"--protoset", protosetOf(t, "grpc.testing.TestService", "grpc.health.v1.Health")}
+		}
+		for _, c := range calls {
+			out := filepath.Join(t.TempDir(), "r.json")
+			io, stdout, errOut := testIO()
+			args := append([]string{"run", base + "/" + c.method, "--data", c.data, "--rate", "100", "--duration", "300ms",
+				"--max-send-lag", "1s", "--out", out, "-q"}, extra...)
+			code := Execute(context.Background(), io, args)
+			if code != ExitOK && !skipIfStarved(t, code, errOut) {
+				t.Fatalf("reflection %v, %s: exit %d: %s\n%s", refl, c.method, code, errOut, stdout)
+			}
+			tot := readResult(t, out).Summary.Total
+			if tot.OK != 30 || tot.GRPCCodes["OK"] != 30 {
+				t.Errorf("reflection %v, %s: ok %d, codes %v", refl, c.method, tot.OK, tot.GRPCCodes)
+			}
+		}
+	}
+}
+
+// Cache hits over gRPC are counted when asked: a field of the response
+// (--cache-field), or a header given with --cache-header.
+func TestGRPCCacheField(t *testing.T) {
+	_, base := startGRPCDemo(t)
+	for _, flag := range [][]string{{"--cache-field", "cache=HIT"}, {"--cache-field", "cache"}} {
+		out := filepath.Join(t.TempDir(), "r.json")
+		io, stdout, errOut := testIO()
+		args := append([]string{"run", base + "/demo.Store/Get", "--data", `{"key":"k{{key}}"}`, "--keys", "uniform:5",
+			"--rate", "100", "--duration", "500ms", "--max-send-lag", "1s", "--out", out, "-q"}, flag...)
+		if code := Execute(context.Background(), io, args); code != ExitOK && !skipIfStarved(t, code, errOut) {
+			t.Fatalf("%v: exit %d: %s\n%s", flag, code, errOut, stdout)
+		}
+		tot := readResult(t, out).Summary.Total
+		// Five keys: after the first miss of each, every request hits.
+		if tot.CacheHits < tot.OK/2 {
+			t.Errorf("%v: %d cache hits of %d", flag, tot.CacheHits, tot.OK)
+		}
+	}
+	io, _, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"run", base + "/demo.Store/Get", "--cache-field", "nosuch", "--rate", "10", "--duration", "100ms", "-q"})
+	if code != ExitUsage || !strings.Contains(errOut.String(), "nosuch") {
+		t.Errorf("unknown field: exit %d: %s", code, errOut)
+	}
+}
