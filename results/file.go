@@ -27,23 +27,23 @@ const (
 
 // Settings are the knobs a run was made with, as given.
 type Settings struct {
-	Target       string        `json:"target"`
-	Engine       string        `json:"engine,omitempty"` // the client: fast-h1, net/http or grpc
-	Method       string        `json:"method,omitempty"`
-	Rate         float64       `json:"rate_rps,omitempty"`
-	Duration     time.Duration `json:"duration_ns,omitempty"`
-	Arrivals     string        `json:"arrivals,omitempty"`
-	Seed         uint64        `json:"seed"`
-	MaxInFlight  int           `json:"max_in_flight"`
+	Target      string        `json:"target"`
+	Engine      string        `json:"engine,omitempty"` // the client: fast-h1, net/http or grpc
+	Method      string        `json:"method,omitempty"`
+	Rate        float64       `json:"rate_rps,omitempty"`
+	Duration    time.Duration `json:"duration_ns,omitempty"`
+	Arrivals    string        `json:"arrivals,omitempty"`
+	Seed        uint64        `json:"seed"`
+	MaxInFlight int           `json:"max_in_flight"`
 	// MaxInFlightLimit says what held the default in-flight cap below 2 s
 	// of the peak rate: "open-file limit 256" or "local port range 28232";
 	// empty when nothing did or the cap was given.
-	MaxInFlightLimit string `json:"max_in_flight_limit,omitempty"`
-	OnSaturation string        `json:"on_saturation"`
-	Connections  int           `json:"connections"`
-	Timeout      time.Duration `json:"timeout_ns"`
-	HTTP2        bool          `json:"http2,omitempty"`
-	Profile      string        `json:"profile,omitempty"`
+	MaxInFlightLimit string        `json:"max_in_flight_limit,omitempty"`
+	OnSaturation     string        `json:"on_saturation"`
+	Connections      int           `json:"connections"`
+	Timeout          time.Duration `json:"timeout_ns"`
+	HTTP2            bool          `json:"http2,omitempty"`
+	Profile          string        `json:"profile,omitempty"`
 	// TimerSlack is the scheduler's wake-up grid (--timer-slack), 0 for a
 	// wake per request; CoarseTimers says Go timers alone were used.
 	TimerSlack   time.Duration `json:"timer_slack_ns,omitempty"`
