@@ -4,12 +4,15 @@ import (
 	"context"
 	stdio "io"
 	"log"
+	"os"
+	"os/exec"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,5 +211,70 @@ func TestClosedLoopNamesBottleneck(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "bottleneck") {
 		t.Errorf("no bottleneck named:\n%s", stdout)
+	}
+}
+
+// Running out of file descriptors is the generator's own limit: INVALID,
+// naming "too many open files" and how to raise the limit, never PASS.
+// The test reruns itself in a child process whose open-file limit (soft
+// and hard, as `ulimit -n` sets them) leaves room for only a few
+// connections once other descriptors are taken.
+func TestFDLimitIsInvalid(t *testing.T) {
+	if os.Getenv("TAILGATE_FDLIMIT_CHILD") == "" {
+		if _, err := os.Stat("/proc/self/fd"); err != nil {
+			t.Skip("no /proc/self/fd to count open descriptors")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFDLimitIsInvalid$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "TAILGATE_FDLIMIT_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestFDLimitIsInvalid") {
+			t.Fatalf("child did not pass:\n%s", out)
+		}
+		return
+	}
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		w.WriteHeader(204)
+	})
+	srv.Config.ErrorLog = log.New(stdio.Discard, "", 0) // its accepts fail too, by design
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := uint64(len(ents))
+	lim := syscall.Rlimit{Cur: open + 100, Max: open + 100}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip("setrlimit:", err)
+	}
+	// Something else holds most of the room the cap was sized for.
+	var held []*os.File
+	for range 92 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, f)
+	}
+	t.Cleanup(func() {
+		for _, f := range held {
+			f.Close()
+		}
+	})
+	io, stdout, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "200", "--duration", "1s", "--timeout", "2s",
+		"--max-send-lag", "1s", "--slo", "p99<1s", "-q"})
+	if code != ExitInvalid {
+		t.Fatalf("exit %d, want %d; stderr %s\n%s", code, ExitInvalid, errOut, stdout)
+	}
+	all := errOut.String() + stdout.String()
+	for _, want := range []string{"generator-limits", "too many open files", "ulimit -n"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("output lacks %q: %s\n%s", want, errOut, stdout)
+		}
 	}
 }
