@@ -503,7 +503,7 @@ func writeBreakdown(w io.Writer, s *analysis.Summary) {
 	for i := range s.Phases {
 		p := &s.Phases[i]
 		if l := p.Little; l != nil {
-			line := fmt.Sprintf("Little's law in %s: %.1f in flight measured, %.1f = %s/s × %s mean service time",
+			line := fmt.Sprintf("requests in flight in %s: %.1f on average; expected %.1f (Little's law: %s completed/s × %s mean service time)",
 				p.Name, l.MeasuredInFlight, l.PredictedInFlight, formatRate(p.AchievedRate), FormatDuration(p.Service.Mean))
 			if l.CapHit {
 				line += "  [the in-flight cap was full: the verdict says whether the cap or the target was the limit]"
@@ -514,13 +514,13 @@ func writeBreakdown(w io.Writer, s *analysis.Summary) {
 			fmt.Fprintf(w, "bandwidth in %s: %s/s in, %s/s out", p.Name, formatBytes(float64(p.BytesIn)/secs), formatBytes(float64(p.BytesOut)/secs))
 			if b := p.Breakdown; b != nil && b.Body.Mean > 0 && p.Completed() > 0 {
 				per := float64(p.BytesIn) / float64(p.Completed()) / b.Body.Mean.Seconds()
-				fmt.Fprintf(w, "; %s/s per response body transfer", formatBytes(per))
+				fmt.Fprintf(w, "; a response body arrived at %s/s", formatBytes(per))
 				if b.Connect.N > 0 && b.Connect.P50 > 0 {
 					// One TCP handshake ≈ one round trip: the bytes a single
 					// connection must keep in flight to fill the path is the
 					// bandwidth-delay product.
 					bdp := per * b.Connect.P50.Seconds()
-					fmt.Fprintf(w, " (RTT ≈ %s from connection setup, BDP ≈ %s)", FormatDuration(b.Connect.P50), formatBytes(bdp))
+					fmt.Fprintf(w, " (round trip ≈ %s, the time to open a connection; at that speed one connection has ≈ %s in flight)", FormatDuration(b.Connect.P50), formatBytes(bdp))
 				}
 			}
 			fmt.Fprintln(w)
