@@ -10,6 +10,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"tailgate/analysis"
 	"tailgate/generator"
@@ -30,7 +31,7 @@ func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
 	if got := expfmt.ResponseFormat(rec.Header()); got != expfmt.FmtText {
 		t.Errorf("negotiated format %q, want text", got)
 	}
-	var p expfmt.TextParser
+	p := expfmt.NewTextParser(model.LegacyValidation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, rec.Body.String())

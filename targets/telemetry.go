@@ -10,6 +10,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Telemetry is one scrape of a target's Prometheus endpoint: the standard
@@ -52,7 +53,9 @@ func (s *Scraper) Scrape(ctx context.Context) (Telemetry, error) {
 // ParseTelemetry reads Prometheus text exposition with Prometheus's own
 // parser and picks out the metrics Telemetry holds.
 func ParseTelemetry(r io.Reader) (Telemetry, error) {
-	var p expfmt.TextParser
+	// UTF-8 names: a target on a recent client library may use them, and
+	// every legacy name is valid UTF-8 too.
+	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
 		return Telemetry{}, fmt.Errorf("parse metrics: %w", err)
