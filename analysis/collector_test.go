@@ -256,3 +256,53 @@ func TestBreakdownAddsUp(t *testing.T) {
 		t.Errorf("parts' means %v + %v + %v = %v, response mean %v", b.Queue.Mean, b.TTFB.Mean, b.Body.Mean, sum, p.Response.Mean)
 	}
 }
+
+// TestCollectorLiveOffered checks that a second's Offered is filled when
+// the second closes (what --metrics-addr and the progress line read), not
+// only by Summarize at the end.
+func TestCollectorLiveOffered(t *testing.T) {
+	c := NewCollector(nil)
+	var seq uint64
+	// 200 requests per second for 3 s, 1 ms each, recorded when done, on
+	// three workers; the first of second 1 answers only at 3.2 s.
+	var slow *generator.Result
+	for s := 0; s < 3; s++ {
+		for i := 0; i < 200; i++ {
+			at := time.Duration(s)*time.Second + time.Duration(i)*5*time.Millisecond
+			r := res(seq, at, at, at+time.Millisecond, 200)
+			seq++
+			if s == 1 && i == 0 {
+				r.Done = 3200 * time.Millisecond
+				slow = r
+				continue
+			}
+			c.Record(int(seq%3), r)
+		}
+		if err := c.Tick(time.Duration(s+1)*time.Second + 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		secs := c.Seconds()
+		if len(secs) != s+1 {
+			t.Fatalf("after second %d: %d seconds closed", s, len(secs))
+		}
+		// Live: what was recorded by the time the second closed.
+		want := int64(200)
+		if s == 1 {
+			want = 199
+		}
+		if got := secs[s].Offered; got != want {
+			t.Errorf("second %d closed with offered %d, want %d", s, got, want)
+		}
+	}
+	c.Record(0, slow)
+	if err := c.Close(3500 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	sum := c.Summarize(generator.Stats{Intended: 600, Sent: 600, Elapsed: 3500 * time.Millisecond})
+	// At the end every request counts in its intended second.
+	for i, want := range []int64{200, 200, 200, 0} {
+		if i < len(sum.Seconds) && sum.Seconds[i].Offered != want {
+			t.Errorf("summary second %d: offered %d, want %d", i, sum.Seconds[i].Offered, want)
+		}
+	}
+}

@@ -14,7 +14,9 @@ import (
 const closeGrace = 250 * time.Millisecond
 
 // Second is one second of a run by completion time: what finished in it.
-// Offered counts requests whose intended time fell in it.
+// Offered counts requests whose intended time fell in it: in Seconds, those
+// recorded (completed or dropped) by the time the second closed; in
+// Summarize, all of them.
 type Second struct {
 	T          int64         `json:"t"` // seconds from the start
 	Phase      int           `json:"phase"`
@@ -40,25 +42,54 @@ type Second struct {
 // sink. now is the offset from the run's start. Call it from one goroutine.
 func (c *Collector) Tick(now time.Duration) error {
 	sec := int64(now / time.Second)
+	from := c.closedSoFar()
+	var offered []int64
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		if sh.sec < sec {
 			c.rotate(sh, sec)
 		}
+		offered = sh.addOffered(offered, from)
 		sh.mu.Unlock()
 	}
 	upTo := int64((now - closeGrace) / time.Second)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closeLocked(upTo)
+	c.closeLocked(upTo, offered)
 	return c.sinkErr
+}
+
+// closedSoFar returns c.closed. Only Tick and Close (one goroutine) move
+// it, so it holds until they close seconds; it is read before they take
+// the shards' locks, which come before c.mu.
+func (c *Collector) closedSoFar() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// addOffered adds the shard's offered counts of intended seconds from on
+// to sum (sum[i] is second from+i) and returns it. sh.mu is held.
+func (sh *shard) addOffered(sum []int64, from int64) []int64 {
+	if from >= int64(len(sh.offered)) {
+		return sum
+	}
+	for i, n := range sh.offered[from:] {
+		if i == len(sum) {
+			sum = append(sum, 0)
+		}
+		sum[i] += n
+	}
+	return sum
 }
 
 // Close hands over everything still held and closes every second up to end
 // (the offset the run ended at). Record must not be called after Close.
 func (c *Collector) Close(end time.Duration) error {
 	last := int64(end / time.Second)
+	from := c.closedSoFar()
+	var offered []int64
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
@@ -66,6 +97,7 @@ func (c *Collector) Close(end time.Duration) error {
 			last = sh.sec
 		}
 		c.rotate(sh, math.MaxInt64)
+		offered = sh.addOffered(offered, from)
 		sh.mu.Unlock()
 	}
 	c.mu.Lock()
@@ -75,18 +107,25 @@ func (c *Collector) Close(end time.Duration) error {
 			last = s
 		}
 	}
-	c.closeLocked(last + 1)
+	c.closeLocked(last+1, offered)
 	return c.sinkErr
 }
 
-func (c *Collector) closeLocked(upTo int64) {
+// closeLocked closes the seconds before upTo. offered[i] is the number of
+// requests intended in second c.closed+i recorded so far (from
+// addOffered). c.mu is held.
+func (c *Collector) closeLocked(upTo int64, offered []int64) {
 	merged := c.getLocked()
 	defer c.putLocked(merged)
+	from := c.closed
 	for ; c.closed < upTo; c.closed++ {
 		s := c.closed
 		m := c.open[s]
 		delete(c.open, s)
 		row := Second{T: s, Phase: c.PhaseOf(time.Duration(s) * time.Second)}
+		if i := s - from; i < int64(len(offered)) {
+			row.Offered = offered[i]
+		}
 		merged.reset()
 		for p := range c.phases {
 			a := m[p]
