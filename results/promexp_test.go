@@ -1,6 +1,7 @@
 package results
 
 import (
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -16,27 +18,50 @@ import (
 	"tailgate/generator"
 )
 
-// scrape serves one request and parses the answer with Prometheus's own
-// text parser.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+// scrape GETs url and returns the body, after checking it with
+// Prometheus's own tools: the text parser reads it, and promlint (what
+// promtool check metrics runs) finds nothing in it.
+func scrape(t *testing.T, url string) (string, map[string]*dto.MetricFamily) {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("status %d", rec.Code)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if got := expfmt.ResponseFormat(rec.Header()); got != expfmt.FmtText {
+	if got := expfmt.ResponseFormat(resp.Header); got.FormatType() != expfmt.TypeTextPlain {
 		t.Errorf("negotiated format %q, want text", got)
 	}
 	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
+	fams, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
 	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, rec.Body.String())
+		t.Fatalf("parse: %v\n%s", err, body)
 	}
-	return fams
+	problems, err := promlint.New(strings.NewReader(string(body))).Lint()
+	if err != nil {
+		t.Fatalf("promlint: %v", err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	return string(body), fams
+}
+
+// serve serves h on a loopback port for the test.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
 }
 
 // value returns the one sample of family name whose labels include want.
@@ -72,6 +97,10 @@ next:
 	return 0
 }
 
+var latencyGauges = []string{"tailgate_last_second_latency_p50_seconds", "tailgate_last_second_latency_p90_seconds",
+	"tailgate_last_second_latency_p99_seconds", "tailgate_last_second_latency_max_seconds",
+	"tailgate_last_second_service_latency_p50_seconds", "tailgate_last_second_service_latency_p99_seconds"}
+
 func TestMetricsHandler(t *testing.T) {
 	g := new(generator.Gauges)
 	g.Due.Store(1200)
@@ -83,12 +112,12 @@ func TestMetricsHandler(t *testing.T) {
 		P50: 1500 * time.Microsecond, P90: 4 * time.Millisecond, P99: 12 * time.Millisecond, Max: 250 * time.Millisecond,
 		ServiceP50: time.Millisecond, ServiceP99: 9 * time.Millisecond}
 	have := false
-	labels := map[string]string{"run": "night\"ly\\\n", "target-host": "a", "quantile": "x", "9lives": "y"}
-	h := NewMetricsHandler(g, func() (analysis.Second, bool) { return sec, have }, labels)
-	run := map[string]string{"run": "night\"ly\\\n", "target_host": "a", "exported_quantile": "x", "_lives": "y"}
+	labels := map[string]string{"run": "night\"ly\\\n", "target-host": "a", "quantile": "x", "le": "z", "9lives": "y"}
+	url := serve(t, NewMetricsHandler(g, func() (analysis.Second, bool) { return sec, have }, labels))
+	run := map[string]string{"run": "night\"ly\\\n", "target_host": "a", "exported_quantile": "x", "exported_le": "z", "_lives": "y"}
 
 	// Before the first second closes: the counters, no last-second gauges.
-	fams := scrape(t, h)
+	_, fams := scrape(t, url)
 	for name, want := range map[string]float64{"tailgate_requests_due_total": 1200, "tailgate_requests_sent_total": 1190,
 		"tailgate_requests_dropped_total": 10, "tailgate_requests_completed_total": 1150} {
 		if got := value(t, fams, name, dto.MetricType_COUNTER, run); got != want {
@@ -98,41 +127,123 @@ func TestMetricsHandler(t *testing.T) {
 	if got := value(t, fams, "tailgate_in_flight", dto.MetricType_GAUGE, run); got != 40 {
 		t.Errorf("in flight %g", got)
 	}
-	if fams["tailgate_last_second_latency_seconds"] != nil {
-		t.Error("last-second latency before any second closed")
+	for name := range fams {
+		if strings.HasPrefix(name, "tailgate_last_second_") {
+			t.Errorf("%s before any second closed", name)
+		}
 	}
 
 	have = true
 	g.Due.Add(100)
-	fams = scrape(t, h)
+	_, fams = scrape(t, url)
 	if got := value(t, fams, "tailgate_requests_due_total", dto.MetricType_COUNTER, run); got != 1300 {
 		t.Errorf("due %g after the counter moved", got)
 	}
-	for q, want := range map[string]float64{"0.5": 0.0015, "0.9": 0.004, "0.99": 0.012, "1": 0.25} {
-		l := map[string]string{"quantile": q}
-		for k, v := range run {
-			l[k] = v
-		}
-		if got := value(t, fams, "tailgate_last_second_latency_seconds", dto.MetricType_GAUGE, l); math.Abs(got-want) > 1e-12 {
-			t.Errorf("latency quantile %s = %g, want %g", q, got, want)
-		}
-	}
-	if n := len(fams["tailgate_last_second_latency_seconds"].Metric); n != 4 {
-		t.Errorf("%d latency samples, want 4", n)
-	}
-	if got := value(t, fams, "tailgate_last_second_service_latency_seconds", dto.MetricType_GAUGE, map[string]string{"quantile": "0.99"}); got != 0.009 {
-		t.Errorf("service p99 %g", got)
-	}
 	for name, want := range map[string]float64{"tailgate_last_second_offered": 100, "tailgate_last_second_completed": 98,
-		"tailgate_last_second_errors": 3, "tailgate_last_second_dropped": 1, "tailgate_last_second_start_seconds": 11} {
-		if got := value(t, fams, name, dto.MetricType_GAUGE, run); got != want {
+		"tailgate_last_second_errors": 3, "tailgate_last_second_dropped": 1, "tailgate_last_second_start_seconds": 11,
+		"tailgate_last_second_latency_p50_seconds": 0.0015, "tailgate_last_second_latency_p90_seconds": 0.004,
+		"tailgate_last_second_latency_p99_seconds": 0.012, "tailgate_last_second_latency_max_seconds": 0.25,
+		"tailgate_last_second_service_latency_p50_seconds": 0.001, "tailgate_last_second_service_latency_p99_seconds": 0.009} {
+		if got := value(t, fams, name, dto.MetricType_GAUGE, run); math.Abs(got-want) > 1e-12 {
 			t.Errorf("%s = %g, want %g", name, got, want)
+		}
+	}
+
+	// A second in which nothing completed has no response times: no
+	// latency gauges (a 0 would read as fast), the counts still there.
+	sec = analysis.Second{T: 12, Offered: 100, Dropped: 100}
+	_, fams = scrape(t, url)
+	for _, name := range latencyGauges {
+		if fams[name] != nil {
+			t.Errorf("%s in a second with no completions", name)
+		}
+	}
+	if got := value(t, fams, "tailgate_last_second_dropped", dto.MetricType_GAUGE, run); got != 100 {
+		t.Errorf("dropped %g", got)
+	}
+}
+
+// TestMetricsHandlerLiveSecond serves the gauges from a collector fed as a
+// 200 req/s run feeds it (the times made up, so the test is exact): each
+// scrape after a second closes reads that second's offered load, and
+// every gauge whose quantity is non-zero is non-zero.
+func TestMetricsHandlerLiveSecond(t *testing.T) {
+	col := analysis.NewCollector(nil)
+	g := new(generator.Gauges)
+	last := func() (analysis.Second, bool) {
+		secs := col.Seconds()
+		if len(secs) == 0 {
+			return analysis.Second{}, false
+		}
+		return secs[len(secs)-1], true
+	}
+	url := serve(t, NewMetricsHandler(g, last, map[string]string{"target": "http://127.0.0.1/"}))
+	var seq uint64
+	for s := 0; s < 3; s++ {
+		// 200 due; every 50th fails, every 40th is dropped (in-flight cap).
+		var completed, errs, dropped int64
+		for i := 0; i < 200; i++ {
+			at := time.Duration(s)*time.Second + time.Duration(i)*5*time.Millisecond
+			r := &generator.Result{Seq: seq, Intended: at, Sent: at + 100*time.Microsecond, Done: at + time.Duration(1+i%3)*time.Millisecond,
+				Outcome: generator.Outcome{Status: 200}}
+			seq++
+			g.Due.Add(1)
+			switch {
+			case i%40 == 39:
+				r.Sent, r.Done, r.Err = at, at, generator.ErrDropped
+				dropped++
+				g.Dropped.Add(1)
+			case i%50 == 49:
+				r.Status = 503
+				errs++
+				completed++
+				g.Sent.Add(1)
+				g.Done.Add(1)
+			default:
+				completed++
+				g.Sent.Add(1)
+				g.Done.Add(1)
+			}
+			col.Record(i%4, r)
+		}
+		g.InFlight.Store(int64(3 + s))
+		if err := col.Tick(time.Duration(s+1)*time.Second + 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+
+		_, fams := scrape(t, url)
+		gauge := func(name string) float64 {
+			return value(t, fams, name, dto.MetricType_GAUGE, map[string]string{"target": "http://127.0.0.1/"})
+		}
+		if got := gauge("tailgate_last_second_offered"); got != 200 {
+			t.Errorf("second %d: offered %g, want 200 (the requests intended in it)", s, got)
+		}
+		checked := map[string]bool{"tailgate_last_second_offered": true}
+		for name, want := range map[string]int64{"tailgate_last_second_completed": completed, "tailgate_last_second_errors": errs,
+			"tailgate_last_second_dropped": dropped, "tailgate_last_second_start_seconds": int64(s), "tailgate_in_flight": int64(3 + s)} {
+			checked[name] = true
+			if got := gauge(name); got != float64(want) {
+				t.Errorf("second %d: %s = %g, want %d", s, name, got, want)
+			}
+		}
+		// Requests took 1–3 ms from their intended time, 0.9–2.9 ms from
+		// the send.
+		for _, name := range latencyGauges {
+			checked[name] = true
+			if got := gauge(name); got < 0.0008 || got > 0.0031 {
+				t.Errorf("second %d: %s = %g s, want within 0.8–3.1 ms", s, name, got)
+			}
+		}
+		for name, f := range fams {
+			if f.GetType() == dto.MetricType_GAUGE && !checked[name] {
+				t.Errorf("gauge %s is not checked here", name)
+			}
 		}
 	}
 }
 
 func TestMetricsHandlerNoLabelsNoLast(t *testing.T) {
-	fams := scrape(t, NewMetricsHandler(nil, nil, nil))
+	_, fams := scrape(t, serve(t, NewMetricsHandler(nil, nil, nil)))
 	if got := value(t, fams, "tailgate_requests_sent_total", dto.MetricType_COUNTER, nil); got != 0 {
 		t.Errorf("sent %g", got)
 	}
@@ -140,5 +251,10 @@ func TestMetricsHandlerNoLabelsNoLast(t *testing.T) {
 	NewMetricsHandler(nil, nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/metrics", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST: status %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	NewMetricsHandler(nil, nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/metrics", nil))
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") == "0" {
+		t.Errorf("HEAD: status %d, %d bytes, Content-Length %q", rec.Code, rec.Body.Len(), rec.Header().Get("Content-Length"))
 	}
 }

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"tailgate/results"
 )
 
@@ -34,7 +37,7 @@ func TestRunWritesReports(t *testing.T) {
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if strings.Contains(string(b), "tailgate_last_second_latency_seconds") {
+			if strings.Contains(string(b), "tailgate_last_second_offered") {
 				scraped <- string(b)
 				return
 			}
@@ -88,6 +91,17 @@ func TestRunWritesReports(t *testing.T) {
 	}
 	if m := <-scraped; !strings.Contains(m, "tailgate_requests_sent_total") {
 		t.Errorf("metrics during the run: %q", m)
+	} else {
+		// A second closed while the run went on: it was offered load
+		// (200 req/s), and the gauge says so.
+		p := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := p.TextToMetricFamilies(strings.NewReader(m))
+		if err != nil {
+			t.Fatalf("parse metrics: %v\n%s", err, m)
+		}
+		if f := fams["tailgate_last_second_offered"]; f == nil || len(f.Metric) != 1 || f.Metric[0].GetGauge().GetValue() <= 0 {
+			t.Errorf("tailgate_last_second_offered during a 200 req/s run: %v", f)
+		}
 	}
 
 	// report renders the same file as HTML and CSV.
