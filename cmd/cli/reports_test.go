@@ -62,6 +62,13 @@ func TestRunWritesReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tags are the ones docs/reports.md's HistogramLogProcessor
+	// commands select by: phase and metric, nothing else.
+	for tag := range logs {
+		if tag != "phase=main;metric=response" && tag != "phase=main;metric=service" {
+			t.Errorf("interval log tag %q", tag)
+		}
+	}
 	var n int64
 	for tag, hs := range logs {
 		if strings.Contains(tag, "metric=response") {

@@ -980,9 +980,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 			return nil, generator.Stats{}, withCode(ExitError, err)
 		}
 		defer fh.Close()
-		hlog = results.NewIntervalLog(fh, started, "tool=tailgate")
-		hlog.Phases = col.Phases()
-		hlog.Service = true
+		hlog = newHdrLog(fh, started, col.Phases())
 		col.SetIntervalSink(hlog.Sink())
 	}
 	if j.reports != nil && j.reports.MetricsAddr != "" {
@@ -1261,6 +1259,18 @@ func (j *loadJob) writeReports(f *results.File) error {
 		}
 	}
 	return nil
+}
+
+// newHdrLog returns the --hdr-log writer: response and service time, each
+// line tagged phase=<name>;metric=response|service and nothing more, the
+// exact strings docs/reports.md's HistogramLogProcessor -tag commands
+// select (the tool compares the whole tag). The header says the log is
+// tailgate's.
+func newHdrLog(w stdio.Writer, started time.Time, phases []analysis.Phase) *results.IntervalLog {
+	hlog := results.NewIntervalLog(w, started)
+	hlog.Phases = phases
+	hlog.Service = true
+	return hlog
 }
 
 // serveMetrics serves h at http://addr/metrics until stop is called.
