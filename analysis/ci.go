@@ -56,6 +56,10 @@ func CIRanks(n int64, q, conf float64) (j, k int64, ok bool) {
 // than MinSamples(q) at 95 %); lo and hi are then the values at the
 // clamped ranks (for an empty histogram, zero), an interval that is at
 // least that wide.
+//
+// The interval contains the point estimate ValueAt(h, q): its nearest rank
+// ⌈n·q⌉ lies in [j, k], since j ≤ n·q − z·√(n·q(1−q)) < n·q and
+// k ≥ n·q + 1 > ⌈n·q⌉ (and clamping both to [1, n] keeps it there).
 func QuantileCI(h *hdr.Histogram, q, conf float64) (lo, hi time.Duration, ok bool) {
 	if h == nil {
 		return 0, 0, false
@@ -64,30 +68,8 @@ func QuantileCI(h *hdr.Histogram, q, conf float64) (lo, hi time.Duration, ok boo
 	if n == 0 {
 		return 0, 0, false
 	}
-	j, k, ok := CIRanks(n, q, conf)
-	l, u := valuesAtRanks(h, j, k)
+	l, u, ok := sparseOf(h).quantileCI(q, conf)
 	return time.Duration(l), time.Duration(u), ok
-}
-
-// valuesAtRanks walks h's buckets in order and returns the lowest value
-// equivalent to the j-th smallest value and the highest equivalent to the
-// k-th (1-based ranks, j ≤ k ≤ TotalCount).
-func valuesAtRanks(h *hdr.Histogram, j, k int64) (lo, hi int64) {
-	var cum int64
-	foundLo := false
-	for _, b := range h.Distribution() {
-		if b.Count == 0 {
-			continue
-		}
-		cum += b.Count
-		if !foundLo && cum >= j {
-			lo, foundLo = b.From, true
-		}
-		if cum >= k {
-			return lo, b.To
-		}
-	}
-	return lo, h.Max()
 }
 
 // MinSamples is the smallest number of samples for which the 95 %

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -1306,132 +1305,14 @@ func regIncBeta(x, a, b float64) float64 {
 // tab[s][j·U + u] counts the values ≤ grid[u] in units 0…j−1 (U =
 // len(grid)). A resample's count of values ≤ grid[u] is then a sum over its
 // segments of two table cells, and its quantiles are found by binary
-// search over u. The results equal hdr's Merge followed by
-// ValueAtQuantile (or Max).
+// search over u. The results equal hdr's Merge followed by ValueAt (or
+// Max).
 type histTables struct {
 	grid  []int64
 	tab   [][]int64
 	top   [][]int32 // stratum → unit → grid index of its largest value (−1: empty)
 	lay   *layout
 	group int // intervals per unit
-}
-
-// sparse is a histogram's non-empty buckets in ascending order: each
-// bucket's lowest and highest equivalent values and its count.
-type sparse struct {
-	lo, v, n []int64
-	total    int64
-}
-
-// value is the value at quantile q (1: the max), as hdr's
-// ValueAtQuantile(100·q) and Max report it; 0 when empty.
-func (sp sparse) value(q float64) int64 {
-	if sp.total == 0 {
-		return 0
-	}
-	rank := quantileRank(q, sp.total)
-	var cum int64
-	for i, n := range sp.n {
-		if cum += n; cum >= rank {
-			return sp.v[i]
-		}
-	}
-	return sp.v[len(sp.v)-1]
-}
-
-// quantileCI is QuantileCI on the histogram sp was read from.
-func (sp sparse) quantileCI(q, conf float64) (lo, hi int64, ok bool) {
-	if sp.total == 0 {
-		return 0, 0, false
-	}
-	j, k, ok := CIRanks(sp.total, q, conf)
-	var cum int64
-	found := false
-	for i, n := range sp.n {
-		cum += n
-		if !found && cum >= j {
-			lo, found = sp.lo[i], true
-		}
-		if cum >= k {
-			return lo, sp.v[i], ok
-		}
-	}
-	return lo, sp.v[len(sp.v)-1], ok
-}
-
-// geometry identifies a histogram layout.
-type geometry struct{ lo, hi, sig int64 }
-
-// bucketBounds maps a histogram layout's flat bucket index to the
-// bucket's lowest and highest equivalent values.
-type bucketBounds struct{ from, to []int64 }
-
-var (
-	boundsMu    sync.Mutex
-	boundsCache = map[geometry]*bucketBounds{}
-)
-
-// boundsFor returns the bucket bounds of g, read from the Distribution of
-// a histogram of that geometry holding its highest trackable value: it
-// lists every bucket in ascending order.
-func boundsFor(g geometry) *bucketBounds {
-	boundsMu.Lock()
-	defer boundsMu.Unlock()
-	if b, ok := boundsCache[g]; ok {
-		return b
-	}
-	b := &bucketBounds{}
-	probe := hdr.New(g.lo, g.hi, int(g.sig))
-	if probe.RecordValue(g.hi) == nil {
-		for _, x := range probe.Distribution() {
-			b.from, b.to = append(b.from, x.From), append(b.to, x.To)
-		}
-	}
-	boundsCache[g] = b
-	return b
-}
-
-// sparseOf reads h's non-empty buckets through a PackedHistogram, whose
-// work is proportional to h's populated buckets (Export would copy every
-// counter). Bucket bounds come from boundsFor.
-func sparseOf(h *hdr.Histogram) sparse {
-	var sp sparse
-	if h == nil || h.TotalCount() == 0 {
-		return sp
-	}
-	g := geometry{h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures()}
-	b := boundsFor(g)
-	p := hdr.NewPacked(g.lo, g.hi, int(g.sig))
-	if p.MergeFrom(h) != 0 {
-		return sparseSlow(h)
-	}
-	ok := true
-	p.ForEachBucket(func(v, n int64) bool {
-		i, found := slices.BinarySearch(b.from, v)
-		if !found {
-			ok = false
-			return false
-		}
-		sp.lo, sp.v, sp.n = append(sp.lo, v), append(sp.v, b.to[i]), append(sp.n, n)
-		sp.total += n
-		return true
-	})
-	if !ok {
-		return sparseSlow(h)
-	}
-	return sp
-}
-
-// sparseSlow reads h's buckets through Distribution.
-func sparseSlow(h *hdr.Histogram) sparse {
-	var sp sparse
-	for _, x := range h.Distribution() {
-		if x.Count > 0 {
-			sp.lo, sp.v, sp.n = append(sp.lo, x.From), append(sp.v, x.To), append(sp.n, x.Count)
-			sp.total += x.Count
-		}
-	}
-	return sp
 }
 
 func (c *comparer) tables(s *sideData, kind unitKind) *histTables {
@@ -1532,8 +1413,8 @@ func (t *histTables) count(segs []segment, u int) int64 {
 }
 
 // values sets out[i] to the merged segments' value at quantile qs[i]
-// (ascending; 1 means the max), as hdr's ValueAtQuantile(100·q) would;
-// NaN when the segments hold no values.
+// (ascending; 1 means the max), as ValueAt would read it from their merged
+// histogram; NaN when the segments hold no values.
 func (t *histTables) values(segs []segment, qs []float64, out []float64) {
 	U := len(t.grid)
 	var total int64
@@ -1558,7 +1439,7 @@ func (t *histTables) values(segs []segment, qs []float64, out []float64) {
 			out[i] = float64(t.grid[top])
 			continue
 		}
-		rank := quantileRank(q, total)
+		rank := Rank(q, total)
 		l, h := lo, U-1 // count(U−1) = total ≥ rank
 		for l < h {
 			m := int(uint(l+h) >> 1)
@@ -1571,20 +1452,6 @@ func (t *histTables) values(segs []segment, qs []float64, out []float64) {
 		out[i] = float64(t.grid[l])
 		lo = l
 	}
-}
-
-// quantileRank is the 1-based rank hdr reads quantile q (in (0, 1]) at:
-// ⌊q·n + ½⌋ clamped to [1, n], computed as hdr computes it.
-func quantileRank(q float64, n int64) int64 {
-	pct := min(q*100, 100)
-	r := (pct/100)*float64(n) + 0.5
-	if !(r >= 1) {
-		return 1
-	}
-	if r >= float64(n) {
-		return n
-	}
-	return int64(r)
 }
 
 func (c *comparer) bootHist(t [2]*histTables, set []int, rng *rand.Rand, ds []Delta) *boot {

@@ -114,8 +114,8 @@ func (s synth) phase(rng *rand.Rand) PhaseData {
 		}
 		sec := Second{T: int64(i), Completed: int64(s.per), Errors: errs, Offered: int64(s.per)}
 		if s.rows && h != nil {
-			v := h.ValueAtPercentilesSlice([]float64{50, 90, 99})
-			sec.P50, sec.P90, sec.P99, sec.Max = time.Duration(v[0]), time.Duration(v[1]), time.Duration(v[2]), time.Duration(mx)
+			v := ValuesAt(h, []float64{0.5, 0.9, 0.99})
+			sec.P50, sec.P90, sec.P99, sec.Max = v[0], v[1], v[2], time.Duration(mx)
 		}
 		p.Seconds = append(p.Seconds, sec)
 		switch {
@@ -262,7 +262,7 @@ func TestCompareHistogramsMatchSparse(t *testing.T) {
 }
 
 // A resample's quantiles read from the prefix tables equal hdr's Merge
-// followed by ValueAtQuantile and Max.
+// followed by ValueAt and Max.
 func TestHistTablesMatchMerge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	s := calibration
@@ -286,9 +286,9 @@ func TestHistTablesMatchMerge(t *testing.T) {
 		got := make([]float64, len(qs))
 		tab.values(segs, qs, got)
 		for i, q := range qs {
-			want := merged.ValueAtQuantile(100 * q)
-			if q == 1 {
-				want = merged.Max()
+			want := int64(ValueAt(merged, q))
+			if q == 1 && want != merged.Max() {
+				t.Fatalf("ValueAt(1) = %d, max %d", want, merged.Max())
 			}
 			if int64(got[i]) != want {
 				t.Fatalf("trial %d, q %v: tables give %v, merged histogram %d", trial, q, got[i], want)
@@ -298,8 +298,8 @@ func TestHistTablesMatchMerge(t *testing.T) {
 	// The merged sparse histogram agrees with hdr and QuantileCI too.
 	sp := sparseOf(p.Hist)
 	for _, q := range []float64{0.5, 0.99, 0.999} {
-		if got, want := sp.value(q), p.Hist.ValueAtQuantile(100*q); got != want {
-			t.Errorf("value(%v) = %d, hdr %d", q, got, want)
+		if got, want := sp.value(q), int64(ValueAt(p.Hist, q)); got != want {
+			t.Errorf("value(%v) = %d, ValueAt %d", q, got, want)
 		}
 		lo, hi, ok := sp.quantileCI(q, 0.95)
 		wlo, whi, wok := QuantileCI(p.Hist, q, 0.95)

@@ -173,35 +173,22 @@ func (f *flat) max() int64 {
 	return f.geo.highestEquivalent(f.hi)
 }
 
-// percentiles sets out[k] to hdrhistogram-go's ValueAtPercentile(ps[k])
-// for ascending percentiles ps in (0, 100]; zeros when empty.
-func (f *flat) percentiles(ps []float64, out []int64) {
+// quantiles sets out[k] to the value at quantile qs[k] (ascending, in
+// (0, 1]) by the nearest-rank rule of ValueAt (see Rank); zeros when empty.
+func (f *flat) quantiles(qs []float64, out []int64) {
 	clear(out)
 	if f.total == 0 {
 		return
 	}
 	k := 0
 	var cum int64
-	for i := f.lo; i <= f.hi && k < len(ps); i++ {
+	for i := f.lo; i <= f.hi && k < len(qs); i++ {
 		cum += f.counts[i]
-		for k < len(ps) && cum >= rank(ps[k], f.total) {
+		for k < len(qs) && cum >= Rank(qs[k], f.total) {
 			out[k] = f.geo.highestEquivalent(i)
 			k++
 		}
 	}
-}
-
-// rank is hdrhistogram-go's percentileRank: the count a percentile needs,
-// in [1, total].
-func rank(p float64, total int64) int64 {
-	r := (min(p, 100)/100)*float64(total) + 0.5
-	if !(r >= 1) {
-		return 1
-	}
-	if r >= float64(total) {
-		return total
-	}
-	return int64(r)
 }
 
 // flatEncoder writes flat histograms in HdrHistogram's V2 compressed

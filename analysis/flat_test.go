@@ -20,9 +20,10 @@ func values(rng *rand.Rand, n int) []int64 {
 }
 
 // The flat histogram must be hdrhistogram-go's, count for count: every
-// value in the same bucket, and every percentile and max the same.
+// value in the same bucket, every percentile the same as ValueAt reads
+// from the hdr histogram, and the max the same.
 func TestFlatMatchesHdr(t *testing.T) {
-	ps := []float64{1, 10, 50, 90, 99, 99.9, 99.99, 100}
+	qs := []float64{0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 1}
 	for _, geo := range []*flatGeo{geoMain, geoBreakdown} {
 		rng := rand.New(rand.NewPCG(1, uint64(geo.sig)))
 		for round := 0; round < 20; round++ {
@@ -40,10 +41,14 @@ func TestFlatMatchesHdr(t *testing.T) {
 			if !slices.Equal(f.hist().Export().Counts, h.Export().Counts) {
 				t.Fatalf("sig %d, %d values: counts differ from hdr's", geo.sig, n)
 			}
-			got := make([]int64, len(ps))
-			f.percentiles(ps, got)
-			if want := h.ValueAtPercentilesSlice(ps); !slices.Equal(got, want) {
-				t.Fatalf("sig %d, %d values: percentiles %v, hdr %v", geo.sig, n, got, want)
+			got := make([]int64, len(qs))
+			f.quantiles(qs, got)
+			want := make([]int64, len(qs))
+			for k, q := range qs {
+				want[k] = int64(ValueAt(h, q))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("sig %d, %d values: percentiles %v, ValueAt %v", geo.sig, n, got, want)
 			}
 			if f.max() != h.Max() || f.total != h.TotalCount() {
 				t.Fatalf("sig %d: max %d total %d, hdr %d %d", geo.sig, f.max(), f.total, h.Max(), h.TotalCount())
@@ -102,7 +107,7 @@ func TestFlatMergeAndReset(t *testing.T) {
 		t.Fatal("reset left counts")
 	}
 	out := []int64{7}
-	a.percentiles([]float64{50}, out)
+	a.quantiles([]float64{0.5}, out)
 	if out[0] != 0 {
 		t.Fatal("an empty histogram has a percentile")
 	}

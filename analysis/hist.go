@@ -8,6 +8,9 @@ package analysis
 
 import (
 	"fmt"
+	"math"
+	"slices"
+	"sync"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -54,9 +57,67 @@ func trimFloat(f float64) string {
 	return s
 }
 
-// ValueAt returns the value at quantile q (0..1) of h.
+// Percentiles are nearest rank, as the reference HdrHistogram computes
+// them (Java 2.x, hdr-histogram-js): the value at quantile q of n values is
+// the highest value equivalent (at the histogram's resolution) to the k-th
+// smallest, k = ⌈q·n⌉ and at least 1. hdrhistogram-go rounds the rank
+// instead (⌊q·n + ½⌋), which reads some tail percentiles one sample low
+// (p99.9 of 900 values: the 899th, not the 900th); tailgate reports its
+// percentiles only through Rank, never through hdrhistogram-go's
+// ValueAtQuantile or ValueAtPercentilesSlice.
+
+// Rank returns the 1-based nearest rank of quantile q (in [0, 1]; clamped)
+// among n values: ⌈q·n⌉, at least 1 and at most n; 0 when n < 1.
+//
+// It is computed as HdrHistogram's AbstractHistogram.getValueAtPercentile
+// does (github.com/HdrHistogram/HdrHistogram,
+// src/main/java/org/HdrHistogram/AbstractHistogram.java):
+//
+//	requestedPercentile = min(max(nextAfter(percentile, -∞), 0), 100)
+//	countAtPercentile = max((long) ceil(requestedPercentile·totalCount/100), 1)
+//
+// here on q = percentile/100. The step down by one ulp keeps a product that
+// floating point puts just above a whole count from being rounded up to the
+// next one: 0.07·100 is 7.000000000000001, whose ceiling is 8.
+// hdr-histogram-js guards the same way, with ⌈fp − ulp(fp)⌉.
+func Rank(q float64, n int64) int64 {
+	if n < 1 {
+		return 0
+	}
+	r := math.Nextafter(q, math.Inf(-1))
+	if !(r > 0) { // also NaN
+		return 1
+	}
+	k := math.Ceil(min(r, 1) * float64(n))
+	if k >= float64(n) {
+		return n
+	}
+	return max(int64(k), 1)
+}
+
+// ValueAt returns the value at quantile q (0..1) of h, nearest rank (see
+// Rank): the highest value equivalent to the ⌈q·n⌉-th smallest recorded
+// value; for q = 0 the lowest value equivalent to the smallest, and for
+// q = 1 the max. 0 when h is empty.
 func ValueAt(h *hdr.Histogram, q float64) time.Duration {
-	return time.Duration(h.ValueAtQuantile(q * 100))
+	return time.Duration(sparseOf(h).value(q))
+}
+
+// ValuesAt returns ValueAt(h, q) for each of qs, reading h's buckets once.
+func ValuesAt(h *hdr.Histogram, qs []float64) []time.Duration {
+	sp := sparseOf(h)
+	out := make([]time.Duration, len(qs))
+	for i, q := range qs {
+		out[i] = time.Duration(sp.value(q))
+	}
+	return out
+}
+
+// ValueAtRank returns the highest value equivalent to the k-th smallest
+// value recorded in h (1-based; k is clamped to [1, TotalCount]); 0 when h
+// is empty.
+func ValueAtRank(h *hdr.Histogram, k int64) time.Duration {
+	return time.Duration(sparseOf(h).atRank(k))
 }
 
 // Dist is a latency distribution summarised from a histogram. Durations are
@@ -79,17 +140,17 @@ func Describe(h *hdr.Histogram) Dist {
 	if h == nil || h.TotalCount() == 0 {
 		return Dist{}
 	}
-	v := h.ValueAtPercentilesSlice([]float64{50, 90, 95, 99, 99.9, 99.99})
+	v := ValuesAt(h, []float64{0.5, 0.9, 0.95, 0.99, 0.999, 0.9999})
 	return Dist{
 		Count: h.TotalCount(),
 		Min:   time.Duration(h.Min()),
 		Mean:  time.Duration(h.Mean()),
-		P50:   time.Duration(v[0]),
-		P90:   time.Duration(v[1]),
-		P95:   time.Duration(v[2]),
-		P99:   time.Duration(v[3]),
-		P999:  time.Duration(v[4]),
-		P9999: time.Duration(v[5]),
+		P50:   v[0],
+		P90:   v[1],
+		P95:   v[2],
+		P99:   v[3],
+		P999:  v[4],
+		P9999: v[5],
 		Max:   time.Duration(h.Max()),
 	}
 }
@@ -113,4 +174,136 @@ func (d Dist) At(q float64) time.Duration {
 		return d.Max
 	}
 	return -1
+}
+
+// --- reading a histogram's buckets ---
+
+// sparse is a histogram's non-empty buckets in ascending order: each
+// bucket's lowest and highest equivalent values and its count.
+type sparse struct {
+	lo, v, n []int64
+	total    int64
+}
+
+// value is the value at quantile q, nearest rank (see ValueAt): 1 gives
+// the max, 0 the lowest value equivalent to the min; 0 when empty.
+func (sp sparse) value(q float64) int64 {
+	if sp.total == 0 {
+		return 0
+	}
+	if q <= 0 {
+		return sp.lo[0] // as Java's getValueAtPercentile(0)
+	}
+	return sp.atRank(Rank(q, sp.total))
+}
+
+// atRank is the highest value equivalent to the k-th smallest value
+// (1-based; k clamped to [1, total]); 0 when empty.
+func (sp sparse) atRank(k int64) int64 {
+	if sp.total == 0 {
+		return 0
+	}
+	k = min(max(k, 1), sp.total)
+	var cum int64
+	for i, n := range sp.n {
+		if cum += n; cum >= k {
+			return sp.v[i]
+		}
+	}
+	return sp.v[len(sp.v)-1]
+}
+
+// quantileCI is QuantileCI on the histogram sp was read from.
+func (sp sparse) quantileCI(q, conf float64) (lo, hi int64, ok bool) {
+	if sp.total == 0 {
+		return 0, 0, false
+	}
+	j, k, ok := CIRanks(sp.total, q, conf)
+	var cum int64
+	found := false
+	for i, n := range sp.n {
+		cum += n
+		if !found && cum >= j {
+			lo, found = sp.lo[i], true
+		}
+		if cum >= k {
+			return lo, sp.v[i], ok
+		}
+	}
+	return lo, sp.v[len(sp.v)-1], ok
+}
+
+// geometry identifies a histogram layout.
+type geometry struct{ lo, hi, sig int64 }
+
+// bucketBounds maps a histogram layout's flat bucket index to the
+// bucket's lowest and highest equivalent values.
+type bucketBounds struct{ from, to []int64 }
+
+var (
+	boundsMu    sync.Mutex
+	boundsCache = map[geometry]*bucketBounds{}
+)
+
+// boundsFor returns the bucket bounds of g, read from the Distribution of
+// a histogram of that geometry holding its highest trackable value: it
+// lists every bucket in ascending order.
+func boundsFor(g geometry) *bucketBounds {
+	boundsMu.Lock()
+	defer boundsMu.Unlock()
+	if b, ok := boundsCache[g]; ok {
+		return b
+	}
+	b := &bucketBounds{}
+	probe := hdr.New(g.lo, g.hi, int(g.sig))
+	if probe.RecordValue(g.hi) == nil {
+		for _, x := range probe.Distribution() {
+			b.from, b.to = append(b.from, x.From), append(b.to, x.To)
+		}
+	}
+	boundsCache[g] = b
+	return b
+}
+
+// sparseOf reads h's non-empty buckets through a PackedHistogram, whose
+// work is proportional to h's populated buckets (Export would copy every
+// counter). Bucket bounds come from boundsFor.
+func sparseOf(h *hdr.Histogram) sparse {
+	var sp sparse
+	if h == nil || h.TotalCount() == 0 {
+		return sp
+	}
+	g := geometry{h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures()}
+	b := boundsFor(g)
+	p := hdr.NewPacked(g.lo, g.hi, int(g.sig))
+	if p.MergeFrom(h) != 0 {
+		return sparseSlow(h)
+	}
+	ok := true
+	p.ForEachBucket(func(v, n int64) bool {
+		i, found := slices.BinarySearch(b.from, v)
+		if !found {
+			ok = false
+			return false
+		}
+		sp.lo, sp.v, sp.n = append(sp.lo, v), append(sp.v, b.to[i]), append(sp.n, n)
+		sp.total += n
+		return true
+	})
+	if !ok {
+		return sparseSlow(h)
+	}
+	return sp
+}
+
+// sparseSlow reads h's buckets through Distribution.
+func sparseSlow(h *hdr.Histogram) sparse {
+	var sp sparse
+	for _, x := range h.Distribution() {
+		if x.Count > 0 {
+			sp.lo, sp.v, sp.n = append(sp.lo, x.From), append(sp.v, x.To), append(sp.n, x.Count)
+			sp.total += x.Count
+		}
+	}
+	return sp
 }

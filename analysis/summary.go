@@ -151,10 +151,10 @@ func (c *Collector) closeLocked(upTo int64, offered []int64) {
 		row.BytesIn, row.BytesOut = merged.n.BytesIn, merged.n.BytesOut
 		if merged.resp.total > 0 {
 			var v [3]int64
-			merged.resp.percentiles([]float64{50, 90, 99}, v[:])
+			merged.resp.quantiles([]float64{0.5, 0.9, 0.99}, v[:])
 			row.P50, row.P90, row.P99 = time.Duration(v[0]), time.Duration(v[1]), time.Duration(v[2])
 			row.Max = time.Duration(merged.resp.max())
-			merged.svc.percentiles([]float64{50, 99}, v[:2])
+			merged.svc.quantiles([]float64{0.5, 0.99}, v[:2])
 			row.ServiceP50, row.ServiceP99 = time.Duration(v[0]), time.Duration(v[1])
 		}
 		c.seconds = append(c.seconds, row)

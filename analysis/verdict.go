@@ -414,8 +414,8 @@ func censoredBound(r *ObjectiveResult, p *PhaseSummary, h *hdr.Histogram, dist D
 	if r.Objective.Metric == MetricQuantile && h != nil {
 		// At worst every censored request lies above the quantile: its
 		// rank among the rest moves up by at most c.
-		k := math.Ceil(q*float64(n)) + float64(c)
-		if k <= float64(n) && float64(h.ValueAtQuantile(100*k/float64(n))) < r.Objective.Threshold {
+		k := Rank(q, n) + c
+		if k <= n && float64(ValueAtRank(h, k)) < r.Objective.Threshold {
 			return // holds even then
 		}
 	}
