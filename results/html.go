@@ -608,11 +608,14 @@ func percentileCurve(h *hdr.Histogram) (xs, ys []float64) {
 	if top := math.Log10(float64(h.TotalCount())); top < hi {
 		hi = math.Max(top, lo)
 	}
+	qs := make([]float64, 0, steps+1)
 	for i := 0; i <= steps; i++ {
 		x := lo + (hi-lo)*float64(i)/steps
-		q := 1 - math.Pow(10, -x)
 		xs = append(xs, x)
-		ys = append(ys, float64(h.ValueAtQuantile(100*q)))
+		qs = append(qs, 1-math.Pow(10, -x))
+	}
+	for _, v := range analysis.ValuesAt(h, qs) {
+		ys = append(ys, float64(v))
 	}
 	return xs, ys
 }

@@ -380,8 +380,8 @@ func secondsFromIntervals(sum *analysis.Summary) error {
 			r.P50, r.P90, r.P99, r.Max = 0, 0, 0, 0
 			continue
 		}
-		v := h.ValueAtPercentilesSlice([]float64{50, 90, 99})
-		r.P50, r.P90, r.P99, r.Max = time.Duration(v[0]), time.Duration(v[1]), time.Duration(v[2]), time.Duration(h.Max())
+		v := analysis.ValuesAt(h, []float64{0.5, 0.9, 0.99})
+		r.P50, r.P90, r.P99, r.Max = v[0], v[1], v[2], time.Duration(h.Max())
 	}
 	return nil
 }
