@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tailgate/analysis"
 	"tailgate/generator"
 )
 
@@ -484,14 +485,15 @@ func (h *LatencyHist) FractionAbove(threshold time.Duration) float64 {
 }
 
 // Quantile returns the duration at quantile q in [0, 1]: the largest value
-// of the bucket holding the ⌈q·count⌉-th smallest duration, as an
-// HdrHistogram does. An empty histogram gives 0.
+// of the bucket holding the ⌈q·count⌉-th smallest duration (nearest rank,
+// analysis.Rank), as the reference HdrHistogram does. An empty histogram
+// gives 0.
 func (h *LatencyHist) Quantile(q float64) time.Duration {
 	c := h.Count()
 	if c == 0 {
 		return 0
 	}
-	rank := max(int64(math.Ceil(min(max(q, 0), 1)*float64(c))), 1)
+	rank := analysis.Rank(q, c)
 	var n int64
 	for i := range h.counts {
 		if n += h.counts[i].Load(); n >= rank {

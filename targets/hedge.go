@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tailgate/analysis"
 	"tailgate/generator"
 )
 
@@ -277,7 +278,7 @@ func (h *Hedge) observe(d time.Duration) {
 		buf[i] = h.ring[i].Load()
 	}
 	slices.Sort(buf)
-	rank := max(int(math.Ceil(h.after.Quantile*float64(k))), 1)
+	rank := analysis.Rank(h.after.Quantile, int64(k)) // nearest rank, as every percentile tailgate reports
 	h.delay.Store(buf[rank-1])
 	h.mu.Unlock()
 }

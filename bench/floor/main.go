@@ -37,6 +37,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
+
+	"tailgate/analysis"
 )
 
 type conn struct {
@@ -299,9 +301,12 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 	}
 	el := time.Since(start)
 	rep.Achieved = float64(rep.Completed) / el.Seconds()
-	rep.LagP50, rep.LagP99 = lag.ValueAtQuantile(50), lag.ValueAtQuantile(99)
-	rep.LagP999, rep.LagMax = lag.ValueAtQuantile(99.9), lag.Max()
-	rep.LatP50, rep.LatP99 = lat.ValueAtQuantile(50), lat.ValueAtQuantile(99)
+	// Percentiles by tailgate's rule (nearest rank), so the table compares
+	// like with like.
+	at := func(h *hdrhistogram.Histogram, q float64) int64 { return int64(analysis.ValueAt(h, q)) }
+	rep.LagP50, rep.LagP99 = at(lag, 0.5), at(lag, 0.99)
+	rep.LagP999, rep.LagMax = at(lag, 0.999), lag.Max()
+	rep.LatP50, rep.LatP99 = at(lat, 0.5), at(lat, 0.99)
 	return rep, nil
 }
 
