@@ -49,20 +49,44 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	var deadlineHit bool
+	var deadlineC <-chan time.Time
 	if opt.Deadline > 0 {
-		// Requests still in flight at the deadline are censored.
 		dt := time.NewTimer(time.Until(start.Add(opt.Deadline)))
 		defer dt.Stop()
+		deadlineC = dt.C
+	}
+	drain := opt.Drain
+	if drain <= 0 {
+		drain = DefaultDrain
+	}
+	var drainC <-chan time.Time
+	interrupted := ctx.Done()
+	for waiting := true; waiting; {
 		select {
 		case <-done:
-		case <-dt.C:
+			waiting = false
+		case <-deadlineC:
+			// Requests still in flight at the deadline are censored.
 			deadlineHit = true
 			l.cutOff(opt.Deadline)
 			cancelReqs()
 			<-done
+			waiting = false
+		case <-interrupted:
+			// Interrupted: the requests in flight get the drain.
+			interrupted = nil
+			tm := time.NewTimer(drain)
+			defer tm.Stop()
+			drainC = tm.C
+		case <-drainC:
+			cancelReqs()
+			<-done
+			waiting = false
+		case <-opt.Abort:
+			cancelReqs()
+			<-done
+			waiting = false
 		}
-	} else {
-		<-done
 	}
 	st := Stats{Start: start, Elapsed: min(time.Since(start), d), Ended: time.Since(start), Workers: n, PeakInFlight: int(l.peak.Load())}
 	st.DeadlineHit, st.CutOff = deadlineHit, l.cut.Load()

@@ -69,6 +69,10 @@ type Options struct {
 	// histograms at its lower bound. 0: the run lasts until every request
 	// due has been sent and has completed.
 	Deadline time.Duration
+	// Abort, when it closes, ends the run at once: sending stops (as when
+	// ctx is done) and requests in flight are cancelled without waiting
+	// for the drain, recorded as ErrCanceled. A second Ctrl-C closes it.
+	Abort <-chan struct{}
 	// Gauges, when set, is updated live for progress displays.
 	Gauges *Gauges
 	// Start, when non-zero, is the run's time origin (offset 0). It may be
@@ -474,6 +478,9 @@ dispatch:
 		case <-tm.C:
 			cancelReqs()
 			<-done
+		case <-opt.Abort:
+			cancelReqs()
+			<-done
 		case <-deadlineC:
 			l.cutOff(opt.Deadline)
 			cancelReqs()
@@ -496,6 +503,10 @@ dispatch:
 			// Interrupted while the last requests were in flight.
 			st.Interrupted = true
 			waitDrain()
+		case <-opt.Abort:
+			st.Interrupted = true
+			cancelReqs()
+			<-done
 		}
 	}
 	st.Ended = time.Since(start)

@@ -106,7 +106,7 @@ what held up the send loop).`,
 
 // Main runs the command line and returns the process exit code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := withSignals(context.Background(), os.Stderr)
 	defer stop()
 	if p := os.Getenv("TAILGATE_TRACE"); p != "" {
 		stopTrace, err := startTrace(p)
@@ -135,6 +135,52 @@ func startTrace(path string) (func(), error) {
 		trace.Stop()
 		f.Close()
 	}, nil
+}
+
+// abortKey is the context key of the channel a second signal closes.
+type abortKey struct{}
+
+// withSignals returns a context that the first SIGINT or SIGTERM cancels:
+// sending stops, the requests in flight get --drain, the results are
+// written. A second signal also closes the context's abort channel
+// (abortOf): requests in flight are cancelled at once and the results
+// written. A third exits at once with 130, writing nothing more.
+func withSignals(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	abort := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.WithValue(parent, abortKey{}, (<-chan struct{})(abort)))
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{})
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-sigs:
+			case <-quit:
+				return
+			}
+			switch n {
+			case 1:
+				fmt.Fprintln(stderr, "tailgate: stopping: no more requests; waiting up to --drain for those in flight, then writing the results (Ctrl-C again to stop at once)")
+				cancel()
+			case 2:
+				fmt.Fprintln(stderr, "tailgate: stopping at once: cancelling the requests in flight, writing the results")
+				close(abort)
+			default:
+				os.Exit(ExitInterrupted)
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(quit)
+		cancel()
+	}
+}
+
+// abortOf is the channel a second signal closes, or nil.
+func abortOf(ctx context.Context) <-chan struct{} {
+	c, _ := ctx.Value(abortKey{}).(<-chan struct{})
+	return c
 }
 
 // Execute runs the command line with args and returns the exit code.

@@ -1047,6 +1047,9 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 			}
 		})
 	}
+	if a := abortOf(ctx); a != nil {
+		j.gen.Abort = a
+	}
 	if j.gen.Deadline == 0 && j.total > 0 {
 		// The run ends on time whatever the target does: the schedule,
 		// then the drain for what is in flight.

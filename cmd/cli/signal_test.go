@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,6 +52,97 @@ func TestSignalsLeaveReadableResults(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				cmd.Process.Kill()
 				t.Fatal("did not exit within 20 s of the signal")
+			}
+			if code := cmd.ProcessState.ExitCode(); code != ExitInterrupted {
+				t.Fatalf("exit %d, want %d", code, ExitInterrupted)
+			}
+			f := readResult(t, out)
+			if !f.Interrupted {
+				t.Error("result not marked interrupted")
+			}
+			checkAddsUp(t, f)
+		})
+	}
+}
+
+// blackHole accepts connections and never answers.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// Signals at every stage of a run against a target that never answers:
+// while sending, after sending (the last requests in flight), and a
+// second one during the drain, which stops at once. Each leaves a
+// readable result marked interrupted and exits 130, on time.
+func TestSignalStates(t *testing.T) {
+	url := blackHole(t)
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		signals  []time.Duration // when to send SIGINT, from the start
+		maxTaken time.Duration
+	}{
+		// Sending for 30 s: the first SIGINT stops sending, the drain
+		// (1 s) ends the wait for the requests in flight.
+		{"while sending", []string{"--duration", "30s", "--drain", "1s"}, []time.Duration{time.Second}, 6 * time.Second},
+		// Sending ended at 1 s; the requests hang until the 60 s timeout
+		// and the run's deadline (duration + 20 s drain): SIGINT at 2 s
+		// ends the wait after the drain… of 20 s, so a second SIGINT
+		// stops it at once.
+		{"after sending, twice", []string{"--duration", "1s", "--drain", "20s", "--timeout", "60s"}, []time.Duration{2 * time.Second, 2500 * time.Millisecond}, 8 * time.Second},
+		// Twice during sending with a long drain: the second stops at once.
+		{"twice while sending", []string{"--duration", "30s", "--drain", "30s"}, []time.Duration{time.Second, 1500 * time.Millisecond}, 7 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
+			args := append([]string{"run", url, "-q", "--out", out, "--rate", "50"}, tt.args...)
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Env = append(os.Environ(), "TAILGATE_RUN_MAIN=1")
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			for _, at := range tt.signals {
+				time.Sleep(time.Until(start.Add(at)))
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+			select {
+			case <-done:
+			case <-time.After(tt.maxTaken + 10*time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("still running %v after the start", tt.maxTaken+10*time.Second)
+			}
+			if took := time.Since(start); took > tt.maxTaken {
+				t.Errorf("took %v, want at most %v", took, tt.maxTaken)
 			}
 			if code := cmd.ProcessState.ExitCode(); code != ExitInterrupted {
 				t.Fatalf("exit %d, want %d", code, ExitInterrupted)
