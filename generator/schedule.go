@@ -40,6 +40,14 @@ type Constant struct {
 var _ Schedule = Constant{}
 
 // Validate reports a non-positive or non-finite rate or a negative duration.
+// MaxRate is the highest rate one generator process schedules, in
+// requests per second: far above what it can send (a few hundred
+// thousand a second on one core), low enough that the schedule's own
+// bookkeeping (catching up after a stall, counting what was due at an
+// interrupt) stays a matter of milliseconds. Above it, split the load
+// over several generators (execution segments).
+const MaxRate = 1e6
+
 func (c Constant) Validate() error {
 	if !(c.Rate > 0) || math.IsInf(c.Rate, 0) {
 		return fmt.Errorf("rate must be a positive number of requests per second, got %v", c.Rate)

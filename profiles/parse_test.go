@@ -249,6 +249,7 @@ func TestParseProblems(t *testing.T) {
 		// Rates.
 		{"missing rate", "phases:\n  - duration: 1s\n", 2, "phases[0].rate", "", "missing rate"},
 		{"negative rate", "phases:\n  - duration: 1s\n    rate: -5\n", 3, "phases[0].rate", "-5", "must not be negative"},
+		{"rate past the ceiling", "phases:\n  - duration: 1s\n    rate: 1e12\n", 3, "phases[0].rate", "1e12", "--segment"},
 		{"infinite rate", "phases:\n  - duration: 1s\n    rate: .inf\n", 3, "phases[0].rate", ".inf", "finite"},
 		{"NaN rate", "phases:\n  - duration: 1s\n    rate: .nan\n", 3, "phases[0].rate", ".nan", "finite"},
 		{"rate not a number", "phases:\n  - duration: 1s\n    rate: fast\n", 3, "phases[0].rate", "fast", "must be a number of requests per second"},

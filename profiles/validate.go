@@ -376,6 +376,8 @@ func (c *checker) rateValues(r RateShape, path string, d time.Duration) {
 			c.problem(p, fnum(v), "must be a finite number of requests per second")
 		case v < 0:
 			c.problem(p, fnum(v), "must not be negative")
+		case v > generator.MaxRate:
+			c.problem(p, fnum(v), "above the %s req/s one tailgate process schedules: split the load over several generators (--segment 1/N … N/N)", fnum(generator.MaxRate))
 		}
 	}
 	positive := func(p string, v time.Duration) {

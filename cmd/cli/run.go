@@ -402,6 +402,9 @@ func ParseRate(s string) (float64, error) {
 	if err := (generator.Constant{Rate: r}).Validate(); err != nil {
 		return 0, fmt.Errorf("must be a positive number of requests per second")
 	}
+	if r > generator.MaxRate {
+		return 0, fmt.Errorf("%g req/s is above the %g req/s one tailgate process schedules: split the load over several generators (--segment 1/N … N/N)", r, generator.MaxRate)
+	}
 	return r, nil
 }
 

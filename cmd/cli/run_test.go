@@ -56,6 +56,17 @@ func TestParseRate(t *testing.T) {
 			t.Errorf("ParseRate(%q) accepted", in)
 		}
 	}
+	// A rate no generator can honour is refused with the way out, before
+	// any schedule is built (1e12 used to spin in the catch-up loop).
+	for _, in := range []string{"1e12", "2000001", "2/1us"} {
+		if _, err := ParseRate(in); err == nil || !strings.Contains(err.Error(), "--segment") {
+			t.Errorf("ParseRate(%q): %v, want a ceiling naming --segment", in, err)
+		}
+	}
+	io, _, errOut := testIO()
+	if code := Execute(context.Background(), io, []string{"run", "http://127.0.0.1:1/", "--rate", "1e12", "--duration", "1s"}); code != ExitUsage {
+		t.Errorf("--rate 1e12: exit %d, want %d: %s", code, ExitUsage, errOut)
+	}
 }
 
 func FuzzParseRate(f *testing.F) {
