@@ -19,24 +19,42 @@ type Step struct {
 	ErrorRate  float64       // failed ÷ completed, in [0, 1]
 	SendLagP99 time.Duration // p99 of actual − intended send
 
+	// P99Lo and P99Hi bound P99 at 95 % confidence (order statistics,
+	// QuantileCI); both 0 when unknown. FindKnee claims a knee only when
+	// p99 rose beyond them.
+	P99Lo, P99Hi time.Duration
+
 	// SecondP50s is the per-second response-time p50 over the step, in
-	// order, for the stationarity check; fewer than 4 values skip it.
+	// order.
 	SecondP50s []time.Duration
 
 	// TargetCPU is the target's own CPU use during the step, in cores,
 	// when its metrics were scraped (--target-metrics); 0 otherwise.
 	TargetCPU float64
 
-	// Valid and Why are set by CheckStep: FindKnee uses only valid steps,
-	// and Why says what was wrong with an invalid one ("" when valid).
+	// Valid is false when the step cannot be used at all: the generator
+	// did not keep to the schedule (a self-check finding of its own
+	// failed), or nothing was measured. Why says what was wrong ("" when
+	// valid). Set by the caller.
 	Valid bool
 	Why   string
+
+	// Saturated marks a valid step whose offered rate was above the
+	// target's capacity (see Saturated); Evidence says how it showed.
+	// Saturated steps bound capacity from above and are kept out of the
+	// knee.
+	Saturated bool
+	Evidence  string
 }
+
+// Healthy reports whether s is valid and not saturated: the target kept
+// up at s.Offered.
+func (s Step) Healthy() bool { return s.Valid && !s.Saturated }
 
 // StepOf builds a Step from a step's phase summary and the per-second
 // rows that lie inside it (the caller picks them, e.g. by Second.Phase;
-// leave out a partial first or last second). Valid is left false: call
-// CheckStep.
+// leave out a partial first or last second). Valid and Saturated are
+// left false: the caller judges the step.
 func StepOf(p *PhaseSummary, seconds []Second) Step {
 	s := Step{
 		Offered:    p.OfferedRate,
@@ -44,6 +62,9 @@ func StepOf(p *PhaseSummary, seconds []Second) Step {
 		P50:        p.Response.P50,
 		P99:        p.Response.P99,
 		SendLagP99: p.SendLag.P99,
+	}
+	if lo, hi, _ := QuantileCI(p.ResponseHist, 0.99, 0.95); hi > 0 {
+		s.P99Lo, s.P99Hi = lo, hi
 	}
 	if c := p.Completed(); c > 0 {
 		s.ErrorRate = float64(p.Errors) / float64(c)
@@ -54,84 +75,6 @@ func StepOf(p *PhaseSummary, seconds []Second) Step {
 		}
 	}
 	return s
-}
-
-// Defaults for the zero fields of StepCheck (MaxSendLagP99 defaults to
-// the self-check's DefaultMaxSendLagP99, 10 ms).
-const (
-	DefaultMinAchievedFraction = 0.99
-	DefaultMaxTrend            = 0.5
-)
-
-// StepCheck holds the limits CheckStep applies. A zero field takes its
-// default.
-type StepCheck struct {
-	// MinAchievedFraction is the least Achieved ÷ Offered (default 0.99).
-	MinAchievedFraction float64
-	// MaxSendLagP99 is the largest send-lag p99 (default 10 ms): above it
-	// the generator, not the target, set the pace.
-	MaxSendLagP99 time.Duration
-	// MaxTrend bounds the latency trend within the step,
-	//
-	//	trend = median(second half of SecondP50s) / median(first half) − 1
-	//
-	// (default 0.5). A rising p50 means the queue is growing: λ > μ, and
-	// the step's percentiles depend on how long it ran.
-	MaxTrend float64
-	// MaxErrorRate, if > 0, is the largest ErrorRate; zero leaves errors
-	// unchecked (an SLO on errors belongs in FindKnee's slo).
-	MaxErrorRate float64
-}
-
-func (c StepCheck) withDefaults() StepCheck {
-	if !(c.MinAchievedFraction > 0) {
-		c.MinAchievedFraction = DefaultMinAchievedFraction
-	}
-	if c.MaxSendLagP99 <= 0 {
-		c.MaxSendLagP99 = DefaultMaxSendLagP99
-	}
-	if !(c.MaxTrend > 0) {
-		c.MaxTrend = DefaultMaxTrend
-	}
-	return c
-}
-
-// CheckStep sets s.Valid and s.Why. A step is valid when
-//
-//   - it has an offered rate and a p99,
-//   - Achieved ≥ MinAchievedFraction × Offered (the target kept up),
-//   - SendLagP99 ≤ MaxSendLagP99 (the generator kept up),
-//   - the per-second p50 is stationary: trend ≤ MaxTrend (see StepCheck),
-//   - ErrorRate ≤ MaxErrorRate, when that is set.
-//
-// Why lists every failed rule, separated by "; ".
-func CheckStep(s *Step, c StepCheck) {
-	c = c.withDefaults()
-	var why []string
-	if !(s.Offered > 0) {
-		why = append(why, "no offered rate")
-	} else if frac := s.Achieved / s.Offered; !(frac >= c.MinAchievedFraction) {
-		why = append(why, fmt.Sprintf("achieved %s of %s req/s (%s%%, need ≥ %s%%)",
-			kneeRate(s.Achieved), kneeRate(s.Offered), formatPct(frac*100), formatPct(c.MinAchievedFraction*100)))
-	}
-	if s.P99 <= 0 {
-		why = append(why, "no p99 measured")
-	}
-	if s.SendLagP99 > c.MaxSendLagP99 {
-		why = append(why, fmt.Sprintf("send lag p99 %s > %s: the generator fell behind",
-			kneeDur(s.SendLagP99), kneeDur(c.MaxSendLagP99)))
-	}
-	if first, second, ok := kneeHalves(s.SecondP50s); ok && first > 0 {
-		if trend := float64(second)/float64(first) - 1; trend > c.MaxTrend {
-			why = append(why, fmt.Sprintf("latency rising within the step: p50 %s (+%s%%, limit +%s%%), offered load above capacity",
-				kneeDurPair(first, second), formatPct(trend*100), formatPct(c.MaxTrend*100)))
-		}
-	}
-	if c.MaxErrorRate > 0 && s.ErrorRate > c.MaxErrorRate {
-		why = append(why, fmt.Sprintf("errors %s%% > %s%%", formatPct(s.ErrorRate*100), formatPct(c.MaxErrorRate*100)))
-	}
-	s.Valid = len(why) == 0
-	s.Why = strings.Join(why, "; ")
 }
 
 // kneeHalves returns the medians of the first and second halves of d
@@ -155,7 +98,7 @@ func kneeMedian(d []time.Duration) time.Duration {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// KneePoint is one valid step as FindKnee saw it, for plotting.
+// KneePoint is one healthy step as FindKnee saw it, for plotting.
 type KneePoint struct {
 	Rate     float64       // offered req/s
 	P99      time.Duration // as measured
@@ -169,54 +112,58 @@ type KneePoint struct {
 type KneeResult struct {
 	Found    bool
 	KneeRate float64 // offered rate at the knee; 0 when not found
-	// KneeP99Before is the p99 at the lowest valid rate, KneeP99After the
-	// p99 at the knee (at the highest valid rate when not found).
+	// KneeP99Before is the p99 at the lowest healthy rate, KneeP99After the
+	// p99 at the knee (at the highest healthy rate when not found).
 	KneeP99Before, KneeP99After time.Duration
 
-	// Capacity is the best capacity estimate: CapacityFit when
-	// CapacityFromFit, else the largest valid rate (a lower bound).
-	Capacity        float64
-	CapacityFromFit bool
-	// CapacityFit is where the fitted line of 1/p99 against rate reaches
-	// zero (see FindKnee); 0 when the fit has no negative slope.
-	CapacityFit float64
-	MaxValid    float64 // largest valid offered rate
+	// Bracket is the capacity bracket of the steps (BracketCapacity); not
+	// in JSON here: a result file keeps it beside the knee (sweep.capacity).
+	Bracket CapacityBracket `json:"-"`
+	// Capacity is the capacity ρ is taken against: the bracket's midpoint
+	// when both its ends are known, else the model's estimate when it is
+	// shown, else the largest healthy rate (a lower bound); 0 when no step
+	// was healthy.
+	Capacity float64
+	// Model is the capacity of the 1/p99 line (see FindKnee), reported
+	// only when Model.Shown.
+	Model    ModelCapacity
+	MaxValid float64 // largest healthy offered rate
 	// Utilization is KneeRate ÷ Capacity, ρ at the knee (an upper bound
-	// when Capacity is only the largest valid rate); 0 when not found.
+	// when Capacity is only the largest healthy rate); 0 when not found.
 	Utilization float64
 
 	// SLO names the objective FindKnee was given ("" if none) and
-	// SLOHoldsTo is the highest valid rate up to which every valid step
-	// met it; 0 when even the lowest did not.
+	// SLOHoldsTo is the highest healthy rate up to which every healthy
+	// step met it; 0 when even the lowest did not.
 	SLO        string
 	SLOHoldsTo float64
 
 	// Sentence says all of the above in one line, e.g.
-	//	knee at 7,800 req/s (ρ≈0.78 of ≈10,000 req/s capacity); p99 3→12 ms; p99<50ms holds up to 8,600 req/s
-	//	no knee: p99 stays within 1.3× of 3.1 ms up to 20,000 req/s (the largest stable rate tested)
+	//	knee at 7,800 req/s (ρ≈0.78 of capacity 9,500–10,500 req/s); p99 3→12 ms; p99<50ms holds up to 8,600 req/s
+	//	no knee below capacity: p99 stays within 1.3× of 3.1 ms up to 20,000 req/s (the largest healthy rate tested)
 	Sentence string
-	Points   []KneePoint // valid steps by rate
+	Points   []KneePoint // healthy steps by rate
 }
 
 // Tuning of FindKnee.
 const (
-	kneeMinPoints    = 4   // valid steps needed to look for a knee (~8 for a reliable one)
+	kneeMinPoints    = 4   // healthy steps needed to look for a knee (~8 for a reliable one)
 	kneeFlatRatio    = 1.5 // smoothed p99 max/min below this: flat, no knee
 	kneeMinDiff      = 0.1 // difference-curve peak below this: no knee
 	kneeSensitivity  = 1.0 // Kneedle's S
-	kneeFitMaxRatio  = 1.5 // CapacityFit accepted up to this × MaxValid
 	kneeFitMinPoints = 3   // steps at or above the knee needed to fit only those
 )
 
 // FindKnee finds the utilisation knee of a rate sweep: the rate beyond
-// which p99 grows much faster than the load. Only steps with Valid set
-// (see CheckStep) are used; invalid ones are ignored, never guessed at.
-// slo, if not nil, reports whether a step meets an objective and names
-// it ("p99<50ms"); it is asked about valid steps only.
+// which p99 grows much faster than the load. Only healthy steps (Valid,
+// not Saturated) are used; saturated ones bound capacity (see
+// BracketCapacity), invalid ones are ignored, never guessed at. slo, if
+// not nil, reports whether a step meets an objective and names it
+// ("p99<50ms").
 //
 // Knee (Kneedle, Satopää et al. 2011, for a convex increasing curve):
 //
-//  1. Points (x, y) = (offered rate, p99) of the valid steps, by rate.
+//  1. Points (x, y) = (offered rate, p99) of the healthy steps, by rate.
 //  2. Smooth: latency does not fall as load rises, so y is replaced by
 //     its isotonic (non-decreasing, least-squares in log y) fit, by pool
 //     adjacent violators. This removes noise without a window to tune,
@@ -230,30 +177,34 @@ const (
 //  5. Local maxima i of y_d (y_d[i−1] < y_d[i] ≥ y_d[i+1]), each with the
 //     threshold T_i = y_d[i] − S·mean(Δx_n), S = 1. The knee is the first
 //     local maximum after which y_d falls below T_i before the next one.
+//  6. The rise must be real: the p99 confidence interval of the highest
+//     healthy step must lie wholly above the knee step's
+//     (P99Lo_top > P99Hi_knee). Normalising stretches any curve to the
+//     unit square, so without this a flat curve's noise (2.6 → 2.9 ms)
+//     looks like a knee.
 //
-// There is no knee when there are fewer than 4 valid steps, when the
-// smoothed p99 varies by less than 1.5× (flat), or when max y_d < 0.1
-// (p99 rises about linearly with the rate).
+// There is no knee when there are fewer than 4 healthy rates, when the
+// smoothed p99 varies by less than 1.5× (flat), when max y_d < 0.1 (p99
+// rises about linearly with the rate), or when the rise is within the
+// confidence intervals (or they are unknown).
 //
-// Capacity. Under M/M/1, p99 ≈ ln(100)/(μ − λ), so 1/p99 ≈ (μ − λ)/4.6
-// is linear in λ and reaches zero at μ. FindKnee fits 1/p99 = a + b·λ,
-// minimising the relative error Σ (1 − p99_i·(a + b·λ_i))², and reports
-// CapacityFit = −a/b when b < 0. The fit uses the steps from the knee
-// up when there is a knee with at least 3 steps at or above it, else
-// every valid step. A fixed service-time floor S₀ (p99 ≈ S₀ + 4.6/(μ−λ))
-// bends 1/p99 at low load and pushes the intercept above μ; the relative
-// weighting and the restriction to loaded steps, where queueing
-// dominates, keep that bias small (S₀ = 2 ms under a 0.48 ms queueing
-// p99 at low load: +5 %).
-//
-// Capacity = CapacityFit when it lies in [MaxValid, 1.5 × MaxValid]:
-// below, a higher rate was measured stable; far above, the curve has not
-// bent enough to extrapolate. Otherwise Capacity = MaxValid, a lower
-// bound.
+// Capacity and ρ. ρ = KneeRate / Capacity, Capacity the midpoint of the
+// bracket (BracketCapacity) when a saturated step closes it. Without
+// one, a model may stand in: under M/M/1, p99 ≈ ln(100)/(μ − λ), so
+// 1/p99 ≈ (μ − λ)/4.6 is linear in λ and reaches zero at μ. FindKnee
+// fits 1/p99 = a + b·λ, minimising the relative error
+// Σ (1 − p99_i·(a + b·λ_i))², and takes −a/b when b < 0 (LineCapacity),
+// with a jackknife interval. The fit uses the steps from the knee up when
+// there is a knee with at least 3 steps at or above it, else every
+// healthy step (a fixed service-time floor bends 1/p99 at low load and
+// pushes the intercept up). The model's capacity is reported only with
+// its interval and only when a healthy step reached within 20 % of it
+// (ModelCapacity.Shown). Otherwise Capacity is the largest healthy rate,
+// a lower bound, and ρ an upper bound.
 func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 	var valid []Step
 	for _, s := range steps {
-		if s.Valid && s.Offered > 0 && s.P99 > 0 {
+		if s.Healthy() && s.Offered > 0 && s.P99 > 0 {
 			valid = append(valid, s)
 		}
 	}
@@ -267,8 +218,9 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 		return 0
 	})
 	var r KneeResult
+	r.Bracket = BracketCapacity(steps, slo)
 	if len(valid) == 0 {
-		r.Sentence = "no knee: no step was stable (see each step's reason)"
+		r.Sentence = "no knee: no step ran healthy (see each step's state)"
 		return r
 	}
 	n := len(valid)
@@ -296,7 +248,7 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 		r.Points[i] = p
 	}
 
-	upTo := " up to " + kneeRate(r.MaxValid) + " req/s (the largest stable rate tested)"
+	upTo := " up to " + kneeRate(r.MaxValid) + " req/s (the largest healthy rate tested)"
 	minRaw, maxRaw := valid[0].P99, valid[0].P99
 	for _, s := range valid {
 		minRaw, maxRaw = min(minRaw, s.P99), max(maxRaw, s.P99)
@@ -307,28 +259,51 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 			rates++
 		}
 	}
+	const none = "no knee below capacity: "
 	knee := -1
 	switch {
 	case rates < kneeMinPoints:
-		r.Sentence = fmt.Sprintf("no knee: only %d stable rate(s) (need at least %d, about 8 for a reliable knee)", rates, kneeMinPoints)
+		r.Sentence = fmt.Sprintf(none+"only %d healthy rate(s) (need at least %d, about 8 for a reliable knee)", rates, kneeMinPoints)
 	case hi < kneeFlatRatio*lo:
-		r.Sentence = fmt.Sprintf("no knee: p99 stays within %s× of %s%s",
+		r.Sentence = fmt.Sprintf(none+"p99 stays within %s× of %s%s",
 			kneeRatio(float64(maxRaw)/float64(minRaw)), kneeDur(minRaw), upTo)
 	default:
 		knee = kneedle(r.Points)
 		if knee < 0 {
-			r.Sentence = fmt.Sprintf("no knee: p99 rises %s without a clear knee%s",
+			r.Sentence = fmt.Sprintf(none+"p99 rises %s without a clear knee%s",
 				kneeDurPair(valid[0].P99, valid[n-1].P99), upTo)
+			break
+		}
+		k, top := valid[knee], valid[n-1]
+		switch {
+		case k.P99Hi <= 0 || top.P99Lo <= 0:
+			r.Sentence = fmt.Sprintf(none+"p99 rises %s, but without confidence intervals the rise cannot be told from noise%s",
+				kneeDurPair(k.P99, top.P99), upTo)
+			knee = -1
+		case top.P99Lo <= k.P99Hi:
+			r.Sentence = fmt.Sprintf(none+"p99 rises %s from %s to %s req/s, within its confidence intervals (%s and %s)",
+				kneeDurPair(k.P99, top.P99), kneeRate(k.Offered), kneeRate(top.Offered),
+				kneeDurPair(k.P99Lo, k.P99Hi), kneeDurPair(top.P99Lo, top.P99Hi))
+			knee = -1
 		}
 	}
 	fitFrom := 0
 	if knee >= 0 && n-knee >= kneeFitMinPoints {
 		fitFrom = knee
 	}
-	r.CapacityFit = kneeCapacityFit(valid[fitFrom:])
-	r.Capacity = r.MaxValid
-	if r.CapacityFit >= r.MaxValid && r.CapacityFit <= kneeFitMaxRatio*r.MaxValid {
-		r.Capacity, r.CapacityFromFit = r.CapacityFit, true
+	r.Model = LineCapacity(valid[fitFrom:], r.MaxValid, r.Bracket.Hi)
+	var capText string
+	switch {
+	case r.Bracket.Mid() > 0:
+		r.Capacity = r.Bracket.Mid()
+		capText = fmt.Sprintf("of capacity %s–%s req/s", kneeRate(r.Bracket.Lo), kneeRate(r.Bracket.Hi))
+	case r.Model.Shown:
+		r.Capacity = r.Model.Estimate
+		capText = fmt.Sprintf("of ≈%s req/s capacity by the %s, %s; no step saturated",
+			kneeRate(kneeRound3(r.Capacity)), r.Model.Model, r.Model.interval())
+	default:
+		r.Capacity = r.MaxValid
+		capText = fmt.Sprintf("capacity ≥ %s req/s, the largest healthy rate tested; no step saturated", kneeRate(r.Capacity))
 	}
 	if knee >= 0 {
 		r.Found = true
@@ -336,14 +311,15 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 		r.KneeRate = valid[knee].Offered
 		r.KneeP99After = valid[knee].P99
 		r.Utilization = r.KneeRate / r.Capacity
-		var capText string
-		if r.CapacityFromFit {
-			capText = fmt.Sprintf("ρ≈%.2f of ≈%s req/s capacity", r.Utilization, kneeRate(kneeRound3(r.Capacity)))
-		} else {
-			capText = fmt.Sprintf("ρ≤%.2f: capacity ≥ %s req/s, the largest stable rate tested", r.Utilization, kneeRate(r.Capacity))
+		rho := fmt.Sprintf("ρ≈%.2f %s", r.Utilization, capText)
+		if r.Bracket.Mid() == 0 && !r.Model.Shown {
+			rho = fmt.Sprintf("ρ≤%.2f: %s", r.Utilization, capText)
 		}
 		r.Sentence = fmt.Sprintf("knee at %s req/s (%s); p99 %s",
-			kneeRate(r.KneeRate), capText, kneeDurPair(r.KneeP99Before, r.KneeP99After))
+			kneeRate(r.KneeRate), rho, kneeDurPair(r.KneeP99Before, r.KneeP99After))
+	}
+	if r.Model.Shown && !(r.Found && r.Capacity == r.Model.Estimate) {
+		r.Sentence += "; " + r.Model.String()
 	}
 	if sloClause != "" {
 		r.Sentence += "; " + sloClause
@@ -372,7 +348,7 @@ func (r *KneeResult) sloHolds(valid []Step, slo func(Step) (bool, string)) strin
 	}
 	switch {
 	case all:
-		return fmt.Sprintf("%s holds at every stable rate tested, up to %s req/s", name, kneeRate(r.SLOHoldsTo))
+		return fmt.Sprintf("%s holds at every healthy rate tested, up to %s req/s", name, kneeRate(r.SLOHoldsTo))
 	case r.SLOHoldsTo == 0:
 		return fmt.Sprintf("%s is not met even at %s req/s", name, kneeRate(valid[0].Offered))
 	default:

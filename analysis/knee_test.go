@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// mm1Steps returns valid steps of an M/M/1 queue with service rate mu at
-// λ = mu/20, 2·mu/20, …, 0.95·mu: p99 = ln(100)/(μ − λ), each p99
-// multiplied by noise() (nil: none).
+// mm1Steps returns healthy steps of an M/M/1 queue with service rate mu
+// at λ = mu/20, 2·mu/20, …, 0.95·mu: p99 = ln(100)/(μ − λ), each p99
+// multiplied by noise() (nil: none), with a ±5 % confidence interval.
 func mm1Steps(mu float64, noise func() float64) []Step {
 	var steps []Step
 	for i := 1; i <= 19; i++ {
@@ -20,13 +20,20 @@ func mm1Steps(mu float64, noise func() float64) []Step {
 		if noise != nil {
 			p99 *= noise()
 		}
-		steps = append(steps, Step{
+		steps = append(steps, withCI(Step{
 			Offered: lam, Achieved: lam,
 			P99:   time.Duration(p99 * 1e9),
 			Valid: true,
-		})
+		}, 0.05))
 	}
 	return steps
+}
+
+// withCI gives s.P99 a confidence interval of ± frac.
+func withCI(s Step, frac float64) Step {
+	s.P99Lo = time.Duration(float64(s.P99) * (1 - frac))
+	s.P99Hi = time.Duration(float64(s.P99) * (1 + frac))
+	return s
 }
 
 func TestFindKneeMM1(t *testing.T) {
@@ -40,11 +47,13 @@ func TestFindKneeMM1(t *testing.T) {
 	if r.KneeRate < 7000 || r.KneeRate > 8500 {
 		t.Errorf("KneeRate = %v, want ≈7,800", r.KneeRate)
 	}
-	if math.Abs(r.Capacity-mu)/mu > 0.10 || !r.CapacityFromFit {
-		t.Errorf("Capacity = %v (from fit %v), want ≈%v", r.Capacity, r.CapacityFromFit, mu)
+	// No step saturated: the line's capacity stands in, measured steps
+	// reaching 95 % of it.
+	if math.Abs(r.Capacity-mu)/mu > 0.10 || !r.Model.Shown || r.Capacity != r.Model.Estimate {
+		t.Errorf("Capacity = %v (model %+v), want ≈%v", r.Capacity, r.Model, mu)
 	}
-	if math.Abs(r.CapacityFit-mu) > 1 {
-		t.Errorf("CapacityFit = %v, want %v (exact for M/M/1)", r.CapacityFit, mu)
+	if math.Abs(r.Model.Estimate-mu) > 1 || math.Abs(r.Model.Lo-mu) > 1 || math.Abs(r.Model.Hi-mu) > 1 {
+		t.Errorf("Model = %+v, want %v (exact for M/M/1, a zero-width interval)", r.Model, mu)
 	}
 	if r.MaxValid != 9500 {
 		t.Errorf("MaxValid = %v, want 9500", r.MaxValid)
@@ -55,7 +64,7 @@ func TestFindKneeMM1(t *testing.T) {
 	if len(r.Points) != 19 {
 		t.Errorf("len(Points) = %d, want 19", len(r.Points))
 	}
-	for _, want := range []string{"knee at 8,000 req/s (ρ≈0.80 of ≈10,000 req/s capacity); p99 0.48→2.3 ms"} {
+	for _, want := range []string{"knee at 8,000 req/s (ρ≈0.80 of ≈10,000 req/s capacity by the 1/p99 linear fit, 95 % CI 10,000–10,000; no step saturated); p99 0.48→2.3 ms"} {
 		if !strings.Contains(r.Sentence, want) {
 			t.Errorf("Sentence %q lacks %q", r.Sentence, want)
 		}
@@ -77,7 +86,7 @@ func TestFindKneeNoisy(t *testing.T) {
 			t.Errorf("seed %d: KneeRate = %v, want ≈7,800", seed, r.KneeRate)
 		}
 		if math.Abs(r.Capacity-mu)/mu > 0.10 {
-			t.Errorf("seed %d: Capacity = %v (fit %v), want within 10 %% of %v", seed, r.Capacity, r.CapacityFit, mu)
+			t.Errorf("seed %d: Capacity = %v (model %+v), want within 10 %% of %v", seed, r.Capacity, r.Model, mu)
 		}
 	}
 }
@@ -94,7 +103,7 @@ func TestFindKneeServiceFloor(t *testing.T) {
 		t.Fatalf("no knee: %s", r.Sentence)
 	}
 	if r.Capacity < steps[len(steps)-1].Offered || r.Capacity > 1.15*mu {
-		t.Errorf("Capacity = %v (fit %v), want in [9,500, 11,500]", r.Capacity, r.CapacityFit)
+		t.Errorf("Capacity = %v (model %+v), want in [9,500, 11,500]", r.Capacity, r.Model)
 	}
 	t.Log(r.Sentence)
 }
@@ -104,22 +113,22 @@ func TestFindKneeFlat(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		var steps []Step
 		for i := 1; i <= 20; i++ {
-			steps = append(steps, Step{
+			steps = append(steps, withCI(Step{
 				Offered: float64(i) * 1000, Achieved: float64(i) * 1000,
 				P99:   time.Duration(3.1e6 * (0.9 + 0.2*rng.Float64())),
 				Valid: true,
-			})
+			}, 0.1))
 		}
 		r := FindKnee(steps, nil)
 		if r.Found {
 			t.Errorf("seed %d: found a knee at %v in a flat curve", seed, r.KneeRate)
 		}
-		if !strings.HasPrefix(r.Sentence, "no knee: p99 stays within 1.") ||
-			!strings.HasSuffix(r.Sentence, "up to 20,000 req/s (the largest stable rate tested)") {
+		if !strings.HasPrefix(r.Sentence, "no knee below capacity: p99 stays within 1.") ||
+			!strings.Contains(r.Sentence, "up to 20,000 req/s (the largest healthy rate tested)") {
 			t.Errorf("seed %d: Sentence = %q", seed, r.Sentence)
 		}
-		if r.Capacity != 20000 || r.CapacityFromFit {
-			t.Errorf("seed %d: Capacity = %v (from fit %v), want the largest valid rate", seed, r.Capacity, r.CapacityFromFit)
+		if r.Capacity != 20000 || r.Model.Shown {
+			t.Errorf("seed %d: Capacity = %v (model %+v), want the largest healthy rate", seed, r.Capacity, r.Model)
 		}
 	}
 }
@@ -153,40 +162,42 @@ func TestFindKneeLinear(t *testing.T) {
 	}
 }
 
-func TestFindKneeInvalidExcluded(t *testing.T) {
+func TestFindKneeSaturatedExcluded(t *testing.T) {
 	const mu = 10000.0
 	steps := mm1Steps(mu, nil)
 	// Past capacity: the target completes only 10,000 req/s, and p99 is
 	// whatever the queue grew to, here small enough to look like no knee.
 	for _, lam := range []float64{11000, 12000, 13000} {
-		steps = append(steps, Step{Offered: lam, Achieved: mu, P99: time.Millisecond})
+		steps = append(steps, Step{Offered: lam, Achieved: mu, P99: time.Millisecond, Valid: true,
+			Saturated: true, Evidence: "completed 10,000/s of " + kneeRate(lam) + "/s offered"})
 	}
-	for i := range steps {
-		CheckStep(&steps[i], StepCheck{})
-	}
+	// And a step the generator could not keep up with, dropped.
+	steps = append(steps, Step{Offered: 9750, Achieved: 9750, P99: time.Second, Why: "send-lag: p99 40 ms"})
 	r := FindKnee(steps, nil)
 	if len(r.Points) != 19 {
-		t.Errorf("used %d points, want the 19 valid ones", len(r.Points))
+		t.Errorf("used %d points, want the 19 healthy ones", len(r.Points))
 	}
 	if r.MaxValid != 9500 || !r.Found {
 		t.Errorf("MaxValid = %v, Found = %v", r.MaxValid, r.Found)
 	}
-	for _, s := range steps[19:] {
-		if s.Valid || !strings.Contains(s.Why, "achieved 10,000 of") {
-			t.Errorf("step %v: Valid = %v, Why = %q", s.Offered, s.Valid, s.Why)
-		}
+	// ρ from the bracket's midpoint, 10,250.
+	if r.Bracket.Lo != 9500 || r.Bracket.Hi != 11000 || r.Capacity != 10250 || r.Utilization != 8000.0/10250 {
+		t.Errorf("bracket %+v, capacity %v, ρ %v", r.Bracket, r.Capacity, r.Utilization)
+	}
+	if want := "knee at 8,000 req/s (ρ≈0.78 of capacity 9,500–11,000 req/s); p99 0.48→2.3 ms; the 1/p99 linear fit puts capacity at ≈10,000 req/s (95 % CI 10,000–10,000)"; r.Sentence != want {
+		t.Errorf("Sentence = %q, want %q", r.Sentence, want)
 	}
 
-	// Without CheckStep nothing is valid.
-	r = FindKnee([]Step{{Offered: 1, Achieved: 1, P99: 1}}, nil)
-	if r.Found || !strings.HasPrefix(r.Sentence, "no knee: no step was stable") {
-		t.Errorf("no valid steps: %+v", r)
+	// With no healthy step there is nothing to find.
+	r = FindKnee([]Step{{Offered: 1, Achieved: 1, P99: 1}, {Offered: 2, Achieved: 1, P99: 1, Valid: true, Saturated: true}}, nil)
+	if r.Found || !strings.HasPrefix(r.Sentence, "no knee: no step ran healthy") {
+		t.Errorf("no healthy steps: %+v", r)
 	}
 }
 
 func TestFindKneeTooFew(t *testing.T) {
 	r := FindKnee(mm1Steps(10000, nil)[16:], nil) // 3 steps
-	if r.Found || !strings.Contains(r.Sentence, "only 3 stable") {
+	if r.Found || !strings.Contains(r.Sentence, "only 3 healthy") {
 		t.Errorf("3 steps: Found = %v, Sentence = %q", r.Found, r.Sentence)
 	}
 }
@@ -204,7 +215,7 @@ func TestFindKneeSLO(t *testing.T) {
 		// ln(100)/(10,000 − 8,500) = 3.07 ms, /(10,000 − 9,000) = 4.6 ms
 		{4 * time.Millisecond, 8500, "p99<4 ms holds up to 8,500 req/s"},
 		// every step is under 20 ms
-		{20 * time.Millisecond, 9500, "p99<20 ms holds at every stable rate tested, up to 9,500 req/s"},
+		{20 * time.Millisecond, 9500, "p99<20 ms holds at every healthy rate tested, up to 9,500 req/s"},
 		// the lowest step has 0.48 ms
 		{100 * time.Microsecond, 0, "p99<100 µs is not met even at 500 req/s"},
 	}
@@ -224,54 +235,6 @@ func TestFindKneeSLO(t *testing.T) {
 	r := FindKnee(steps, slo(20*time.Millisecond))
 	if r.SLOHoldsTo != steps[9].Offered {
 		t.Errorf("SLOHoldsTo = %v, want %v", r.SLOHoldsTo, steps[9].Offered)
-	}
-}
-
-func TestCheckStep(t *testing.T) {
-	ms := time.Millisecond
-	flat := []time.Duration{3 * ms, 3 * ms, 3 * ms, 3 * ms, 3 * ms, 3 * ms}
-	tests := []struct {
-		name string
-		s    Step
-		c    StepCheck
-		want string // substring of Why; "" for valid
-	}{
-		{"valid", Step{Offered: 1000, Achieved: 995, P99: ms, SendLagP99: ms, SecondP50s: flat}, StepCheck{}, ""},
-		// 98 % achieved < 99 %
-		{"behind", Step{Offered: 1000, Achieved: 980, P99: ms}, StepCheck{}, "achieved 980 of 1,000 req/s (98%, need ≥ 99%)"},
-		// a looser limit accepts it
-		{"behind-ok", Step{Offered: 1000, Achieved: 980, P99: ms}, StepCheck{MinAchievedFraction: 0.95}, ""},
-		{"no-rate", Step{P99: ms}, StepCheck{}, "no offered rate"},
-		{"no-p99", Step{Offered: 10, Achieved: 10}, StepCheck{}, "no p99"},
-		// 12 ms > 10 ms default
-		{"lag", Step{Offered: 10, Achieved: 10, P99: ms, SendLagP99: 12 * ms}, StepCheck{}, "send lag p99 12 ms > 10 ms"},
-		{"lag-ok", Step{Offered: 10, Achieved: 10, P99: ms, SendLagP99: 12 * ms}, StepCheck{MaxSendLagP99: 20 * ms}, ""},
-		// p50 median 2 ms → 9 ms: +350 %
-		{"trend", Step{Offered: 10, Achieved: 10, P99: ms,
-			SecondP50s: []time.Duration{ms, 2 * ms, 3 * ms, 50 * ms, 6 * ms, 9 * ms, 12 * ms}}, StepCheck{}, "p50 2→9 ms (+350%, limit +50%)"},
-		// +40 % is within +50 %
-		{"trend-ok", Step{Offered: 10, Achieved: 10, P99: ms,
-			SecondP50s: []time.Duration{10 * ms, 10 * ms, 14 * ms, 14 * ms}}, StepCheck{}, ""},
-		// three seconds are too few to judge a trend
-		{"trend-short", Step{Offered: 10, Achieved: 10, P99: ms,
-			SecondP50s: []time.Duration{ms, 10 * ms, 100 * ms}}, StepCheck{}, ""},
-		{"errors", Step{Offered: 10, Achieved: 10, P99: ms, ErrorRate: 0.2}, StepCheck{MaxErrorRate: 0.01}, "errors 20% > 1%"},
-		{"errors-unchecked", Step{Offered: 10, Achieved: 10, P99: ms, ErrorRate: 0.2}, StepCheck{}, ""},
-	}
-	for _, tt := range tests {
-		s := tt.s
-		s.Valid, s.Why = !(tt.want == ""), "stale"
-		CheckStep(&s, tt.c)
-		if s.Valid != (tt.want == "") || !strings.Contains(s.Why, tt.want) || (tt.want == "" && s.Why != "") {
-			t.Errorf("%s: Valid = %v, Why = %q; want %q", tt.name, s.Valid, s.Why, tt.want)
-		}
-	}
-
-	// Several failures are all listed.
-	s := Step{Offered: 1000, Achieved: 500, P99: ms, SendLagP99: time.Second}
-	CheckStep(&s, StepCheck{})
-	if strings.Count(s.Why, "; ") != 1 {
-		t.Errorf("Why = %q, want two reasons", s.Why)
 	}
 }
 
@@ -307,13 +270,14 @@ func TestKneeFormat(t *testing.T) {
 }
 
 func ExampleFindKnee() {
-	// An M/M/1 server with μ = 10,000 req/s, swept at 500 … 9,500 req/s.
-	steps := mm1Steps(10000, nil)
-	for i := range steps {
-		CheckStep(&steps[i], StepCheck{})
-	}
-	slo := func(s Step) (bool, string) { return s.P99 < 5*time.Millisecond, "p99<5ms" }
-	fmt.Println(FindKnee(steps, slo).Sentence)
+	// An M/M/1 server with μ = 10,000 req/s, swept at 500 … 9,500 req/s,
+	// then at 11,000 req/s, where it saturated.
+	steps := append(mm1Steps(10000, nil), Step{Offered: 11000, Achieved: 10000, P99: 90 * time.Millisecond,
+		Valid: true, Saturated: true, Evidence: "completed 10,000/s of 11,000/s offered (90.9%)"})
+	r := FindKnee(steps, nil)
+	fmt.Println(r.Bracket.Sentence)
+	fmt.Println(r.Sentence)
 	// Output:
-	// knee at 8,000 req/s (ρ≈0.80 of ≈10,000 req/s capacity); p99 0.48→2.3 ms; p99<5ms holds up to 9,000 req/s
+	// capacity between 9,500 and 11,000 req/s: at 11,000 the target completed 10,000/s and latency grew without bound
+	// knee at 8,000 req/s (ρ≈0.78 of capacity 9,500–11,000 req/s); p99 0.48→2.3 ms; the 1/p99 linear fit puts capacity at ≈10,000 req/s (95 % CI 10,000–10,000)
 }

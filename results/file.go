@@ -148,21 +148,29 @@ type HedgeInfo struct {
 	Delay     time.Duration `json:"delay_ns"` // the delay in force at the end
 }
 
-// SweepInfo is a rate sweep's analysis: every step (valid or not, and
-// why) and the knee (analysis.FindKnee).
+// SweepInfo is a rate sweep's analysis: every step by rate (ok,
+// saturated with its evidence, or invalid and why), the capacity bracket
+// (analysis.BracketCapacity) and the knee (analysis.FindKnee).
 type SweepInfo struct {
 	Steps []analysis.Step     `json:"steps"`
 	Knee  analysis.KneeResult `json:"knee"`
+	// Capacity brackets the target's capacity between the highest healthy
+	// step and the lowest saturated one; nil in files written before it
+	// existed and for closed-loop sweeps.
+	Capacity *analysis.CapacityBracket `json:"capacity,omitempty"`
 	// USL is the Universal Scalability Law fit of a closed-loop sweep
-	// over concurrency (sweep --concurrency).
-	USL    *analysis.USLFit `json:"usl,omitempty"`
-	Search *SearchInfo      `json:"search,omitempty"`
+	// over concurrency (sweep --concurrency), and USLCapacity its peak
+	// with an interval, judged like any model's capacity.
+	USL         *analysis.USLFit        `json:"usl,omitempty"`
+	USLCapacity *analysis.ModelCapacity `json:"usl_capacity,omitempty"`
+	Search      *SearchInfo             `json:"search,omitempty"`
 }
 
-// SearchInfo is the outcome of a capacity search (sweep --search).
+// SearchInfo is the outcome of a search (sweep --search): of the capacity
+// bracket, or with an objective of the highest rate that meets it.
 type SearchInfo struct {
-	SLO        string  `json:"slo"`
-	Best       float64 `json:"best_rps"`  // highest rate that met the SLO with a valid step
+	SLO        string  `json:"slo"`       // "" for a capacity search
+	Best       float64 `json:"best_rps"`  // the bracket's lower end: the highest healthy rate (that met the SLO)
 	Confirmed  bool    `json:"confirmed"` // the longer confirming run met it too
 	Iterations int     `json:"iterations"`
 	Sentence   string  `json:"sentence"`

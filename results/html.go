@@ -1467,11 +1467,15 @@ func htmlPhaseList(s *analysis.Summary) string {
 
 // SweepPoint is one step of a rate sweep: the rate offered and achieved
 // (req/s), its response-time p50 and p99, and whether the step counts
-// (the generator kept up, latency was stationary).
+// toward the latency curve (the generator kept up and the target was not
+// saturated).
 type SweepPoint struct {
 	Offered, Achieved float64
 	P50, P99          time.Duration
 	Valid             bool
+	// State names the step's state for the table ("ok", "saturated",
+	// "invalid"); "" shows Valid as yes or no.
+	State string
 }
 
 // KneeMark marks the knee of a sweep at an offered rate (req/s), with a
@@ -1484,9 +1488,10 @@ type KneeMark struct {
 // WriteHTMLSweep writes a self-contained HTML page for a rate sweep:
 // latency (p50, p99) against the offered rate with the knee (when knee is
 // not nil) and the SLO (when slo > 0) marked, achieved against offered
-// rate, and a table of the steps. Invalid steps are drawn as rings and
-// left out of the lines.
-func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Duration, title string) error {
+// rate, and a table of the steps. Steps that do not count (saturated or
+// invalid) are drawn as rings and left out of the lines. notes are shown
+// above the charts (e.g. the capacity bracket).
+func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Duration, title string, notes ...string) error {
 	if title == "" {
 		title = "tailgate sweep"
 	}
@@ -1525,7 +1530,7 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		Series: []Series{
 			{Name: "p50", X: ox, Y: p50, Points: true},
 			{Name: "p99", X: ox, Y: p99, Points: true},
-			{Name: "invalid step (p99)", X: badX, Y: bad99, NoLine: true, Hollow: true, Color: "#6b7280"},
+			{Name: "saturated or invalid step (p99)", X: badX, Y: bad99, NoLine: true, Hollow: true, Color: "#6b7280"},
 		},
 		Markers: latMarkers,
 		Empty:   "no steps",
@@ -1544,7 +1549,7 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		Series: []Series{
 			{Name: "achieved", X: ox, Y: ach, Points: true},
 			{Name: "ideal (achieved = offered)", X: []float64{0, hi}, Y: []float64{0, hi}, Dash: true, Color: "#9ca3af"},
-			{Name: "invalid step", X: badX, Y: badAch, NoLine: true, Hollow: true, Color: "#6b7280"},
+			{Name: "saturated or invalid step", X: badX, Y: badAch, NoLine: true, Hollow: true, Color: "#6b7280"},
 		},
 		Markers: markers,
 		Empty:   "no steps",
@@ -1553,14 +1558,15 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		tput.Series = tput.Series[:2]
 	}
 	sec := htmlSection{Title: "Sweep"}
+	sec.Notes = append(sec.Notes, notes...)
 	if knee != nil {
 		sec.Notes = append(sec.Notes, knee.Label)
 	}
 	sec.Charts = []htmlChart{
-		{lat.SVG(), "Response time from the intended send. Rings are steps that do not count (the generator fell behind or latency kept rising)."},
+		{lat.SVG(), "Response time from the intended send. Rings are steps that do not count: saturated (the target held completions below the offered rate, or its latency kept rising) or invalid (the generator fell behind)."},
 		{tput.SVG(), ""},
 	}
-	t := htmlTable{Caption: "Steps", Head: []string{"offered/s", "achieved/s", "achieved/offered", "p50", "p99", "valid"}}
+	t := htmlTable{Caption: "Steps", Head: []string{"offered/s", "achieved/s", "achieved/offered", "p50", "p99", "state"}}
 	if slo > 0 {
 		t.Head = append(t.Head, "p99 < "+FormatDuration(slo))
 	}
@@ -1572,6 +1578,9 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		valid := htmlCell{"yes", "ok"}
 		if !s.Valid {
 			valid = htmlCell{"no", "warn"}
+		}
+		if s.State != "" {
+			valid.Text = s.State
 		}
 		row := []htmlCell{numCell(formatRate(s.Offered)), numCell(formatRate(s.Achieved)), numCell(ratio), numCell(FormatDuration(s.P50)), numCell(FormatDuration(s.P99)), valid}
 		if slo > 0 {

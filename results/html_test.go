@@ -319,7 +319,7 @@ func TestWriteHTMLSweep(t *testing.T) {
 	if n := strings.Count(out, "<svg "); n != 2 {
 		t.Errorf("%d charts, want 2", n)
 	}
-	for _, want := range []string{`data-series="p99"`, `data-series="invalid step (p99)"`, "knee at 7,800 req/s", "SLO p99 &lt; 20.0ms", `class="marker"`, "<caption>Steps</caption>"} {
+	for _, want := range []string{`data-series="p99"`, `data-series="saturated or invalid step (p99)"`, "knee at 7,800 req/s", "SLO p99 &lt; 20.0ms", `class="marker"`, "<caption>Steps</caption>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sweep lacks %q", want)
 		}

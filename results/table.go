@@ -405,9 +405,10 @@ func WriteVerdict(w io.Writer, v *analysis.Verdict) {
 	}
 }
 
-// WriteSweep renders a sweep: a row per step (offered, achieved, p50,
-// p99, errors, valid or why not), the knee sentence and, for a search, its
-// outcome.
+// WriteSweep renders a sweep: a row per step by rate (offered, achieved,
+// p50, p99 with its interval, errors, send lag, state: ok, saturated with
+// the evidence, or INVALID and why), the capacity bracket, the knee
+// sentence and, for a search, its outcome.
 func WriteSweep(w io.Writer, f *File) error {
 	info := f.Sweep
 	fmt.Fprintf(w, "tailgate sweep → %s\n\n", f.Settings.Target)
@@ -415,27 +416,34 @@ func WriteSweep(w io.Writer, f *File) error {
 	for _, st := range info.Steps {
 		cpu = cpu || st.TargetCPU > 0
 	}
-	cols := []string{"step", "offered/s", "achieved/s", "p50", "p99", "errors", "send lag p99", "ρ≈offered/capacity"}
+	cols := []string{"step", "offered/s", "achieved/s", "p50", "p99 (95% CI)", "errors", "send lag p99", "ρ≈offered/capacity"}
 	if cpu {
 		cols = append(cols, "target CPU")
 	}
-	cols = append(cols, "valid")
+	cols = append(cols, "state")
 	t := newTable(w, cols...)
 	for i, st := range info.Steps {
-		valid := "yes"
-		if !st.Valid {
-			valid = "no: " + st.Why
+		state := "ok"
+		switch {
+		case !st.Valid:
+			state = "INVALID: " + st.Why
+		case st.Saturated:
+			state = "saturated: " + st.Evidence
 		}
 		rho := "-"
 		if c := info.Knee.Capacity; c > 0 {
 			rho = fmt.Sprintf("%.2f", st.Offered/c)
 		}
+		p99 := FormatDuration(st.P99)
+		if st.P99Hi > 0 {
+			p99 += fmt.Sprintf(" (%s–%s)", FormatDuration(st.P99Lo), FormatDuration(st.P99Hi))
+		}
 		row := []any{fmt.Sprint(i + 1), formatRate(st.Offered), formatRate(st.Achieved), FormatDuration(st.P50),
-			FormatDuration(st.P99), fmt.Sprintf("%.2f%%", 100*st.ErrorRate), FormatDuration(st.SendLagP99), rho}
+			p99, fmt.Sprintf("%.2f%%", 100*st.ErrorRate), FormatDuration(st.SendLagP99), rho}
 		if cpu {
 			row = append(row, fmt.Sprintf("%.2f cores", st.TargetCPU))
 		}
-		row = append(row, valid)
+		row = append(row, state)
 		if err := t.Append(row...); err != nil {
 			return err
 		}
@@ -443,7 +451,22 @@ func WriteSweep(w io.Writer, f *File) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, info.Knee.Sentence)
+	if info.Capacity != nil {
+		fmt.Fprintln(w, info.Capacity.Sentence)
+	}
+	if info.Knee.Sentence != "" {
+		fmt.Fprintln(w, info.Knee.Sentence)
+	}
+	if info.USL != nil {
+		fmt.Fprintf(w, "Universal Scalability Law: %s\n", info.USL)
+	}
+	if m := info.USLCapacity; m != nil {
+		if m.Shown {
+			fmt.Fprintln(w, m.String())
+		} else {
+			fmt.Fprintf(w, "USL capacity not shown: %s\n", m.Why)
+		}
+	}
 	if info.Search != nil {
 		fmt.Fprintln(w, "search: "+info.Search.Sentence)
 	}

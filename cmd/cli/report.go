@@ -102,11 +102,25 @@ func writeHTML(w stdio.Writer, f *results.File) error {
 	}
 	var pts []results.SweepPoint
 	for _, st := range f.Sweep.Steps {
-		pts = append(pts, results.SweepPoint{Offered: st.Offered, Achieved: st.Achieved, P50: st.P50, P99: st.P99, Valid: st.Valid})
+		state := "ok"
+		switch {
+		case !st.Valid:
+			state = "invalid"
+		case st.Saturated:
+			state = "saturated"
+		}
+		pts = append(pts, results.SweepPoint{Offered: st.Offered, Achieved: st.Achieved, P50: st.P50, P99: st.P99, Valid: st.Healthy(), State: state})
 	}
 	var knee *results.KneeMark
 	if f.Sweep.Knee.Found {
 		knee = &results.KneeMark{Rate: f.Sweep.Knee.KneeRate, Label: f.Sweep.Knee.Sentence}
+	}
+	var notes []string
+	if c := f.Sweep.Capacity; c != nil {
+		notes = append(notes, c.Sentence)
+	}
+	if !f.Sweep.Knee.Found && f.Sweep.Knee.Sentence != "" {
+		notes = append(notes, f.Sweep.Knee.Sentence)
 	}
 	var slo time.Duration
 	if f.Verdict != nil {
@@ -117,7 +131,7 @@ func writeHTML(w stdio.Writer, f *results.File) error {
 			}
 		}
 	}
-	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+f.Settings.Target)
+	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+f.Settings.Target, notes...)
 }
 
 // reportIntervalLog summarises an HdrHistogram interval log (--hdr-log,

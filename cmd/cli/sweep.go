@@ -5,7 +5,9 @@ import (
 	"fmt"
 	stdio "io"
 	"math"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +25,7 @@ type SweepOptions struct {
 	StepDuration time.Duration
 	Cooldown     time.Duration
 	Search       bool
-	Precision    float64 // binary search stops when hi/lo − 1 < Precision
+	Precision    float64 // binary search stops when hi/lo − 1 ≤ Precision
 	MaxSteps     int
 	Concurrency  []int // closed-loop sweep over these concurrencies (USL fit)
 }
@@ -34,20 +36,29 @@ func NewCmdSweep(io *IOStreams) *cobra.Command {
 	raw := &rawFlags{}
 	var from, to, conc string
 	cmd := &cobra.Command{
-		Use:   "sweep URL --from R --to R [--steps N] [--step-duration D] [--slo EXPR] | sweep URL --search --slo EXPR",
-		Short: "Find the utilization knee (rate sweep) or the highest rate that meets an SLO (--search)",
+		Use:   "sweep URL --from R --to R [--steps N] [--step-duration D] [--slo EXPR] | sweep URL --search [--slo EXPR]",
+		Short: "Bracket the target's capacity and find the utilization knee (rate sweep); narrow the bracket (--search)",
 		Long: `A sweep runs the target at increasing constant rates, one step after another,
-each step a fresh open-loop run with its own self-check. Only valid steps count:
-achieved ≥ 99 % of offered, small send lag, latency stationary within the step
-(an upward trend means the rate is above capacity). From the valid steps it finds
-the knee (Kneedle), estimates capacity (largest stable rate, cross-checked by the
-linear fit of 1/p99 against rate) and, with --slo, the highest rate the objective
-holds to. See docs/knee.md.
+each step a fresh open-loop run with its own self-check. Each step is one of:
+  ok         the target kept up: capacity is at least this rate
+  saturated  the target's backpressure held completions below the offered rate,
+             or its latency kept rising through the step: the rate is above
+             capacity. Kept, with the evidence.
+  INVALID    the generator did not keep to the schedule (its own fault): dropped,
+             with the reason, and the rate tried once more.
+The highest ok step and the lowest saturated one bracket the capacity
+("capacity between 1,600 and 2,000 req/s: at 2,000 the target completed 1,576/s
+and latency grew without bound"). From the ok steps it finds the knee (Kneedle),
+claimed only where p99 rose beyond its confidence interval, with ρ taken against
+the bracket; and, with --slo, the highest rate the objective holds to. A model's
+capacity (the 1/p99 line) is shown only with its interval and only when a step
+reached within 20 % of it. See docs/knee.md.
 
---search finds the highest rate that meets the SLO instead: doubling from --from
-until a step fails (SLO breached or step invalid), then bisecting to --precision,
-then a confirming run twice as long.`,
+--search narrows the bracket instead: doubling from --from until a step saturates
+(or, with an objective, fails it), then bisecting until the bracket is no wider
+than --precision, then a confirming run twice as long at its lower end.`,
 		Example: `  tailgate sweep http://127.0.0.1:8080/ --from 500 --to 20000 --steps 12 --step-duration 20s --slo 'p99<50ms'
+  tailgate sweep http://127.0.0.1:8080/ --search --from 500
   tailgate sweep http://127.0.0.1:8080/ --search --slo 'p99<50ms' --from 500`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -91,9 +102,6 @@ then a confirming run twice as long.`,
 			if err := opts.finish(c, raw); err != nil {
 				return err
 			}
-			if opts.Search && len(opts.Verdict.spec.Objectives) == 0 {
-				return usageErrorf("--search needs an objective (--slo or --slo-file)")
-			}
 			return doSweep(c.Context(), io, opts)
 		},
 	}
@@ -104,8 +112,8 @@ then a confirming run twice as long.`,
 	f.DurationVar(&opts.StepDuration, "step-duration", 10*time.Second, "length of each step")
 	f.DurationVar(&opts.Cooldown, "cooldown", time.Second, "pause between steps, for the target to drain")
 	f.StringVar(&opts.Arrivals, "arrivals", "constant", "arrival process of each step: constant or poisson")
-	f.BoolVar(&opts.Search, "search", false, "search for the highest rate that meets the SLO instead of sweeping")
-	f.Float64Var(&opts.Precision, "precision", 0.01, "--search: stop bisecting when the bracket is this narrow (relative)")
+	f.BoolVar(&opts.Search, "search", false, "bisect the capacity bracket (with --slo: the objective's) instead of sweeping")
+	f.Float64Var(&opts.Precision, "precision", 0.05, "--search: stop bisecting when the bracket is this narrow (hi/lo − 1)")
 	f.IntVar(&opts.MaxSteps, "max-steps", 30, "--search: give up after this many steps")
 	f.StringVar(&conc, "concurrency", "", "closed-loop sweep over these concurrencies (e.g. 1,2,4,8,16) and a Universal Scalability Law fit")
 	opts.addFlags(f, raw)
@@ -119,6 +127,14 @@ type stepRun struct {
 	io   *IOStreams
 	n    int
 	all  []*results.File
+	met  map[stepKey]bool // whether each step met every objective
+}
+
+// stepKey tells steps apart for the objective's answer: the analysis
+// passes steps by value.
+type stepKey struct {
+	offered float64
+	p99     time.Duration
 }
 
 func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*results.File, analysis.Step, error) {
@@ -144,21 +160,79 @@ func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*resu
 	vo := s.opts.Verdict
 	v := analysis.Evaluate(f.Summary, vo.spec.Objectives, vo.spec.Policy, vo.selfCheck(f, nil))
 	f.Verdict = &v
-	ph := &f.Summary.Phases[0]
-	secs := stepSeconds(f, d)
-	st := analysis.StepOf(ph, secs)
-	if r, ok := windowRate(secs, false); ok {
-		st.Achieved = min(r, st.Offered*1.05)
+	st := judgeStep(f, d)
+	if s.met == nil {
+		s.met = map[stepKey]bool{}
 	}
+	s.met[stepKey{st.Offered, st.P99}] = s.meets(f)
+	s.all = append(s.all, f)
+	if !s.opts.Quiet {
+		fmt.Fprintf(s.io.ErrOut, "  %s\n", stepState(st))
+	}
+	return f, st, nil
+}
+
+// judgeStep reduces a step's judged result (f.Verdict set) of length d to
+// an analysis.Step: invalid when the generator's own checks failed,
+// saturated when the target held the load back (analysis.Saturated).
+func judgeStep(f *results.File, d time.Duration) analysis.Step {
+	ph := &f.Summary.Phases[0]
+	st := analysis.StepOf(ph, stepSeconds(f, d))
 	if ph.Target != nil {
 		st.TargetCPU = ph.Target.CPUCores
 	}
-	analysis.CheckStep(&st, analysis.StepCheck{MaxSendLagP99: vo.MaxSendLag})
-	if st.Valid && f.Summary.Generator.SlotWaits > 0 {
-		st.Valid, st.Why = false, "the in-flight cap was hit: raise --max-in-flight"
+	sat, done, evidence := analysis.Saturated(f.Summary)
+	if done > 0 {
+		st.Achieved = min(done, st.Offered*1.05)
 	}
-	s.all = append(s.all, f)
-	return f, st, nil
+	var why []string
+	if f.Verdict != nil {
+		why = generatorFaults(f.Verdict, sat)
+	}
+	if st.P99 <= 0 {
+		why = append(why, "no response measured")
+	}
+	st.Valid = len(why) == 0
+	st.Why = strings.Join(why, "; ")
+	st.Saturated = st.Valid && sat
+	if st.Saturated {
+		st.Evidence = evidence
+	}
+	return st
+}
+
+// generatorFaults lists a verdict's failing findings that are the
+// generator's own: only these make a step invalid. When the target held
+// the load back (saturated), slot waits, drops, send lag, a short send
+// rate and bunched sends are its backpressure, not the generator's fault.
+// Too few samples for a percentile's interval is no one's fault: the
+// step's p99 interval is then wide, and the knee test allows for it.
+func generatorFaults(v *analysis.Verdict, saturated bool) []string {
+	var out []string
+	for _, f := range v.Findings {
+		if f.OK || f.Check == analysis.CheckSamples {
+			continue
+		}
+		if saturated {
+			switch f.Check {
+			case analysis.CheckSlotWaits, analysis.CheckDrops, analysis.CheckSendLag, analysis.CheckSendRate, analysis.CheckArrivals:
+				continue
+			}
+		}
+		out = append(out, f.String())
+	}
+	return out
+}
+
+// stepState is a step's state for the progress lines and the table.
+func stepState(st analysis.Step) string {
+	switch {
+	case !st.Valid:
+		return "INVALID: " + st.Why
+	case st.Saturated:
+		return "saturated: " + st.Evidence
+	}
+	return "ok"
 }
 
 // meets reports whether a step met every objective by its point
@@ -177,9 +251,25 @@ func (s *stepRun) meets(f *results.File) bool {
 	return true
 }
 
+// slo is the objective's answer for a step of this sweep, for the
+// analysis; nil without an objective.
+func (s *stepRun) slo() func(analysis.Step) (bool, string) {
+	objs := s.opts.Verdict.spec.Objectives
+	if len(objs) == 0 {
+		return nil
+	}
+	name := objs[0].String()
+	if len(objs) > 1 {
+		name += fmt.Sprintf(" (and %d more)", len(objs)-1)
+	}
+	return func(st analysis.Step) (bool, string) {
+		return s.met[stepKey{st.Offered, st.P99}], name
+	}
+}
+
 func formatRate(r float64) string {
 	if r >= 100 {
-		return fmt.Sprintf("%.0f", r)
+		return strconv.FormatFloat(math.Round(r), 'f', 0, 64)
 	}
 	return fmt.Sprintf("%.1f", r)
 }
@@ -193,10 +283,6 @@ func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 	defer job.close()
 	sr := &stepRun{opts: opts, job: job, io: io}
 	info := &results.SweepInfo{}
-	var sloName string
-	if objs := opts.Verdict.spec.Objectives; len(objs) > 0 {
-		sloName = objs[0].String()
-	}
 	pause := func() bool {
 		select {
 		case <-ctx.Done():
@@ -211,6 +297,7 @@ func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 			return err
 		}
 	} else {
+		retried := false
 		for i := 0; i < opts.Steps && ctx.Err() == nil; i++ {
 			rate := opts.From + (opts.To-opts.From)*float64(i)/float64(opts.Steps-1)
 			_, st, err := sr.run(ctx, rate, opts.StepDuration)
@@ -218,39 +305,42 @@ func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 				return err
 			}
 			info.Steps = append(info.Steps, st)
-			// Two invalid steps in a row: the target is past capacity;
-			// higher rates only waste time.
-			if n := len(info.Steps); n >= 2 && !info.Steps[n-1].Valid && !info.Steps[n-2].Valid && i < opts.Steps-1 {
-				fmt.Fprintf(io.ErrOut, "two invalid steps in a row: stopping the sweep at %s req/s\n", formatRate(rate))
-				break
+			// An invalid step is run once more: the generator's host may
+			// have been disturbed in passing.
+			if !st.Valid && !retried && pause() {
+				retried = true
+				i--
+				continue
+			}
+			retried = false
+			// Two saturated steps in a row: the target is past capacity,
+			// and higher rates only pile up its queue. Two invalid ones:
+			// the generator cannot offer more.
+			if n := len(info.Steps); n >= 2 && i < opts.Steps-1 {
+				a, b := info.Steps[n-2], info.Steps[n-1]
+				stop := ""
+				switch {
+				case a.Saturated && b.Saturated:
+					stop = "two saturated steps in a row"
+				case !a.Valid && !b.Valid:
+					stop = "two invalid steps in a row"
+				}
+				if stop != "" {
+					fmt.Fprintf(io.ErrOut, "%s: stopping the sweep at %s req/s\n", stop, formatRate(rate))
+					break
+				}
 			}
 			if i < opts.Steps-1 && !pause() {
 				break
 			}
 		}
 	}
-	var sloFn func(analysis.Step) (bool, string)
-	if sloName != "" {
-		byRate := map[float64]*results.File{}
-		for _, f := range sr.all {
-			byRate[f.Settings.Rate] = f
-		}
-		sloFn = func(st analysis.Step) (bool, string) {
-			f := byRate[st.Offered]
-			if f == nil {
-				for r, g := range byRate { // offered is measured, rates planned
-					if math.Abs(r-st.Offered)/r < 0.02 {
-						f = g
-					}
-				}
-			}
-			return f != nil && sr.meets(f), sloName
-		}
-	}
-	info.Knee = analysis.FindKnee(info.Steps, sloFn)
 	if len(sr.all) == 0 {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted before the first step"))
 	}
+	sortSteps(info, sr.all)
+	info.Knee = analysis.FindKnee(info.Steps, sr.slo())
+	info.Capacity = &info.Knee.Bracket
 	last := sr.all[len(sr.all)-1]
 	out := *last
 	out.Kind = "sweep"
@@ -263,76 +353,112 @@ func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 		return err
 	}
 	if opts.Search && (info.Search == nil || info.Search.Best == 0) {
-		return withCode(ExitFail, fmt.Errorf("no rate tested met %s", sloName))
+		if objs := opts.Verdict.spec.Objectives; len(objs) > 0 {
+			return withCode(ExitFail, fmt.Errorf("no rate tested met %s", objs[0]))
+		}
+		return withCode(ExitFail, fmt.Errorf("no rate tested ran without saturating the target"))
 	}
 	return nil
 }
 
-// search finds the highest rate meeting the SLO: ×2 from --from until a
-// step fails, bisect to --precision, then confirm with a run twice as long
-// (nighthawk's adaptive controller, with "the generator kept up" among
-// the conditions).
+// sortSteps orders a sweep's steps, and their results with them, by
+// offered rate (a search runs them out of order).
+func sortSteps(info *results.SweepInfo, files []*results.File) {
+	idx := make([]int, len(info.Steps))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return info.Steps[idx[a]].Offered < info.Steps[idx[b]].Offered })
+	steps := make([]analysis.Step, len(idx))
+	fs := make([]*results.File, len(idx))
+	for i, j := range idx {
+		steps[i], fs[i] = info.Steps[j], files[j]
+	}
+	copy(info.Steps, steps)
+	copy(files, fs)
+}
+
+// search narrows the capacity bracket (with an objective, the
+// objective's: the failing end is also a step that missed it): ×2 from
+// --from until a step fails, then bisecting until the bracket is no wider
+// than --precision (analysis.CapacityBracket.Next), then a confirming
+// run twice as long at its lower end (nighthawk's adaptive controller,
+// "the generator kept up" among the conditions: an invalid step ends the
+// search).
 func search(ctx context.Context, sr *stepRun, opts *SweepOptions, info *results.SweepInfo, pause func() bool) (*results.SearchInfo, error) {
-	si := &results.SearchInfo{SLO: opts.Verdict.spec.Objectives[0].String()}
-	good, bad := 0.0, 0.0
-	try := func(rate float64, d time.Duration) (bool, error) {
-		f, st, err := sr.run(ctx, rate, d)
+	slo := sr.slo()
+	si := &results.SearchInfo{}
+	try := func(rate float64, d time.Duration) (analysis.Step, error) {
+		_, st, err := sr.run(ctx, rate, d)
 		if err != nil {
-			return false, err
+			return st, err
 		}
 		info.Steps = append(info.Steps, st)
 		si.Iterations++
-		ok := st.Valid && sr.meets(f)
 		if ctx.Err() == nil {
 			pause()
 		}
-		return ok, nil
+		return st, nil
 	}
-	rate := opts.From
-	for si.Iterations < opts.MaxSteps && ctx.Err() == nil {
-		ok, err := try(rate, opts.StepDuration)
+	var b analysis.CapacityBracket
+	var stopped string
+	retried := false
+	for rate := opts.From; si.Iterations < opts.MaxSteps && ctx.Err() == nil; {
+		st, err := try(rate, opts.StepDuration)
 		if err != nil {
 			return si, err
 		}
-		if !ok {
-			bad = rate
+		if !st.Valid {
+			// Once may be a passing disturbance on the generator's host;
+			// twice in a row, the generator cannot offer this rate.
+			if !retried {
+				retried = true
+				continue
+			}
+			stopped = fmt.Sprintf("; stopped at %s req/s, where the generator could not keep up (%s)", formatRate(rate), st.Why)
 			break
 		}
-		good = rate
-		rate *= 2
+		retried = false
+		b = analysis.BracketCapacity(info.Steps, slo)
+		next, ok := b.Next(opts.Precision)
+		if !ok {
+			break
+		}
+		rate = next
 	}
-	for bad > 0 && good > 0 && bad/good-1 > opts.Precision && si.Iterations < opts.MaxSteps && ctx.Err() == nil {
-		mid := (good + bad) / 2
-		ok, err := try(mid, opts.StepDuration)
+	si.SLO = b.SLO
+	si.Best = b.Lo
+	conf := "not confirmed: the search stopped early"
+	if b.Lo > 0 && stopped == "" && ctx.Err() == nil {
+		st, err := try(b.Lo, 2*opts.StepDuration)
 		if err != nil {
 			return si, err
 		}
-		if ok {
-			good = mid
-		} else {
-			bad = mid
-		}
-	}
-	si.Best = good
-	if good > 0 && ctx.Err() == nil {
-		ok, err := try(good, 2*opts.StepDuration)
-		if err != nil {
-			return si, err
-		}
-		si.Confirmed = ok
-	}
-	switch {
-	case good == 0:
-		si.Sentence = fmt.Sprintf("%s is not met even at %s req/s", si.SLO, formatRate(opts.From))
-	case bad == 0:
-		si.Sentence = fmt.Sprintf("%s holds up to at least %s req/s (the highest rate tried)", si.SLO, formatRate(good))
-	default:
-		conf := "confirmed by a run twice as long"
+		si.Confirmed = st.Healthy() && (slo == nil || sr.met[stepKey{st.Offered, st.P99}])
+		conf = "confirmed by a run twice as long"
 		if !si.Confirmed {
 			conf = "NOT confirmed by the longer run: the margin is thin"
 		}
-		si.Sentence = fmt.Sprintf("%s holds up to %s req/s (fails at %s); %s", si.SLO, formatRate(good), formatRate(bad), conf)
 	}
+	up := b.Upper()
+	switch {
+	case si.SLO != "" && b.Lo == 0:
+		si.Sentence = fmt.Sprintf("%s is not met even at %s req/s", si.SLO, formatRate(opts.From))
+	case si.SLO != "" && up == 0:
+		si.Sentence = fmt.Sprintf("%s holds up to at least %s req/s (the highest rate tried)", si.SLO, formatRate(b.Lo))
+	case si.SLO != "":
+		si.Sentence = fmt.Sprintf("%s holds up to %s req/s (fails at %s); %s", si.SLO, formatRate(b.Lo), formatRate(up), conf)
+	case b.Lo == 0 && b.Hi == 0:
+		si.Sentence = "no step could be judged"
+	case b.Lo == 0:
+		si.Sentence = fmt.Sprintf("the target saturated even at %s req/s", formatRate(b.Hi))
+	case up == 0:
+		si.Sentence = fmt.Sprintf("capacity above %s req/s (the highest rate tried)", formatRate(b.Lo))
+	default:
+		si.Sentence = fmt.Sprintf("capacity between %s and %s req/s (%.1f%% wide); %s at %s req/s",
+			formatRate(b.Lo), formatRate(up), 100*(up/b.Lo-1), conf, formatRate(b.Lo))
+	}
+	si.Sentence += stopped
 	return si, nil
 }
 
@@ -381,10 +507,23 @@ func doClosedSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted before the first step"))
 	}
 	fit, ferr := analysis.FitUSL(pts)
+	var model analysis.ModelCapacity
 	if ferr != nil {
 		fmt.Fprintf(io.Out, "no USL fit: %v\n", ferr)
 	} else {
 		fmt.Fprintf(io.Out, "Universal Scalability Law: %s\n", fit)
+		reached := 0.0
+		for _, p := range pts {
+			reached = max(reached, p.X)
+		}
+		// The peak is a capacity only with its interval, and only when a
+		// step came within 20 % of it.
+		model = analysis.USLCapacity(pts, reached)
+		if model.Shown {
+			fmt.Fprintln(io.Out, model.String())
+		} else {
+			fmt.Fprintf(io.Out, "USL capacity not shown: %s\n", model.Why)
+		}
 	}
 	out := *steps[len(steps)-1]
 	out.Kind = "sweep"
@@ -393,6 +532,7 @@ func doClosedSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error
 	out.Sweep = &results.SweepInfo{}
 	if ferr == nil {
 		out.Sweep.USL = &fit
+		out.Sweep.USLCapacity = &model
 	}
 	for _, f := range steps {
 		t := f.Summary.Total

@@ -2,49 +2,183 @@ package cli
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"tailgate/analysis"
 )
 
-// A demo target whose capacity is set by 4 workers × 10 ms per request
-// (400 req/s): the sweep's capacity estimate lands within 15 % of it.
-func TestSweepFindsKnownCapacity(t *testing.T) {
-	base := startDemoProcess(t, "--workers", "4", "--service-time", "10ms", "--cache-ttl", "0", "--dep-median", "0", "--tail-prob", "0")
+// capacityTarget starts the demo target with 4 workers, each holding a
+// request for 10 ms (about 370 req/s: the timer wakes late), in a child
+// process so its CPU is not counted as the generator's. On the
+// project's 2-core machine, shared, its closed-loop capacity varied by
+// under 1 % from run to run; with 2 ms per request (about 1,500 req/s)
+// by 5 % and more, the timer's lateness and the generator's CPU being a
+// larger part of each request.
+func capacityTarget(t *testing.T) string {
+	return startDemoProcess(t, "--workers", "4", "--service-time", "10ms", "--cache-ttl", "0", "--dep-median", "0", "--tail-prob", "0")
+}
+
+// closedCapacity measures base's capacity closed loop (--rate max) with 8
+// connections, twice the workers, so a request is always waiting.
+func closedCapacity(t *testing.T, base string) float64 {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "closed.json")
+	io, _, errOut := testIO()
+	if code := Execute(context.Background(), io, []string{"run", base + "/", "--rate", "max", "-c", "8", "--duration", "2s", "-q", "--out", out}); code != ExitOK {
+		t.Fatalf("closed loop: exit %d: %s", code, errOut)
+	}
+	return readResult(t, out).Summary.Total.AchievedRate
+}
+
+// skipIfStepsStarved skips when a step near the bracket came out INVALID
+// and no step at its rate was valid: the machine starved the generator
+// there, and the bracket had to widen over it (the sweep was right to
+// drop it).
+func skipIfStepsStarved(t *testing.T, steps []analysis.Step, lo, hi float64) {
+	t.Helper()
+	for _, st := range steps {
+		if st.Valid || st.Offered < 0.9*lo || (hi > 0 && st.Offered > 1.1*hi) {
+			continue
+		}
+		retried := false
+		for _, o := range steps {
+			retried = retried || (o.Valid && math.Abs(o.Offered-st.Offered) < 0.01*st.Offered)
+		}
+		if !retried {
+			t.Skipf("machine overloaded: the step at %.0f req/s was invalid: %s", st.Offered, st.Why)
+		}
+	}
+}
+
+// A sweep across the capacity of a 4-worker target: the steps above it
+// are saturated (kept, with evidence), not invalid, and the bracket they
+// close contains the capacity a closed-loop run measures and is at most
+// 25 % wide. The rates are placed at 0.5, 0.7, … 1.3 × that capacity so
+// no step falls within the few percent where a short step cannot tell
+// (the sweep itself does not know the capacity).
+func TestSweepBracketsCapacity(t *testing.T) {
+	base := capacityTarget(t)
+	c1 := closedCapacity(t, base)
 	out := filepath.Join(t.TempDir(), "s.json")
 	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"sweep", base + "/", "--from", "100", "--to", "450", "--steps", "8",
-		"--step-duration", "3s", "--cooldown", "300ms", "--slo", "p99<100ms", "--max-send-lag", "100ms",
-		"--max-in-flight", "4096", "--out", out, "-q"})
+	code := Execute(context.Background(), io, []string{"sweep", base + "/", "--from", formatRate(0.5 * c1), "--to", formatRate(1.3 * c1),
+		"--steps", "5", "--step-duration", "2s", "--cooldown", "300ms", "--max-in-flight", "4096", "--out", out, "-q"})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
 	}
+	c2 := closedCapacity(t, base)
+	lo, hi := min(c1, c2), max(c1, c2)
 	f := readResult(t, out)
-	k := f.Sweep.Knee
-	valid := 0
+	b := f.Sweep.Capacity
+	if b == nil {
+		t.Fatalf("no capacity bracket\n%s", stdout)
+	}
+	t.Logf("closed-loop capacity %.0f then %.0f req/s; %s", c1, c2, b.Sentence)
+	skipIfStepsStarved(t, f.Sweep.Steps, b.Lo, b.Hi)
+	if hi/lo-1 > 0.15 {
+		t.Skipf("machine too noisy: closed-loop capacity %.0f then %.0f req/s", c1, c2)
+	}
+	if !(b.Lo > 0 && b.Hi > 0) || b.Lo > hi || b.Hi < lo {
+		t.Errorf("bracket %.0f–%.0f misses the closed-loop capacity %.0f–%.0f req/s\n%s", b.Lo, b.Hi, lo, hi, stdout)
+	}
+	if b.Hi/b.Lo-1 > 0.25+1e-9 {
+		t.Errorf("bracket %.0f–%.0f is %.0f%% wide, want ≤ 25%%", b.Lo, b.Hi, 100*(b.Hi/b.Lo-1))
+	}
+	// The steps above capacity are kept as saturated, with evidence, and
+	// the sentence names the completed rate.
+	sat := 0
 	for _, st := range f.Sweep.Steps {
-		if st.Valid {
-			valid++
+		if st.Saturated {
+			sat++
+			if st.Evidence == "" || !st.Valid {
+				t.Errorf("saturated step %+v", st)
+			}
 		}
 	}
-	if valid < 4 {
-		t.Skipf("only %d valid steps: machine overloaded\n%s", valid, stdout)
+	if sat == 0 || !strings.Contains(stdout.String(), "saturated: ") ||
+		!strings.HasPrefix(b.Sentence, "capacity between ") || !strings.Contains(b.Sentence, "the target completed") ||
+		!strings.Contains(stdout.String(), b.Sentence) {
+		t.Errorf("%d saturated steps\n%s", sat, stdout)
 	}
-	if k.Capacity < 340 || k.Capacity > 460 {
-		t.Errorf("capacity %.0f req/s, want 400 ± 15%%\n%s", k.Capacity, stdout)
+	// Steps are by rate, one result per step.
+	for i := 1; i < len(f.Sweep.Steps); i++ {
+		if f.Sweep.Steps[i].Offered < f.Sweep.Steps[i-1].Offered {
+			t.Errorf("steps out of order: %v then %v", f.Sweep.Steps[i-1].Offered, f.Sweep.Steps[i].Offered)
+		}
 	}
-	if len(f.Steps) != len(f.Sweep.Steps) || k.Sentence == "" || !strings.Contains(stdout.String(), k.Sentence) {
-		t.Errorf("steps %d/%d\n%s", len(f.Steps), len(f.Sweep.Steps), stdout)
+	if len(f.Steps) != len(f.Sweep.Steps) {
+		t.Errorf("%d results for %d steps", len(f.Steps), len(f.Sweep.Steps))
 	}
 	// The file reads back and renders as a sweep, and as HTML.
 	io2, out2, _ := testIO()
-	if code := Execute(context.Background(), io2, []string{"report", out}); code != 0 || !strings.Contains(out2.String(), "tailgate sweep") {
+	if code := Execute(context.Background(), io2, []string{"report", out}); code != 0 || !strings.Contains(out2.String(), b.Sentence) {
 		t.Errorf("report: %d\n%s", code, out2)
 	}
 	io3, out3, _ := testIO()
 	if code := Execute(context.Background(), io3, []string{"report", out, "--format", "html"}); code != 0 || !strings.Contains(out3.String(), "<svg") {
 		t.Errorf("report html: %d", code)
+	}
+}
+
+// --search bisects the bracket to within 5 %, and it still contains the
+// closed-loop capacity, give or take that run's own spread.
+func TestSweepSearchCapacity(t *testing.T) {
+	base := capacityTarget(t)
+	c1 := closedCapacity(t, base)
+	out := filepath.Join(t.TempDir(), "s.json")
+	io, stdout, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"sweep", base + "/", "--search", "--from", formatRate(0.4 * c1),
+		"--step-duration", "2s", "--cooldown", "300ms", "--max-in-flight", "4096", "--out", out, "-q"})
+	c2 := closedCapacity(t, base)
+	lo, hi := min(c1, c2), max(c1, c2)
+	f := readResult(t, out)
+	b := f.Sweep.Capacity
+	if b != nil {
+		t.Logf("closed-loop capacity %.0f then %.0f req/s; %s; search: %s", c1, c2, b.Sentence, f.Sweep.Search.Sentence)
+		skipIfStepsStarved(t, f.Sweep.Steps, b.Lo, b.Hi)
+	}
+	if code != ExitOK || b == nil {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+	}
+	if hi/lo-1 > 0.15 {
+		t.Skipf("machine too noisy: closed-loop capacity %.0f then %.0f req/s", c1, c2)
+	}
+	if w := b.Hi/b.Lo - 1; !(b.Lo > 0 && b.Hi > 0) || w > 0.05+1e-9 {
+		t.Errorf("bracket %.0f–%.0f (%.1f%% wide), want ≤ 5%%\n%s", b.Lo, b.Hi, 100*w, stdout)
+	}
+	// A 5 % bracket is as narrow as the closed-loop runs agree with each
+	// other, so each end may miss by that much.
+	if b.Lo > hi*1.05 || b.Hi < lo*0.95 {
+		t.Errorf("bracket %.0f–%.0f misses the closed-loop capacity %.0f–%.0f req/s\n%s", b.Lo, b.Hi, lo, hi, stdout)
+	}
+	if s := f.Sweep.Search; s == nil || s.Best != b.Lo || !strings.Contains(stdout.String(), "search: capacity between ") {
+		t.Errorf("search %+v\n%s", s, stdout)
+	}
+}
+
+// Well below capacity p99 is flat: no knee is claimed, and no step
+// saturates.
+func TestSweepFlatNoKnee(t *testing.T) {
+	base := startDemoProcess(t, "--cache-ttl", "0", "--dep-median", "0", "--tail-prob", "0")
+	out := filepath.Join(t.TempDir(), "s.json")
+	io, stdout, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"sweep", base + "/", "--from", "100", "--to", "500", "--steps", "5",
+		"--step-duration", "1s", "--cooldown", "200ms", "--out", out, "-q"})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+	}
+	f := readResult(t, out)
+	skipIfStepsStarved(t, f.Sweep.Steps, 100, 500)
+	k := f.Sweep.Knee
+	if k.Found || !strings.HasPrefix(k.Sentence, "no knee below capacity") {
+		t.Errorf("knee claimed on a flat curve: %s\n%s", k.Sentence, stdout)
+	}
+	if b := f.Sweep.Capacity; b == nil || b.Hi != 0 || b.Lo < 490 || !strings.HasPrefix(b.Sentence, "capacity above ") {
+		t.Errorf("bracket %+v\n%s", b, stdout)
 	}
 }
 
@@ -132,7 +266,8 @@ func TestClosedLoopAndUSL(t *testing.T) {
 	if code := Execute(context.Background(), io2, []string{"sweep", base + "/", "--concurrency", "1,2,4,8", "--step-duration", "1s", "--cooldown", "100ms", "-q"}); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut2)
 	}
-	if !strings.Contains(stdout2.String(), "Universal Scalability Law: σ=") {
+	if !strings.Contains(stdout2.String(), "Universal Scalability Law: σ=") || !strings.Contains(stdout2.String(), "USL") ||
+		!(strings.Contains(stdout2.String(), "the USL puts capacity at") || strings.Contains(stdout2.String(), "USL capacity not shown: ")) {
 		t.Errorf("%s", stdout2)
 	}
 }
