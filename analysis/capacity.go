@@ -186,6 +186,9 @@ type CapacityBracket struct {
 	// healthy step above them shows the target kept up there, so they were
 	// a passing disturbance, or capacity is close to them.
 	Contradicted []float64
+	// Overruled lists the rates of healthy steps that a longer saturated
+	// step at the same rate overruled (see BracketCapacity).
+	Overruled []float64
 	// Sentence says the above in one line, e.g.
 	//	capacity between 1,600 and 2,000 req/s: at 2,000 the target completed 1,576/s and latency grew without bound
 	Sentence string
@@ -248,17 +251,49 @@ func (b CapacityBracket) Next(precision float64) (rate float64, ok bool) {
 // when slo is nil), Hi the lowest saturated step above Lo. slo, if not
 // nil, reports whether a step met the objective and names it.
 //
-// A healthy step is the stronger evidence: a disturbance can make a step
-// look saturated, never the reverse. So a saturated step at or below Lo
-// does not move Hi; it is listed in Contradicted.
+// When steps disagree:
+//
+//   - At one rate (within 1 %), a saturated step at least 1.5× as long as
+//     every healthy one there overrules them: a short step near capacity
+//     can end before its queue shows (Overruled).
+//   - Otherwise a healthy step is the stronger evidence: a disturbance can
+//     make a step look saturated, never the reverse. A saturated step at
+//     or below Lo does not move Hi; it is listed in Contradicted.
 func BracketCapacity(steps []Step, slo func(Step) (bool, string)) CapacityBracket {
 	var b CapacityBracket
-	for _, s := range steps {
-		if !s.Valid || s.Saturated || !(s.Offered > 0) {
+	var used []*Step
+	for i := range steps {
+		if s := &steps[i]; s.Valid && s.Offered > 0 {
+			used = append(used, s)
+		}
+	}
+	overruled := func(h *Step) bool {
+		var longest *Step
+		for _, s := range used {
+			if math.Abs(s.Offered-h.Offered) <= 0.01*h.Offered && (longest == nil || s.Duration > longest.Duration) {
+				longest = s
+			}
+		}
+		if !longest.Saturated {
+			return false
+		}
+		for _, s := range used {
+			if !s.Saturated && math.Abs(s.Offered-h.Offered) <= 0.01*h.Offered && 2*longest.Duration < 3*s.Duration {
+				return false
+			}
+		}
+		return true
+	}
+	for _, s := range used {
+		if s.Saturated {
+			continue
+		}
+		if overruled(s) {
+			b.Overruled = append(b.Overruled, s.Offered)
 			continue
 		}
 		if slo != nil {
-			ok, name := slo(s)
+			ok, name := slo(*s)
 			if b.SLO == "" {
 				b.SLO = name
 			}
@@ -269,11 +304,7 @@ func BracketCapacity(steps []Step, slo func(Step) (bool, string)) CapacityBracke
 		b.Lo = max(b.Lo, s.Offered)
 	}
 	var hi *Step
-	for i := range steps {
-		s := &steps[i]
-		if !s.Valid || !(s.Offered > 0) {
-			continue
-		}
+	for _, s := range used {
 		switch {
 		case s.Saturated && s.Offered <= b.Lo:
 			b.Contradicted = append(b.Contradicted, s.Offered)
@@ -281,7 +312,7 @@ func BracketCapacity(steps []Step, slo func(Step) (bool, string)) CapacityBracke
 			if hi == nil || s.Offered < hi.Offered {
 				hi = s
 			}
-		case slo != nil && s.Offered > b.Lo:
+		case slo != nil && s.Offered > b.Lo && !overruled(s):
 			if ok, _ := slo(*s); !ok && (b.SLOFailsAt == 0 || s.Offered < b.SLOFailsAt) {
 				b.SLOFailsAt = s.Offered
 			}
@@ -295,6 +326,7 @@ func BracketCapacity(steps []Step, slo func(Step) (bool, string)) CapacityBracke
 		b.SLOFailsAt = 0
 	}
 	slices.Sort(b.Contradicted)
+	b.Overruled = slices.Compact(slices.Sorted(slices.Values(b.Overruled)))
 	b.Sentence = b.sentence(hi)
 	return b
 }
@@ -321,15 +353,26 @@ func (b CapacityBracket) sentence(hi *Step) string {
 			s += fmt.Sprintf("; %s was not met at any unsaturated rate", b.SLO)
 		}
 	}
+	if len(b.Overruled) > 0 {
+		s += fmt.Sprintf("; %s req/s kept up in a short step but saturated in a longer one", joinRates(b.Overruled))
+	}
 	if n := len(b.Contradicted); n > 0 {
-		rates := make([]string, n)
-		for i, r := range b.Contradicted {
-			rates[i] = kneeRate(r)
+		step := "the step"
+		if n > 1 {
+			step = "the steps"
 		}
-		s += fmt.Sprintf("; the step at %s req/s looked saturated too, yet a higher one kept up (a disturbance, or capacity close to it)",
-			strings.Join(rates, ", "))
+		s += fmt.Sprintf("; %s at %s req/s looked saturated too, yet a higher one kept up (a disturbance, or capacity close to it)",
+			step, joinRates(b.Contradicted))
 	}
 	return s
+}
+
+func joinRates(rates []float64) string {
+	t := make([]string, len(rates))
+	for i, r := range rates {
+		t[i] = kneeRate(r)
+	}
+	return strings.Join(t, ", ")
 }
 
 // growthClause says how a saturated step showed it.

@@ -127,6 +127,22 @@ func TestBracketCapacity(t *testing.T) {
 		t.Errorf("contradicted: %+v", b)
 	}
 
+	// At one rate, a saturated step at least 1.5× as long as the healthy
+	// ones there overrules them (a short step can end before its queue
+	// shows); as long, it does not.
+	short, long := healthyStep(1640, 3*ms), saturatedStep(1640, 1580)
+	short.Duration, long.Duration = 2*time.Second, 4*time.Second
+	b = BracketCapacity([]Step{healthyStep(1600, 3*ms), short, long, saturatedStep(2000, 1580)}, nil)
+	if b.Lo != 1600 || b.Hi != 1640 || len(b.Overruled) != 1 || len(b.Contradicted) != 0 ||
+		!strings.HasSuffix(b.Sentence, "; 1,640 req/s kept up in a short step but saturated in a longer one") {
+		t.Errorf("overruled: %+v", b)
+	}
+	long.Duration = 2 * time.Second
+	b = BracketCapacity([]Step{healthyStep(1600, 3*ms), short, long, saturatedStep(2000, 1580)}, nil)
+	if b.Lo != 1640 || b.Hi != 2000 || len(b.Overruled) != 0 || len(b.Contradicted) != 1 {
+		t.Errorf("as long: %+v", b)
+	}
+
 	// Open ends.
 	tests := []struct {
 		steps []Step

@@ -18,6 +18,7 @@ type Step struct {
 	P50        time.Duration // response-time p50
 	ErrorRate  float64       // failed ÷ completed, in [0, 1]
 	SendLagP99 time.Duration // p99 of actual − intended send
+	Duration   time.Duration // how long the rate was held
 
 	// P99Lo and P99Hi bound P99 at 95 % confidence (order statistics,
 	// QuantileCI); both 0 when unknown. FindKnee claims a knee only when
@@ -62,6 +63,7 @@ func StepOf(p *PhaseSummary, seconds []Second) Step {
 		P50:        p.Response.P50,
 		P99:        p.Response.P99,
 		SendLagP99: p.SendLag.P99,
+		Duration:   p.Duration,
 	}
 	if lo, hi, _ := QuantileCI(p.ResponseHist, 0.99, 0.95); hi > 0 {
 		s.P99Lo, s.P99Hi = lo, hi

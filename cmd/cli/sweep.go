@@ -178,6 +178,7 @@ func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*resu
 func judgeStep(f *results.File, d time.Duration) analysis.Step {
 	ph := &f.Summary.Phases[0]
 	st := analysis.StepOf(ph, stepSeconds(f, d))
+	st.Duration = d
 	if ph.Target != nil {
 		st.TargetCPU = ph.Target.CPUCores
 	}
@@ -382,31 +383,32 @@ func sortSteps(info *results.SweepInfo, files []*results.File) {
 // objective's: the failing end is also a step that missed it): ×2 from
 // --from until a step fails, then bisecting until the bracket is no wider
 // than --precision (analysis.CapacityBracket.Next), then a confirming
-// run twice as long at its lower end (nighthawk's adaptive controller,
-// "the generator kept up" among the conditions: an invalid step ends the
-// search).
+// run twice as long at its lower end (nighthawk's adaptive controller).
+// A confirming run that saturates overrules the short step at its rate
+// (analysis.BracketCapacity) and the search goes on below it. An invalid
+// step is run again once; twice, and the search ends there: "the
+// generator kept up" is among the conditions.
 func search(ctx context.Context, sr *stepRun, opts *SweepOptions, info *results.SweepInfo, pause func() bool) (*results.SearchInfo, error) {
 	slo := sr.slo()
 	si := &results.SearchInfo{}
-	try := func(rate float64, d time.Duration) (analysis.Step, error) {
+	var b analysis.CapacityBracket
+	var stopped string
+	rate, confirming, retried := opts.From, false, false
+	confirmed := map[float64]bool{} // rates a confirming run was tried at
+steps:
+	for si.Iterations < opts.MaxSteps && ctx.Err() == nil {
+		d := opts.StepDuration
+		if confirming {
+			d *= 2
+		}
 		_, st, err := sr.run(ctx, rate, d)
 		if err != nil {
-			return st, err
+			return si, err
 		}
 		info.Steps = append(info.Steps, st)
 		si.Iterations++
 		if ctx.Err() == nil {
 			pause()
-		}
-		return st, nil
-	}
-	var b analysis.CapacityBracket
-	var stopped string
-	retried := false
-	for rate := opts.From; si.Iterations < opts.MaxSteps && ctx.Err() == nil; {
-		st, err := try(rate, opts.StepDuration)
-		if err != nil {
-			return si, err
 		}
 		if !st.Valid {
 			// Once may be a passing disturbance on the generator's host;
@@ -416,29 +418,36 @@ func search(ctx context.Context, sr *stepRun, opts *SweepOptions, info *results.
 				continue
 			}
 			stopped = fmt.Sprintf("; stopped at %s req/s, where the generator could not keep up (%s)", formatRate(rate), st.Why)
-			break
+			break steps
 		}
 		retried = false
 		b = analysis.BracketCapacity(info.Steps, slo)
-		next, ok := b.Next(opts.Precision)
-		if !ok {
-			break
+		if confirming {
+			si.Confirmed = st.Healthy() && (slo == nil || sr.met[stepKey{st.Offered, st.P99}])
+			if si.Confirmed {
+				break steps
+			}
 		}
-		rate = next
+		next, ok := b.Next(opts.Precision)
+		switch {
+		case ok:
+			rate, confirming = next, false
+		case b.Lo > 0 && !confirmed[b.Lo]:
+			// Narrow enough: confirm the lower end.
+			rate, confirming = b.Lo, true
+			confirmed[b.Lo] = true
+		default:
+			break steps // nothing left to try
+		}
 	}
 	si.SLO = b.SLO
 	si.Best = b.Lo
-	conf := "not confirmed: the search stopped early"
-	if b.Lo > 0 && stopped == "" && ctx.Err() == nil {
-		st, err := try(b.Lo, 2*opts.StepDuration)
-		if err != nil {
-			return si, err
-		}
-		si.Confirmed = st.Healthy() && (slo == nil || sr.met[stepKey{st.Offered, st.P99}])
+	conf := "not confirmed: the search stopped before a confirming run"
+	switch {
+	case si.Confirmed:
 		conf = "confirmed by a run twice as long"
-		if !si.Confirmed {
-			conf = "NOT confirmed by the longer run: the margin is thin"
-		}
+	case len(confirmed) > 0:
+		conf = "NOT confirmed by the longer run: the margin is thin"
 	}
 	up := b.Upper()
 	switch {

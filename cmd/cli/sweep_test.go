@@ -138,7 +138,8 @@ func TestSweepSearchCapacity(t *testing.T) {
 	f := readResult(t, out)
 	b := f.Sweep.Capacity
 	if b != nil {
-		t.Logf("closed-loop capacity %.0f then %.0f req/s; %s; search: %s", c1, c2, b.Sentence, f.Sweep.Search.Sentence)
+		t.Logf("closed-loop capacity %.0f then %.0f req/s; %s; search (%d steps): %s", c1, c2, b.Sentence,
+			f.Sweep.Search.Iterations, f.Sweep.Search.Sentence)
 		skipIfStepsStarved(t, f.Sweep.Steps, b.Lo, b.Hi)
 	}
 	if code != ExitOK || b == nil {
