@@ -51,8 +51,9 @@ const (
 //     p50 with completions keeping pace is a disturbance's queue
 //     draining, not a growing one);
 //   - requests were held back: they waited for an in-flight slot, were
-//     dropped with the cap full, or were due and never sent although the
-//     run was not interrupted.
+//     dropped with the cap full, were still unanswered (or unsent) when
+//     the run's deadline came (censored), or were due and never sent
+//     although the run was not interrupted.
 //
 // completedRate is the completion rate over the later part (req/s, with
 // or without error; the whole step's when it has no whole second), the
@@ -95,16 +96,23 @@ func Saturated(s *Summary) (sat bool, completedRate float64, evidence string) {
 	// draining.
 	if first, last, ok := p50Trend(p50s); ok && first > 0 && completedRate < SaturatedKeepUp*offeredRate {
 		if tr := float64(last)/float64(first) - 1; tr > SaturatedTrend {
-			ev = append(ev, fmt.Sprintf("p50 rose %s within the step (+%s%%) with %s/s completed of %s/s offered: the queue kept growing",
-				kneeDurPair(first, last), pctText(100*tr), kneeRate(completedRate), kneeRate(offeredRate)))
+			short := ""
+			if len(ev) == 0 { // else said already
+				short = fmt.Sprintf(" with %s/s completed of %s/s offered", kneeRate(completedRate), kneeRate(offeredRate))
+			}
+			ev = append(ev, fmt.Sprintf("p50 rose %s within the step (+%s%%)%s: the queue kept growing",
+				kneeDurPair(first, last), pctText(100*tr), short))
 		}
 	}
-	g := &s.Generator
-	if g.SlotWaits > 0 {
-		ev = append(ev, fmt.Sprintf("%d requests waited for an in-flight slot", g.SlotWaits))
+	g, t := &s.Generator, &s.Total
+	if n := max(t.Held, int64(g.SlotWaits)); n > 0 {
+		ev = append(ev, fmt.Sprintf("%d requests waited for an in-flight slot", n))
 	}
-	if g.Dropped > 0 {
-		ev = append(ev, fmt.Sprintf("%d requests dropped with every in-flight slot busy", g.Dropped))
+	if n := max(t.Dropped, int64(g.Dropped)); n > 0 {
+		ev = append(ev, fmt.Sprintf("%d requests dropped with every in-flight slot busy", n))
+	}
+	if t.Censored > 0 {
+		ev = append(ev, fmt.Sprintf("%d requests unanswered when the run's deadline came (censored)", t.Censored))
 	}
 	if g.Unsent > 0 && !g.Interrupted {
 		ev = append(ev, fmt.Sprintf("%d requests due were never sent", g.Unsent))

@@ -77,6 +77,12 @@ func TestSaturated(t *testing.T) {
 	if sat, _, ev := Saturated(s); !sat || ev != "250 requests waited for an in-flight slot; 3 requests dropped with every in-flight slot busy" {
 		t.Errorf("slot waits: %v %q", sat, ev)
 	}
+	// Cut off by the run's deadline.
+	s = stepSummary(1000, []int64{1000, 1000}, []time.Duration{ms(3), ms(3)})
+	s.Total.Censored = 17
+	if sat, _, ev := Saturated(s); !sat || ev != "17 requests unanswered when the run's deadline came (censored)" {
+		t.Errorf("censored: %v %q", sat, ev)
+	}
 	// Unsent because the run was interrupted says nothing of the target.
 	s = stepSummary(1000, []int64{1000, 1000}, []time.Duration{ms(3), ms(3)})
 	s.Generator.Unsent, s.Generator.Interrupted = 40, true

@@ -188,7 +188,7 @@ func judgeStep(f *results.File, d time.Duration) analysis.Step {
 	}
 	var why []string
 	if f.Verdict != nil {
-		why = generatorFaults(f.Verdict, sat)
+		why = generatorFaults(f.Verdict)
 	}
 	if st.P99 <= 0 {
 		why = append(why, "no response measured")
@@ -202,23 +202,17 @@ func judgeStep(f *results.File, d time.Duration) analysis.Step {
 	return st
 }
 
-// generatorFaults lists a verdict's failing findings that are the
-// generator's own: only these make a step invalid. When the target held
-// the load back (saturated), slot waits, drops, send lag, a short send
-// rate and bunched sends are its backpressure, not the generator's fault.
-// Too few samples for a percentile's interval is no one's fault: the
-// step's p99 interval is then wide, and the knee test allows for it.
-func generatorFaults(v *analysis.Verdict, saturated bool) []string {
+// generatorFaults lists a verdict's failing findings blamed on the
+// generator (analysis.Finding.Blame): only these make a step invalid.
+// The target's backpressure (slot waits, drops, censored requests with a
+// cap large enough for the load) is evidence of saturation instead. Too
+// few samples for a percentile's interval is no one's fault in a sweep:
+// the step's p99 interval is then wide, and the knee test allows for it.
+func generatorFaults(v *analysis.Verdict) []string {
 	var out []string
 	for _, f := range v.Findings {
-		if f.OK || f.Check == analysis.CheckSamples {
+		if f.OK || f.Blame != analysis.BlameGenerator || f.Check == analysis.CheckSamples {
 			continue
-		}
-		if saturated {
-			switch f.Check {
-			case analysis.CheckSlotWaits, analysis.CheckDrops, analysis.CheckSendLag, analysis.CheckSendRate, analysis.CheckArrivals:
-				continue
-			}
 		}
 		out = append(out, f.String())
 	}
