@@ -436,10 +436,10 @@ steps:
 	}
 	si.SLO = b.SLO
 	si.Best = b.Lo
-	conf := "not confirmed: the search stopped before a confirming run"
+	conf := "no confirming run"
 	switch {
 	case si.Confirmed:
-		conf = "confirmed by a run twice as long"
+		conf = fmt.Sprintf("confirmed by a run twice as long at %s req/s", formatRate(b.Lo))
 	case len(confirmed) > 0:
 		conf = "NOT confirmed by the longer run: the margin is thin"
 	}
@@ -458,8 +458,8 @@ steps:
 	case up == 0:
 		si.Sentence = fmt.Sprintf("capacity above %s req/s (the highest rate tried)", formatRate(b.Lo))
 	default:
-		si.Sentence = fmt.Sprintf("capacity between %s and %s req/s (%.1f%% wide); %s at %s req/s",
-			formatRate(b.Lo), formatRate(up), 100*(up/b.Lo-1), conf, formatRate(b.Lo))
+		si.Sentence = fmt.Sprintf("capacity between %s and %s req/s (%.1f%% wide); %s",
+			formatRate(b.Lo), formatRate(up), 100*(up/b.Lo-1), conf)
 	}
 	si.Sentence += stopped
 	return si, nil
