@@ -271,6 +271,9 @@ func formatRate(r float64) string {
 
 func doSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error {
 	opts.Duration = opts.StepDuration
+	// The plan's rate sizes the default in-flight cap (2 s of the peak):
+	// the highest step's rate, or at least --from for a search.
+	opts.Rate = max(opts.To, opts.From)
 	job, err := planRun(&opts.RunOptions)
 	if err != nil {
 		return err
