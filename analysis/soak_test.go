@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -154,4 +155,44 @@ func tickAndSampleHeap(ctx context.Context, c *Collector, start time.Time, heapA
 		}
 	}()
 	return done
+}
+
+// A profile of 10,000 one-millisecond phases, a few of which get a
+// request: a phase costs a few kilobytes until it gets one (its
+// histograms are allocated on the first value), so the whole run's
+// collector and summary stay in a small budget. (A phase with requests
+// holds dense histograms, about 1.7 MB; docs/hardening.md.)
+func TestMemoryManyPhases(t *testing.T) {
+	if raceEnabled {
+		t.Skip("memory is measured without the race detector (make test runs it so)")
+	}
+	const phases, busy = 10000, 20
+	var ph []Phase
+	for i := range phases {
+		ph = append(ph, Phase{Name: fmt.Sprintf("p%d", i), Start: time.Duration(i) * time.Millisecond, End: time.Duration(i+1) * time.Millisecond})
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := NewCollector(ph)
+	for i := range busy {
+		at := time.Duration(i*phases/busy) * time.Millisecond
+		c.Record(0, &generator.Result{Seq: uint64(i), Intended: at, Sent: at, Done: at + time.Millisecond, Outcome: generator.Outcome{Status: 200}})
+	}
+	if err := c.Close(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Summarize(generator.Stats{Intended: busy, Sent: busy, Elapsed: 10 * time.Second})
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	const budget = 64 << 20
+	if grew > budget {
+		t.Errorf("10,000 phases (%d with requests) hold %.1f MB, want under %d MB", busy, float64(grew)/1e6, budget>>20)
+	}
+	if len(s.Phases) != phases || s.Total.OK != busy {
+		t.Fatalf("%d phases, %d ok", len(s.Phases), s.Total.OK)
+	}
+	t.Logf("10,000 phases, %d with a request: %.1f MB", busy, float64(grew)/1e6)
+	runtime.KeepAlive(s)
 }

@@ -227,6 +227,21 @@ type PhaseSummary struct {
 	LatenessHist *hdr.Histogram `json:"-"`
 }
 
+// histOrNil is f as an hdr.Histogram of the main geometry, or nil when f
+// is empty: a phase that got no request holds no histogram (a dense one
+// is about 270 KB; a profile may have thousands of phases).
+func histOrNil(f *flat) *hdr.Histogram {
+	if f.total == 0 {
+		return nil
+	}
+	if f.geo == geoMain {
+		return f.hist()
+	}
+	h := NewHistogram()
+	h.Merge(f.hist())
+	return h
+}
+
 // SetRates sets Span and the offered, achieved and goodput rates from the
 // counts and Duration: achieved and goodput over the time the phase
 // really took (Span).
@@ -446,15 +461,14 @@ func summarize(name string, warmup bool, start, dur time.Duration, a *acc, unsen
 		Counts:       a.n,
 		Unsent:       unsent,
 		Intended:     a.n.Results + unsent,
-		ResponseHist: a.resp.hist(),
-		ServiceHist:  a.svc.hist(),
-		SendLagHist:  a.lag.hist(),
+		ResponseHist: histOrNil(&a.resp),
+		ServiceHist:  histOrNil(&a.svc),
+		SendLagHist:  histOrNil(&a.lag),
+		// In the file's one geometry (3 digits), like the other histograms.
+		SlotWaitHist: histOrNil(&a.held),
+		LatenessHist: histOrNil(&a.late),
 	}
 	p.Response, p.Service, p.SendLag = Describe(p.ResponseHist), Describe(p.ServiceHist), Describe(p.SendLagHist)
-	// In the file's one geometry (3 digits), like the other histograms.
-	p.SlotWaitHist, p.LatenessHist = NewHistogram(), NewHistogram()
-	p.SlotWaitHist.Merge(a.held.hist())
-	p.LatenessHist.Merge(a.late.hist())
 	p.SlotWait, p.Lateness = Describe(p.SlotWaitHist), Describe(p.LatenessHist)
 	p.Breakdown = breakdownOf(a, p.SendLagHist)
 	p.FillMaps()

@@ -218,6 +218,12 @@ type CurveSchedule struct {
 	Duration time.Duration
 	Arrivals Arrivals
 	Seed     uint64
+	// Phase, for evenly spaced (uniform) arrivals, is where the first
+	// arrival falls on the curve's integral, in [0, 1): 0 puts it at the
+	// start. A sequence of phases carries the fraction of an arrival one
+	// phase leaves over into the next (Sequence.Carry), so that a phase
+	// shorter than the spacing of its requests sends none instead of one.
+	Phase float64
 
 	rng    *rand.Rand
 	next   uint64  // n of the next arrival to compute
@@ -233,6 +239,10 @@ func NewCurveSchedule(c Curve, d time.Duration, a Arrivals, seed uint64) *CurveS
 
 var _ Schedule = (*CurveSchedule)(nil)
 
+// Total is the number of arrivals the curve asks for over the schedule's
+// duration: the integral of its rate.
+func (s *CurveSchedule) Total() float64 { return s.Curve.Integral(s.Duration) }
+
 // Next returns the time of arrival n.
 func (s *CurveSchedule) Next(n uint64) (time.Duration, bool) {
 	if s.rng == nil || n+1 < s.next {
@@ -245,6 +255,8 @@ func (s *CurveSchedule) Next(n uint64) (time.Duration, bool) {
 			s.target += s.rng.ExpFloat64()
 		} else if s.next > 0 {
 			s.target++
+		} else {
+			s.target = s.Phase
 		}
 		s.next++
 		if s.target >= s.total {

@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"sort"
@@ -249,15 +250,22 @@ func (p *Profile) MeanRate() float64 {
 // schedule.
 func (p *Profile) Schedule(seed uint64) generator.Schedule {
 	q := &generator.Sequence{Phases: make([]generator.PhaseSchedule, len(p.Phases))}
+	// Evenly spaced arrivals continue across phases: arrival k falls where
+	// the rate's integral over the whole profile reaches k, so a phase
+	// shorter than its requests' spacing sends none rather than one at
+	// its start.
+	var sum float64
 	for i, ph := range p.Phases {
 		a, err := generator.ParseArrivals(ph.Arrivals)
 		if ph.Arrivals == "" || err != nil {
 			a = generator.Uniform
 		}
-		q.Phases[i] = generator.PhaseSchedule{
-			Schedule: generator.NewCurveSchedule(p.Curve(i), ph.Duration, a, PhaseSeed(seed, i)),
-			Duration: ph.Duration,
+		cs := generator.NewCurveSchedule(p.Curve(i), ph.Duration, a, PhaseSeed(seed, i))
+		if next := math.Ceil(sum - 1e-9); next > sum {
+			cs.Phase = next - sum
 		}
+		sum += cs.Total()
+		q.Phases[i] = generator.PhaseSchedule{Schedule: cs, Duration: ph.Duration}
 	}
 	return q
 }

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -189,5 +190,40 @@ func TestEmptyProfile(t *testing.T) {
 	var p Profile
 	if p.Duration() != 0 || p.MeanRate() != 0 || len(p.FaultEvents()) != 0 || len(arrivals(p.Schedule(1))) != 0 {
 		t.Error("zero Profile is not empty")
+	}
+}
+
+// Evenly spaced arrivals run on across phases: a phase shorter than the
+// spacing of its requests sends none instead of one at its start.
+func TestScheduleCarriesAcrossShortPhases(t *testing.T) {
+	count := func(p *Profile) int {
+		s := p.Schedule(1)
+		n := 0
+		for {
+			if _, ok := s.Next(uint64(n)); !ok {
+				return n
+			}
+			n++
+		}
+	}
+	short := func(n int, d time.Duration, rate float64) *Profile {
+		p := &Profile{Name: "short"}
+		for i := range n {
+			p.Phases = append(p.Phases, Phase{Name: fmt.Sprintf("p%d", i), Duration: d, Rate: RateShape{Constant: rate}})
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		p    *Profile
+		want int
+	}{
+		{short(10, 100*time.Millisecond, 1), 1},   // one second at 1 req/s
+		{short(1000, time.Millisecond, 100), 100}, // 1 s at 100 req/s in 1 ms phases (was 1000: one per phase)
+		{short(2, 1500*time.Millisecond, 1), 3},   // 0 s, 1 s; then 2 s (0.5 s into the second)
+		{short(3, 10*time.Second, 50), 1500},      // whole numbers: as before
+	} {
+		if got := count(tt.p); got != tt.want {
+			t.Errorf("%d phases of %v at %g req/s: %d arrivals, want %d", len(tt.p.Phases), tt.p.Phases[0].Duration, tt.p.Phases[0].Rate.Constant, got, tt.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -280,8 +281,8 @@ func encodeSet(p *analysis.PhaseSummary) (HistSet, error) {
 
 // EncodeHistogram returns h in the compressed V2 encoding, base64.
 func EncodeHistogram(h *hdr.Histogram) (string, error) {
-	if h == nil {
-		h = analysis.NewHistogram()
+	if h == nil || h.TotalCount() == 0 {
+		return emptyHist(), nil
 	}
 	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
 	if err != nil {
@@ -293,6 +294,9 @@ func EncodeHistogram(h *hdr.Histogram) (string, error) {
 // DecodeHistogram decodes a base64 compressed V2 histogram and checks it
 // has tailgate's geometry.
 func DecodeHistogram(s string) (*hdr.Histogram, error) {
+	if s == emptyHist() {
+		return nil, nil // empty: no dense histogram for a phase without requests
+	}
 	if _, err := base64.StdEncoding.DecodeString(s); err != nil {
 		return nil, fmt.Errorf("histogram is not base64: %v", err)
 	}
@@ -305,6 +309,15 @@ func DecodeHistogram(s string) (*hdr.Histogram, error) {
 	}
 	return h, nil
 }
+
+// emptyHist is the encoding of an empty histogram of tailgate's geometry.
+var emptyHist = sync.OnceValue(func() string {
+	b, err := analysis.NewHistogram().Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		panic(err) // cannot happen: an empty histogram encodes
+	}
+	return string(b)
+})
 
 // Write writes f to path atomically, as indented JSON.
 func Write(path string, f *File) error {
