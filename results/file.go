@@ -419,6 +419,26 @@ func Decode(r io.Reader) (*File, error) {
 	return &f, nil
 }
 
+// saneCounts rejects counts no run can produce (a hand-edited or corrupt
+// file): negative ones, and requests due that do not add up to what
+// happened to them.
+func saneCounts(p *analysis.PhaseSummary) error {
+	for _, c := range []struct {
+		name string
+		n    int64
+	}{{"intended", p.Intended}, {"ok", p.OK}, {"errors", p.Errors}, {"dropped", p.Dropped}, {"unsent", p.Unsent},
+		{"censored", p.Censored}, {"results", p.Results}, {"cache_hits", p.CacheHits}, {"held", p.Held}} {
+		if c.n < 0 {
+			return fmt.Errorf("%s is %d: counts cannot be negative (a hand-edited or damaged file?)", c.name, c.n)
+		}
+	}
+	if sum := p.OK + p.Errors + p.Dropped + p.Unsent + p.Censored; sum != p.Intended {
+		return fmt.Errorf("intended %d ≠ ok %d + errors %d + dropped %d + unsent %d + censored %d = %d (a hand-edited or damaged file?)",
+			p.Intended, p.OK, p.Errors, p.Dropped, p.Unsent, p.Censored, sum)
+	}
+	return nil
+}
+
 // decodeFile checks a decoded file and decodes its histograms into the
 // summary, its steps' too.
 func decodeFile(f *File) error {
@@ -427,6 +447,14 @@ func decodeFile(f *File) error {
 	}
 	if len(f.Histograms.Phases) != len(f.Summary.Phases) {
 		return fmt.Errorf("result file has %d phases but %d histogram sets", len(f.Summary.Phases), len(f.Histograms.Phases))
+	}
+	for i := range f.Summary.Phases {
+		if err := saneCounts(&f.Summary.Phases[i]); err != nil {
+			return fmt.Errorf("phase %q: %w", f.Summary.Phases[i].Name, err)
+		}
+	}
+	if err := saneCounts(&f.Summary.Total); err != nil {
+		return fmt.Errorf("total: %w", err)
 	}
 	for i := range f.Summary.Phases {
 		if err := decodeSet(&f.Summary.Phases[i], f.Histograms.Phases[i]); err != nil {

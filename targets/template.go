@@ -134,13 +134,39 @@ func LoadData(path string) (*Data, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if err := CheckSize(path, f); err != nil {
+		return nil, err
+	}
+	// A UTF-8 byte-order mark (as spreadsheets write) is not part of the
+	// first column's name.
+	br := bufio.NewReader(f)
+	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+		br.Discard(3)
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		return readCSV(path, f)
+		return readCSV(path, br)
 	case ".jsonl", ".ndjson":
-		return readJSONL(path, f)
+		return readJSONL(path, br)
 	}
 	return nil, fmt.Errorf("%s: data files must be .csv or .jsonl", path)
+}
+
+// MaxDataFile bounds a file held in memory for the whole run (a data
+// file's rows, a request body): 64 MiB.
+const MaxDataFile = 64 << 20
+
+// CheckSize refuses, before reading it, a file larger than MaxDataFile.
+func CheckSize(path string, f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() > MaxDataFile {
+		return fmt.Errorf("%s: %d MB: a file read into memory for the run may be at most %d MiB (split it, or draw keys with --keys)",
+			path, st.Size()/1_000_000, MaxDataFile>>20)
+	}
+	return nil
 }
 
 func readCSV(name string, r io.Reader) (*Data, error) {

@@ -258,6 +258,9 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 	if opts.MaxInFlight <= 0 {
 		return usageErrorf("--max-in-flight %d: must be positive", opts.MaxInFlight)
 	}
+	if opts.Drain < 0 {
+		return usageErrorf("--drain %v: must not be negative", opts.Drain)
+	}
 	if opts.Preconnect < -1 {
 		return usageErrorf("--preconnect %d: must not be negative", opts.Preconnect)
 	}
@@ -429,11 +432,15 @@ func ParseHeaders(hs []string) (http.Header, error) {
 // ReadData returns an inline body, or a file's contents for "@path".
 func ReadData(s string) ([]byte, error) {
 	if path, ok := strings.CutPrefix(s, "@"); ok {
-		b, err := os.ReadFile(path)
+		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		return b, nil
+		defer f.Close()
+		if err := targets.CheckSize(path, f); err != nil {
+			return nil, err
+		}
+		return stdio.ReadAll(f)
 	}
 	return []byte(s), nil
 }
