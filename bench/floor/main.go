@@ -224,6 +224,18 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 		switch {
 		case !ok && !c.busy:
 			return false, redial(i)
+		case !ok && c.n == 0 && c.need < 0:
+			// Closed with nothing of the answer read: the server closed
+			// the idle connection as the request went out (the keep-alive
+			// race every HTTP client retries). Open it again and resend,
+			// still due when it was.
+			due, sent := c.due, c.sentAt
+			if err := redial(i); err != nil {
+				return false, err
+			}
+			send(i, due)
+			cs[i].sentAt = sent
+			return false, nil
 		case !ok:
 			return false, fmt.Errorf("connection %d: read failed or malformed response", i)
 		case done:
