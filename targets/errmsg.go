@@ -1,7 +1,9 @@
 package targets
 
 import (
+	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,7 +28,47 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &ue) && ue.Err != nil {
 		err = ue.Err // the method and URL are the user's own, and may hold a secret
 	}
+	var he x509.HostnameError
+	if errors.As(err, &he) {
+		if m := hostnameMsg(he); m != "" {
+			return TrimMsg(m)
+		}
+	}
 	return TrimMsg(err.Error())
+}
+
+// ExplainTLS returns err, or for a certificate rejected for its host
+// name, an error (wrapping err) that names the names the certificate is
+// valid for, as ErrorMessage does. For clients whose errors reach
+// tailgate as text only (gRPC's transport credentials).
+func ExplainTLS(err error) error {
+	var he x509.HostnameError
+	if err != nil && errors.As(err, &he) {
+		if m := hostnameMsg(he); m != "" {
+			return &explained{msg: m, err: err}
+		}
+	}
+	return err
+}
+
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
+
+// hostnameMsg says which names a certificate is valid for when Go's
+// message does not: for an IP address host Go says only that the
+// certificate "doesn't contain any IP SANs", while the fix is to ask for
+// one of its DNS names (--server-name). "" when Go's message says it.
+func hostnameMsg(he x509.HostnameError) string {
+	c := he.Certificate
+	if c == nil || net.ParseIP(he.Host) == nil || len(c.IPAddresses) > 0 || len(c.DNSNames) == 0 {
+		return ""
+	}
+	return "tls: failed to verify certificate: x509: certificate is valid for " + strings.Join(c.DNSNames, ", ") + ", not " + he.Host
 }
 
 // TrimMsg makes s fit Outcome.Msg: its first line, without URL queries,

@@ -42,6 +42,11 @@ type HTTPOptions struct {
 	Connections int
 	HTTP2       bool // negotiate HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise
 	Insecure    bool // skip TLS certificate verification
+	// CAFile, CertFile, KeyFile and ServerName configure TLS for https://
+	// URLs: the CAs to trust instead of the system roots, a client
+	// certificate and its key (mutual TLS), the name to verify and send
+	// in SNI. See TLSOptions.
+	CAFile, CertFile, KeyFile, ServerName string
 	// CacheHeader and CacheHit mark responses as cache hits when the named
 	// response header has that value (case-insensitive), e.g. X-Cache: HIT.
 	CacheHeader string
@@ -54,6 +59,11 @@ type HTTPOptions struct {
 	// [item, item, …], rendered each with its own sequence number. The
 	// URL and headers are rendered for the batch's first item.
 	BatchItem string
+}
+
+// TLS returns o's TLS settings.
+func (o HTTPOptions) TLS() TLSOptions {
+	return TLSOptions{Insecure: o.Insecure, CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile, ServerName: o.ServerName}
 }
 
 // HTTP is an HTTP/1.1 or HTTP/2 target on net/http.
@@ -136,6 +146,10 @@ func NewHTTP(o HTTPOptions) (*HTTP, error) {
 	if o.Connections < 0 {
 		return nil, fmt.Errorf("connections must not be negative, got %d", o.Connections)
 	}
+	tlsConf, err := TLSConfig(o.TLS())
+	if err != nil {
+		return nil, err
+	}
 	idle := o.Connections
 	if idle == 0 {
 		idle = generator.DefaultMaxInFlight
@@ -151,7 +165,7 @@ func NewHTTP(o HTTPOptions) (*HTTP, error) {
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     o.HTTP2,
 		DisableCompression:    true,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // only when the user asks
+		TLSClientConfig:       tlsConf,
 	}
 	if !o.HTTP2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
@@ -300,7 +314,8 @@ func Classify(err error) generator.ErrKind {
 	switch {
 	case errors.As(err, &protoErr):
 		return generator.ErrProtocol
-	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"),
+		strings.Contains(msg, "remote error: tls: "): // the server's alert, e.g. "bad certificate" for a client certificate it rejected
 		return generator.ErrTLS
 	case strings.Contains(msg, "stream error:") && !strings.Contains(msg, "REFUSED_STREAM"),
 		strings.Contains(msg, "server sent GOAWAY"):

@@ -26,6 +26,11 @@ import (
 var (
 	// ErrNoReflection: the server offers neither reflection v1 nor v1alpha.
 	ErrNoReflection = errors.New("server reflection not available")
+	// ErrClientCertWanted: reflection failed on a TLS connection whose
+	// server asked for a client certificate, and none was configured
+	// (Options.CertFile, KeyFile). A server that requires one (mutual
+	// TLS) closes the connection after the handshake.
+	ErrClientCertWanted = errors.New("the server asked for a client certificate (mutual TLS) and none was given")
 	// ErrMethodNotFound: the service or the method does not exist; the
 	// message lists what does.
 	ErrMethodNotFound = errors.New("method not found")

@@ -2,7 +2,6 @@ package grpc
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -64,6 +62,11 @@ type Options struct {
 	// verification. The default is plaintext (h2c).
 	TLS      bool
 	Insecure bool
+	// CAFile, CertFile, KeyFile and ServerName (which need TLS) are the
+	// CAs to trust instead of the system roots, a client certificate and
+	// its key (mutual TLS), and the name to verify and send in SNI
+	// (default: the target's host). See targets.TLSOptions.
+	CAFile, CertFile, KeyFile, ServerName string
 	// Timeout is the per-request deadline (0 = DefaultTimeout). It also
 	// bounds the reflection exchange in New.
 	Timeout time.Duration
@@ -130,6 +133,9 @@ type Target struct {
 	cacheF  protoreflect.FieldDescriptor
 	cacheV  string
 	invalid atomic.Uint64
+	// certAsked is set once a server asked for a client certificate and
+	// none was configured.
+	certAsked atomic.Bool
 }
 
 type conn struct {
@@ -161,6 +167,8 @@ func New(ctx context.Context, o Options) (*Target, error) {
 		return nil, errors.New("grpc: set at most one of a protoset and .proto files")
 	case o.Insecure && !o.TLS:
 		return nil, errors.New("grpc: Insecure (skip certificate verification) needs TLS")
+	case !o.TLS && (o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.ServerName != ""):
+		return nil, errors.New("grpc: a CA file, client certificate or server name needs TLS")
 	case o.Timeout < 0:
 		return nil, fmt.Errorf("grpc: timeout must not be negative, got %v", o.Timeout)
 	case o.Connections < 0:
@@ -217,6 +225,11 @@ func New(ctx context.Context, o Options) (*Target, error) {
 		defer cancel()
 		r, err := openReflection(rctx, t.conns[0].cc, o.Target)
 		if err != nil {
+			if t.certAsked.Load() {
+				// The handshake ended before the server's alert was read:
+				// the error says "broken pipe" or "EOF", not why.
+				return nil, fmt.Errorf("grpc: %w; %w", err, ErrClientCertWanted)
+			}
 			return nil, fmt.Errorf("grpc: %w", err)
 		}
 		md, t.files, err = r.find(svc, method)
@@ -323,11 +336,20 @@ func (t *Target) setCacheField() error {
 	return nil
 }
 
+// tls returns o's TLS settings.
+func (o Options) tls() targets.TLSOptions {
+	return targets.TLSOptions{Insecure: o.Insecure, CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile, ServerName: o.ServerName}
+}
+
 // dial creates the connections and starts connecting them.
 func (t *Target) dial() error {
 	creds := insecure.NewCredentials()
 	if t.opt.TLS {
-		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: t.opt.Insecure}) //nolint:gosec // only when the user asks
+		cfg, err := targets.TLSConfig(t.opt.tls())
+		if err != nil {
+			return fmt.Errorf("grpc: %w", err)
+		}
+		creds = newTLSCreds(cfg, func() { t.certAsked.Store(true) })
 	}
 	for range t.opt.Connections {
 		cc, err := grpc.NewClient(t.opt.Target,

@@ -202,11 +202,13 @@ func New(o targets.HTTPOptions) (*Target, error) {
 	}
 	t.addr = net.JoinHostPort(u.Hostname(), port)
 	if u.Scheme == "https" {
-		t.tlsConf = &tls.Config{
-			ServerName:         u.Hostname(),
-			InsecureSkipVerify: o.Insecure, //nolint:gosec // only when the user asks
-			NextProtos:         []string{"http/1.1"},
+		if t.tlsConf, err = targets.TLSConfig(o.TLS()); err != nil {
+			return nil, err
 		}
+		if t.tlsConf.ServerName == "" {
+			t.tlsConf.ServerName = u.Hostname()
+		}
+		t.tlsConf.NextProtos = []string{"http/1.1"}
 	}
 
 	// The request target: exactly net/http's when the URL is static;
