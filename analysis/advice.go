@@ -34,8 +34,19 @@ func ErrorAdvice(kind string, samples ...string) string {
 		switch {
 		case has("http response to https client", "first record does not look like a tls handshake"):
 			return "the target speaks plain HTTP: use an http:// URL"
+		case has("remote error: tls: certificate required", "remote error: tls: bad certificate", "remote error: tls: unknown certificate",
+			"asked for a client certificate"):
+			// The server's alert, or (gRPC) a connection closed after it
+			// asked for a client certificate: it wants one it trusts.
+			return "the server wants a client certificate it trusts (mutual TLS): give --cert and --key"
+		case has("certificate is valid for", "cannot validate certificate for", "not valid for any names"):
+			name := "NAME"
+			if n := validName(samples); n != "" {
+				name = n
+			}
+			return "the certificate does not name the URL's host: give --server-name " + name + " (a name it is valid for), or --insecure to skip verification (test targets only)"
 		case len(samples) == 0, has("x509", "certificate"):
-			return "the target's certificate was rejected: give its CA, or --insecure to skip verification (test targets only)"
+			return "the target's certificate was rejected: give its CA with --cacert FILE (PEM), or --insecure to skip verification (test targets only)"
 		}
 	case generator.ErrRefused.String():
 		if addr := dialAddr(samples); addr != "" {
@@ -46,6 +57,25 @@ func ErrorAdvice(kind string, samples ...string) string {
 		return "the target's host name did not resolve: check the URL"
 	case generator.ErrTimeout.String():
 		return "requests took longer than --timeout"
+	}
+	return ""
+}
+
+// validName finds the first name of "certificate is valid for NAME, …,
+// not HOST" in msgs.
+func validName(msgs []string) string {
+	for _, m := range msgs {
+		_, rest, ok := strings.Cut(m, "certificate is valid for ")
+		if !ok {
+			continue
+		}
+		names, _, ok := strings.Cut(rest, ", not ")
+		if !ok {
+			continue
+		}
+		if name, _, _ := strings.Cut(names, ", "); name != "" && !strings.ContainsAny(name, " \"") {
+			return name
+		}
 	}
 	return ""
 }

@@ -13,8 +13,16 @@ func TestErrorAdvice(t *testing.T) {
 		want    string // a substring; "" for no advice
 	}{
 		{"tls", []string{"tls: failed to verify certificate: x509: certificate signed by unknown authority"}, "--insecure"},
+		{"tls", []string{"tls: failed to verify certificate: x509: certificate signed by unknown authority"}, "--cacert FILE"},
+		{"tls", []string{"Unavailable: tls: failed to verify certificate: x509: certificate is valid for example.com, not 127.0.0.1"}, "--server-name example.com "},
+		{"tls", []string{"tls: failed to verify certificate: x509: certificate is valid for a.test, b.test, not 127.0.0.1"}, "--server-name a.test "},
+		{"tls", []string{"tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"}, "--server-name NAME"},
 		{"tls", []string{"Unavailable: tls: failed to verify certificate: x509: certificate is valid for example.com, not 127.0.0.1"}, "--insecure"},
+		{"tls", []string{"remote error: tls: certificate required"}, "--cert and --key"},
+		{"tls", []string{"Unavailable: remote error: tls: bad certificate"}, "--cert and --key"},
+		{"tls", []string{"Unavailable: tls: the server asked for a client certificate, none given: write tcp 127.0.0.1:1: write: broken pipe"}, "--cert and --key"},
 		{"tls", nil, "--insecure"},
+		{"tls", nil, "--cacert"},
 		{"tls", []string{"http: server gave HTTP response to HTTPS client"}, "http://"},
 		{"tls", []string{"remote error: tls: handshake failure"}, ""},
 		{"fd-limit", nil, "ulimit -n"},

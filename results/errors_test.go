@@ -78,7 +78,7 @@ func TestTableErrorNotes(t *testing.T) {
 		"refused   " + refusedMsg + "\n",
 		"fix: nothing listens at 127.0.0.1:1: is the service up",
 		"tls       " + x509Msg + "\n",
-		"fix: the target's certificate was rejected: give its CA, or --insecure to skip verification",
+		"fix: the target's certificate was rejected: give its CA with --cacert FILE (PEM), or --insecure to skip verification",
 		"status    HTTP 503 Service Unavailable\n",
 	} {
 		if !strings.Contains(notes, want) {

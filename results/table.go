@@ -256,7 +256,7 @@ func WriteTable(w io.Writer, f *File) error {
 // said and how to fix it (analysis.ErrorNotes):
 //
 //	tls     tls: failed to verify certificate: x509: certificate signed by unknown authority
-//	        fix: the target's certificate was rejected: give its CA, or --insecure …
+//	        fix: the target's certificate was rejected: give its CA with --cacert …
 //	status  HTTP 503 Service Unavailable
 func writeErrorNotes(w io.Writer, p *analysis.PhaseSummary) {
 	notes := analysis.ErrorNotes(p)
