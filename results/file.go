@@ -68,6 +68,17 @@ type Settings struct {
 	// StartLate is how long after StartAt (or after being asked to start)
 	// this generator actually began, by its own clock.
 	StartLate time.Duration `json:"start_late_ns,omitempty"`
+	// TLS records the TLS flags; nil when none was given.
+	TLS *TLSSettings `json:"tls,omitempty"`
+}
+
+// TLSSettings record how the client set up TLS: file paths as given and
+// names, never key material.
+type TLSSettings struct {
+	CAFile     string `json:"ca_file,omitempty"`     // --cacert: trusted instead of the system roots
+	ClientCert string `json:"client_cert,omitempty"` // --cert: the client certificate presented (mTLS)
+	ServerName string `json:"server_name,omitempty"` // --server-name: SNI and the name verified
+	Insecure   bool   `json:"insecure,omitempty"`    // --insecure: the server's certificate was not verified
 }
 
 // PhaseSettings describe one planned phase.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	stdio "io"
 	"math"
@@ -80,6 +81,10 @@ type RunOptions struct {
 	HTML          string // HTML report file
 	MetricsAddr   string // serve Prometheus metrics here during the run
 	TargetMetrics string // scrape the target's Prometheus endpoint during the run
+
+	// TLS holds --cacert, --cert, --key and --server-name (--insecure is
+	// Insecure).
+	TLS targets.TLSOptions
 
 	changed func(flag string) bool // which flags the user set
 }
@@ -231,7 +236,11 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.HedgeAfter, "hedge-after", "", "send a duplicate when a request has not answered after this long (50ms) or this percentile of recent ones (p95, or p95,20ms with a fallback); the loser is cancelled")
 	f.StringVar(&opts.Endpoints, "endpoints", "", "balance over these host:port[=weight] endpoints (comma-separated); the URL's host is replaced")
 	f.StringVar(&opts.Balance, "balance", "round-robin", "balancing strategy with --endpoints: "+strings.Join(balance.Strategies(), ", "))
-	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification")
+	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (test targets only)")
+	f.StringVar(&opts.TLS.CAFile, "cacert", "", "trust the CAs in this PEM file instead of the system roots (https://, grpcs://)")
+	f.StringVar(&opts.TLS.CertFile, "cert", "", "present this PEM client certificate (mutual TLS; needs --key)")
+	f.StringVar(&opts.TLS.KeyFile, "key", "", "the PEM private key of --cert")
+	f.StringVar(&opts.TLS.ServerName, "server-name", "", "TLS server name to send (SNI) and verify the certificate against (default: the URL's host)")
 	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "treat this header's value as a secret: never written or printed (Authorization, Cookie, Proxy-Authorization always are)")
 	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable); gRPC: a response header or trailer, only when given")
 	f.StringVar(&opts.CacheField, "cache-field", "", "gRPC: count responses whose top-level field NAME equals VALUE (NAME[=VALUE], default value HIT; a bool field counts when true) as cache hits")
@@ -340,12 +349,46 @@ func (opts *RunOptions) finish(c *cobra.Command, raw *rawFlags) error {
 			}
 		}
 	}
+	if err := opts.checkTLS(); err != nil {
+		return err
+	}
 	if opts.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(opts.MetricsAddr); err != nil {
 			return usageErrorf("--metrics-addr %q: want host:port", opts.MetricsAddr)
 		}
 	}
 	return opts.Verdict.parse()
+}
+
+// tlsFlags maps targets.TLSFileError's fields to the flags that set them.
+var tlsFlags = map[string]string{"CAFile": "--cacert", "CertFile": "--cert", "KeyFile": "--key"}
+
+// checkTLS checks the TLS flags: --cert and --key come together, and
+// every file exists and holds PEM that parses (a certificate that matches
+// its key).
+func (opts *RunOptions) checkTLS() error {
+	o := opts.tlsOptions()
+	switch {
+	case o.CertFile != "" && o.KeyFile == "":
+		return usageErrorf("--cert %s needs --key (the client certificate's private key)", o.CertFile)
+	case o.KeyFile != "" && o.CertFile == "":
+		return usageErrorf("--key %s needs --cert (the client certificate)", o.KeyFile)
+	}
+	if _, err := targets.TLSConfig(o); err != nil {
+		var fe *targets.TLSFileError
+		if errors.As(err, &fe) {
+			return usageErrorf("%s %v", tlsFlags[fe.Field], err)
+		}
+		return usageErrorf("%v", err)
+	}
+	return nil
+}
+
+// tlsOptions are the TLS flags, --insecure included.
+func (opts *RunOptions) tlsOptions() targets.TLSOptions {
+	o := opts.TLS
+	o.Insecure = opts.Insecure
+	return o
 }
 
 // ParseKeys parses a key distribution: uniform:N, zipf:S:N, sequential:N.
@@ -477,6 +520,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 	ho := targets.HTTPOptions{
 		URL: opts.URL, Method: opts.Method, Header: opts.Header, Body: opts.Body,
 		Timeout: opts.Timeout, Connections: opts.Connections, HTTP2: opts.HTTP2, Insecure: opts.Insecure,
+		CAFile: opts.TLS.CAFile, CertFile: opts.TLS.CertFile, KeyFile: opts.TLS.KeyFile, ServerName: opts.TLS.ServerName,
 	}
 	ho.CacheHeader, ho.CacheHit, _ = strings.Cut(opts.CacheHeader, "=")
 	vars := &targets.Vars{}
@@ -604,6 +648,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 		Target: redactURL(ho.URL), Method: ho.Method, Seed: opts.seed(prof), MaxInFlight: opts.MaxInFlight,
 		OnSaturation: opts.OnSaturation.String(), Connections: opts.Connections, Timeout: opts.Timeout, HTTP2: opts.HTTP2,
 		TimerSlack: opts.TimerSlack, CoarseTimers: opts.CoarseTimers,
+		TLS: tlsSettings(opts.tlsOptions()),
 	}
 	job := &loadJob{
 		target: tg, closer: closer, settings: settings, verdict: &opts.Verdict, reports: opts,
@@ -770,7 +815,10 @@ func newGRPCTarget(opts *RunOptions, ho targets.HTTPOptions) (*grpct.Target, err
 		o.Metadata[strings.ToLower(k)] = strings.Join(vs, ",")
 	}
 	o.Protoset, o.ProtoFiles, o.ImportPaths = opts.Protoset, opts.ProtoFiles, opts.ImportPaths
-	o.Insecure = opts.Insecure && o.TLS
+	if o.TLS {
+		t := opts.tlsOptions()
+		o.Insecure, o.CAFile, o.CertFile, o.KeyFile, o.ServerName = t.Insecure, t.CAFile, t.CertFile, t.KeyFile, t.ServerName
+	}
 	o.Timeout = opts.Timeout
 	o.Connections = max(opts.Connections, 1)
 	o.StreamsPerConnection = opts.Streams
@@ -785,10 +833,22 @@ func newGRPCTarget(opts *RunOptions, ho targets.HTTPOptions) (*grpct.Target, err
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	t, err := grpct.New(ctx, o)
+	if errors.Is(err, grpct.ErrClientCertWanted) {
+		return nil, usageErrorf("%v: give one with --cert and --key", err)
+	}
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
 	return t, nil
+}
+
+// tlsSettings records the TLS flags in the result file: file paths and
+// names, never key material. Nil when none was given.
+func tlsSettings(o targets.TLSOptions) *results.TLSSettings {
+	if o.IsZero() {
+		return nil
+	}
+	return &results.TLSSettings{CAFile: o.CAFile, ClientCert: o.CertFile, ServerName: o.ServerName, Insecure: o.Insecure}
 }
 
 // seed is --seed if given, else the profile's seed, else 1.
