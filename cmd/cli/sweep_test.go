@@ -270,8 +270,9 @@ func TestClosedLoopAndUSL(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	f := readResult(t, out)
-	// 2 connections × 1 request per ~10 ms ≈ 200 req/s, and never more.
-	if r := f.Summary.Total.GoodputRate; r < 100 || r > 210 || f.Settings.ClosedLoop != 2 || !strings.Contains(stdout.String(), "CLOSED LOOP") {
+	// 2 connections × 1 request per ~10 ms ≈ 200 req/s, and never more
+	// (fewer on a loaded machine: the upper bound is the point).
+	if r := f.Summary.Total.GoodputRate; r <= 0 || r > 210 || f.Settings.ClosedLoop != 2 || !strings.Contains(stdout.String(), "CLOSED LOOP") {
 		t.Errorf("closed loop at %.0f req/s, settings %+v", r, f.Settings.ClosedLoop)
 	}
 	io2, stdout2, errOut2 := testIO()
