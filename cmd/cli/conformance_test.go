@@ -137,3 +137,19 @@ func TestGRPCCacheField(t *testing.T) {
 		t.Errorf("unknown field: exit %d: %s", code, errOut)
 	}
 }
+
+// Without reflection, from .proto source (--proto): grpc-go's health
+// server, unary Check with default flags.
+func TestGRPCWorldHealthFromProto(t *testing.T) {
+	base := startWorldGRPC(t, false)
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, stdout, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"run", base + "/grpc.health.v1.Health/Check", "--proto", "testdata/health.proto",
+		"--rate", "100", "--duration", "300ms", "--max-send-lag", "1s", "--out", out, "-q"})
+	if code != ExitOK && !skipIfStarved(t, code, errOut) {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+	}
+	if tot := readResult(t, out).Summary.Total; tot.OK != 30 {
+		t.Errorf("ok %d of %d, codes %v", tot.OK, tot.Intended, tot.GRPCCodes)
+	}
+}
