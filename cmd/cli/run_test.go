@@ -202,20 +202,11 @@ func TestRunRefused(t *testing.T) {
 // intended send, shows the stall; service time, with only 4 requests in
 // flight allowed, stays small for the requests that queued behind it.
 func TestRunStallEndToEnd(t *testing.T) {
-	var start atomic.Int64 // unix ns of the first request
-	const stallFrom, stallLen = 1000 * time.Millisecond, 500 * time.Millisecond
-	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		now := time.Now().UnixNano()
-		start.CompareAndSwap(0, now)
-		el := time.Duration(now - start.Load())
-		if el >= stallFrom && el < stallFrom+stallLen {
-			time.Sleep(stallFrom + stallLen - el)
-		}
-		w.WriteHeader(204)
-	})
+	const stallLen = 500 * time.Millisecond
+	url := freezingServer(t, time.Second, stallLen)
 	out := filepath.Join(t.TempDir(), "r.json")
 	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", srv.URL, "--rate", "200", "--duration", "3s", "--max-in-flight", "4", "--out", out, "-q"})
+	code := Execute(context.Background(), io, []string{"run", "--max-send-lag", "1s", url, "--rate", "200", "--duration", "3s", "--max-in-flight", "4", "--out", out, "-q"})
 	// The server held the in-flight cap full (4 slots are 20 ms of this
 	// rate; the stall is 500 ms): the target's backpressure, counted from
 	// the intended sends. No objective: PASS, with the finding listed.

@@ -65,16 +65,29 @@ func TestSignalsLeaveReadableResults(t *testing.T) {
 	}
 }
 
-// blackHole accepts connections and never answers.
-func blackHole(t *testing.T) string {
+// serveConns accepts connections on a new loopback listener and hands
+// each to serve (nil: hold it open, never answering), each in its own
+// goroutine; the test's cleanup closes the listener and every connection
+// and waits for the handlers.
+func serveConns(t *testing.T, serve func(net.Conn)) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
-	go func() {
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -83,17 +96,17 @@ func blackHole(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			if serve != nil {
+				wg.Go(func() { serve(c) })
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
 	})
-	return "http://" + ln.Addr().String() + "/"
+	return ln
+}
+
+// blackHole accepts connections and never answers.
+func blackHole(t *testing.T) string {
+	return "http://" + serveConns(t, nil).Addr().String() + "/"
 }
 
 // Signals at every stage of a run against a target that never answers:

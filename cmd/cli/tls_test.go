@@ -127,41 +127,14 @@ func TestTLSHTTP2PrivateCA(t *testing.T) {
 		}
 		w.WriteHeader(204)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
 	s2 := &http2.Server{}
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				tc := tls.Server(c, cfg)
-				if err := tc.Handshake(); err != nil {
-					c.Close()
-					return
-				}
-				s2.ServeConn(tc, &http2.ServeConnOpts{Handler: h})
-			})
+	ln := serveConns(t, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return
 		}
+		s2.ServeConn(tc, &http2.ServeConnOpts{Handler: h})
 	})
 	url := "https://" + ln.Addr().String() + "/"
 	code, stdout, stderr, out := tlsRun(t, url, "--http2", "--cacert", ca.File)
