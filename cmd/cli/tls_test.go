@@ -83,8 +83,10 @@ func wantFail(t *testing.T, what string, code int, stdout, stderr, out string, w
 	if code != ExitFail {
 		t.Fatalf("%s: exit %d, want %d\n%s\n%s", what, code, ExitFail, stderr, stdout)
 	}
-	if tot := readResult(t, out).Summary.Total; tot.Intended == 0 || tot.ErrorKinds["tls"] != tot.Intended {
-		t.Errorf("%s: %d of %d requests failed on TLS (errors %v)", what, tot.ErrorKinds["tls"], tot.Intended, tot.ErrorKinds)
+	// Every request that ended failed on TLS; on a loaded machine one may
+	// still be handshaking at the run's deadline (censored).
+	if tot := readResult(t, out).Summary.Total; tot.Errors == 0 || tot.OK != 0 || tot.ErrorKinds["tls"] != tot.Errors || tot.Errors+tot.Censored != tot.Intended {
+		t.Errorf("%s: %d of %d requests failed on TLS (errors %v, censored %d)", what, tot.ErrorKinds["tls"], tot.Intended, tot.ErrorKinds, tot.Censored)
 	}
 	for _, want := range wants {
 		if !strings.Contains(stdout+stderr, want) {
