@@ -265,7 +265,9 @@ func TestRunInterruptWritesResult(t *testing.T) {
 		t.Fatal("result not marked interrupted")
 	}
 	checkAddsUp(t, f)
-	if n := f.Summary.Total.Intended; n < 30 || n > 200 {
+	// Planning and start-up come out of the 0.7 s: on a loaded machine
+	// sending may begin late, so only the upper bound is tight.
+	if n := f.Summary.Total.Intended; n < 1 || n > 200 {
 		t.Errorf("intended %d after ~0.7s at 100/s", n)
 	}
 	if !strings.Contains(stdout.String(), "INTERRUPTED") || !strings.Contains(errOut.String(), "interrupted") {

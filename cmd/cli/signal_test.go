@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -104,9 +105,11 @@ func serveConns(t *testing.T, serve func(net.Conn)) net.Listener {
 	return ln
 }
 
-// blackHole accepts connections and never answers.
-func blackHole(t *testing.T) string {
-	return "http://" + serveConns(t, nil).Addr().String() + "/"
+// blackHole accepts connections and never answers; accepted counts them.
+func blackHole(t *testing.T) (url string, accepted *atomic.Int64) {
+	accepted = new(atomic.Int64)
+	ln := serveConns(t, func(net.Conn) { accepted.Add(1) })
+	return "http://" + ln.Addr().String() + "/", accepted
 }
 
 // Signals at every stage of a run against a target that never answers:
@@ -114,7 +117,6 @@ func blackHole(t *testing.T) string {
 // second one during the drain, which stops at once. Each leaves a
 // readable result marked interrupted and exits 130, on time.
 func TestSignalStates(t *testing.T) {
-	url := blackHole(t)
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		name     string
@@ -134,16 +136,25 @@ func TestSignalStates(t *testing.T) {
 		{"twice while sending", []string{"--duration", "30s", "--drain", "30s"}, []time.Duration{time.Second, 1500 * time.Millisecond}, 7 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			url, accepted := blackHole(t)
 			out := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
 			args := append([]string{"run", url, "-q", "--out", out, "--rate", "50"}, tt.args...)
 			cmd := exec.Command(os.Args[0], args...)
 			cmd.Env = append(os.Environ(), "TAILGATE_RUN_MAIN=1")
-			start := time.Now()
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
+			// Times count from the first request: the child's start-up
+			// (slow on a loaded machine) is not the run's.
+			for wait := time.Now(); accepted.Load() == 0; time.Sleep(10 * time.Millisecond) {
+				if time.Since(wait) > 20*time.Second {
+					cmd.Process.Kill()
+					t.Fatal("no request within 20 s of starting")
+				}
+			}
+			start := time.Now()
 			for _, at := range tt.signals {
 				time.Sleep(time.Until(start.Add(at)))
 				cmd.Process.Signal(syscall.SIGINT)
