@@ -41,11 +41,17 @@
 //	GET  /metrics          Prometheus text format 0.0.4
 //	GET  /stats            [Stats] as JSON
 //	GET  /faults           list the active faults (JSON array)
-//	POST /faults           add a fault (JSON object, see [Fault])
+//	POST /faults[?ttl=D]   add a fault (JSON object, see [Fault]); with ttl
+//	                       (a Go duration, "30s") it is dropped after D
 //	GET  /faults/{name}    one fault
 //	DELETE /faults/{name}  remove a fault
 //	POST /faults/reset     remove every fault
 //	POST /cache/flush      empty the cache
+//
+// Writes to /faults and /cache/flush are refused with 403 when they carry a
+// foreign Origin, a non-loopback Host on a loopback listener, or a body that
+// is not application/json, so that a web page cannot change the server's
+// faults (see the Faults section).
 //
 // Error responses have a JSON body {"error":"...","status":N} (plus "key"
 // for item requests). A data request whose context is done while it queues,
@@ -82,6 +88,13 @@
 // fault every request, disable the cache (CacheTTL = 0) or flush it
 // (POST /cache/flush) and use keys that miss. Faults can be added and removed
 // at any time while serving, over HTTP or with [Server.Faults].
+//
+// A fault can carry a lease: POST /faults?ttl=30s (or [Fault.Expires]) makes
+// it lapse after 30 s, so a fault whose owner died (a load test killed with
+// SIGKILL) does not outlive it for long. A leased fault's JSON has
+// "expires_at". Toxiproxy's toxic shape has no lease, so the TTL is a query
+// parameter: a client that knows nothing of it sends none and gets a fault
+// that stays until removed.
 //
 // The server does no per-request logging and allocates little per request; it
 // is meant to sustain tens of thousands of requests per second on loopback.

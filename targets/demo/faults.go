@@ -43,8 +43,10 @@ var (
 	ErrFaultNotFound = errors.New("fault not found")
 )
 
-// maxFaultName bounds the length of a fault name, in bytes.
-const maxFaultName = 128
+// maxFaultName bounds the length of a fault name, in bytes. It leaves room
+// for the "tailgate-<run id>-" prefix tailgate run puts in front of a
+// profile's fault names (at most 128 bytes).
+const maxFaultName = 192
 
 // maxFaultMillis bounds the millisecond attributes (1 hour).
 const maxFaultMillis = float64(maxLatency / time.Millisecond)
@@ -54,12 +56,13 @@ const maxFaultMillis = float64(maxLatency / time.Millisecond)
 //
 //	{"name":"slow5","type":"latency","stream":"downstream","toxicity":0.05,"attributes":{"latency":300,"jitter":0}}
 //
-// When decoding JSON, an omitted toxicity means 1 (as in toxiproxy), an
+// A fault with a lease also has "expires_at" (RFC 3339, UTC), which toxiproxy
+// toxics do not have. When decoding JSON, an omitted toxicity means 1 (as in toxiproxy), an
 // omitted name means the type, and unknown fields or attributes are errors.
 // [Faults.Add] takes the struct as given, except for the same name and status
 // defaults: a Toxicity of 0 there never fires.
 type Fault struct {
-	// Name identifies the fault; unique within a [Faults]. At most 128 bytes
+	// Name identifies the fault; unique within a [Faults]. At most 192 bytes
 	// of printable UTF-8 without '/'. Default: Type.
 	Name string
 	// Type is one of FaultLatency, FaultError, FaultTimeout.
@@ -71,6 +74,14 @@ type Fault struct {
 	Toxicity float64
 	// Attributes are the type-specific parameters.
 	Attributes FaultAttributes
+	// Expires is the end of the fault's lease: from then on the fault no
+	// longer applies and is dropped from its [Faults]. Zero means never.
+	Expires time.Time
+}
+
+// Expired reports whether f's lease has lapsed at now.
+func (f Fault) Expired(now time.Time) bool {
+	return !f.Expires.IsZero() && !now.Before(f.Expires)
 }
 
 // FaultAttributes are the parameters of a [Fault]; only the ones of the
@@ -120,13 +131,18 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 			attrs["timeout"] = f.Attributes.Timeout
 		}
 	}
+	var expires string
+	if !f.Expires.IsZero() {
+		expires = f.Expires.UTC().Format(time.RFC3339Nano)
+	}
 	return json.Marshal(struct {
 		Name       string         `json:"name"`
 		Type       string         `json:"type"`
 		Stream     string         `json:"stream,omitempty"`
 		Toxicity   float64        `json:"toxicity"`
 		Attributes map[string]any `json:"attributes"`
-	}{f.Name, f.Type, f.Stream, f.Toxicity, attrs})
+		Expires    string         `json:"expires_at,omitempty"`
+	}{f.Name, f.Type, f.Stream, f.Toxicity, attrs, expires})
 }
 
 // UnmarshalJSON decodes and validates a fault like [ParseFault].
@@ -148,6 +164,7 @@ func ParseFault(data []byte) (Fault, error) {
 		Stream     string                     `json:"stream"`
 		Toxicity   *float64                   `json:"toxicity"`
 		Attributes map[string]json.RawMessage `json:"attributes"`
+		Expires    *string                    `json:"expires_at"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -160,6 +177,13 @@ func ParseFault(data []byte) (Fault, error) {
 	f := Fault{Name: w.Name, Type: w.Type, Stream: w.Stream, Toxicity: 1}
 	if w.Toxicity != nil {
 		f.Toxicity = *w.Toxicity
+	}
+	if w.Expires != nil && *w.Expires != "" {
+		t, err := time.Parse(time.RFC3339Nano, *w.Expires)
+		if err != nil {
+			return Fault{}, fmt.Errorf("invalid expires_at %q: want an RFC 3339 time", *w.Expires)
+		}
+		f.Expires = t.UTC()
 	}
 	if err := checkType(f.Type); err != nil {
 		return Fault{}, err
@@ -308,16 +332,73 @@ func msToDuration(ms float64) time.Duration {
 
 // Faults is the set of per-request faults of a [Server]. It is safe for
 // concurrent use; changes apply to dependency calls that start afterwards.
+//
+// A fault with a lease ([Fault.Expires]) stops applying when the lease
+// lapses: dependency calls and readers skip it from then on, and one timer,
+// set for the earliest lease, drops lapsed faults from the set.
 type Faults struct {
 	mu       sync.Mutex                    // serialises writers
 	list     atomic.Pointer[[]activeFault] // copy-on-write, read lock-free
 	injected [numKinds]atomic.Uint64
+	now      func() time.Time // the clock of the leases; time.Now
+
+	timer   *time.Timer // fires at timerAt to drop lapsed faults; nil if none; under mu
+	timerAt time.Time
 }
 
 func newFaults() *Faults {
-	f := &Faults{}
+	f := &Faults{now: time.Now}
 	f.list.Store(&[]activeFault{})
 	return f
+}
+
+// pruneLocked drops the faults whose lease has lapsed at now and sets the
+// timer for the earliest remaining lease. fs.mu is held.
+func (fs *Faults) pruneLocked(now time.Time) []activeFault {
+	expired := func(a activeFault) bool { return a.Expired(now) }
+	next := *fs.list.Load()
+	if slices.ContainsFunc(next, expired) {
+		next = slices.DeleteFunc(slices.Clone(next), expired)
+		fs.list.Store(&next)
+	}
+	var earliest time.Time
+	for _, a := range next {
+		if !a.Expires.IsZero() && (earliest.IsZero() || a.Expires.Before(earliest)) {
+			earliest = a.Expires
+		}
+	}
+	fs.armLocked(now, earliest)
+	return next
+}
+
+// armLocked sets the lease timer to fire at earliest, or stops it if
+// earliest is zero.
+func (fs *Faults) armLocked(now, earliest time.Time) {
+	if earliest.IsZero() {
+		if fs.timer != nil {
+			fs.timer.Stop()
+		}
+		fs.timerAt = time.Time{}
+		return
+	}
+	if fs.timer != nil && fs.timerAt.Equal(earliest) {
+		return
+	}
+	d := max(earliest.Sub(now), 0)
+	if fs.timer == nil {
+		fs.timer = time.AfterFunc(d, fs.expire)
+	} else {
+		fs.timer.Reset(d)
+	}
+	fs.timerAt = earliest
+}
+
+// expire is the lease timer's function.
+func (fs *Faults) expire() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.timerAt = time.Time{} // the timer has fired: arm it again
+	fs.pruneLocked(fs.now())
 }
 
 // Add validates f (after applying the default name and status) and adds it.
@@ -330,7 +411,8 @@ func (fs *Faults) Add(f Fault) error {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	old := *fs.list.Load()
+	now := fs.now()
+	old := fs.pruneLocked(now)
 	for _, a := range old {
 		if a.Name == f.Name {
 			return fmt.Errorf("%w: %q", ErrFaultExists, f.Name)
@@ -360,6 +442,9 @@ func (fs *Faults) Add(f Fault) error {
 	}
 	next := append(slices.Clip(old), a)
 	fs.list.Store(&next)
+	if !f.Expires.IsZero() && (fs.timerAt.IsZero() || f.Expires.Before(fs.timerAt)) {
+		fs.armLocked(now, f.Expires)
+	}
 	return nil
 }
 
@@ -368,7 +453,7 @@ func (fs *Faults) Add(f Fault) error {
 func (fs *Faults) Remove(name string) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	old := *fs.list.Load()
+	old := fs.pruneLocked(fs.now())
 	i := slices.IndexFunc(old, func(a activeFault) bool { return a.Name == name })
 	if i < 0 {
 		return fmt.Errorf("%w: %q", ErrFaultNotFound, name)
@@ -383,22 +468,29 @@ func (fs *Faults) Reset() {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.list.Store(&[]activeFault{})
+	fs.armLocked(time.Time{}, time.Time{})
 }
 
-// List returns a copy of the faults, in the order they were added.
+// List returns a copy of the faults in force, in the order they were added.
 func (fs *Faults) List() []Fault {
 	l := *fs.list.Load()
-	out := make([]Fault, len(l))
-	for i, a := range l {
-		out[i] = a.Fault
+	now := fs.now()
+	out := make([]Fault, 0, len(l))
+	for _, a := range l {
+		if !a.Expired(now) {
+			out = append(out, a.Fault)
+		}
 	}
 	return out
 }
 
-// Get returns the named fault.
+// Get returns the named fault, if it is in force.
 func (fs *Faults) Get(name string) (Fault, bool) {
 	for _, a := range *fs.list.Load() {
 		if a.Name == name {
+			if a.Expired(fs.now()) {
+				break
+			}
 			return a.Fault, true
 		}
 	}

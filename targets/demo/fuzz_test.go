@@ -23,6 +23,8 @@ func FuzzFaultJSON(f *testing.F) {
 		`{"name":"\ud800","type":"latency"}`,
 		`{"NAME":"up","Type":"latency"}`,
 		`{"type":"latency"}{}`,
+		`{"name":"leased","type":"latency","expires_at":"2030-01-02T03:04:05.123+01:00"}`,
+		`{"type":"latency","expires_at":"x"}`,
 		`null`, `[]`, `{}`, `"latency"`, ``,
 	} {
 		f.Add([]byte(seed))

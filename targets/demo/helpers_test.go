@@ -34,6 +34,9 @@ func doCtx(ctx context.Context, h http.Handler, method, target, body string) *ht
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequestWithContext(ctx, method, target, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec

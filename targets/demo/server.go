@@ -74,11 +74,11 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.HandleFunc("GET /faults", s.handleListFaults)
-	mux.HandleFunc("POST /faults", s.handleAddFault)
+	mux.HandleFunc("POST /faults", guard(s.handleAddFault))
 	mux.HandleFunc("GET /faults/{name}", s.handleGetFault)
-	mux.HandleFunc("DELETE /faults/{name}", s.handleDeleteFault)
-	mux.HandleFunc("POST /faults/reset", s.handleResetFaults)
-	mux.HandleFunc("POST /cache/flush", s.handleFlush)
+	mux.HandleFunc("DELETE /faults/{name}", guard(s.handleDeleteFault))
+	mux.HandleFunc("POST /faults/reset", guard(s.handleResetFaults))
+	mux.HandleFunc("POST /cache/flush", guard(s.handleFlush))
 	s.handler = mux
 	return s, nil
 }
@@ -257,8 +257,17 @@ func (s *Server) callDependency(ctx context.Context, base time.Duration, sample 
 	}
 	var extra time.Duration
 	var errFault, hang *activeFault
+	var now time.Time // read once, and only if a fault has a lease
 	for i := range faults {
 		f := &faults[i]
+		if !f.Expires.IsZero() {
+			if now.IsZero() {
+				now = s.faults.now()
+			}
+			if f.Expired(now) {
+				continue
+			}
+		}
 		if f.Toxicity <= 0 || r.Float64() >= f.Toxicity {
 			continue
 		}
@@ -557,6 +566,14 @@ func (s *Server) handleListFaults(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleAddFault(w http.ResponseWriter, r *http.Request) {
+	var ttl time.Duration
+	if v := r.URL.Query().Get("ttl"); v != "" {
+		var err error
+		if ttl, err = parseTTL(v); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFaultBody))
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, "reading fault: "+err.Error())
@@ -566,6 +583,9 @@ func (s *Server) handleAddFault(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if ttl > 0 {
+		f.Expires = s.faults.now().Add(ttl)
 	}
 	if err := s.faults.Add(f); err != nil {
 		status := http.StatusBadRequest
