@@ -13,6 +13,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 )
 
 // APIError is the error body of the toxiproxy HTTP API,
@@ -107,6 +108,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.UserAgent(), "Mozilla/") {
 		http.Error(w, "User agent not allowed", http.StatusForbidden)
 		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		save := r.Method == http.MethodPost && proxyName != "" && strings.Count(p, "/") == 2 // POST /proxies/{proxy}
+		if msg := refuseWrite(r, save); msg != "" {
+			apiError(w, &APIError{Message: msg, Status: http.StatusForbidden})
+			return
+		}
+	}
+	if s.leased.Load() {
+		s.expireToxics()
 	}
 	h(w, r, proxyName, toxicName)
 }
@@ -336,10 +347,19 @@ func (s *Server) toxicCreate(w http.ResponseWriter, r *http.Request, name, _ str
 		apiError(w, headErr)
 		return
 	}
+	ttl, ttlErr := parseTTL(r)
+	if ttlErr != nil {
+		apiError(w, ttlErr)
+		return
+	}
+	if ttl > 0 {
+		t.expires = time.Now().Add(ttl)
+	}
 	if err := p.addToxic(t, attrErr); err != nil {
 		apiError(w, err)
 		return
 	}
+	s.armLease(t.expires)
 	writeJSON(w, http.StatusOK, t.toJSON())
 }
 
@@ -368,11 +388,21 @@ func (s *Server) toxicUpdate(w http.ResponseWriter, r *http.Request, name, toxic
 		apiError(w, errBadRequestBody.wrap(err))
 		return
 	}
-	t, err := p.updateToxic(toxicName, body)
+	ttl, ttlErr := parseTTL(r)
+	if ttlErr != nil {
+		apiError(w, ttlErr)
+		return
+	}
+	var expires time.Time
+	if ttl > 0 {
+		expires = time.Now().Add(ttl)
+	}
+	t, err := p.updateToxic(toxicName, body, expires)
 	if err != nil {
 		apiError(w, err)
 		return
 	}
+	s.armLease(t.expires)
 	writeJSON(w, http.StatusOK, t.toJSON())
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Attributes are a toxic's parameters, e.g. {"latency": 200, "jitter": 20}.
@@ -30,6 +31,12 @@ type Toxic struct {
 	Toxicity float32 `json:"toxicity,omitempty"`
 	// Attributes are the type's parameters; missing ones are zero.
 	Attributes Attributes `json:"attributes,omitempty"`
+	// TTL, if > 0, asks for a lease: this package's server removes the
+	// toxic TTL after it is added (sent as ?ttl=; toxiproxy ignores it).
+	TTL time.Duration `json:"-"`
+	// Expires is the end of the toxic's lease, as Client.Toxics reads it
+	// from this package's server; zero if it has none. AddToxic ignores it.
+	Expires time.Time `json:"expires_at,omitzero"`
 }
 
 // Client applies faults through the toxiproxy HTTP API, so it drives this
@@ -54,11 +61,16 @@ func NewClient(endpoint string) *Client {
 // AddToxic adds t to the named proxy; it applies to the proxy's open
 // connections as well as new ones.
 func (c *Client) AddToxic(ctx context.Context, proxyName string, t Toxic) error {
+	path := c.proxyPath(proxyName) + "/toxics"
+	if t.TTL > 0 {
+		path += "?ttl=" + url.QueryEscape(t.TTL.String())
+	}
+	t.Expires = time.Time{}
 	body, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	if err := c.do(ctx, http.MethodPost, c.proxyPath(proxyName)+"/toxics", body, http.StatusOK); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, body, http.StatusOK, nil); err != nil {
 		return fmt.Errorf("add toxic %q to proxy %q: %w", t.Name, proxyName, err)
 	}
 	return nil
@@ -67,10 +79,19 @@ func (c *Client) AddToxic(ctx context.Context, proxyName string, t Toxic) error 
 // RemoveToxic removes the named toxic from the named proxy.
 func (c *Client) RemoveToxic(ctx context.Context, proxyName, toxicName string) error {
 	p := c.proxyPath(proxyName) + "/toxics/" + url.PathEscape(toxicName)
-	if err := c.do(ctx, http.MethodDelete, p, nil, http.StatusNoContent); err != nil {
+	if err := c.do(ctx, http.MethodDelete, p, nil, http.StatusNoContent, nil); err != nil {
 		return fmt.Errorf("remove toxic %q from proxy %q: %w", toxicName, proxyName, err)
 	}
 	return nil
+}
+
+// Toxics lists the named proxy's toxics.
+func (c *Client) Toxics(ctx context.Context, proxyName string) ([]Toxic, error) {
+	var out []Toxic
+	if err := c.do(ctx, http.MethodGet, c.proxyPath(proxyName)+"/toxics", nil, http.StatusOK, &out); err != nil {
+		return nil, fmt.Errorf("list toxics of proxy %q: %w", proxyName, err)
+	}
+	return out, nil
 }
 
 // SetEnabled enables or disables the named proxy. Disabling stops its
@@ -82,7 +103,7 @@ func (c *Client) SetEnabled(ctx context.Context, proxyName string, enabled bool)
 	if err != nil {
 		return err
 	}
-	if err := c.do(ctx, http.MethodPost, c.proxyPath(proxyName), body, http.StatusOK); err != nil {
+	if err := c.do(ctx, http.MethodPost, c.proxyPath(proxyName), body, http.StatusOK, nil); err != nil {
 		return fmt.Errorf("set proxy %q enabled=%t: %w", proxyName, enabled, err)
 	}
 	return nil
@@ -90,7 +111,7 @@ func (c *Client) SetEnabled(ctx context.Context, proxyName string, enabled bool)
 
 // Reset enables every proxy and removes every toxic.
 func (c *Client) Reset(ctx context.Context) error {
-	if err := c.do(ctx, http.MethodPost, "/reset", nil, http.StatusNoContent); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/reset", nil, http.StatusNoContent, nil); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
 	return nil
@@ -100,7 +121,9 @@ func (c *Client) proxyPath(name string) string {
 	return "/proxies/" + url.PathEscape(name)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte, want int) error {
+// do sends one request and, if out is not nil, decodes the JSON answer
+// into it.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -126,6 +149,11 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 		return err
 	}
 	if resp.StatusCode == want {
+		if out != nil {
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("decoding the answer: %w", err)
+			}
+		}
 		return nil
 	}
 	apiErr := &APIError{}

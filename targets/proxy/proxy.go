@@ -228,7 +228,9 @@ func (p *managedProxy) addToxic(t *toxic, attrErr *APIError) error {
 	return nil
 }
 
-func (p *managedProxy) updateToxic(name string, body []byte) (*toxic, error) {
+// updateToxic applies an update body to the named toxic; a non-zero expires
+// renews its lease.
+func (p *managedProxy) updateToxic(name string, body []byte, expires time.Time) (*toxic, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur, d, i := p.findToxicLocked(name)
@@ -240,6 +242,9 @@ func (p *managedProxy) updateToxic(name string, body []byte) (*toxic, error) {
 		return nil, err
 	}
 	next.gen = p.srv.nextID.Add(1)
+	if !expires.IsZero() {
+		next.expires = expires
+	}
 	p.toxics[d][i] = next
 	p.pushToxicsLocked()
 	return next, nil

@@ -22,14 +22,22 @@
 //	POST   /proxies/{proxy}                  update enabled/listen/upstream
 //	DELETE /proxies/{proxy}                  delete (204)
 //	GET    /proxies/{proxy}/toxics           list toxics
-//	POST   /proxies/{proxy}/toxics           add a toxic (200)
+//	POST   /proxies/{proxy}/toxics           add a toxic (200); ?ttl=30s: with a lease
 //	GET    /proxies/{proxy}/toxics/{toxic}   show a toxic
-//	POST   /proxies/{proxy}/toxics/{toxic}   update attributes/toxicity
+//	POST   /proxies/{proxy}/toxics/{toxic}   update attributes/toxicity; ?ttl=: renew the lease
 //	DELETE /proxies/{proxy}/toxics/{toxic}   remove (204)
 //	POST   /reset                            enable all proxies, remove all toxics (204)
 //	GET    /version                          version, text/plain
 //
 // Deliberate differences from toxiproxy 2.5.0:
+//   - Toxics can have a lease: POST .../toxics?ttl=30s adds a toxic that is
+//     removed 30 s later (its JSON then has "expires_at"). Without ttl, as
+//     from toxiproxy's clients, a toxic stays until removed.
+//   - Writes (every method but GET) are refused with 403 when they carry a
+//     foreign Origin, a non-loopback Host while the API listens on loopback
+//     (DNS rebinding), or a body that is not application/json (text/plain is
+//     accepted without an Origin on POST /proxies/{proxy}, which toxiproxy's
+//     own client sends so). toxiproxy only refuses User-Agents "Mozilla/...".
 //   - Addresses without a host bind to 127.0.0.1, not to all interfaces: a
 //     proxy with an empty "listen" gets "127.0.0.1:0" (a free port; the
 //     response shows the real address), and ListenAndServe defaults to
@@ -101,6 +109,13 @@ type Server struct {
 
 	wg     sync.WaitGroup // every goroutine the server starts
 	nextID atomic.Uint64  // toxic ids and generations
+
+	// Leases (?ttl=): one timer for the earliest; see lease.go. Lock
+	// order: leaseMu, then mu, then a proxy's mu.
+	leaseMu    sync.Mutex
+	leaseTimer *time.Timer
+	leaseAt    time.Time   // when leaseTimer fires; zero: not set
+	leased     atomic.Bool // some toxic may have a lease
 }
 
 var errServerClosed = errors.New("proxy server closed")
@@ -208,6 +223,7 @@ func (s *Server) Close() error {
 		https = append(https, hs)
 	}
 	s.mu.Unlock()
+	s.stopLeases()
 
 	for _, hs := range https {
 		hs.Close()

@@ -125,20 +125,32 @@ type toxic struct {
 	dir      direction
 	toxicity float32
 	attrs    toxicAttrs
+	expires  time.Time // end of the lease (?ttl=); zero: none
+}
+
+// expired reports whether t's lease has lapsed at now.
+func (t *toxic) expired(now time.Time) bool {
+	return !t.expires.IsZero() && !now.Before(t.expires)
 }
 
 // toxicJSON is the wire form of a toxic, field order as toxiproxy's
-// ToxicWrapper marshals it.
+// ToxicWrapper marshals it, plus "expires_at" (RFC 3339, UTC) for a toxic
+// with a lease, which toxiproxy does not have.
 type toxicJSON struct {
 	Attributes any     `json:"attributes"`
 	Name       string  `json:"name"`
 	Type       string  `json:"type"`
 	Stream     string  `json:"stream"`
 	Toxicity   float32 `json:"toxicity"`
+	Expires    string  `json:"expires_at,omitempty"`
 }
 
 func (t *toxic) toJSON() toxicJSON {
-	return toxicJSON{Attributes: t.attrs, Name: t.name, Type: t.typ, Stream: t.stream, Toxicity: t.toxicity}
+	j := toxicJSON{Attributes: t.attrs, Name: t.name, Type: t.typ, Stream: t.stream, Toxicity: t.toxicity}
+	if !t.expires.IsZero() {
+		j.Expires = t.expires.UTC().Format(time.RFC3339Nano)
+	}
+	return j
 }
 
 // decodeToxic parses a toxic-creation request body the way toxiproxy
