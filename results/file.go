@@ -104,6 +104,10 @@ type File struct {
 	Summary       *analysis.Summary `json:"summary"`
 	// Faults is the timeline of faults and actions a profile applied.
 	Faults []FaultWindow `json:"faults,omitempty"`
+	// LeftoverFaults are faults an earlier run left on this run's fault
+	// targets (killed before it could remove them), which this run removed
+	// before it started.
+	LeftoverFaults []LeftoverFault `json:"leftover_faults,omitempty"`
 	// Balance describes client-side balancing over several endpoints.
 	Balance *BalanceInfo `json:"balance,omitempty"`
 	// Verdict is PASS, FAIL or INVALID with the objectives' results and
@@ -227,6 +231,22 @@ type FaultWindow struct {
 	Applied  time.Duration      `json:"applied_ns"`
 	Removed  time.Duration      `json:"removed_ns,omitempty"` // 0: an action, or never removed
 	Error    string             `json:"error,omitempty"`      // why applying or removing failed
+	// AppliedAs is the fault's name on the target: the profile's name with
+	// the run's prefix, "tailgate-<run id>-<name>".
+	AppliedAs string `json:"applied_as,omitempty"`
+	// Lease is the TTL the fault was applied with: the target drops it by
+	// itself after that long if the run dies before removing it (the demo
+	// target and tailgate proxy; a real toxiproxy ignores it).
+	Lease time.Duration `json:"lease_ns,omitempty"`
+}
+
+// LeftoverFault is a fault found on a fault target at the start of a run,
+// left by an earlier run that did not remove it (its name starts with
+// "tailgate-" and another run's id), and removed.
+type LeftoverFault struct {
+	Target string `json:"target"` // the profile's fault target name
+	Kind   string `json:"kind"`   // demo or toxiproxy
+	Name   string `json:"name"`   // the fault's name on the target
 }
 
 // HistSet is the three histograms of one phase.

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
+	"tailgate/generator"
 	"tailgate/profiles"
 	"tailgate/results"
 	"tailgate/targets"
@@ -21,18 +25,34 @@ import (
 // records the windows. Faults still active when the run ends (normally or
 // by interrupt) are removed by finish: a load test never leaves a fault
 // behind.
+//
+// A run killed outright (SIGKILL) cannot remove its faults, so every fault
+// is applied under the run's name, "tailgate-<run id>-<name>", with a lease
+// (a TTL: the run's remaining planned length, its drain and
+// faultLeaseMargin) on targets that take one, and the next run that applies
+// faults to the same targets removes, with a warning, any fault named after
+// another run (sweep) before it starts.
 type faultRunner struct {
 	events   []profiles.FaultEvent
 	balanced *targets.Balanced // for endpoint actions
-	job      *loadJob          // for set_hedge
+	job      *loadJob          // for set_hedge, and the planned length of the leases
 	start    time.Time
 	client   *http.Client
+	runID    string // 8 hex digits
 
-	mu      sync.Mutex
-	windows []results.FaultWindow
-	active  map[string]int // key → index in windows
-	done    chan struct{}
+	mu        sync.Mutex
+	windows   []results.FaultWindow
+	active    map[string]int // key → index in windows
+	done      chan struct{}
+	leftovers []results.LeftoverFault // removed by sweep
 }
+
+// faultNamePrefix starts the name of every fault a run applies.
+const faultNamePrefix = "tailgate-"
+
+// faultLeaseMargin is how long a fault's lease outlasts the run's planned
+// end (schedule and drain).
+const faultLeaseMargin = 30 * time.Second
 
 func newFaultRunner(events []profiles.FaultEvent) *faultRunner {
 	return &faultRunner{
@@ -40,7 +60,42 @@ func newFaultRunner(events []profiles.FaultEvent) *faultRunner {
 		client: &http.Client{Timeout: 5 * time.Second},
 		active: map[string]int{},
 		done:   make(chan struct{}),
+		runID:  fmt.Sprintf("%08x", rand.Uint32()),
 	}
+}
+
+// appliedName is the name a profile's fault gets on its target.
+func (r *faultRunner) appliedName(name string) string {
+	return faultNamePrefix + r.runID + "-" + name
+}
+
+// leftBehind reports whether name is a fault applied by another run than
+// this one: "tailgate-", another run's 8 hex digits, "-".
+func (r *faultRunner) leftBehind(name string) bool {
+	id, rest, ok := strings.Cut(strings.TrimPrefix(name, faultNamePrefix), "-")
+	if !ok || !strings.HasPrefix(name, faultNamePrefix) || rest == "" || len(id) != 8 || id == r.runID {
+		return false
+	}
+	for _, c := range id {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// lease is the TTL of a fault applied at offset at: until the run's planned
+// end, drain included, plus faultLeaseMargin. 0 (no lease) if the run's
+// length is unknown.
+func (r *faultRunner) lease(at time.Duration) time.Duration {
+	if r.job == nil || r.job.total <= 0 {
+		return 0
+	}
+	drain := r.job.gen.Drain
+	if drain <= 0 {
+		drain = generator.DefaultDrain
+	}
+	return max(r.job.total+drain-at, 0) + faultLeaseMargin
 }
 
 func faultKey(e profiles.FaultEvent) string {
@@ -74,7 +129,11 @@ func (r *faultRunner) run(ctx context.Context, start time.Time) {
 
 func (r *faultRunner) do(ctx context.Context, e profiles.FaultEvent) {
 	now := time.Since(r.start)
-	err := r.send(ctx, e)
+	var ttl time.Duration
+	if e.Apply && e.Action == "" && e.Fault.Type != profiles.FaultDisable {
+		ttl = r.lease(now)
+	}
+	err := r.send(ctx, e, ttl)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -92,7 +151,10 @@ func (r *faultRunner) do(ctx context.Context, e profiles.FaultEvent) {
 		r.windows = append(r.windows, w)
 	case e.Apply:
 		w := results.FaultWindow{Phase: e.Phase, Target: e.Target.Name, Kind: e.Target.Kind, Name: e.Fault.Name,
-			Type: e.Fault.Type, Toxicity: e.Fault.Toxicity, Attrs: e.Fault.Attributes, Applied: now}
+			Type: e.Fault.Type, Toxicity: e.Fault.Toxicity, Attrs: e.Fault.Attributes, Applied: now, Lease: ttl}
+		if e.Fault.Type != profiles.FaultDisable {
+			w.AppliedAs = r.appliedName(e.Fault.Name)
+		}
 		if err != nil {
 			w.Error = "apply: " + err.Error()
 		}
@@ -138,7 +200,9 @@ func (r *faultRunner) finish() []results.FaultWindow {
 	return r.windows
 }
 
-func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent) error {
+// send applies or removes one event; a fault is applied with a lease of ttl
+// (0: none).
+func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent, ttl time.Duration) error {
 	switch e.Action {
 	case profiles.ActionSetHedge:
 		if h := r.job.hedges[e.Value]; h != nil {
@@ -162,11 +226,15 @@ func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent) error {
 		case e.Action == profiles.ActionFlushCache:
 			return r.call(ctx, http.MethodPost, t.API+"/cache/flush", nil)
 		case e.Apply:
-			body, _ := json.Marshal(map[string]any{"name": e.Fault.Name, "type": e.Fault.Type, "toxicity": e.Fault.Toxicity,
+			body, _ := json.Marshal(map[string]any{"name": r.appliedName(e.Fault.Name), "type": e.Fault.Type, "toxicity": e.Fault.Toxicity,
 				"stream": e.Fault.Stream, "attributes": e.Fault.Attributes})
-			return r.call(ctx, http.MethodPost, t.API+"/faults", body)
+			u := t.API + "/faults"
+			if ttl > 0 {
+				u += "?ttl=" + url.QueryEscape(ttl.String())
+			}
+			return r.call(ctx, http.MethodPost, u, body)
 		default:
-			return r.call(ctx, http.MethodDelete, t.API+"/faults/"+url.PathEscape(e.Fault.Name), nil)
+			return r.call(ctx, http.MethodDelete, t.API+"/faults/"+url.PathEscape(r.appliedName(e.Fault.Name)), nil)
 		}
 	case profiles.KindToxiproxy:
 		c := proxy.NewClient(t.API)
@@ -175,17 +243,150 @@ func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent) error {
 			return c.SetEnabled(ctx, t.Proxy, !e.Apply)
 		}
 		if !e.Apply {
-			return c.RemoveToxic(ctx, t.Proxy, e.Fault.Name)
+			return c.RemoveToxic(ctx, t.Proxy, r.appliedName(e.Fault.Name))
 		}
 		attrs := proxy.Attributes{}
 		for k, v := range e.Fault.Attributes {
 			attrs[k] = int64(v)
 		}
-		return c.AddToxic(ctx, t.Proxy, proxy.Toxic{Name: e.Fault.Name, Type: e.Fault.Type, Stream: e.Fault.Stream,
-			Toxicity: float32(e.Fault.Toxicity), Attributes: attrs})
+		return c.AddToxic(ctx, t.Proxy, proxy.Toxic{Name: r.appliedName(e.Fault.Name), Type: e.Fault.Type, Stream: e.Fault.Stream,
+			Toxicity: float32(e.Fault.Toxicity), Attributes: attrs, TTL: ttl})
 	}
 	return fmt.Errorf("fault target %q: unknown kind %q", t.Name, t.Kind)
 }
+
+// sweep runs before the load: on every target this run applies faults to,
+// it removes the faults another run applied and left (a run killed before
+// it could remove them: "tailgate-<other run id>-…"), says so on w and
+// records them. A leftover it cannot remove makes the run refuse to start:
+// its results would be spoiled. A target it cannot list gets a warning.
+func (r *faultRunner) sweep(ctx context.Context, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	seen := map[profiles.FaultTarget]bool{}
+	for _, e := range r.events {
+		t := e.Target
+		if e.Action != "" || !e.Apply || seen[t] {
+			continue
+		}
+		seen[t] = true
+		if e.Fault.Type == profiles.FaultDisable {
+			r.checkEnabled(ctx, w, t)
+		}
+		names, err := r.list(ctx, t)
+		if err != nil {
+			fmt.Fprintf(w, "warning: fault target %q: could not look for faults left by an earlier run: %v\n", t.Name, err)
+			continue
+		}
+		for _, name := range names {
+			if !r.leftBehind(name) {
+				continue
+			}
+			if err := r.remove(ctx, t, name); err != nil {
+				return fmt.Errorf("fault target %q has fault %s, left by an earlier run, and removing it failed (remove it by hand): %w", t.Name, name, err)
+			}
+			fmt.Fprintf(w, "warning: removed fault %s left by an earlier run from fault target %q (%s)\n", name, t.Name, t.API)
+			r.leftovers = append(r.leftovers, results.LeftoverFault{Target: t.Name, Kind: t.Kind, Name: name})
+		}
+	}
+	return nil
+}
+
+// list returns the names of the faults on a fault target.
+func (r *faultRunner) list(ctx context.Context, t profiles.FaultTarget) ([]string, error) {
+	var names []string
+	switch t.Kind {
+	case profiles.KindDemo:
+		var faults []struct {
+			Name string `json:"name"`
+		}
+		if err := r.getJSON(ctx, t.API+"/faults", &faults); err != nil {
+			return nil, err
+		}
+		for _, f := range faults {
+			names = append(names, f.Name)
+		}
+	case profiles.KindToxiproxy:
+		c := proxy.NewClient(t.API)
+		c.HTTPClient = r.client
+		toxics, err := c.Toxics(ctx, t.Proxy)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range toxics {
+			names = append(names, x.Name)
+		}
+	}
+	return names, nil
+}
+
+// remove removes the named fault from a fault target; one already gone
+// (its lease lapsed meanwhile) is not an error.
+func (r *faultRunner) remove(ctx context.Context, t profiles.FaultTarget, name string) error {
+	var err error
+	switch t.Kind {
+	case profiles.KindDemo:
+		err = r.call(ctx, http.MethodDelete, t.API+"/faults/"+url.PathEscape(name), nil)
+	case profiles.KindToxiproxy:
+		c := proxy.NewClient(t.API)
+		c.HTTPClient = r.client
+		err = c.RemoveToxic(ctx, t.Proxy, name)
+	}
+	var apiErr *proxy.APIError
+	var se *statusError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound || errors.As(err, &se) && se.status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// checkEnabled warns if a proxy this run will disable is disabled already:
+// an earlier run killed during its disable fault leaves it so. It is not
+// re-enabled: nothing says who disabled it.
+func (r *faultRunner) checkEnabled(ctx context.Context, w io.Writer, t profiles.FaultTarget) {
+	var p struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := r.getJSON(ctx, strings.TrimRight(proxyURL(t.API), "/")+"/proxies/"+url.PathEscape(t.Proxy), &p); err == nil && p.Enabled != nil && !*p.Enabled {
+		fmt.Fprintf(w, "warning: proxy %q of fault target %q is disabled before the run starts (an earlier run killed during its disable fault?)\n", t.Proxy, t.Name)
+	}
+}
+
+// proxyURL is a toxiproxy API address as a URL (proxy.NewClient's rule).
+func proxyURL(api string) string {
+	if !strings.HasPrefix(api, "http://") && !strings.HasPrefix(api, "https://") {
+		return "http://" + api
+	}
+	return api
+}
+
+func (r *faultRunner) getJSON(ctx context.Context, u string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(data[:min(len(data), 512)]))
+	}
+	return json.Unmarshal(data, out)
+}
+
+// statusError is call's error for an unexpected HTTP status.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 func (r *faultRunner) call(ctx context.Context, method, u string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
@@ -202,7 +403,7 @@ func (r *faultRunner) call(ctx context.Context, method, u string, body []byte) e
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(msg))
+		return &statusError{resp.StatusCode, fmt.Sprintf("%s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(msg))}
 	}
 	return nil
 }

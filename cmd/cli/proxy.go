@@ -24,9 +24,11 @@ func NewCmdProxy(io *IOStreams) *cobra.Command {
 		Long: `Forward TCP connections from --listen to --upstream, and serve toxiproxy's HTTP
 API on --api (default 127.0.0.1:8474) so a profile's faults (latency with jitter,
 bandwidth, timeout/black hole, reset_peer, disable) can be applied to it, or to a
-real toxiproxy, with the same fault target (kind: toxiproxy).`,
+real toxiproxy, with the same fault target (kind: toxiproxy). A toxic added with
+?ttl=10m is removed after 10 minutes. Writes must be application/json, from no other
+origin (403 otherwise).`,
 		Example: `  tailgate proxy --listen 127.0.0.1:7001 --upstream 127.0.0.1:5432 --api 127.0.0.1:8474
-  curl -X POST 127.0.0.1:8474/proxies/tailgate/toxics -d '{"type":"latency","attributes":{"latency":200}}'`,
+  curl -X POST '127.0.0.1:8474/proxies/tailgate/toxics?ttl=10m' -H 'Content-Type: application/json' -d '{"type":"latency","attributes":{"latency":200}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			for flag, v := range map[string]string{"--listen": listen, "--upstream": upstream, "--api": api} {
@@ -47,6 +49,10 @@ real toxiproxy, with the same fault target (kind: toxiproxy).`,
 			body := fmt.Sprintf(`{"name":%q,"listen":%q,"upstream":%q,"enabled":true}`, name, listen, upstream)
 			if err := post(ctx, "http://"+ln.Addr().String()+"/proxies", body); err != nil {
 				return usageErrorf("create proxy: %v", err)
+			}
+			warnIfExposed(io.ErrOut, "--api (the toxiproxy API, which injects faults)", ln.Addr().String())
+			if h, _, _ := net.SplitHostPort(listen); h != "" { // no host: the proxy binds 127.0.0.1
+				warnIfExposed(io.ErrOut, fmt.Sprintf("--listen (the proxy to %s)", upstream), listen)
 			}
 			fmt.Fprintf(io.ErrOut, "proxy %q: %s → %s; API on http://%s (Ctrl-C to stop)\n", name, listen, upstream, ln.Addr())
 			<-c.Context().Done()

@@ -1026,6 +1026,11 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 	col := analysis.NewCollector(j.phases)
 	g := new(generator.Gauges)
 	j.gen.Gauges = g
+	if j.faults != nil {
+		if err := j.faults.sweep(ctx, io.ErrOut); err != nil {
+			return nil, generator.Stats{}, withCode(ExitError, err)
+		}
+	}
 	if w, ok := j.target.(generator.Warmer); ok && j.warm > 0 {
 		j.settings.Preconnected = w.Warm(ctx, j.warm)
 	}
@@ -1059,6 +1064,7 @@ func (j *loadJob) measure(ctx context.Context, io *IOStreams) (*results.File, ge
 			return nil, generator.Stats{}, usageErrorf("--metrics-addr: %v", err)
 		}
 		defer stop()
+		warnIfExposed(io.ErrOut, "--metrics-addr (the run's live metrics)", j.reports.MetricsAddr)
 	}
 	var tel *telemetry
 	if j.reports != nil && j.reports.TargetMetrics != "" {
@@ -1208,6 +1214,9 @@ func (j *loadJob) fileOf(sum *analysis.Summary, st generator.Stats, started time
 	f.Interrupted = st.Interrupted
 	f.Settings = j.settings
 	f.Faults = windows
+	if j.faults != nil {
+		f.LeftoverFaults = j.faults.leftovers
+	}
 	f.Balance = bi
 	f.Settings.StartLate = st.StartLate
 	if j.hedge != nil {

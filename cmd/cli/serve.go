@@ -47,15 +47,17 @@ func newCmdServeDemo(io *IOStreams) *cobra.Command {
 		Long: `The demo target answers GET / and GET /item?key=K from a TTL cache in front of a
 simulated dependency whose latency is lognormal with a heavy tail (X-Cache: HIT or
 MISS). Per-request faults are set at runtime through /faults (toxiproxy's toxic
-shape: latency, error, timeout; toxicity = fraction of requests); /metrics serves
-Prometheus text; POST /batch costs a fixed part plus a part per item.
+shape: latency, error, timeout; toxicity = fraction of requests; ?ttl=10m drops the
+fault after 10 minutes); /metrics serves Prometheus text; POST /batch costs a fixed
+part plus a part per item. Writes to /faults must be application/json, from no
+other origin (403 otherwise).
 
 With --grpc it also serves the gRPC service demo.Store (Get, Scan) over the same
 dependency, cache and faults, with health and server reflection.`,
 		Example: `  tailgate serve demo --http 127.0.0.1:8080
   tailgate serve demo --http 127.0.0.1:8080 --grpc 127.0.0.1:9090
   tailgate serve demo --http 127.0.0.1:8080 --workers 8 --service-time 1ms --cache-ttl 0
-  curl -X POST 127.0.0.1:8080/faults -d '{"name":"slow","type":"latency","toxicity":0.05,"attributes":{"latency":300}}'`,
+  curl -X POST '127.0.0.1:8080/faults?ttl=10m' -H 'Content-Type: application/json' -d '{"name":"slow","type":"latency","toxicity":0.05,"attributes":{"latency":300}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			srv, err := demo.New(cfg)
@@ -72,6 +74,10 @@ dependency, cache and faults, with health and server reflection.`,
 					ln.Close()
 					return usageErrorf("--grpc %q: %v", grpcAddr, err)
 				}
+			}
+			warnIfExposed(io.ErrOut, "--http (the demo target, whose /faults API injects faults)", ln.Addr().String())
+			if gln != nil {
+				warnIfExposed(io.ErrOut, "--grpc (the demo target's gRPC service)", gln.Addr().String())
 			}
 			fmt.Fprintf(io.ErrOut, "demo target listening on http://%s/", ln.Addr())
 			errs := make(chan error, 2)
