@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tailgate/analysis"
+	"tailgate/internal/redact"
 )
 
 // Comparison reports: the same analysis.Comparison as a table for people,
@@ -88,6 +89,7 @@ func pair(lo, hi float64) *[2]float64 {
 }
 
 func sideNames(a, b string) (string, string) {
+	a, b = redact.Text(a), redact.Text(b)
 	if a == "" {
 		a = "A"
 	}
@@ -341,7 +343,7 @@ func WriteCompareTable(w io.Writer, c analysis.Comparison, a, b string) error {
 		fmt.Fprintf(w, "  %s\n", m)
 	}
 	for _, wn := range c.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", mdText(wn))
+		fmt.Fprintf(w, "warning: %s\n", oneLine(wn))
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func TestMarkdownErrorNotes(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"### Errors",
-		fmt.Sprintf("- **tls** (%d): `", f.Summary.Total.ErrorKinds["tls"]) + x509Msg + "`, `x509: a 'tick' \\| pipe` — fix: the target's certificate was rejected",
+		fmt.Sprintf("- **tls** (%d): `", f.Summary.Total.ErrorKinds["tls"]) + x509Msg + "`, `x509: a 'tick' | pipe` — fix: the target's certificate was rejected",
 		fmt.Sprintf("- **fd-limit** (%d): `", f.Summary.Total.ErrorKinds["fd-limit"]) + fdMsg + "` — fix: ",
 		"- **status**: `HTTP 503 Service Unavailable`\n",
 	} {

@@ -350,12 +350,13 @@ var emptyHist = sync.OnceValue(func() string {
 	return string(b)
 })
 
-// Write writes f to path atomically, as indented JSON.
+// Write writes f to path atomically, as indented JSON, redacted
+// (File.Redacted).
 func Write(path string, f *File) error {
 	return WriteAtomic(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(f)
+		return enc.Encode(f.Redacted())
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"tailgate/analysis"
+	"tailgate/internal/redact"
 )
 
 // This file renders self-contained HTML reports: one file, its charts
@@ -870,6 +871,7 @@ func WriteHTML(w io.Writer, f *File) error {
 	if f == nil || f.Summary == nil {
 		return fmt.Errorf("write html: result has no summary")
 	}
+	f = f.Redacted()
 	s := f.Summary
 	tot := &s.Total
 	p := &htmlPage{Title: runTitle(f), Meta: runMeta(f)}
@@ -1280,6 +1282,7 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 	if a == nil || b == nil || a.Summary == nil || b.Summary == nil {
 		return fmt.Errorf("write html: result has no summary")
 	}
+	a, b, title = a.Redacted(), b.Redacted(), redact.Text(title)
 	if title == "" {
 		title = "tailgate compare: A → B"
 	}
@@ -1492,6 +1495,7 @@ type KneeMark struct {
 // invalid) are drawn as rings and left out of the lines. notes are shown
 // above the charts (e.g. the capacity bracket).
 func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Duration, title string, notes ...string) error {
+	title, notes = redact.Text(title), redactAll(notes)
 	if title == "" {
 		title = "tailgate sweep"
 	}
@@ -1601,6 +1605,7 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 // every cell, one series per offered rate, the Pareto frontier drawn
 // through its cells, and the grid as a table.
 func WriteHTMLBatch(w io.Writer, f *File) error {
+	f = f.Redacted()
 	p := &htmlPage{Title: "tailgate batch → " + f.Settings.Target}
 	info := f.Batch
 	byRate := map[float64][]analysis.BatchCell{}

@@ -54,7 +54,7 @@ func golden(t *testing.T, name string, got []byte) {
 // verdictFile builds a deterministic two-phase run (plus warm-up) through
 // the Collector: "steady" at 1 ms ± a little, "degraded" at 10× that, 1 %
 // of 5xx in degraded.
-func verdictFile(t *testing.T, degradedMs float64, slotWaits uint64) *File {
+func verdictFile(t testing.TB, degradedMs float64, slotWaits uint64) *File {
 	t.Helper()
 	phases := []analysis.Phase{
 		{Name: "warm", End: time.Second, Warmup: true},

@@ -19,6 +19,7 @@ import (
 // Latencies print as "12.3 ms [11.9, 12.8]": the interval in the point
 // estimate's unit.
 func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
+	f, v = f.Redacted(), RedactVerdict(v)
 	var b strings.Builder
 	s := f.Summary
 	conf := v.Policy.Confidence
@@ -28,7 +29,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 	ci := fmt.Sprintf("%s%% CI", trimZeros(fmt.Sprintf("%.1f", 100*conf)))
 
 	icon := map[analysis.Status]string{analysis.StatusPass: "✅", analysis.StatusFail: "❌", analysis.StatusInvalid: "⚠️"}[v.Status]
-	fmt.Fprintf(&b, "## %s %s — tailgate %s\n\n", icon, v, orDefault(f.Kind, "run"))
+	fmt.Fprintf(&b, "## %s %s — tailgate %s\n\n", icon, v, mdText(orDefault(f.Kind, "run")))
 	b.WriteString(runLine(f))
 	b.WriteString("\n\n")
 	switch v.Status {
@@ -61,7 +62,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 				}
 				margin = mdMargin(r)
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", mdCell(r.Phase), mdCode(o.Name()), measured, threshold, margin, mdResult(r))
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", mdCell(r.Phase), mdCellCode(o.Name()), measured, threshold, margin, mdResult(r))
 		}
 		b.WriteString("\n")
 	}
@@ -70,7 +71,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 		b.WriteString("### Phases\n\n")
 		fmt.Fprintf(&b, "| phase | duration | offered/s | achieved/s | errors | dropped | p50 | p99 [%s] | p99.9 | max |\n", ci)
 		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-		row := func(p *analysis.PhaseSummary, name string) {
+		row := func(p *analysis.PhaseSummary, cell string) {
 			p99 := mdDur(p.Response.P99)
 			if p.ResponseHist != nil && p.ResponseHist.TotalCount() > 0 {
 				if lo, hi, ok := analysis.QuantileCI(p.ResponseHist, 0.99, conf); ok {
@@ -80,7 +81,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 				}
 			}
 			fmt.Fprintf(&b, "| %s | %v | %s | %s | %d | %d | %s | %s | %s | %s |\n",
-				mdCell(name), p.Duration.Round(time.Millisecond), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
+				cell, p.Duration.Round(time.Millisecond), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
 				p.Errors, p.Dropped, mdDur(p.Response.P50), p99, mdDur(p.Response.P999), mdDur(p.Response.Max))
 		}
 		for i := range s.Phases {
@@ -89,7 +90,7 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 			if p.Warmup {
 				name += " (warm-up)"
 			}
-			row(p, name)
+			row(p, mdCell(name))
 		}
 		if len(s.Phases) > 1 {
 			row(&s.Total, "**total**")
@@ -168,7 +169,7 @@ func runLine(f *File) string {
 	if st.Profile != "" {
 		parts = append(parts, "profile `"+mdCode(st.Profile)+"`")
 	} else if st.Rate > 0 {
-		parts = append(parts, fmt.Sprintf("%s req/s %s", formatRate(st.Rate), st.Arrivals))
+		parts = append(parts, fmt.Sprintf("%s req/s %s", formatRate(st.Rate), mdText(st.Arrivals)))
 	}
 	if d := runTime(f); d > 0 {
 		parts = append(parts, d.Round(time.Millisecond).String())
@@ -261,20 +262,73 @@ func mdDurCI(v, lo, hi time.Duration) string {
 	return fmt.Sprintf("%s [%s, %s]", mdDur(v), num(lo), num(hi))
 }
 
-// mdCell makes s safe inside a table cell: no pipes, no line breaks.
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-}
-
-// mdCode makes s safe inside a `code span` in a table cell.
-func mdCode(s string) string {
-	return mdCell(strings.ReplaceAll(s, "`", "'"))
-}
-
-// mdText makes s safe as list text: no line breaks.
+// mdText makes s, taken from input (a phase name, an objective's source,
+// an error message, a finding), inert as Markdown inline text, in a list
+// item or a table cell: line breaks become spaces (control characters
+// U+FFFD), and every character that could open emphasis, code, a link,
+// an image, raw HTML, an entity, a strikethrough, a cell boundary or (at
+// the start) a heading, quote or list is escaped with a backslash, as
+// CommonMark allows for any ASCII punctuation. Unescaping the result
+// gives s back with its line breaks flattened.
 func mdText(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	s = oneLine(s)
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case strings.ContainsRune("\\`*_[]<>|~&!#", r):
+			b.WriteByte('\\')
+		case i == 0 && strings.ContainsRune("-+=", r):
+			b.WriteByte('\\') // a list item or a setext underline
+		case (r == '.' || r == ')') && digitsBefore(s, i) && (i+1 == len(s) || s[i+1] == ' '):
+			b.WriteByte('\\') // "1. " or "1) " would start an ordered list
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// digitsBefore reports whether s[:i] is one to nine ASCII digits.
+func digitsBefore(s string, i int) bool {
+	if i < 1 || i > 9 {
+		return false
+	}
+	for _, c := range []byte(s[:i]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// mdCell makes s safe inside a table cell (mdText).
+func mdCell(s string) string { return mdText(s) }
+
+// mdCode makes s safe inside a `code span` (not in a table): backticks,
+// which would end it, become ', line breaks spaces.
+func mdCode(s string) string {
+	return strings.ReplaceAll(oneLine(s), "`", "'")
+}
+
+// mdCellCode makes s safe inside a `code span` in a table cell: pipes are
+// escaped too, which GFM requires even inside code in a table.
+func mdCellCode(s string) string {
+	return strings.ReplaceAll(mdCode(s), "|", `\|`)
+}
+
+// oneLine keeps a message read from a result file on one line: line
+// breaks and tabs become spaces, other control characters (a terminal's
+// escape sequences among them) and invalid UTF-8 U+FFFD.
+func oneLine(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	return strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func trimZeros(s string) string {

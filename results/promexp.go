@@ -13,6 +13,7 @@ import (
 
 	"tailgate/analysis"
 	"tailgate/generator"
+	"tailgate/internal/redact"
 )
 
 // MetricsContentType is the Prometheus text exposition format (0.0.4) the
@@ -41,9 +42,11 @@ const MetricsContentType = string(expfmt.FmtText)
 // summary's _sum and _count are counters over the whole run, and these
 // are one second's percentiles.
 //
-// labels are added to every sample (e.g. run="nightly"); label names are
-// sanitised to [a-zA-Z_][a-zA-Z0-9_]*, and a name that would clash with
-// "quantile", "le" or a reserved "__" name is prefixed with "exported_".
+// labels are added to every sample (e.g. run="nightly"), their values
+// redacted (internal/redact: a target URL loses its query values and
+// password); label names are sanitised to [a-zA-Z_][a-zA-Z0-9_]*, and a
+// name that would clash with "quantile", "le" or a reserved "__" name is
+// prefixed with "exported_".
 // g and last are read on every scrape; last may be nil.
 func NewMetricsHandler(g *generator.Gauges, last func() (analysis.Second, bool), labels map[string]string) http.Handler {
 	return &metricsHandler{g: g, last: last, labels: labelPairs(labels)}
@@ -143,7 +146,7 @@ func labelPairs(labels map[string]string) []*dto.LabelPair {
 			continue // two names sanitised alike: keep the first
 		}
 		seen[n] = true
-		out = append(out, &dto.LabelPair{Name: new(n), Value: new(labels[k])})
+		out = append(out, &dto.LabelPair{Name: new(n), Value: new(redact.Text(labels[k]))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out

@@ -65,6 +65,7 @@ func newTable(w io.Writer, header ...string) *tablewriter.Table {
 // WriteTable renders a result for people: the run line, the latency table
 // with both clocks side by side, the phases, and the counts.
 func WriteTable(w io.Writer, f *File) error {
+	f = f.Redacted()
 	s := f.Summary
 	st := f.Settings
 	var head strings.Builder
@@ -276,11 +277,6 @@ func writeErrorNotes(w io.Writer, p *analysis.PhaseSummary) {
 	}
 }
 
-// oneLine keeps a message read from a result file on one line.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-}
-
 func hitRate(p *analysis.PhaseSummary) string {
 	if p.Completed() == 0 {
 		return "-"
@@ -360,6 +356,8 @@ func writeEndpoints(w io.Writer, f *File) error {
 // WriteVerdict prints the verdict: each objective with its margin and
 // confidence interval, then the self-check findings that failed.
 func WriteVerdict(w io.Writer, v *analysis.Verdict) {
+	rv := RedactVerdict(*v)
+	v = &rv
 	fmt.Fprintf(w, "\nverdict: %s", v)
 	switch {
 	case v.Status == analysis.StatusFail:
@@ -410,6 +408,7 @@ func WriteVerdict(w io.Writer, v *analysis.Verdict) {
 // the evidence, or INVALID and why), the capacity bracket, the knee
 // sentence and, for a search, its outcome.
 func WriteSweep(w io.Writer, f *File) error {
+	f = f.Redacted()
 	info := f.Sweep
 	fmt.Fprintf(w, "tailgate sweep → %s\n\n", f.Settings.Target)
 	cpu := false
@@ -477,6 +476,7 @@ func WriteSweep(w io.Writer, f *File) error {
 // offered item rate, throughput, item p99, batch fill, flush causes), the
 // Pareto frontier marked, regressions flagged, and the recommendation.
 func WriteBatch(w io.Writer, f *File) error {
+	f = f.Redacted()
 	fmt.Fprintf(w, "tailgate batch → %s\n\n", f.Settings.Target)
 	t := newTable(w, "batch", "linger", "offered items/s", "items/s", "item p99", "fill", "by size", "by linger", "")
 	for _, c := range f.Batch.Cells {
