@@ -18,6 +18,7 @@ func NewCmdMerge(io *IOStreams) *cobra.Command {
 	var (
 		out          string
 		allowPartial bool
+		patterns     []string
 		vo           verdictOptions
 	)
 	cmd := &cobra.Command{
@@ -101,6 +102,7 @@ reads like any other: report, gate, compare.`,
 	f := cmd.Flags()
 	f.StringVarP(&out, "out", "o", "", "merged result file (required)")
 	f.BoolVar(&allowPartial, "allow-partial", false, "merge even if segments are missing (the result says which)")
+	f.Var(redactFlag{&patterns}, "redact", "also hide whatever matches this regular expression in the merged file and output (repeatable)")
 	vo.addFlags(f)
 	return cmd
 }

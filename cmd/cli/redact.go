@@ -1,148 +1,104 @@
 package cli
 
 import (
-	"net/url"
+	"errors"
+	"net/http"
+	"regexp"
 	"strings"
-	"sync"
+
+	"tailgate/internal/redact"
 )
 
-// Secrets never reach files or screens. Header values of the headers below
-// (and of those named with --secret-header) are replaced by Redacted in
-// the command line a result file records, in the target URL's password,
-// and in any error message tailgate prints.
+// Secrets never reach files or screens. internal/redact holds the rule
+// (header and field names that look secret, every URL query value and
+// the userinfo, --secret-header names, --redact patterns) and the secret
+// values seen in this process; the command line a result file records,
+// the target URL, every writer in results and every error message
+// tailgate prints go through it.
 
 // Redacted replaces a secret.
-const Redacted = "REDACTED"
+const Redacted = redact.Redacted
 
-// defaultSecretHeaders are always treated as secret (lower case).
-var defaultSecretHeaders = []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"}
+func addSecret(v string) { redact.AddSecret(v) }
 
-// secretValues are the secret strings seen in this process's arguments;
-// printed errors are scrubbed of them.
-var secretValues struct {
-	sync.Mutex
-	v []string
-}
+// scrub hides every known secret, pattern match and URL secret in s.
+func scrub(s string) string { return redact.Text(s) }
 
-func addSecret(v string) {
-	if len(v) < 4 { // too short to scrub safely; still redacted where recorded
-		return
-	}
-	secretValues.Lock()
-	secretValues.v = append(secretValues.v, v)
-	secretValues.Unlock()
-}
-
-// scrub replaces every known secret value in s.
-func scrub(s string) string {
-	secretValues.Lock()
-	defer secretValues.Unlock()
-	for _, v := range secretValues.v {
-		s = strings.ReplaceAll(s, v, Redacted)
-	}
-	return s
-}
-
+// isSecretHeader reports whether a header's value is secret: by the rule,
+// or named in extra (--secret-header), which is remembered.
 func isSecretHeader(name string, extra []string) bool {
-	n := strings.ToLower(strings.TrimSpace(name))
-	for _, h := range defaultSecretHeaders {
-		if n == h {
-			return true
-		}
-	}
 	for _, h := range extra {
-		if n == strings.ToLower(h) {
-			return true
-		}
+		redact.AddHeader(h)
 	}
-	return false
+	return redact.SecretHeader(name)
 }
 
-// registerSecrets remembers the secret header values and URL passwords in
-// args (the raw command line), so errors can be scrubbed.
+// registerSecrets takes the --secret-header names, the --redact patterns
+// and the secret values (headers, bodies, URL secrets) from args, the raw
+// command line, before anything runs, so even an error about the
+// arguments themselves is scrubbed. A pattern that does not compile is
+// left to the flag to report.
 func registerSecrets(args []string) {
-	extra := secretHeaderFlags(args)
-	for i := 0; i < len(args); i++ {
-		if v, ok := headerArg(args, i); ok {
-			if name, val, ok := strings.Cut(v, ":"); ok && isSecretHeader(name, extra) {
-				addSecret(strings.TrimSpace(val))
-			}
-		}
-		if u, err := url.Parse(args[i]); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok {
-				addSecret(p)
-			}
-		}
-	}
-}
-
-// headerArg returns the header value argument at args[i] if args[i] is
-// one (-H V, --header V, --header=V, -HV).
-func headerArg(args []string, i int) (string, bool) {
-	a := args[i]
-	switch {
-	case (a == "-H" || a == "--header") && i+1 < len(args):
-		return args[i+1], true
-	case strings.HasPrefix(a, "--header="):
-		return strings.TrimPrefix(a, "--header="), true
-	case strings.HasPrefix(a, "-H") && len(a) > 2:
-		return a[2:], true
-	}
-	return "", false
-}
-
-func secretHeaderFlags(args []string) []string {
-	var out []string
 	for i, a := range args {
+		var p string
 		switch {
-		case a == "--secret-header" && i+1 < len(args):
-			out = append(out, args[i+1])
-		case strings.HasPrefix(a, "--secret-header="):
-			out = append(out, strings.TrimPrefix(a, "--secret-header="))
-		}
-	}
-	return out
-}
-
-// redactArgs returns a copy of a command line fit to record: secret
-// header values and URL passwords replaced.
-func redactArgs(args []string) []string {
-	extra := secretHeaderFlags(args)
-	out := make([]string, len(args))
-	for i, a := range args {
-		out[i] = redactURL(a)
-	}
-	for i := range args {
-		v, ok := headerArg(args, i)
-		if !ok {
-			continue
-		}
-		name, _, ok := strings.Cut(v, ":")
-		if !ok || !isSecretHeader(name, extra) {
-			continue
-		}
-		red := name + ": " + Redacted
-		switch a := args[i]; {
-		case a == "-H" || a == "--header":
-			out[i+1] = red
-		case strings.HasPrefix(a, "--header="):
-			out[i] = "--header=" + red
+		case a == "--redact" && i+1 < len(args):
+			p = args[i+1]
+		case strings.HasPrefix(a, "--redact="):
+			p = strings.TrimPrefix(a, "--redact=")
 		default:
-			out[i] = "-H" + red
+			continue
+		}
+		if re, err := regexp.Compile(p); err == nil && !re.MatchString("") {
+			redact.AddPattern(re)
 		}
 	}
-	return out
+	redact.Args(args)
 }
 
-// redactURL hides a URL's password (templates and all).
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+// registerRequestSecrets remembers the secret values of the request a
+// run sends, whatever gave them (flags, a profile, --data @file), so no
+// error message shows them.
+func registerRequestSecrets(h http.Header, body []byte) {
+	for k, vs := range h {
+		for _, v := range vs {
+			redact.Header(k, v)
+		}
 	}
-	if _, ok := u.User.Password(); !ok {
-		return s
-	}
-	u.User = url.UserPassword(u.User.Username(), Redacted)
-	return strings.Replace(u.String(), url.QueryEscape(Redacted), Redacted, 1)
+	redact.Body(string(body))
 }
+
+// redactArgs returns a copy of a command line fit to record.
+func redactArgs(args []string) []string { return redact.Args(args) }
+
+// redactURL hides a URL's query values and userinfo secrets (templates
+// kept).
+func redactURL(s string) string { return redact.URL(s) }
+
+// redactFlag is --redact: each value a regular expression, checked when
+// given and added to the process's patterns.
+type redactFlag struct{ v *[]string }
+
+func (f redactFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return strings.Join(*f.v, ",")
+}
+
+func (f redactFlag) Set(s string) error {
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return err
+	}
+	if s == "" || re.MatchString("") {
+		return errEmptyMatch
+	}
+	redact.AddPattern(re)
+	*f.v = append(*f.v, s)
+	return nil
+}
+
+func (f redactFlag) Type() string { return "regexp" }
+
+var errEmptyMatch = errors.New("the pattern matches the empty string")

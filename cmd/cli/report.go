@@ -24,6 +24,7 @@ type ReportOptions struct {
 	Format  string
 	Seconds bool
 	HTML    string
+	Redact  []string // --redact patterns, on top of the rule
 }
 
 // NewCmdReport builds `tailgate report`.
@@ -51,6 +52,7 @@ func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) erro
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "table, json (the summary; docs/result-file.md), html (a self-contained report) or csv (per second)")
 	cmd.Flags().StringVar(&opts.HTML, "html", "", "also write a self-contained HTML report to this file")
 	cmd.Flags().BoolVar(&opts.Seconds, "seconds", false, "also print one row per second of the run")
+	cmd.Flags().Var(redactFlag{&opts.Redact}, "redact", "also hide whatever matches this regular expression (repeatable); URL query values, passwords and secret headers are hidden anyway, in files written before tailgate hid them too")
 	return cmd
 }
 
@@ -131,7 +133,7 @@ func writeHTML(w stdio.Writer, f *results.File) error {
 			}
 		}
 	}
-	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+f.Settings.Target, notes...)
+	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+redactURL(f.Settings.Target), notes...)
 }
 
 // reportIntervalLog summarises an HdrHistogram interval log (--hdr-log,

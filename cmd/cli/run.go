@@ -69,6 +69,7 @@ type RunOptions struct {
 	Command       []string
 	Verdict       verdictOptions
 	SecretHeaders []string // header names whose values are secret
+	Redact        []string // --redact patterns
 	FanOut        int      // sub-requests per logical request (1 = off)
 	ClosedLoop    int      // --rate max: closed loop at this concurrency (0 = open loop)
 	Engine        string   // HTTP client: auto, fast-h1 or net/http
@@ -241,7 +242,8 @@ func (opts *RunOptions) addFlags(f *pflag.FlagSet, raw *rawFlags) {
 	f.StringVar(&opts.TLS.CertFile, "cert", "", "present this PEM client certificate (mutual TLS; needs --key)")
 	f.StringVar(&opts.TLS.KeyFile, "key", "", "the PEM private key of --cert")
 	f.StringVar(&opts.TLS.ServerName, "server-name", "", "TLS server name to send (SNI) and verify the certificate against (default: the URL's host)")
-	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "treat this header's value as a secret: never written or printed (Authorization, Cookie, Proxy-Authorization always are)")
+	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "treat this header's value as a secret: never written or printed (names with auth, token, secret, password, cookie, session, api-key, private… always are)")
+	f.Var(redactFlag{&opts.Redact}, "redact", "hide whatever matches this regular expression in every output and error message (repeatable; URL query values, secret headers and body fields always are)")
 	f.StringVar(&opts.CacheHeader, "cache-header", "X-Cache=HIT", "count responses with this header value as cache hits (Name=value; empty to disable); gRPC: a response header or trailer, only when given")
 	f.StringVar(&opts.CacheField, "cache-field", "", "gRPC: count responses whose top-level field NAME equals VALUE (NAME[=VALUE], default value HIT; a bool field counts when true) as cache hits")
 	f.StringVarP(&opts.Out, "out", "o", "", "write the result file (JSON) here")
@@ -571,6 +573,7 @@ func planRunWith(opts *RunOptions, batchItem string) (*loadJob, error) {
 			return nil, usageErrorf("--data-file: %v", err)
 		}
 	}
+	registerRequestSecrets(ho.Header, ho.Body)
 	ho.Vars = vars
 	ho.BatchItem = batchItem
 	mk := func(ho targets.HTTPOptions) (generator.Target, func(), error) {
@@ -1260,7 +1263,7 @@ func render(io *IOStreams, f *results.File, format string) error {
 }
 
 func writeSummaryJSON(io *IOStreams, f *results.File) error {
-	view := *f
+	view := *f.Redacted()
 	view.Histograms = results.Histograms{}
 	enc := json.NewEncoder(io.Out)
 	enc.SetIndent("", "  ")
