@@ -207,7 +207,9 @@ func (r *Redactor) addHeaderSecret(v string) {
 
 // HeaderLine redacts a "Name: value" header line as given to -H; a line
 // without a colon is treated as text.
-func (r *Redactor) HeaderLine(line string) string {
+func (r *Redactor) HeaderLine(line string) string { return fixed(r.headerLine, line) }
+
+func (r *Redactor) headerLine(line string) string {
 	name, value, ok := strings.Cut(line, ":")
 	if !ok {
 		return r.Text(line)
@@ -339,7 +341,9 @@ var formPat = regexp.MustCompile(`^[^=&\s]+=[^&\s]*(&[^=&\s]+(=[^&\s]*)?)*$`)
 // Body returns a request body fit to show: the values of JSON or form
 // fields whose names look secret hidden, then Text applied. A body read
 // from a file (@path) is a path and left to Text.
-func (r *Redactor) Body(b string) string {
+func (r *Redactor) Body(b string) string { return fixed(r.body, b) }
+
+func (r *Redactor) body(b string) string {
 	t := strings.TrimSpace(b)
 	switch {
 	case strings.HasPrefix(t, "{") || strings.HasPrefix(t, "["):
@@ -465,25 +469,51 @@ var urlPat = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://(?:\\{\\{[^}]*\\}\\}|
 // Text returns s with every URL in it redacted by the URL rule, every
 // remembered secret and every pattern match hidden. It is for free text:
 // error messages, titles, labels.
-func (r *Redactor) Text(s string) string {
+func (r *Redactor) Text(s string) string { return fixed(r.text, s) }
+
+// fixed applies f until s stops changing. Each pass only turns text into
+// Redacted, so a few reach the fixed point; more than one is needed when
+// a pattern's match changes what the rule sees (it joins a URL to the
+// text after it, or makes a body parse as a form).
+func fixed(f func(string) string, s string) string {
+	for range 8 {
+		t := f(s)
+		if t == s {
+			break
+		}
+		s = t
+	}
+	return s
+}
+
+func (r *Redactor) text(s string) string {
 	if strings.Contains(s, "://") {
 		s = urlPat.ReplaceAllStringFunc(s, r.url)
 	}
 	r.mu.RLock()
 	secrets, patterns := r.secrets, r.patterns
 	r.mu.RUnlock()
-	for _, v := range secrets {
-		s = strings.ReplaceAll(s, v, Redacted)
+	if len(secrets) == 0 && len(patterns) == 0 {
+		return s
 	}
-	for _, p := range patterns {
-		s = p.ReplaceAllStringFunc(s, func(m string) string {
-			if m == "" {
-				return m
-			}
-			return Redacted
-		})
+	// Between the Redacted already there, so that a secret or a pattern
+	// that matches inside the word cannot make it grow on every pass.
+	parts := strings.Split(s, Redacted)
+	for i, part := range parts {
+		for _, v := range secrets {
+			part = strings.ReplaceAll(part, v, Redacted)
+		}
+		for _, p := range patterns {
+			part = p.ReplaceAllStringFunc(part, func(m string) string {
+				if m == "" {
+					return m
+				}
+				return Redacted
+			})
+		}
+		parts[i] = part
 	}
-	return s
+	return strings.Join(parts, Redacted)
 }
 
 // Args returns a copy of a command line fit to record: -H/--header values
