@@ -9,15 +9,16 @@ import (
 // error (the request got a response; its Status says how it went).
 type ErrKind uint8
 
-// Error kinds, in the order the reports list them.
+// Error kinds, in the order the reports list them. Every target counts
+// by the same rules (docs/hardening.md, "One taxonomy").
 const (
 	ErrNone     ErrKind = iota
-	ErrTimeout          // the per-request timeout expired
+	ErrTimeout          // the per-request timeout expired (whatever failed once it had)
 	ErrRefused          // connection refused
-	ErrReset            // connection reset or broken pipe
+	ErrReset            // the peer reset the connection, or closed it before any byte of the response
 	ErrCanceled         // cancelled by the run ending (interrupt or drain timeout)
 	ErrDropped          // never sent: the in-flight cap was full and the policy is drop
-	ErrProtocol         // malformed or truncated response
+	ErrProtocol         // a response that is not valid, or that began and was cut short by a clean close
 	ErrTLS              // TLS handshake or certificate failure
 	ErrDNS              // name resolution failed
 	ErrOther

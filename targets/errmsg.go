@@ -155,6 +155,17 @@ func StatusMsg(code int) string {
 	return "HTTP " + strconv.Itoa(code)
 }
 
+// ValidStatus reports whether code is an HTTP status code: 100–599
+// (RFC 9110, section 15). A response with another code is not valid HTTP
+// and counts as ErrProtocol, with its code kept in Outcome.Status.
+func ValidStatus(code int) bool { return code >= 100 && code <= 599 }
+
+// BadStatusMsg is Outcome.Msg for a response whose status code is not
+// ValidStatus.
+func BadStatusMsg(code int) string {
+	return "malformed HTTP status code " + strconv.Itoa(code) + " (outside 100–599)"
+}
+
 // Fail sets out.Err and out.Msg for a transport error.
 func Fail(out *generator.Outcome, err error) {
 	out.Err = Classify(err)

@@ -274,8 +274,20 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 		Fail(&out, err)
 		return out
 	}
-	out.Status = resp.StatusCode
 	tr.fill(&out)
+	if resp.ProtoMajor != 1 && (resp.ProtoMajor != 2 || !h.opt.HTTP2) {
+		// "HTTP/2.0 200" as text on an HTTP/1.1 connection: not a
+		// response this connection can carry (fast-h1 rejects the line).
+		resp.Body.Close()
+		out.Err, out.Msg = generator.ErrProtocol, TrimMsg("malformed HTTP version "+strconv.Quote(resp.Proto))
+		return out
+	}
+	out.Status = resp.StatusCode
+	if !ValidStatus(resp.StatusCode) {
+		resp.Body.Close() // its body is not read: the response is not valid HTTP
+		out.Err, out.Msg = generator.ErrProtocol, BadStatusMsg(resp.StatusCode)
+		return out
+	}
 	if h.opt.CacheHeader != "" && strings.EqualFold(resp.Header.Get(h.opt.CacheHeader), h.opt.CacheHit) {
 		out.CacheHit = true
 	}
@@ -286,8 +298,11 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	out.BytesIn = n
 	if err != nil {
 		Fail(&out, err)
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			out.Err = generator.ErrProtocol // the status came, the body was cut short
+		if out.Err == generator.ErrOther {
+			// The head was read; an error that is not the network's
+			// ("malformed chunked encoding", "chunked line ends with bare
+			// LF", a trailer too long) is the body's framing.
+			out.Err = generator.ErrProtocol
 		}
 		return out
 	}
@@ -295,9 +310,16 @@ func (h *HTTP) send(ctx context.Context, seq uint64, bodyBytes []byte) generator
 	return out
 }
 
-// Classify maps a transport error to an error kind. Running out of file
-// descriptors (EMFILE, ENFILE) or local ports (EADDRNOTAVAIL) is the
-// generator's own failure: ErrFDLimit, ErrPorts.
+// Classify maps a transport error to an error kind, by the rules of the
+// taxonomy in docs/hardening.md ("One taxonomy"): the peer resetting the
+// connection (ECONNRESET, EPIPE), or closing it before any byte of the
+// response, is ErrReset; a response that began and was then cut short by
+// a clean close (io.ErrUnexpectedEOF) or could not be parsed is
+// ErrProtocol. Running out of file descriptors (EMFILE, ENFILE) or local
+// ports (EADDRNOTAVAIL) is the generator's own failure: ErrFDLimit,
+// ErrPorts. Whether the request's timeout had expired when the error came
+// is the caller's to check (net/http's Client.Timeout does it; fast-h1
+// does it in its classify).
 func Classify(err error) generator.ErrKind {
 	if err == nil {
 		return generator.ErrNone
@@ -342,8 +364,10 @@ func Classify(err error) generator.ErrKind {
 		return generator.ErrTLS
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return generator.ErrTimeout
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return generator.ErrReset // the peer closed mid-exchange
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return generator.ErrProtocol // a response had begun: the peer's close cut it short
+	case errors.Is(err, io.EOF):
+		return generator.ErrReset // the peer closed before the response began
 	}
 	switch {
 	case strings.Contains(msg, "too many open files"):
@@ -354,6 +378,12 @@ func Classify(err error) generator.ErrKind {
 		return generator.ErrProtocol
 	case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509:"):
 		return generator.ErrTLS
+	case strings.Contains(msg, "HTTP/1.x transport connection broken: "):
+		// net/http could not read the response, for a reason that is not
+		// the network's (those are above): "unsupported transfer
+		// encoding", "multiple Content-Length headers", "server response
+		// headers exceeded …".
+		return generator.ErrProtocol
 	}
 	return generator.ErrOther
 }

@@ -33,8 +33,13 @@
 //     covering the wait for a connection, dial, TLS handshake (verified
 //     unless Insecure), request and response; the context's deadline and
 //     cancellation honoured (a cancelled request is interrupted at once);
-//   - the same error kinds (targets.Classify; a malformed response is
-//     ErrProtocol) and Outcome fields, TTFB, Connect and NewConn included;
+//   - the same error kinds, by one taxonomy (docs/hardening.md, "One
+//     taxonomy", and TestErrorKindsSameOnBothEngines): targets.Classify;
+//     a response that is malformed, or cut short by the peer's clean
+//     close, is ErrProtocol; responses are accepted and rejected as
+//     net/http's client does (header lines as net/textproto, status codes
+//     100–599, heads up to 10 MB with their 1xx responses);
+//   - the same Outcome fields, TTFB, Connect and NewConn included;
 //   - the same retry rule as net/http: a request that fails on a reused
 //     keep-alive connection before any byte of a response arrived is sent
 //     once more, on a new connection, if it is idempotent (GET, HEAD,
@@ -633,8 +638,8 @@ var tokenChar = func() (t [128]bool) {
 }()
 
 // validValue reports whether a header value holds no control characters
-// but tab, as net/http requires.
-func validValue(s string) bool {
+// but tab, as net/http requires (of requests and responses).
+func validValue[S ~string | ~[]byte](s S) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false

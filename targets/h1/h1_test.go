@@ -260,9 +260,9 @@ func TestResponses(t *testing.T) {
 		{name: "unsupported transfer-encoding", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", err: generator.ErrProtocol},
 		{name: "bad chunk size", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", err: generator.ErrProtocol},
 		{name: "chunk without CRLF", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", in: 2, err: generator.ErrProtocol},
-		{name: "truncated body", resp: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", close: true, status: 200, in: 5, err: generator.ErrReset},
-		{name: "truncated chunked", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", close: true, status: 200, in: 3, err: generator.ErrReset},
-		{name: "truncated head", resp: "HTTP/1.1 200 OK\r\nContent-Le", close: true, err: generator.ErrReset},
+		{name: "truncated body", resp: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", close: true, status: 200, in: 5, err: generator.ErrProtocol},
+		{name: "truncated chunked", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", close: true, status: 200, in: 3, err: generator.ErrProtocol},
+		{name: "truncated head", resp: "HTTP/1.1 200 OK\r\nContent-Le", close: true, err: generator.ErrProtocol},
 		{name: "closed without a response", resp: "", close: true, err: generator.ErrReset},
 		{name: "extra bytes after the body", resp: ok200(1) + "garbage", status: 200, in: 1},
 	} {

@@ -12,7 +12,8 @@ import (
 
 // readBufSize is each connection's read buffer: response heads up to this
 // size are parsed in place (a longer header line grows it, up to
-// maxLine), and bodies are read through it and discarded.
+// maxLine, for that response only), and bodies are read through it and
+// discarded.
 const readBufSize = 16 << 10
 
 // pool holds a target's idle connections, most recently used on top, and

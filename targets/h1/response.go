@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"io"
 	"time"
+
+	"tailgate/targets"
 )
 
 const (
-	maxLine        = 1 << 20  // longest status or header line
-	maxHeaderBytes = 10 << 20 // longest response head, as net/http's default
-	max1xx         = 5        // informational responses skipped before giving up, as net/http
+	// maxHeaderBytes caps a response's head, with the 1xx responses
+	// before it, as net/http's default (it has no count of 1xx, and no
+	// limit on a line but this).
+	maxHeaderBytes = 10 << 20
+	maxLine        = maxHeaderBytes // longest status or header line
 )
 
 // protoError is a malformed response; it classifies as ErrProtocol.
@@ -25,8 +29,11 @@ var (
 	errLength       = protoError("bad Content-Length")
 	errEncoding     = protoError("unsupported Transfer-Encoding")
 	errChunk        = protoError("malformed chunked encoding")
-	errToo1xx       = protoError("too many 1xx responses")
+	errChunkLF      = protoError("chunked line ends with bare LF")
 )
+
+// badStatus is the error for a status code outside 100–599.
+func badStatus(code int) error { return protoError(targets.BadStatusMsg(code)) }
 
 // reader is a connection's buffered reader; buf[r:w] is unread.
 type reader struct {
@@ -35,12 +42,16 @@ type reader struct {
 	r, w  int
 	got   bool      // a byte of the current response has arrived
 	first time.Time // when it did
+	bare  bool      // the last line read ended with a bare LF, not CRLF
 }
 
 // start begins a response.
 func (b *reader) start() {
 	if b.r == b.w {
 		b.r, b.w = 0, 0
+		if len(b.buf) > readBufSize {
+			b.buf = make([]byte, readBufSize) // a long header line grew it: do not keep that
+		}
 	}
 	b.got = false
 }
@@ -58,7 +69,7 @@ func (b *reader) fill() error {
 		if len(b.buf) >= maxLine {
 			return errLineTooLong
 		}
-		nb := make([]byte, 2*len(b.buf))
+		nb := make([]byte, min(2*len(b.buf), maxLine))
 		copy(nb, b.buf[:b.w])
 		b.buf = nb
 	}
@@ -84,8 +95,9 @@ func (b *reader) line() ([]byte, error) {
 		if i := bytes.IndexByte(b.buf[b.r:b.w], '\n'); i >= 0 {
 			l := b.buf[b.r : b.r+i]
 			b.r += i + 1
+			b.bare = true
 			if n := len(l); n > 0 && l[n-1] == '\r' {
-				l = l[:n-1]
+				l, b.bare = l[:n-1], false
 			}
 			return l, nil
 		}
@@ -156,27 +168,30 @@ type response struct {
 
 // readResponse reads one response, skipping 1xx informational ones, and
 // discards its body. If the body fails, the status and the body bytes read
-// are returned with the error, as net/http's client reports them.
+// are returned with the error, as net/http's client reports them; so is a
+// status outside 100–599, whose body is not read.
 func (t *Target) readResponse(b *reader) (response, error) {
 	var resp response
-	for n1xx := 0; ; n1xx++ {
+	size := 0 // head bytes so far, 1xx responses included
+	for {
 		l, err := b.line()
 		if err != nil {
 			return response{}, err
 		}
+		size += len(l)
 		minor, status, ok := parseStatusLine(l)
 		if !ok {
 			return response{}, errStatusLine
 		}
 		resp = response{status: status}
-		length, chunked, err := t.readHeaders(b, &resp, minor)
+		length, chunked, err := t.readHeaders(b, &resp, minor, &size)
 		if err != nil {
 			return response{}, err
 		}
+		if !targets.ValidStatus(status) {
+			return resp, badStatus(status)
+		}
 		if status >= 100 && status < 200 && status != 101 {
-			if n1xx >= max1xx {
-				return resp, errToo1xx
-			}
 			continue
 		}
 		switch {
@@ -197,13 +212,17 @@ func (t *Target) readResponse(b *reader) (response, error) {
 	}
 }
 
-// readHeaders reads header lines up to the blank line. length is -1 when
-// there is no Content-Length.
-func (t *Target) readHeaders(b *reader, resp *response, minor int) (length int64, chunked bool, err error) {
+// readHeaders reads header lines up to the blank line, adding their
+// length to *size (the head's, capped at maxHeaderBytes). length is -1
+// when there is no Content-Length. It accepts and rejects header lines as
+// net/http's client does (net/textproto): a name of token characters and
+// spaces (a name with a space, "Content-Length : 5", is kept but not
+// recognised), a value without control characters but tab, continuation
+// lines except before the first header.
+func (t *Target) readHeaders(b *reader, resp *response, minor int, size *int) (length int64, chunked bool, err error) {
 	length = -1
 	sawCache, keepAlive, closeTok := false, false, false
-	size := 0
-	for {
+	for first := true; ; first = false {
 		l, err := b.line()
 		if err != nil {
 			return 0, false, err
@@ -211,14 +230,19 @@ func (t *Target) readHeaders(b *reader, resp *response, minor int) (length int64
 		if len(l) == 0 {
 			break
 		}
-		if size += len(l); size > maxHeaderBytes {
+		if *size += len(l); *size > maxHeaderBytes {
 			return 0, false, errHeadTooLarge
 		}
 		if l[0] == ' ' || l[0] == '\t' {
-			continue // obsolete line folding: a continuation of a value we do not read
+			// Obsolete line folding: a continuation of a value we do not
+			// read, but never of nothing.
+			if first || !validValue(l) {
+				return 0, false, errHeaderLine
+			}
+			continue
 		}
 		i := bytes.IndexByte(l, ':')
-		if i <= 0 || l[i-1] == ' ' || l[i-1] == '\t' {
+		if i <= 0 || !validName(l[:i]) || !validValue(l[i+1:]) {
 			return 0, false, errHeaderLine
 		}
 		name, value := l[:i], trimOWS(l[i+1:])
@@ -265,6 +289,9 @@ func readChunked(b *reader) (int64, error) {
 		if err != nil {
 			return total, err
 		}
+		if b.bare {
+			return total, errChunkLF
+		}
 		size, ok := parseChunkSize(l)
 		if !ok {
 			return total, errChunk
@@ -280,7 +307,7 @@ func readChunked(b *reader) (int64, error) {
 		if l, err = b.line(); err != nil {
 			return total, err
 		}
-		if len(l) != 0 {
+		if len(l) != 0 || b.bare {
 			return total, errChunk
 		}
 	}
@@ -295,28 +322,43 @@ func readChunked(b *reader) (int64, error) {
 	}
 }
 
-// parseStatusLine parses "HTTP/1.x NNN reason".
+// parseStatusLine parses "HTTP/1.x NNN reason" as net/http does: spaces
+// before the code are skipped, and the code is any three digits (the
+// caller checks its range, so that a response with code 999 is reported
+// with it).
 func parseStatusLine(l []byte) (minor, status int, ok bool) {
-	if len(l) < 12 || string(l[:7]) != "HTTP/1." || l[8] != ' ' {
+	if len(l) < 9 || string(l[:7]) != "HTTP/1." || l[8] != ' ' {
 		return 0, 0, false
 	}
 	if l[7] < '0' || l[7] > '9' {
 		return 0, 0, false
 	}
 	minor = int(l[7] - '0')
-	for _, c := range l[9:12] {
+	l = l[9:]
+	for len(l) > 0 && l[0] == ' ' {
+		l = l[1:]
+	}
+	if len(l) < 3 || (len(l) > 3 && l[3] != ' ') {
+		return 0, 0, false
+	}
+	for _, c := range l[:3] {
 		if c < '0' || c > '9' {
 			return 0, 0, false
 		}
 		status = status*10 + int(c-'0')
 	}
-	if len(l) > 12 && l[12] != ' ' {
-		return 0, 0, false
-	}
-	if status < 100 {
-		return 0, 0, false
-	}
 	return minor, status, true
+}
+
+// validName reports whether a response header's name is made of token
+// characters and spaces, as net/textproto accepts it.
+func validName(n []byte) bool {
+	for _, c := range n {
+		if c != ' ' && (c >= 0x80 || !tokenChar[c]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseLength parses a Content-Length value.
