@@ -33,6 +33,10 @@ import (
 //	Internal/Unknown with a framing,
 //	  decoding or protocol error              ErrProtocol
 //
+// A transport failure (not a status the server sent) that comes once the
+// call's deadline has passed is ErrTimeout, as for HTTP: the call had
+// timed out, whichever of the two the client noticed first.
+//
 // So a DeadlineExceeded or Unavailable status sent by the server (the demo
 // sends them for timeout and error faults) counts as a status with no
 // transport error, while the same code made up by the client because the
@@ -75,7 +79,14 @@ func Classify(ctx context.Context, err error) (status int, kind generator.ErrKin
 		}
 		return st, generator.ErrNone
 	case codes.Unavailable, codes.Internal, codes.Unknown:
-		return st, transportKind(code, s.Message())
+		kind := transportKind(code, s.Message())
+		if kind != generator.ErrNone && !kind.Generator() && deadlinePassed(ctx) {
+			// The call had timed out when its connection failed (a peer
+			// closing after its own timeout, say): a timeout, as HTTP
+			// counts it, whichever the client noticed first.
+			return st, generator.ErrTimeout
+		}
+		return st, kind
 	}
 	return st, generator.ErrNone
 }

@@ -420,4 +420,12 @@ func TestClassify(t *testing.T) {
 	if st, kind := Classify(expired, statusErr(4, "context deadline exceeded")); st != 1004 || kind != generator.ErrTimeout {
 		t.Errorf("expired deadline: %d, %v", st, kind)
 	}
+	// The connection failed once the deadline had passed: a timeout. A
+	// status the server sent stays a status.
+	if st, kind := Classify(expired, statusErr(14, "error reading from server: EOF")); st != 1014 || kind != generator.ErrTimeout {
+		t.Errorf("reset after the deadline: %d, %v", st, kind)
+	}
+	if st, kind := Classify(expired, statusErr(14, "injected fault")); st != 1014 || kind != generator.ErrNone {
+		t.Errorf("status after the deadline: %d, %v", st, kind)
+	}
 }

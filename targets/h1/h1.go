@@ -36,9 +36,11 @@
 //   - the same error kinds, by one taxonomy (docs/hardening.md, "One
 //     taxonomy", and TestErrorKindsSameOnBothEngines): targets.Classify;
 //     a response that is malformed, or cut short by the peer's clean
-//     close, is ErrProtocol; responses are accepted and rejected as
-//     net/http's client does (header lines as net/textproto, status codes
-//     100–599, heads up to 10 MB with their 1xx responses);
+//     close, is ErrProtocol; any error once the timeout has expired is
+//     ErrTimeout, as net/http's Client.Timeout counts it; responses are
+//     accepted and rejected as net/http's client does (header lines as
+//     net/textproto, status codes 100–599, heads up to 10 MB with their
+//     1xx responses);
 //   - the same Outcome fields, TTFB, Connect and NewConn included;
 //   - the same retry rule as net/http: a request that fails on a reused
 //     keep-alive connection before any byte of a response arrived is sent
@@ -446,7 +448,7 @@ func (t *Target) DoBatch(ctx context.Context, seqs []uint64) generator.Outcome {
 // do sends a request for worker w (-1: none known).
 func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, w int) generator.Outcome {
 	if err := ctx.Err(); err != nil {
-		return t.failed(ctx, err)
+		return t.failed(ctx, err, time.Time{})
 	}
 	now := time.Now()
 	deadline := now.Add(t.timeout)
@@ -454,7 +456,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 		deadline = d
 	}
 	if err := t.pool.acquire(ctx, deadline); err != nil {
-		return t.failed(ctx, err)
+		return t.failed(ctx, err, deadline)
 	}
 	defer t.pool.release()
 	c := t.take(w, now)
@@ -464,7 +466,7 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 			var err error
 			t0 := time.Now()
 			if c, err = t.dial(ctx, deadline); err != nil {
-				return t.failed(ctx, err)
+				return t.failed(ctx, err, deadline)
 			}
 			connect = max(time.Since(t0), 1)
 		}
@@ -509,10 +511,10 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 		return generator.Outcome{Err: generator.ErrOther, Msg: msgBusy}, retry
 	}
 	if err := c.nc.SetDeadline(deadline); err != nil {
-		return t.failed(ctx, err), discard
+		return t.failed(ctx, err, deadline), discard
 	}
 	if err := ctx.Err(); err != nil { // cancelled before the deadline was set
-		return t.failed(ctx, err), keep
+		return t.failed(ctx, err, deadline), keep
 	}
 	head, body, wb, bb, bodyLen, kind := r.render(c.wbuf, c.bbuf, seq, seqs)
 	c.wbuf, c.bbuf = wb, bb
@@ -529,7 +531,7 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 		n += m
 	}
 	if err != nil {
-		out.Err, out.Msg = t.classify(ctx, err)
+		out.Err, out.Msg = t.classify(ctx, err, deadline)
 		if c.reused && (n == 0 || t.replay) && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
 			return out, retry
 		}
@@ -538,7 +540,7 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	resp, err := t.readResponse(&c.rd)
 	if err != nil {
 		out.Status, out.BytesIn, out.CacheHit = resp.status, resp.bytesIn, resp.cacheHit
-		out.Err, out.Msg = t.classify(ctx, err)
+		out.Err, out.Msg = t.classify(ctx, err, deadline)
 		if c.reused && !c.rd.got && t.replay && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
 			return out, retry
 		}
@@ -555,22 +557,33 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 
 // classify maps an error to its kind and Outcome.Msg; the context's own
 // error wins, since cancelling a request shows as a deadline in the past.
-// It allocates: call it on the error path only.
-func (t *Target) classify(ctx context.Context, err error) (generator.ErrKind, string) {
+// An error that comes when the request's deadline (zero: none yet) has
+// passed is a timeout whatever it is, as net/http's Client.Timeout counts
+// it: the request had timed out, and a peer that gave up at the same
+// moment (a server or proxy closing after its own 30 s, say) must not
+// turn some of a run's timeouts into resets, depending on which of two
+// timers fired first. It allocates: call it on the error path only.
+func (t *Target) classify(ctx context.Context, err error, deadline time.Time) (generator.ErrKind, string) {
 	if cerr := ctx.Err(); cerr != nil {
 		return targets.Classify(cerr), targets.ErrorMessage(cerr)
 	}
+	kind, msg := generator.ErrOther, ""
 	var pe protoError
 	if errors.As(err, &pe) {
-		return generator.ErrProtocol, pe.Error()
+		kind, msg = generator.ErrProtocol, pe.Error()
+	} else {
+		kind, msg = targets.Classify(err), targets.ErrorMessage(err)
 	}
-	return targets.Classify(err), targets.ErrorMessage(err)
+	if kind != generator.ErrTimeout && !kind.Generator() && !deadline.IsZero() && !time.Now().Before(deadline) {
+		return generator.ErrTimeout, targets.TrimMsg("timeout exceeded: " + msg)
+	}
+	return kind, msg
 }
 
 // failed is the Outcome of a request that failed with err.
-func (t *Target) failed(ctx context.Context, err error) generator.Outcome {
+func (t *Target) failed(ctx context.Context, err error, deadline time.Time) generator.Outcome {
 	var out generator.Outcome
-	out.Err, out.Msg = t.classify(ctx, err)
+	out.Err, out.Msg = t.classify(ctx, err, deadline)
 	return out
 }
 
