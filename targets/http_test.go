@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,65 +62,6 @@ func TestHTTPStatusesAndRedirects(t *testing.T) {
 		if out.Status != want.status || out.OK() != want.ok || out.Err != generator.ErrNone {
 			t.Errorf("%s: %+v, want status %d ok %v", path, out, want.status, want.ok)
 		}
-	}
-}
-
-func TestHTTPErrorKinds(t *testing.T) {
-	// Refused: a port nothing listens on.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	tg, _ := NewHTTP(HTTPOptions{URL: "http://" + addr + "/"})
-	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrRefused {
-		t.Errorf("refused: %+v", out)
-	}
-
-	// Timeout: a server that never answers.
-	hang := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}))
-	defer slow.Close()
-	defer close(hang)
-	tg, _ = NewHTTP(HTTPOptions{URL: slow.URL, Timeout: 100 * time.Millisecond})
-	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrTimeout {
-		t.Errorf("timeout: %+v", out)
-	}
-	// Cancelled by the run.
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	tg, _ = NewHTTP(HTTPOptions{URL: slow.URL})
-	if out := tg.Do(ctx, 0); out.Err != generator.ErrCanceled {
-		t.Errorf("cancel: %+v", out)
-	}
-
-	// Reset: a server that closes the connection without answering.
-	rl, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer rl.Close()
-	go func() {
-		for {
-			c, err := rl.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 1024)
-			c.Read(buf)
-			c.(*net.TCPConn).SetLinger(0)
-			c.Close()
-		}
-	}()
-	tg, _ = NewHTTP(HTTPOptions{URL: "http://" + rl.Addr().String() + "/"})
-	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrReset {
-		t.Errorf("reset: %+v", out)
-	}
-
-	// DNS: a name that cannot resolve (.invalid is reserved, RFC 6761).
-	tg, _ = NewHTTP(HTTPOptions{URL: "http://no-such-host.invalid/", Timeout: 2 * time.Second})
-	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrDNS && out.Err != generator.ErrTimeout {
-		t.Errorf("dns: %+v", out)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -370,67 +369,6 @@ func TestStaleConnections(t *testing.T) {
 		if out := tg.Do(context.Background(), 0); !out.OK() {
 			t.Errorf("GET %d without waiting: %+v", i, out)
 		}
-	}
-}
-
-func TestErrorKinds(t *testing.T) {
-	// Refused.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	if out := mustNew(t, targets.HTTPOptions{URL: "http://" + addr + "/"}).Do(context.Background(), 0); out.Err != generator.ErrRefused {
-		t.Errorf("refused: %+v", out)
-	}
-
-	// Timeout: a server that never answers.
-	hang := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}))
-	defer slow.Close()
-	defer close(hang)
-	tg := mustNew(t, targets.HTTPOptions{URL: slow.URL, Timeout: 100 * time.Millisecond})
-	if out := tg.Do(context.Background(), 0); out.Err != generator.ErrTimeout {
-		t.Errorf("timeout: %+v", out)
-	}
-	// A context deadline before the timeout is a timeout too.
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if out := mustNew(t, targets.HTTPOptions{URL: slow.URL}).Do(ctx, 0); out.Err != generator.ErrTimeout {
-		t.Errorf("context deadline: %+v", out)
-	}
-
-	// Cancelled while waiting for the response: interrupted at once, not at
-	// the 30 s timeout.
-	tg = mustNew(t, targets.HTTPOptions{URL: slow.URL})
-	ctx, cancel = context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	start := time.Now()
-	if out := tg.Do(ctx, 0); out.Err != generator.ErrCanceled || time.Since(start) > 10*time.Second {
-		t.Errorf("cancel: %+v after %v", out, time.Since(start))
-	}
-	// Already cancelled: nothing is sent.
-	if out := tg.Do(ctx, 0); out.Err != generator.ErrCanceled {
-		t.Errorf("cancelled before: %+v", out)
-	}
-
-	// Reset: a server that closes the connection without answering.
-	rs := newConnServer(t, func(c net.Conn) {
-		buf := make([]byte, 1024)
-		c.Read(buf)
-		c.(*net.TCPConn).SetLinger(0) // the close that follows resets
-	})
-	if out := mustNew(t, targets.HTTPOptions{URL: "http://" + rs.addr + "/"}).Do(context.Background(), 0); out.Err != generator.ErrReset {
-		t.Errorf("reset: %+v", out)
-	}
-
-	// DNS: a name that cannot resolve (.invalid is reserved, RFC 6761).
-	out := mustNew(t, targets.HTTPOptions{URL: "http://no-such-host.invalid/", Timeout: 2 * time.Second}).Do(context.Background(), 0)
-	if out.Err != generator.ErrDNS && out.Err != generator.ErrTimeout {
-		t.Errorf("dns: %+v", out)
 	}
 }
 
