@@ -34,9 +34,6 @@ type faultRow struct {
 
 	ok   bool   // every request succeeds
 	kind string // else: the ErrorKinds key of every error ("" = none: a status from the server)
-	// gap is the kind the classifier gives today where kind is right but
-	// not produced yet (see docs/hardening.md): it is accepted, and logged.
-	gap  string
 	code string // the gRPC code of every request ("" = not checked)
 	// seen: the server must have received exactly the requests sent (no
 	// request lost or retried behind tailgate's back). Every row checks
@@ -77,18 +74,21 @@ func faultRows() []faultRow {
 		// One 300 MB body, read and discarded.
 		{name: "h1/huge", mode: faultserver.Huge, opt: fs, rate: 2, dur: 500 * time.Millisecond, timeout: 20 * time.Second, ok: true, seen: true, huge: true},
 		{name: "h1/malformed-status", mode: faultserver.MalformedStatus, opt: fs, kind: "protocol", seen: true},
-		{name: "h1/malformed-headers", mode: faultserver.MalformedHeaders, opt: fs, kind: "protocol", gap: "other", seen: true},
+		{name: "h1/malformed-headers", mode: faultserver.MalformedHeaders, opt: fs, kind: "protocol", seen: true},
 		{name: "h1/not-http", mode: faultserver.NotHTTP, opt: fs, kind: "protocol", seen: true},
-		{name: "h1/truncated-chunked", mode: faultserver.TruncatedChunked, opt: fs, kind: "protocol", gap: "reset", seen: true},
+		{name: "h1/truncated-chunked", mode: faultserver.TruncatedChunked, opt: fs, kind: "protocol", seen: true},
 		{name: "h1/malformed-chunked", mode: faultserver.MalformedChunked, opt: fs, kind: "protocol", seen: true},
-		{name: "h1/wrong-content-length", mode: faultserver.WrongContentLength, opt: fs, kind: "protocol", gap: "reset", seen: true},
-		{name: "h1/close-after-headers", mode: faultserver.CloseAfterHeaders, opt: fs, kind: "protocol", gap: "reset", seen: true},
+		{name: "h1/wrong-content-length", mode: faultserver.WrongContentLength, opt: fs, kind: "protocol", seen: true},
+		{name: "h1/close-after-headers", mode: faultserver.CloseAfterHeaders, opt: fs, kind: "protocol", seen: true},
+		{name: "h1/bad-status", mode: faultserver.BadStatus, opt: fs, kind: "protocol", seen: true},
+		{name: "h1/duplicate-content-length", mode: faultserver.DuplicateContentLength, opt: fs, kind: "protocol", seen: true},
+		{name: "h1/unsupported-encoding", mode: faultserver.UnsupportedEncoding, opt: fs, kind: "protocol", seen: true},
 		// HTTP/1.1 over TLS.
 		{name: "h1/tls-untrusted", mode: faultserver.OK, opt: selfSigned, kind: "tls"},
 		{name: "h1/tls-untrusted-insecure", mode: faultserver.OK, opt: selfSigned, args: []string{"--insecure"}, ok: true, seen: true},
 		{name: "h1/tls-expired", mode: faultserver.OK, opt: expired, kind: "tls"},
 		{name: "h1/tls-expired-insecure", mode: faultserver.OK, opt: expired, args: []string{"--insecure"}, ok: true, seen: true},
-		{name: "h1/tls-to-plaintext", mode: faultserver.OK, opt: fs, url: https, kind: "tls", gap: "other"},
+		{name: "h1/tls-to-plaintext", mode: faultserver.OK, opt: fs, url: https, kind: "tls"},
 
 		// HTTP/2 over TLS (h2 ALPN); the server answers 505 to HTTP/1.1.
 		{name: "h2/ok", mode: faultserver.H2OK, opt: fs, args: h2, ok: true, seen: true},
@@ -97,12 +97,12 @@ func faultRows() []faultRow {
 		// HTTP/2 under -race moves ~30 MB/s: one 32 MB body.
 		{name: "h2/huge", mode: faultserver.H2Huge, opt: faultserver.Options{HugeSize: 32 << 20}, args: h2,
 			rate: 2, dur: 500 * time.Millisecond, timeout: 20 * time.Second, ok: true, seen: true, huge: true},
-		{name: "h2/reset-stream", mode: faultserver.H2ResetStream, opt: fs, args: h2, kind: "reset", gap: "other", seen: true},
-		{name: "h2/reset-mid-response", mode: faultserver.H2ResetMidResponse, opt: fs, args: h2, kind: "reset", gap: "other", seen: true},
+		{name: "h2/reset-stream", mode: faultserver.H2ResetStream, opt: fs, args: h2, kind: "reset", seen: true},
+		{name: "h2/reset-mid-response", mode: faultserver.H2ResetMidResponse, opt: fs, args: h2, kind: "reset", seen: true},
 		// These two end the whole connection: requests multiplexed onto it
 		// whose HEADERS had not left yet fail with it, unseen by the server.
-		{name: "h2/goaway", mode: faultserver.H2GoAway, opt: fs, args: h2, kind: "reset", gap: "other"},
-		{name: "h2/protocol-error", mode: faultserver.H2ProtocolError, opt: fs, args: h2, kind: "protocol", gap: "other"},
+		{name: "h2/goaway", mode: faultserver.H2GoAway, opt: fs, args: h2, kind: "reset"},
+		{name: "h2/protocol-error", mode: faultserver.H2ProtocolError, opt: fs, args: h2, kind: "protocol"},
 
 		// gRPC (demo.Store/Get), h2c unless grpcs.
 		{name: "grpc/ok", mode: faultserver.GRPCOK, opt: fs, args: gdata, ok: true, code: "OK", seen: true},
@@ -122,19 +122,42 @@ func faultRows() []faultRow {
 // TestFaultsTable runs tailgate against every fault of faultserver, over
 // HTTP/1.1, HTTP/2 and gRPC, and checks that each run ends (within 30 s),
 // exits 0, writes a result file whose counts add up, and counts every
-// request under the right kind (docs/hardening.md has the table).
+// request under the right kind (docs/hardening.md has the table). An
+// HTTP/1.1 row runs on both engines, fast-h1 and net/http, and both must
+// count it the same way: one taxonomy, whichever client sends.
 func TestFaultsTable(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs ~40 short load tests")
+		t.Skip("runs ~60 short load tests")
 	}
 	start := time.Now()
 	for _, row := range faultRows() {
-		t.Run(row.name, func(t *testing.T) { runFaultRow(t, row) })
+		if !row.http1() {
+			t.Run(row.name, func(t *testing.T) { runFaultRow(t, row) })
+			continue
+		}
+		t.Run(row.name, func(t *testing.T) {
+			var kinds [2]string
+			for i, engine := range []string{"fast-h1", "net/http"} {
+				t.Run(engine, func(t *testing.T) {
+					r := row
+					r.args = append([]string{"--engine", engine}, row.args...)
+					kinds[i] = runFaultRow(t, r)
+				})
+			}
+			if kinds[0] != kinds[1] {
+				t.Errorf("fast-h1 counted %s, net/http %s", kinds[0], kinds[1])
+			}
+		})
 	}
 	t.Logf("fault table: %v", time.Since(start).Round(time.Millisecond))
 }
 
-func runFaultRow(t *testing.T, row faultRow) {
+// http1 reports whether the row sends HTTP/1.1, which either engine can.
+func (row faultRow) http1() bool { return strings.HasPrefix(row.name, "h1/") }
+
+// runFaultRow runs one row and returns the kinds it counted ("none" for
+// none), for comparing engines.
+func runFaultRow(t *testing.T, row faultRow) string {
 	if row.rate == 0 {
 		row.rate = 80
 	}
@@ -197,12 +220,6 @@ func runFaultRow(t *testing.T, row faultRow) {
 		}
 	default:
 		got := tot.ErrorKinds[row.kind]
-		if row.gap != "" && got != tot.Errors {
-			if tot.ErrorKinds[row.gap] > 0 {
-				t.Logf("classifier gap: counted as %s, want %s (see docs/hardening.md)", observed, row.kind)
-			}
-			got += tot.ErrorKinds[row.gap]
-		}
 		if tot.Errors != tot.Intended || got != tot.Errors || sumKinds(tot.ErrorKinds) != tot.Errors {
 			t.Errorf("errors %d of %d, kinds %s; want every one %s", tot.Errors, tot.Intended, observed, row.kind)
 		}
@@ -226,6 +243,7 @@ func runFaultRow(t *testing.T, row faultRow) {
 		}
 	}
 	t.Logf("%v: %s → ok %d, kinds %s, grpc %v, status %v", took.Round(time.Millisecond), url, tot.OK, observed, tot.GRPCCodes, tot.Status)
+	return observed
 }
 
 // executeBounded runs tailgate in-process under a 30 s context and fails

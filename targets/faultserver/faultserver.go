@@ -100,6 +100,15 @@ const (
 	// CloseAfterHeaders sends a complete 200 header with Content-Length 64
 	// and closes (FIN) before any of the body.
 	CloseAfterHeaders Mode = "close-after-headers"
+	// BadStatus answers "HTTP/1.1 999 Weird": three digits, but no HTTP
+	// status code (those are 100–599).
+	BadStatus Mode = "bad-status"
+	// DuplicateContentLength answers a 200 with two different
+	// Content-Length headers (2 and 3), which no client may choose between.
+	DuplicateContentLength Mode = "duplicate-content-length"
+	// UnsupportedEncoding answers a 200 with "Transfer-Encoding: gzip,
+	// chunked": a transfer coding HTTP/1.1 clients do not decode.
+	UnsupportedEncoding Mode = "unsupported-encoding"
 )
 
 // HTTP/2 modes, over TLS with ALPN h2 (Options.TLS NoTLS means
@@ -184,6 +193,9 @@ var modes = []struct {
 	{MalformedChunked, famHTTP1},
 	{WrongContentLength, famHTTP1},
 	{CloseAfterHeaders, famHTTP1},
+	{BadStatus, famHTTP1},
+	{DuplicateContentLength, famHTTP1},
+	{UnsupportedEncoding, famHTTP1},
 	{H2OK, famH2},
 	{H2Hang, famH2},
 	{H2Huge, famH2},

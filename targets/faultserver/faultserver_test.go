@@ -68,6 +68,9 @@ func TestHTTPModes(t *testing.T) {
 		{faultserver.MalformedChunked, 200, 0, "invalid byte in chunk length"},
 		{faultserver.WrongContentLength, 200, 5, "unexpected EOF"},
 		{faultserver.CloseAfterHeaders, 200, 0, "unexpected EOF"},
+		{faultserver.BadStatus, 999, 2, ""}, // net/http takes any three digits; tailgate does not
+		{faultserver.DuplicateContentLength, 0, 0, "multiple Content-Length headers"},
+		{faultserver.UnsupportedEncoding, 0, 0, `unsupported transfer encoding: "gzip, chunked"`},
 		{faultserver.H2OK, 200, 2, ""},
 		{faultserver.H2Huge, 200, 1 << 20, ""},
 		{faultserver.H2ResetStream, 0, 0, "stream error: stream ID 1; INTERNAL_ERROR; received from peer"},
@@ -260,7 +263,7 @@ func TestStartErrors(t *testing.T) {
 	if _, err := faultserver.Start(faultserver.OK, faultserver.Options{HugeSize: -1}); err == nil {
 		t.Error("negative HugeSize accepted")
 	}
-	if n := len(faultserver.Modes()); n != 26 {
+	if n := len(faultserver.Modes()); n != 29 {
 		t.Errorf("%d modes", n)
 	}
 }

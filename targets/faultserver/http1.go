@@ -25,6 +25,9 @@ const (
 	malformedChunked   = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
 	wrongContentLength = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nshort"
 	closeAfterHeaders  = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n"
+	badStatus          = "HTTP/1.1 999 Weird\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+	duplicateLength    = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"
+	unsupportedTE      = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
 	resetMidHeader     = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1024\r\n\r\n"
 	badRequest         = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request"
 )
@@ -118,6 +121,12 @@ func (s *Server) respondHTTP1(c net.Conn, br *bufio.Reader) bool {
 		write(wrongContentLength)
 	case CloseAfterHeaders:
 		write(closeAfterHeaders)
+	case BadStatus:
+		write(badStatus)
+	case DuplicateContentLength:
+		write(duplicateLength)
+	case UnsupportedEncoding:
+		write(unsupportedTE)
 	}
 	return false
 }
