@@ -130,6 +130,11 @@ func kindRows() []kindRow {
 		{name: "protocol/transfer-encoding-twice", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", kind: generator.ErrProtocol},
 		{name: "protocol/malformed-chunked", mode: faultserver.MalformedChunked, kind: generator.ErrProtocol, status: 200},
 		{name: "protocol/chunk-without-crlf", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", kind: generator.ErrProtocol, status: 200},
+		{name: "protocol/chunk-cr-inside", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a\rb\r\nabc\r\n0\r\n\r\n", kind: generator.ErrProtocol, status: 200},
+		{name: "protocol/chunk-size-after-space", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n0\r\n\r\n", kind: generator.ErrProtocol, status: 200},
+		{name: "protocol/chunk-line-over-4KB", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;" + strings.Repeat("e", 4093) + "\r\nabc\r\n0\r\n\r\n", kind: generator.ErrProtocol, status: 200},
+		{name: "protocol/chunk-extensions-over-16KB", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + strings.Repeat("1;"+strings.Repeat("e", 2000)+"\r\nx\r\n", 10) + "0\r\n\r\n", kind: generator.ErrProtocol, status: 200},
+		{name: "protocol/malformed-trailer", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nno colon\r\n\r\n", kind: generator.ErrProtocol, status: 200},
 		{name: "protocol/chunk-bare-lf", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", kind: generator.ErrProtocol, status: 200},
 
 		// Not errors of transport, on either: odd but valid, or a status.
@@ -138,6 +143,7 @@ func kindRows() []kindRow {
 		{name: "none/six-1xx", resp: strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", 6) + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", ok: true, status: 200},
 		{name: "none/2MB-header-line", resp: "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 2<<20) + "\r\nContent-Length: 0\r\n\r\n", ok: true, status: 200},
 		{name: "none/extra-spaces-in-status-line", resp: "HTTP/1.1  204  No Content\r\n\r\n", ok: true, status: 204},
+		{name: "none/chunk-size-then-space", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0;last\r\nX-T: 1\r\n\r\n", ok: true, status: 200},
 		{name: "none/status-503", resp: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", status: 503},
 		{name: "none/status-101", resp: "HTTP/1.1 101 Switching Protocols\r\n\r\n", status: 101},
 	}

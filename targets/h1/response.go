@@ -30,6 +30,9 @@ var (
 	errEncoding     = protoError("unsupported Transfer-Encoding")
 	errChunk        = protoError("malformed chunked encoding")
 	errChunkLF      = protoError("chunked line ends with bare LF")
+	errChunkCR      = protoError("invalid CR in chunked line")
+	errChunkLine    = protoError("chunk size line too long")
+	errChunkExcess  = protoError("chunked encoding contains too much non-data")
 )
 
 // badStatus is the error for a status code outside 100–599.
@@ -233,20 +236,13 @@ func (t *Target) readHeaders(b *reader, resp *response, minor int, size *int) (l
 		if *size += len(l); *size > maxHeaderBytes {
 			return 0, false, errHeadTooLarge
 		}
-		if l[0] == ' ' || l[0] == '\t' {
-			// Obsolete line folding: a continuation of a value we do not
-			// read, but never of nothing.
-			if first || !validValue(l) {
-				return 0, false, errHeaderLine
-			}
-			continue
-		}
-		i := bytes.IndexByte(l, ':')
-		if i <= 0 || !validName(l[:i]) || !validValue(l[i+1:]) {
+		name, value, ok := headerLine(l, first)
+		if !ok {
 			return 0, false, errHeaderLine
 		}
-		name, value := l[:i], trimOWS(l[i+1:])
 		switch {
+		case name == nil:
+			// Obsolete line folding: a continuation of a value we do not read.
 		case equalFold(name, "content-length"):
 			n, ok := parseLength(value)
 			if !ok || (length >= 0 && n != length) {
@@ -280,21 +276,57 @@ func (t *Target) readHeaders(b *reader, resp *response, minor int, size *int) (l
 	return length, chunked, nil
 }
 
+// headerLine checks a header or trailer line as net/textproto does and
+// splits it: a name of token characters and spaces, a colon, a value
+// without control characters but tab (trimmed). A continuation line (it
+// starts with a space or tab) has a nil name, and may not come first.
+func headerLine(l []byte, first bool) (name, value []byte, ok bool) {
+	if l[0] == ' ' || l[0] == '\t' {
+		return nil, nil, !first && validValue(l)
+	}
+	i := bytes.IndexByte(l, ':')
+	if i <= 0 || !validName(l[:i]) || !validValue(l[i+1:]) {
+		return nil, nil, false
+	}
+	return l[:i], trimOWS(l[i+1:]), true
+}
+
+// maxChunkLine is the longest chunk-size line, CRLF included, and
+// maxChunkExcess the most chunk overhead (size lines and extensions,
+// beyond 16 bytes per chunk and twice its data) a body may carry, as
+// net/http reads them.
+const (
+	maxChunkLine   = 4096
+	maxChunkExcess = 16 << 10
+)
+
 // readChunked reads and drops a chunked body and its trailers, returning
-// the decoded length.
+// the decoded length. It accepts and rejects what net/http's chunked
+// reader does: a size line ends in CRLF with no other CR, is shorter than
+// 4 KB, and is hex digits, then optional extensions after ';', then
+// optional whitespace; trailers are header lines.
 func readChunked(b *reader) (int64, error) {
-	var total int64
+	var total, excess int64
 	for {
 		l, err := b.line()
 		if err != nil {
 			return total, err
 		}
-		if b.bare {
+		switch {
+		case b.bare:
 			return total, errChunkLF
+		case bytes.IndexByte(l, '\r') >= 0:
+			return total, errChunkCR
+		case len(l)+2 > maxChunkLine:
+			return total, errChunkLine
 		}
 		size, ok := parseChunkSize(l)
 		if !ok {
 			return total, errChunk
+		}
+		excess = max(excess+int64(len(l))+2-16-2*size, 0)
+		if excess > maxChunkExcess && size > 0 {
+			return total, errChunkExcess
 		}
 		if size == 0 {
 			break
@@ -311,13 +343,16 @@ func readChunked(b *reader) (int64, error) {
 			return total, errChunk
 		}
 	}
-	for { // trailers
+	for first := true; ; first = false { // trailers
 		l, err := b.line()
 		if err != nil {
 			return total, err
 		}
 		if len(l) == 0 {
 			return total, nil
+		}
+		if _, _, ok := headerLine(l, first); !ok {
+			return total, errHeaderLine
 		}
 	}
 }
@@ -377,12 +412,15 @@ func parseLength(v []byte) (int64, bool) {
 }
 
 // parseChunkSize parses a chunk-size line: hex digits, then optional
-// whitespace and extensions.
+// extensions after ';', then optional whitespace (as net/http: no
+// whitespace before the digits or the ';').
 func parseChunkSize(l []byte) (int64, bool) {
+	for len(l) > 0 && (l[len(l)-1] == ' ' || l[len(l)-1] == '\t') {
+		l = l[:len(l)-1]
+	}
 	if i := bytes.IndexByte(l, ';'); i >= 0 {
 		l = l[:i]
 	}
-	l = trimOWS(l)
 	if len(l) == 0 || len(l) > 15 {
 		return 0, false
 	}
