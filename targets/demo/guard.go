@@ -1,43 +1,15 @@
 package demo
 
 import (
-	"fmt"
-	"mime"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
+
+	"tailgate/targets/internal/apiguard"
 )
 
-// refuseWrite says why a write to the management API (faults, cache flush)
-// must be refused, or "" if it may go ahead. A web page open in a browser
-// on the same machine must not be able to inject faults, so a write is
-// refused (403) when
-//
-//   - it has an Origin header (browsers send one) that is not this server,
-//     http://<Host>: a cross-origin request;
-//   - it arrived on a loopback address but its Host is not a loopback name
-//     or address: a page on a foreign name that resolves to 127.0.0.1 (DNS
-//     rebinding);
-//   - it has a body whose Content-Type is not application/json: a browser
-//     sends text/plain and form bodies cross-origin without asking first.
-//
-// Writes without a body (DELETE, POST /faults/reset) need no Content-Type.
-func refuseWrite(r *http.Request) string {
-	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
-		return fmt.Sprintf("cross-origin request refused: Origin %q is not this server (http://%s)", o, r.Host)
-	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopbackAddr(la) && !isLoopbackHost(r.Host) {
-		return fmt.Sprintf("Host %q refused: this server listens on loopback (%s) and answers writes only to a loopback name", r.Host, la)
-	}
-	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-			return fmt.Sprintf("Content-Type %q refused: send the body as application/json", r.Header.Get("Content-Type"))
-		}
-	}
-	return ""
-}
+// refuseWrite says why a write to the management API (faults, cache
+// flush) must be refused, or "" (apiguard.RefuseWrite).
+func refuseWrite(r *http.Request) string { return apiguard.RefuseWrite(r, "this server", false) }
 
 // guard wraps a management write handler with refuseWrite.
 func guard(h http.HandlerFunc) http.HandlerFunc {
@@ -50,48 +22,5 @@ func guard(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// sameOrigin reports whether an Origin header names the server reached as
-// host (the request's Host).
-func sameOrigin(origin, host string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" || u.User != nil {
-		return false
-	}
-	return strings.EqualFold(u.Host, host)
-}
-
-// isLoopbackHost reports whether host (a Host header: name or address,
-// with or without a port) names this machine's loopback interface:
-// localhost, *.localhost, 127.0.0.0/8 or ::1. An empty host (HTTP/1.0)
-// counts as loopback.
-func isLoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func isLoopbackAddr(a net.Addr) bool {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
-		return true
-	}
-	return false
-}
-
-// parseTTL parses the ttl query parameter of a write that takes a lease: a
-// Go duration ("30s", "1m30s"), > 0.
-func parseTTL(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid ttl %q: want a positive duration such as 30s", v)
-	}
-	return d, nil
-}
+// parseTTL parses the ttl query parameter of a write that takes a lease.
+func parseTTL(v string) (time.Duration, error) { return apiguard.ParseTTL(v) }

@@ -1,14 +1,11 @@
 package proxy
 
 import (
-	"fmt"
-	"mime"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
+
+	"tailgate/targets/internal/apiguard"
 )
 
 // Leases: a toxic created (or updated) with ?ttl=D is removed D after, so
@@ -24,9 +21,9 @@ func parseTTL(r *http.Request) (time.Duration, *APIError) {
 	if v == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, &APIError{Message: fmt.Sprintf("invalid ttl %q: want a positive duration such as 30s", v), Status: http.StatusBadRequest}
+	d, err := apiguard.ParseTTL(v)
+	if err != nil {
+		return 0, &APIError{Message: err.Error(), Status: http.StatusBadRequest}
 	}
 	return d, nil
 }
@@ -124,54 +121,5 @@ func (s *Server) stopLeases() {
 // Requests from browsers are also refused earlier, by User-Agent, as
 // toxiproxy does.
 func refuseWrite(r *http.Request, textPlainOK bool) string {
-	origin := r.Header.Get("Origin")
-	if origin != "" && !sameOrigin(origin, r.Host) {
-		return fmt.Sprintf("cross-origin request refused: Origin %q is not this server (http://%s)", origin, r.Host)
-	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopbackAddr(la) && !isLoopbackHost(r.Host) {
-		return fmt.Sprintf("Host %q refused: this API listens on loopback (%s) and answers writes only to a loopback name", r.Host, la)
-	}
-	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if mt != "application/json" && !(textPlainOK && mt == "text/plain" && origin == "") {
-			return fmt.Sprintf("Content-Type %q refused: send the body as application/json", r.Header.Get("Content-Type"))
-		}
-	}
-	return ""
-}
-
-// sameOrigin reports whether an Origin header names the server reached as
-// host (the request's Host).
-func sameOrigin(origin, host string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" || u.User != nil {
-		return false
-	}
-	return strings.EqualFold(u.Host, host)
-}
-
-// isLoopbackHost reports whether host (a Host header: name or address, with
-// or without a port) names this machine's loopback interface: localhost,
-// *.localhost, 127.0.0.0/8 or ::1. An empty host (HTTP/1.0) counts as
-// loopback.
-func isLoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func isLoopbackAddr(a net.Addr) bool {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
-		return true
-	}
-	return false
+	return apiguard.RefuseWrite(r, "this API", textPlainOK)
 }
