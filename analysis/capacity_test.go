@@ -330,3 +330,17 @@ func TestUSLCapacity(t *testing.T) {
 	}
 	t.Logf("near: %s; far: %s (%s)", USLCapacity(near, reached), m, m.Why)
 }
+
+// A noisy flat curve whose knee step happens to dip (from a CI run): the
+// top step's interval clears the dip's but not the steps before it, so
+// there is no knee.
+func TestFindKneeDipIsNotAKnee(t *testing.T) {
+	var steps []Step
+	for i, p := range [][3]float64{{1.92, 1.45, 3.22}, {2.19, 1.94, 3.87}, {3.02, 2.44, 5.25}, {1.38, 1.10, 2.00}, {3.81, 2.60, 10.9}} {
+		r := 100 * float64(i+1)
+		steps = append(steps, Step{Offered: r, Achieved: r, P99: ms(p[0]), P99Lo: ms(p[1]), P99Hi: ms(p[2]), Valid: true})
+	}
+	if r := FindKnee(steps, nil); r.Found || !strings.HasPrefix(r.Sentence, "no knee below capacity") {
+		t.Errorf("Found = %v at %v: %s", r.Found, r.KneeRate, r.Sentence)
+	}
+}

@@ -277,6 +277,14 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 			break
 		}
 		k, top := valid[knee], valid[n-1]
+		// The rise must clear every step up to the knee, not only the
+		// knee's own: a dip at the knee step is noise, not a flat region
+		// ending.
+		for _, s := range valid[:knee] {
+			if s.P99Hi > k.P99Hi {
+				k.P99Lo, k.P99Hi = s.P99Lo, s.P99Hi
+			}
+		}
 		switch {
 		case k.P99Hi <= 0 || top.P99Lo <= 0:
 			r.Sentence = fmt.Sprintf(none+"p99 rises %s, but without confidence intervals the rise cannot be told from noise%s",
