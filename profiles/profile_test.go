@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +226,20 @@ func TestScheduleCarriesAcrossShortPhases(t *testing.T) {
 		if got := count(tt.p); got != tt.want {
 			t.Errorf("%d phases of %v at %g req/s: %d arrivals, want %d", len(tt.p.Phases), tt.p.Phases[0].Duration, tt.p.Phases[0].Rate.Constant, got, tt.want)
 		}
+	}
+}
+
+// More than MaxPhases phases is refused, naming the count.
+func TestTooManyPhases(t *testing.T) {
+	p := &Profile{Name: "many"}
+	for i := range MaxPhases + 1 {
+		p.Phases = append(p.Phases, Phase{Name: fmt.Sprintf("p%d", i), Duration: time.Millisecond, Rate: RateShape{Constant: 1}})
+	}
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "more than 10000 phases") {
+		t.Fatalf("validate: %v", err)
+	}
+	p.Phases = p.Phases[:MaxPhases]
+	if err := p.Validate(); err != nil {
+		t.Fatalf("%d phases: %v", MaxPhases, err)
 	}
 }

@@ -333,9 +333,17 @@ func (c *checker) faultTarget(t FaultTarget, path string) {
 // durValue formats a duration for a problem's value.
 func durValue(d time.Duration) string { return d.String() }
 
+// MaxPhases bounds a profile's phases: each has its own histograms and
+// rows in every report (a phase costs a few KB until it gets a request).
+const MaxPhases = 10000
+
 func (c *checker) phases(p *Profile) {
 	if len(p.Phases) == 0 {
 		c.problem("phases", "", "no phases: a profile needs at least one")
+		return
+	}
+	if len(p.Phases) > MaxPhases {
+		c.problem("phases", fmt.Sprint(len(p.Phases)), "more than %d phases: each is reported on its own (merge neighbouring phases, or use a ramp or steps within one)", MaxPhases)
 		return
 	}
 	seen := map[string]int{}
