@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -24,26 +20,8 @@ import (
 func TestRunWritesReports(t *testing.T) {
 	_, base := startDemo(t, nil)
 	dir := t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	maddr := ln.Addr().String()
-	ln.Close()
-	scraped := make(chan string, 1)
-	go func() {
-		for i := 0; i < 100; i++ {
-			time.Sleep(50 * time.Millisecond)
-			resp, err := http.Get("http://" + maddr + "/metrics")
-			if err != nil {
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(b), "tailgate_last_second_offered") {
-				scraped <- string(b)
-				return
-			}
-		}
-		scraped <- ""
-	}()
+	maddr := freeAddr(t)
+	scraped := scrapeDuringRun(maddr, "tailgate_last_second_offered")
 	io, _, errOut := testIO()
 	args := []string{"run", "--max-send-lag", "1s", base + "/item?key={{key}}", "--keys", "zipf:1.1:100", "--rate", "200", "--duration", "3s",
 		"--out", filepath.Join(dir, "r.json"), "--hdr-log", filepath.Join(dir, "r.hlog"), "--csv", filepath.Join(dir, "r.csv"),

@@ -121,6 +121,30 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// scrapeDuringRun polls http://addr/metrics (every 50 ms, for up to 5 s)
+// while a run serves it, and sends the first scrape that has want, or ""
+// if none did.
+func scrapeDuringRun(addr, want string) <-chan string {
+	scraped := make(chan string, 1)
+	go func() {
+		for i := 0; i < 100; i++ {
+			time.Sleep(50 * time.Millisecond)
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := goio.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), want) {
+				scraped <- string(b)
+				return
+			}
+		}
+		scraped <- ""
+	}()
+	return scraped
+}
+
 // Secrets outside the old list of header names (issue "Hardening, second
 // pass", case 3) reach no output: a token in the URL's query, a password
 // in its userinfo, form and JSON body fields, a Private-Token header and a
@@ -133,23 +157,7 @@ func TestSecretsByRuleNeverWritten(t *testing.T) {
 	secrets := []string{"tok-Q1234", "pg-777", "pw-U5678", "hunter2", "tok123", "ZEBRA123", "s3cr3t", "proftok-4242", "profpw-99"}
 	target := strings.Replace(base, "http://", "http://user:pw-U5678@", 1) + "/item?token=tok-Q1234&page=pg-777&key={{key}}"
 	maddr := freeAddr(t)
-	scraped := make(chan string, 1)
-	go func() {
-		for i := 0; i < 100; i++ {
-			time.Sleep(50 * time.Millisecond)
-			resp, err := http.Get("http://" + maddr + "/metrics")
-			if err != nil {
-				continue
-			}
-			b, _ := goio.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(b), "tailgate_requests_sent_total") {
-				scraped <- string(b)
-				return
-			}
-		}
-		scraped <- ""
-	}()
+	scraped := scrapeDuringRun(maddr, "tailgate_requests_sent_total")
 	out := map[string]string{}
 	execute := func(name string, args []string, ok ...int) {
 		t.Helper()
