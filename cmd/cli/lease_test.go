@@ -3,9 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -113,26 +111,8 @@ func TestFaultLeftoverRemovedByNextRun(t *testing.T) {
 		}
 	})
 	t.Run("toxiproxy", func(t *testing.T) {
-		_, demoURL := startDemo(t, nil)
-		srv := proxy.NewServer(proxy.Options{})
-		t.Cleanup(func() { srv.Close() })
-		apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go srv.Serve(ctx, apiLn)
-		api := "http://" + apiLn.Addr().String()
-		resp, err := http.Post(api+"/proxies", "application/json",
-			strings.NewReader(fmt.Sprintf(`{"name":"demo","listen":"127.0.0.1:0","upstream":%q}`, strings.TrimPrefix(demoURL, "http://"))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var created struct{ Listen string }
-		json.NewDecoder(resp.Body).Decode(&created)
-		resp.Body.Close()
-		url := "http://" + created.Listen + "/item?key={{seq}}"
+		api, listen := proxyToDemo(t)
+		url := "http://" + listen + "/item?key={{seq}}"
 		pf := leftoverProfile(t, url, fmt.Sprintf("  dep: {kind: toxiproxy, api: %q, proxy: demo}", api))
 		left := applyAndAbandon(t, pf, url)
 		c := proxy.NewClient(api)

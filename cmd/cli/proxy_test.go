@@ -15,10 +15,11 @@ import (
 	"tailgate/targets/proxy"
 )
 
-// A profile's fault on a toxiproxy-kind target, applied through the
-// toxiproxy API to tailgate's own proxy in front of the demo target, shows
-// in the phase it belongs to and nowhere else.
-func TestProfileDrivesToxiproxyAPI(t *testing.T) {
+// proxyToDemo starts the demo target and tailgate's proxy with a proxy
+// "demo" in front of it, created through the toxiproxy API; it returns
+// the API's base URL and the proxy's listen address.
+func proxyToDemo(t *testing.T) (api, listen string) {
+	t.Helper()
 	_, demoURL := startDemo(t, nil)
 	srv := proxy.NewServer(proxy.Options{})
 	t.Cleanup(func() { srv.Close() })
@@ -29,10 +30,9 @@ func TestProfileDrivesToxiproxyAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go srv.Serve(ctx, apiLn)
-	api := "http://" + apiLn.Addr().String()
-	upstream := strings.TrimPrefix(demoURL, "http://")
+	api = "http://" + apiLn.Addr().String()
 	resp, err := http.Post(api+"/proxies", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"name":"demo","listen":"127.0.0.1:0","upstream":%q}`, upstream)))
+		strings.NewReader(fmt.Sprintf(`{"name":"demo","listen":"127.0.0.1:0","upstream":%q}`, strings.TrimPrefix(demoURL, "http://"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +42,14 @@ func TestProfileDrivesToxiproxyAPI(t *testing.T) {
 	if resp.StatusCode != 201 || created.Listen == "" {
 		t.Fatalf("create proxy: %s %+v", resp.Status, created)
 	}
+	return api, created.Listen
+}
+
+// A profile's fault on a toxiproxy-kind target, applied through the
+// toxiproxy API to tailgate's own proxy in front of the demo target, shows
+// in the phase it belongs to and nowhere else.
+func TestProfileDrivesToxiproxyAPI(t *testing.T) {
+	api, listen := proxyToDemo(t)
 	prof := fmt.Sprintf(`name: via-proxy
 target: {url: "http://%s/item?key=1"}
 fault_targets:
@@ -53,7 +61,7 @@ phases:
     rate: 50
     faults: [{name: lag, target: db, type: latency, attributes: {latency: 200}}]
   - {name: after, duration: 2s, rate: 50}
-`, created.Listen, api)
+`, listen, api)
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "p.yaml")
 	os.WriteFile(pf, []byte(prof), 0o644)
