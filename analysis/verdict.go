@@ -177,7 +177,11 @@ func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) V
 			limitsHit = limitsHit || f.Check == CheckLimits
 		}
 	}
-	if none := noSuccess(s); none != "" && !limitsHit {
+	// A target that answered nothing failed, unless the generator's own
+	// limits failed the requests.
+	none := noSuccess(s)
+	targetDown := none != "" && !limitsHit
+	if targetDown {
 		failed = append(failed, none)
 	}
 	conf := policy.confidence()
@@ -211,7 +215,7 @@ func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) V
 		}
 	}
 	switch {
-	case len(invalid) > 0 && !(len(failed) > 0 && noSuccess(s) != "" && !limitsHit):
+	case len(invalid) > 0 && !targetDown:
 		v.Status = StatusInvalid
 		v.Blame = BlameGenerator
 		v.Reasons = append(v.Reasons, invalid...)
@@ -222,7 +226,7 @@ func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) V
 	case len(failed) > 0:
 		v.Status = StatusFail
 		v.Blame = BlameTarget
-		v.Uncertain = allUncertain && noSuccess(s) == ""
+		v.Uncertain = allUncertain && none == ""
 		v.Reasons = append(failed, target...)
 	default:
 		v.Reasons = append(v.Reasons, target...)

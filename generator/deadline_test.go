@@ -22,8 +22,9 @@ func TestRunDeadlineCensors(t *testing.T) {
 		var c collect
 		start := time.Now()
 		const deadline = 1500 * time.Millisecond
+		var g Gauges
 		st, err := Run(context.Background(), Constant{Rate: 100, Duration: time.Second}, TargetFunc(hang), &c,
-			Options{CoarseTimers: true, MaxInFlight: 5, Deadline: deadline})
+			Options{CoarseTimers: true, MaxInFlight: 5, Deadline: deadline, Gauges: &g})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,6 +37,9 @@ func TestRunDeadlineCensors(t *testing.T) {
 		if st.Intended != 100 || st.Sent != 5 || st.CutOff != 5 || st.Expired != 95 || len(c.all) != 100 {
 			t.Fatalf("intended %d sent %d cut off %d expired %d recorded %d, want 100 5 5 95 100",
 				st.Intended, st.Sent, st.CutOff, st.Expired, len(c.all))
+		}
+		if g.Due.Load() != st.Intended {
+			t.Fatalf("the Due gauge says %d, the run %d", g.Due.Load(), st.Intended)
 		}
 		for _, r := range c.all {
 			if r.Err != ErrCensored || r.Done != deadline {

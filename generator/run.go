@@ -367,8 +367,9 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		defer cancel()
 	}
 	// stopped says why dispatch stopped early: an interrupt, or the
-	// deadline (the unit in hand is then censored with the rest).
-	stopped := func(tok token) {
+	// deadline (the unit in hand is then censored with the rest). gauged:
+	// the unit is already in the Due gauge.
+	stopped := func(tok token, gauged bool) {
 		if ctx.Err() != nil {
 			st.Interrupted = true
 			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
@@ -377,7 +378,11 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 			return
 		}
 		st.DeadlineHit = true
-		st.Intended += l.censorUnsent(tok, opt.Deadline, &st.Expired)
+		n := l.censorUnsent(tok, opt.Deadline, &st.Expired)
+		st.Intended += n
+		if !gauged {
+			g.Due.Add(n)
+		}
 	}
 	var prevAt time.Duration
 	// heldUntil is when the dispatcher last got a slot after waiting for
@@ -398,12 +403,12 @@ dispatch:
 			break // not due before the run ends
 		}
 		if !l.sleepUntil(dctx, timer, fine, wake, period, opt.CoarseTimers) {
-			stopped(tok)
+			stopped(tok, false)
 			break dispatch
 		}
 		ready := time.Since(start)
-		if heldUntil > wake {
-			tok.held = min(heldUntil, ready) - wake
+		if heldUntil > wake { // ready ≥ heldUntil: the dispatcher was still handing out the backlog
+			tok.held = heldUntil - wake
 		}
 		k := tok.items()
 		g.Due.Add(k)
@@ -434,9 +439,9 @@ dispatch:
 		case l.work <- tok:
 			heldUntil = time.Since(start)
 		case <-dctx.Done():
-			// The unit was due but never left.
+			// The unit was due but never left: stopped counts it again.
 			st.Intended -= k
-			stopped(tok)
+			stopped(tok, true)
 			break dispatch
 		}
 	}
@@ -455,6 +460,7 @@ dispatch:
 			}
 			n := l.censorUnsent(tok, opt.Deadline, &st.Expired)
 			st.Intended += n
+			g.Due.Add(n)
 			if n < tok.items() {
 				break // the rest are not due
 			}
@@ -610,7 +616,6 @@ func (l *loop) censorUnsent(tok token, deadline time.Duration, expired *uint64) 
 		batchPool.Put(tok.b)
 	}
 	*expired += n
-	l.g.Due.Add(n)
 	return n
 }
 

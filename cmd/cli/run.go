@@ -759,12 +759,12 @@ func (job *loadJob) sizeCap(opts *RunOptions, multiplexed bool) error {
 			}
 		}
 	}
-	conns, what := capN, fmt.Sprintf("--max-in-flight %d", capN)
+	conns, what, flag := capN, fmt.Sprintf("--max-in-flight %d", capN), "--max-in-flight"
 	switch {
 	case opts.Connections > 0:
-		conns, what = opts.Connections, fmt.Sprintf("--connections %d", opts.Connections)
+		conns, what, flag = opts.Connections, fmt.Sprintf("--connections %d", opts.Connections), "--connections"
 	case job.closed > 0:
-		conns, what = job.closed, fmt.Sprintf("closed loop at %d connections", job.closed)
+		conns, what, flag = job.closed, fmt.Sprintf("closed loop at %d connections", job.closed), "--connections"
 	case multiplexed:
 		conns = 0
 	}
@@ -773,7 +773,7 @@ func (job *loadJob) sizeCap(opts *RunOptions, multiplexed bool) error {
 		if ports > 0 && ports < limit {
 			why = fmt.Sprintf("the local port range has %d ports (net.ipv4.ip_local_port_range): widen it", ports)
 		}
-		return usageErrorf("%s needs up to %d connections, but %s, or lower %s", what, conns, why, strings.Fields(what)[0])
+		return usageErrorf("%s needs up to %d connections, but %s, or lower %s", what, conns, why, flag)
 	}
 	job.gen.MaxInFlight = capN
 	job.settings.MaxInFlight = capN
