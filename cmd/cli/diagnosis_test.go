@@ -51,20 +51,30 @@ phases:
   - {name: off, duration: 3s, rate: 200, actions: [{at: 0s, do: set_hedge, value: "off"}]}
   - {name: fixed, duration: 3s, rate: 200, actions: [{at: 0s, do: set_hedge, value: "8ms"}]}
 `), 0o644)
-	out := filepath.Join(dir, "r.json")
-	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"run", "--profile", prof, base + "/", "-q", "--max-send-lag", "1s", "--out", out})
-	if code != ExitOK && !skipIfStarved(t, code, errOut) {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	f := readResult(t, out)
-	requireKeptUp(t, f)
-	if len(f.HedgePhases) != 2 || f.HedgePhases[0].After != "off" || f.HedgePhases[1].Hedges == 0 || f.HedgePhases[1].ExtraLoad > 0.2 {
-		t.Fatalf("hedge phases %+v", f.HedgePhases)
-	}
-	off, fixed := f.Summary.Phases[0].Response.P99, f.Summary.Phases[1].Response.P99
-	if fixed*10 > off*7 {
-		t.Errorf("p99 unhedged %v, hedged at 8ms %v: want a clear drop\n%s", off, fixed, stdout)
+	// Two tries: on a machine loaded by other test binaries the demo's
+	// ordinary answers pass 8 ms too, and one run in several shows no clear
+	// drop. Hedging that does not work fails both.
+	for try := 1; ; try++ {
+		out := filepath.Join(dir, "r.json")
+		io, stdout, errOut := testIO()
+		code := Execute(context.Background(), io, []string{"run", "--profile", prof, base + "/", "-q", "--max-send-lag", "1s", "--out", out})
+		if code != ExitOK && !skipIfStarved(t, code, errOut) {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		f := readResult(t, out)
+		requireKeptUp(t, f)
+		if len(f.HedgePhases) != 2 || f.HedgePhases[0].After != "off" || f.HedgePhases[1].Hedges == 0 || f.HedgePhases[1].ExtraLoad > 0.2 {
+			t.Fatalf("hedge phases %+v", f.HedgePhases)
+		}
+		off, fixed := f.Summary.Phases[0].Response.P99, f.Summary.Phases[1].Response.P99
+		if fixed*10 <= off*7 {
+			break
+		}
+		if try == 2 {
+			t.Errorf("p99 unhedged %v, hedged at 8ms %v: want a clear drop\n%s", off, fixed, stdout)
+			break
+		}
+		t.Logf("try %d: p99 unhedged %v, hedged %v: no clear drop; again", try, off, fixed)
 	}
 	io2, _, errOut2 := testIO()
 	if code := Execute(context.Background(), io2, []string{"run", "--profile", prof, base + "/", "--hedge-after", "5ms"}); code != ExitUsage {
