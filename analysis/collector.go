@@ -10,10 +10,10 @@ import (
 	"tailgate/generator"
 )
 
-// Phase is a named span of a run's schedule. Results belong to the phase
+// PhaseWindow is a named span of a run's schedule. Results belong to the phase
 // their intended send time falls in. Warm-up phases are reported but stay
 // out of the totals.
-type Phase struct {
+type PhaseWindow struct {
 	Name   string
 	Start  time.Duration // offset from the run's start, inclusive
 	End    time.Duration // exclusive; 0 for the last phase means open-ended
@@ -285,7 +285,7 @@ type IntervalSink func(iv *Interval) error
 // requests. Call Tick about once a second while the run goes on (it closes
 // finished seconds) and Close at the end.
 type Collector struct {
-	phases []Phase
+	phases []PhaseWindow
 	shards []shard
 
 	mu      sync.Mutex
@@ -308,9 +308,9 @@ type Collector struct {
 
 // NewCollector returns a Collector for a run with the given phases (at
 // least one; nil means one open-ended phase called "main").
-func NewCollector(phases []Phase) *Collector {
+func NewCollector(phases []PhaseWindow) *Collector {
 	if len(phases) == 0 {
-		phases = []Phase{{Name: "main"}}
+		phases = []PhaseWindow{{Name: "main"}}
 	}
 	n := 2 * runtime.GOMAXPROCS(0)
 	c := &Collector{
@@ -342,7 +342,7 @@ func (c *Collector) scratch(i int) *hdr.Histogram {
 func (c *Collector) SetIntervalSink(s IntervalSink) { c.sink = s }
 
 // Phases returns the phases the collector was made with.
-func (c *Collector) Phases() []Phase { return c.phases }
+func (c *Collector) Phases() []PhaseWindow { return c.phases }
 
 // PhaseOf returns the index of the phase the offset t falls in.
 func (c *Collector) PhaseOf(t time.Duration) int {

@@ -14,7 +14,7 @@ func res(seq uint64, intended, sent, done time.Duration, status int) *generator.
 }
 
 func TestCollectorPhasesAndSeconds(t *testing.T) {
-	c := NewCollector([]Phase{
+	c := NewCollector([]PhaseWindow{
 		{Name: "warm", Start: 0, End: time.Second, Warmup: true},
 		{Name: "a", Start: time.Second, End: 3 * time.Second},
 		{Name: "b", Start: 3 * time.Second},

@@ -29,11 +29,11 @@ type Side struct {
 // RunData is what Compare needs from one run: its phases in schedule
 // order, warm-up phases left out (see RunDataFromSummary).
 type RunData struct {
-	Phases []PhaseData
+	Phases []PhaseHistograms
 }
 
-// PhaseData is one phase of one run.
-type PhaseData struct {
+// PhaseHistograms is one phase of one run.
+type PhaseHistograms struct {
 	Name string
 	// Hist holds the response times of the whole phase, in nanoseconds,
 	// with tailgate's geometry (see CheckGeometry). nil means the merge of
@@ -61,7 +61,7 @@ type PhaseData struct {
 }
 
 // nIntervals is the number of interval histograms.
-func (p *PhaseData) nIntervals() int {
+func (p *PhaseHistograms) nIntervals() int {
 	if p.intervals != nil {
 		return len(p.intervals)
 	}
@@ -91,7 +91,7 @@ func RunDataFromSummary(s *Summary, intervals map[string][]*hdr.Histogram) RunDa
 		if p.Warmup {
 			continue
 		}
-		pd := PhaseData{
+		pd := PhaseHistograms{
 			Name: p.Name, Hist: p.ResponseHist, Intervals: intervals[p.Name],
 			Intended: p.Intended, OK: p.OK, Errors: p.Errors, Duration: p.Duration,
 			Offered: p.OfferedRate, Achieved: p.AchievedRate,
@@ -347,7 +347,7 @@ func phaseNames(r RunData) []string {
 	return names
 }
 
-func (r *RunData) phase(name string) *PhaseData {
+func (r *RunData) phase(name string) *PhaseHistograms {
 	for i := range r.Phases {
 		if r.Phases[i].Name == name {
 			return &r.Phases[i]
@@ -428,7 +428,7 @@ func comparability(a, b Side) []string {
 // √(rₐ/Tₐ + r_b/T_b) for rates r over durations T: Poisson arrivals, or
 // tailgate ab's coin splitting one schedule, make short phases' counts
 // differ by more than 5 % with nothing changed.
-func countingNoise(a, b *PhaseData) bool {
+func countingNoise(a, b *PhaseHistograms) bool {
 	ta, tb := a.Duration.Seconds(), b.Duration.Seconds()
 	if ta <= 0 || tb <= 0 {
 		return false
@@ -436,7 +436,7 @@ func countingNoise(a, b *PhaseData) bool {
 	return math.Abs(a.Offered-b.Offered) <= 4*math.Sqrt(a.Offered/ta+b.Offered/tb)
 }
 
-func phaseGeometry(p *PhaseData) error {
+func phaseGeometry(p *PhaseHistograms) error {
 	if p.Hist != nil {
 		if err := CheckGeometry(p.Hist); err != nil {
 			return err
@@ -541,7 +541,7 @@ func Compare(a, b Side, opt CompareOptions) (Comparison, error) {
 	for i, s := range [2]Side{a, b} {
 		sd := &sideData{label: sideLabel(s, [2]string{"A", "B"}[i])}
 		for r := range s.Runs {
-			row := make([]*PhaseData, len(cmp.names))
+			row := make([]*PhaseHistograms, len(cmp.names))
 			for p, n := range cmp.names {
 				row[p] = s.Runs[r].phase(n)
 			}
@@ -620,14 +620,14 @@ func (c *comparer) warn(format string, args ...any) {
 // sideData is one side's phases aligned to comparer.names.
 type sideData struct {
 	label string
-	ph    [][]*PhaseData // run → phase
+	ph    [][]*PhaseHistograms // run → phase
 	tabs  [2]*histTables // by unitKind (kindIntervals, kindWhole), built on first use
 }
 
 func (s *sideData) runs() int { return len(s.ph) }
 
 // all reports whether f holds for the phases of set in every run of s.
-func (s *sideData) all(set []int, f func(*PhaseData) bool) bool {
+func (s *sideData) all(set []int, f func(*PhaseHistograms) bool) bool {
 	for _, row := range s.ph {
 		for _, p := range set {
 			if !f(row[p]) {
@@ -640,7 +640,7 @@ func (s *sideData) all(set []int, f func(*PhaseData) bool) bool {
 
 // all reports whether f holds for the phases of set in every run of both
 // sides.
-func (c *comparer) all(set []int, f func(*PhaseData) bool) bool {
+func (c *comparer) all(set []int, f func(*PhaseHistograms) bool) bool {
 	return c.sides[0].all(set, f) && c.sides[1].all(set, f)
 }
 
@@ -681,7 +681,7 @@ func (s *sideData) mergeHist(set []int, runs []int) (*hdr.Histogram, int64) {
 }
 
 // mergeSparse is mergeHist read as a sparse histogram. Phases whose
-// intervals were given already read (PhaseData.intervals) and have no
+// intervals were given already read (PhaseHistograms.intervals) and have no
 // histogram are merged in that form.
 func (s *sideData) mergeSparse(set []int, runs []int) (sparse, int64) {
 	if runs == nil {
@@ -822,7 +822,7 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 	multi := c.sides[0].runs() > 1 && c.sides[1].runs() > 1
 	histOK := true
 	for _, s := range c.sides {
-		histOK = histOK && (s.runs() > 1 || s.all(set, func(p *PhaseData) bool { return p.nIntervals() >= 2 }))
+		histOK = histOK && (s.runs() > 1 || s.all(set, func(p *PhaseHistograms) bool { return p.nIntervals() >= 2 }))
 	}
 	var boots *boot
 	var method string
@@ -838,7 +838,7 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 		}
 		boots = c.bootHist(t, set, rng, ds)
 		method = c.describe([2]*layout{t[0].lay, t[1].lay}, [2]int{t[0].group, t[1].group}, set, "intervals", label) + pairedNote(boots)
-	case c.all(set, func(p *PhaseData) bool { return len(latencyRows(p)) >= 2 }):
+	case c.all(set, func(p *PhaseHistograms) bool { return len(latencyRows(p)) >= 2 }):
 		c.warn("%s: no interval histograms: latency intervals approximated from per-second rows", label)
 		var lay [2]*layout
 		boots, lay = c.bootLatencyRows(set, rng, ds)
@@ -879,7 +879,7 @@ func (c *comparer) finish(d *Delta) {
 	d.Verdict = c.verdict(d)
 }
 
-func latencyRows(p *PhaseData) []Second {
+func latencyRows(p *PhaseHistograms) []Second {
 	var rows []Second
 	for _, s := range p.Seconds {
 		if s.Completed > 0 {
@@ -1521,7 +1521,7 @@ func (c *comparer) describe(lay [2]*layout, g [2]int, set []int, units, label st
 // --- per-second rows ---
 
 // rowLayout builds a layout over the rows rowsOf picks, one unit per row.
-func (c *comparer) rowLayout(s *sideData, rowsOf func(*PhaseData) []Second) (*layout, [][]Second) {
+func (c *comparer) rowLayout(s *sideData, rowsOf func(*PhaseHistograms) []Second) (*layout, [][]Second) {
 	P := len(c.names)
 	l := newLayout(s.runs(), P)
 	rows := make([][]Second, s.runs()*P)
@@ -1648,7 +1648,7 @@ func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
 					units[j][r*P+p] = []countUnit{{float64(ph.Errors), float64(ph.OK + ph.Errors), ph.Duration.Seconds()}}
 				}
 			}
-		case s.all(set, func(p *PhaseData) bool { return len(p.Seconds) >= 2 }):
+		case s.all(set, func(p *PhaseHistograms) bool { return len(p.Seconds) >= 2 }):
 			for p, ph := range s.ph[0] {
 				for _, r := range ph.Seconds {
 					units[j][p] = append(units[j][p], countUnit{float64(r.Errors), float64(r.Completed), 1})

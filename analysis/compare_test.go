@@ -34,7 +34,7 @@ type synth struct {
 	errRate     float64
 	rows        bool // fill the latency columns of the per-second rows
 	noIntervals bool
-	// light keeps the intervals as sparse data (PhaseData.intervals), and
+	// light keeps the intervals as sparse data (PhaseHistograms.intervals), and
 	// no histograms of 270 KiB each, which the race detector makes slow to
 	// build and read by the thousand.
 	light bool
@@ -68,7 +68,7 @@ func (b sparseBuilder) sparse() sparse {
 	return sp
 }
 
-func (s synth) phase(rng *rand.Rand) PhaseData {
+func (s synth) phase(rng *rand.Rand) PhaseHistograms {
 	if s.name == "" {
 		s.name = "main"
 	}
@@ -78,7 +78,7 @@ func (s synth) phase(rng *rand.Rand) PhaseData {
 	if s.median == 0 {
 		s.median = 5 * time.Millisecond
 	}
-	p := PhaseData{Name: s.name, Duration: time.Duration(s.n) * time.Second}
+	p := PhaseHistograms{Name: s.name, Duration: time.Duration(s.n) * time.Second}
 	if !s.light {
 		p.Hist = NewHistogram()
 	}
@@ -133,10 +133,10 @@ func (s synth) phase(rng *rand.Rand) PhaseData {
 	return p
 }
 
-func side(name string, runs ...PhaseData) Side {
+func side(name string, runs ...PhaseHistograms) Side {
 	s := Side{Name: name}
 	for _, p := range runs {
-		s.Runs = append(s.Runs, RunData{Phases: []PhaseData{p}})
+		s.Runs = append(s.Runs, RunData{Phases: []PhaseHistograms{p}})
 	}
 	return s
 }
@@ -270,7 +270,7 @@ func TestHistTablesMatchMerge(t *testing.T) {
 	s.n = 8
 	p := s.phase(rng)
 	c := &comparer{opt: CompareOptions{Resamples: 1, Conf: 0.95}, names: []string{"main"}}
-	sd := &sideData{label: "A", ph: [][]*PhaseData{{&p}}}
+	sd := &sideData{label: "A", ph: [][]*PhaseHistograms{{&p}}}
 	tab := c.tables(sd, kindIntervals)
 	qs := []float64{0.5, 0.9, 0.99, 0.999, 1}
 	for trial := range 12 {
@@ -396,7 +396,7 @@ func TestCompareRunsMannWhitney(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	slow := calibration
 	slow.scale = 1.2
-	var as, bs, same []PhaseData
+	var as, bs, same []PhaseHistograms
 	for range 5 {
 		as = append(as, calibration.phase(rng))
 		bs = append(bs, slow.phase(rng))
@@ -624,7 +624,7 @@ func collectRun(t *testing.T, seed uint64, scale float64, errPct float64) (*Summ
 }
 
 func buildRun(t *testing.T, seed uint64, scale float64, errPct float64) (*Summary, map[string][]*hdr.Histogram) {
-	phases := []Phase{
+	phases := []PhaseWindow{
 		{Name: "warm", End: time.Second, Warmup: true},
 		{Name: "steady", Start: time.Second, End: 11 * time.Second},
 		{Name: "burst", Start: 11 * time.Second, End: 21 * time.Second},
@@ -1000,11 +1000,11 @@ func TestFailRuleBreached(t *testing.T) {
 
 // pair draws two phases that share the AR(1) level, as tailgate ab's two
 // sides share one schedule's moments, with B's latencies scaled by scaleB.
-func (s synth) pair(rng *rand.Rand, scaleB float64) (PhaseData, PhaseData) {
+func (s synth) pair(rng *rand.Rand, scaleB float64) (PhaseHistograms, PhaseHistograms) {
 	s.median = 5 * time.Millisecond
-	var out [2]PhaseData
+	var out [2]PhaseHistograms
 	for j := range out {
-		out[j] = PhaseData{Name: "main", Duration: time.Duration(s.n) * time.Second, intervals: []sparse{}}
+		out[j] = PhaseHistograms{Name: "main", Duration: time.Duration(s.n) * time.Second, intervals: []sparse{}}
 	}
 	x := s.level * rng.NormFloat64()
 	innov := s.level * math.Sqrt(1-s.phi*s.phi)

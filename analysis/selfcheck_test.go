@@ -46,10 +46,10 @@ func logNormal(median time.Duration, sigma float64) func(*rand.Rand) time.Durati
 func (rs runSpec) build(t testing.TB) *Summary {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(rs.seed, 99))
-	var phases []Phase
+	var phases []PhaseWindow
 	var start time.Duration
 	for _, p := range rs.phases {
-		phases = append(phases, Phase{Name: p.name, Start: start, End: start + p.dur, Warmup: p.warmup})
+		phases = append(phases, PhaseWindow{Name: p.name, Start: start, End: start + p.dur, Warmup: p.warmup})
 		start += p.dur
 	}
 	c := NewCollector(phases)
@@ -543,11 +543,11 @@ func TestSelfCheckBackpressure(t *testing.T) {
 	if lag := findingsOf(fs, CheckSendLag, "steady"); len(lag) != 1 || !lag[0].OK {
 		t.Fatalf("send-lag: %v", lag)
 	}
-	v := Evaluate(s, nil, Policy{}, fs)
+	v := Evaluate(s, nil, SLOPolicy{}, fs)
 	if v.Status != StatusPass || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "held the generator back") {
 		t.Fatalf("verdict %v %v, want PASS listing the backpressure", v.Status, v.Reasons)
 	}
-	v = Evaluate(s, []Objective{mustObjective(t, "p99<100ms")}, Policy{}, fs)
+	v = Evaluate(s, []Objective{mustObjective(t, "p99<100ms")}, SLOPolicy{}, fs)
 	if v.Status != StatusFail || !strings.Contains(strings.Join(v.Reasons, "\n"), "held the generator back") {
 		t.Fatalf("verdict %v %v, want FAIL with the backpressure as evidence", v.Status, v.Reasons)
 	}

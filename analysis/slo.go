@@ -585,16 +585,16 @@ func (p *UncertainPolicy) UnmarshalText(b []byte) error {
 // when Policy.Confidence is 0.
 const DefaultConfidence = 0.95
 
-// Policy tunes how objectives are judged. The zero value is the default:
+// SLOPolicy tunes how objectives are judged. The zero value is the default:
 // uncertain results fail, 95 % confidence intervals.
-type Policy struct {
+type SLOPolicy struct {
 	Uncertain UncertainPolicy `json:"uncertain"`
 	// Confidence is the confidence level of quantile intervals, in (0, 1);
 	// 0 means DefaultConfidence.
 	Confidence float64 `json:"confidence,omitempty"`
 }
 
-func (p Policy) confidence() float64 {
+func (p SLOPolicy) confidence() float64 {
 	if p.Confidence > 0 && p.Confidence < 1 {
 		return p.Confidence
 	}
@@ -604,7 +604,7 @@ func (p Policy) confidence() float64 {
 // SLOSpec is the contents of an SLO file.
 type SLOSpec struct {
 	Objectives []Objective
-	Policy     Policy
+	Policy     SLOPolicy
 }
 
 // SLOFileError is a problem at a place in an SLO file.
@@ -725,8 +725,8 @@ func ParseSLO(name string, data []byte) (SLOSpec, error) {
 
 type nodeErr func(n *yaml.Node, field, value, format string, args ...any) error
 
-func parsePolicyNode(v *yaml.Node, ferr nodeErr) (Policy, error) {
-	var p Policy
+func parsePolicyNode(v *yaml.Node, ferr nodeErr) (SLOPolicy, error) {
+	var p SLOPolicy
 	if v.Kind != yaml.MappingNode {
 		return p, ferr(v, "policy", "", "want a mapping (uncertain, confidence)")
 	}

@@ -69,7 +69,7 @@ func TestMemoryBoundedWhenTargetCannotKeepUp(t *testing.T) {
 	if raceEnabled {
 		t.Skip("heap is measured without -race")
 	}
-	for _, pol := range []generator.Policy{generator.Wait, generator.Drop} {
+	for _, pol := range []generator.SaturationPolicy{generator.Wait, generator.Drop} {
 		t.Run(pol.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const maxIn = 64
@@ -167,9 +167,9 @@ func TestMemoryManyPhases(t *testing.T) {
 		t.Skip("memory is measured without the race detector (make test runs it so)")
 	}
 	const phases, busy = 10000, 20
-	var ph []Phase
+	var ph []PhaseWindow
 	for i := range phases {
-		ph = append(ph, Phase{Name: fmt.Sprintf("p%d", i), Start: time.Duration(i) * time.Millisecond, End: time.Duration(i+1) * time.Millisecond})
+		ph = append(ph, PhaseWindow{Name: fmt.Sprintf("p%d", i), Start: time.Duration(i) * time.Millisecond, End: time.Duration(i+1) * time.Millisecond})
 	}
 	runtime.GC()
 	var before, after runtime.MemStats

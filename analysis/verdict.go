@@ -86,7 +86,7 @@ type Verdict struct {
 	// whose failing objectives are all uncertain, or a PASS with an
 	// uncertain objective. A longer run would settle it.
 	Uncertain bool              `json:"uncertain,omitempty"`
-	Policy    Policy            `json:"policy"`
+	Policy    SLOPolicy            `json:"policy"`
 	Results   []ObjectiveResult `json:"results"`
 	Findings  []Finding         `json:"findings"`
 	// Reasons explain the status, most important first.
@@ -158,7 +158,7 @@ func WithErrorBudget(objs []Objective) []Objective {
 // threshold lies inside it, or that has too few samples for one, is
 // uncertain, and Policy.Uncertain decides whether it passes: by default
 // it fails ("FAIL marked uncertain").
-func Evaluate(s *Summary, objs []Objective, policy Policy, findings []Finding) Verdict {
+func Evaluate(s *Summary, objs []Objective, policy SLOPolicy, findings []Finding) Verdict {
 	v := Verdict{Status: StatusPass, Policy: policy, Findings: findings}
 	objs = WithErrorBudget(objs)
 	var names []string
@@ -318,7 +318,7 @@ func phaseFor(s *Summary, name string) *PhaseSummary {
 	return nil
 }
 
-func failReason(r ObjectiveResult, policy Policy, conf float64) string {
+func failReason(r ObjectiveResult, policy SLOPolicy, conf float64) string {
 	s := fmt.Sprintf("%s: %s", r.Phase, r.Describe())
 	if r.Uncertain && policy.Uncertain == UncertainFail {
 		s += " — FAIL marked uncertain ("

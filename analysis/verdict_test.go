@@ -21,7 +21,7 @@ func objectives(t testing.TB, exprs ...string) []Objective {
 }
 
 // judge runs the self-checks and the evaluation the way the CLI does.
-func judge(s *Summary, objs []Objective, policy Policy, cfg SelfCheckConfig) Verdict {
+func judge(s *Summary, objs []Objective, policy SLOPolicy, cfg SelfCheckConfig) Verdict {
 	cfg.PhaseQuantiles = ObjectiveQuantiles(objs)
 	return Evaluate(s, objs, policy, SelfCheck(s, nil, cfg))
 }
@@ -32,7 +32,7 @@ func TestEvaluatePass(t *testing.T) {
 	s := healthySummary(t)
 	objs := objectives(t, "p99<250ms", "service.p99<250ms", "degraded:p99<500ms", "mean<30ms", "max<2s",
 		"errors<0.1%", "errors<=5", "throughput>=99%", "rps>=900")
-	v := judge(s, objs, Policy{}, constantArrivals)
+	v := judge(s, objs, SLOPolicy{}, constantArrivals)
 	if v.Status != StatusPass || v.Uncertain || len(v.Reasons) != 0 {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -64,7 +64,7 @@ func TestEvaluateFailNamesPhaseAndMargin(t *testing.T) {
 	rs := healthyRun()
 	rs.phases[2].latency = logNormal(400*time.Millisecond, 0.3) // p99 ≈ 800 ms
 	s := rs.build(t)
-	v := judge(s, objectives(t, "steady:p99<250ms", "degraded:p99<500ms"), Policy{}, constantArrivals)
+	v := judge(s, objectives(t, "steady:p99<250ms", "degraded:p99<500ms"), SLOPolicy{}, constantArrivals)
 	if v.Status != StatusFail || v.Uncertain {
 		t.Fatalf("verdict %s; reasons %q; findings %v", v, v.Reasons, failing(v.Findings))
 	}
@@ -88,7 +88,7 @@ func TestEvaluateErrors(t *testing.T) {
 	rs := healthyRun()
 	rs.phases[2].errPct = 2
 	s := rs.build(t)
-	v := judge(s, objectives(t, "errors<0.1%", "errors<=5", "steady:errors<0.1%"), Policy{}, constantArrivals)
+	v := judge(s, objectives(t, "errors<0.1%", "errors<=5", "steady:errors<0.1%"), SLOPolicy{}, constantArrivals)
 	if v.Status != StatusFail || len(v.Reasons) != 2 {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -111,7 +111,7 @@ func TestEvaluateStarvedIsInvalid(t *testing.T) {
 	// the generator fell further and further behind in "degraded"
 	rs.phases[2].lag = func(_ *rand.Rand, i int) time.Duration { return time.Duration(i) * 200 * time.Microsecond }
 	s := rs.build(t)
-	v := judge(s, objectives(t, "p99<250ms", "steady:p99<250ms"), Policy{}, constantArrivals)
+	v := judge(s, objectives(t, "p99<250ms", "steady:p99<250ms"), SLOPolicy{}, constantArrivals)
 	if v.Status != StatusInvalid {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -129,7 +129,7 @@ func TestEvaluateStarvedIsInvalid(t *testing.T) {
 
 func TestEvaluateTooFewSamplesIsInvalid(t *testing.T) {
 	s := runSpec{phases: []phaseSpec{{name: "main", dur: 5 * time.Second, rate: 1000}}, seed: 6}.build(t)
-	v := judge(s, objectives(t, "p99.99<1s"), Policy{}, SelfCheckConfig{})
+	v := judge(s, objectives(t, "p99.99<1s"), SLOPolicy{}, SelfCheckConfig{})
 	if v.Status != StatusInvalid || len(v.Reasons) < 1 || !strings.Contains(v.Reasons[0], "samples (p99.99) in phase \"total\"") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -143,7 +143,7 @@ func TestEvaluatePoissonConstantGapsIsInvalid(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	setGaps(s, rng, func(time.Duration) time.Duration { return expGap(rng, 1000) },
 		func(int, time.Duration) time.Duration { return time.Millisecond })
-	v := judge(s, objectives(t, "p99<1s"), Policy{}, SelfCheckConfig{Arrivals: map[string]string{"main": "poisson"}})
+	v := judge(s, objectives(t, "p99<1s"), SLOPolicy{}, SelfCheckConfig{Arrivals: map[string]string{"main": "poisson"}})
 	if v.Status != StatusInvalid || !strings.Contains(strings.Join(v.Reasons, "\n"), "arrivals in phase \"main\"") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -151,7 +151,7 @@ func TestEvaluatePoissonConstantGapsIsInvalid(t *testing.T) {
 
 func TestEvaluateUnknownPhase(t *testing.T) {
 	s := healthySummary(t)
-	v := judge(s, objectives(t, "degarded:p99<1s"), Policy{}, SelfCheckConfig{})
+	v := judge(s, objectives(t, "degarded:p99<1s"), SLOPolicy{}, SelfCheckConfig{})
 	if v.Status != StatusInvalid || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "phases: warm, steady, degraded") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -188,7 +188,7 @@ func TestEvaluateUncertain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := judge(s, []Objective{tt.obj}, Policy{Uncertain: tt.policy}, constantArrivals)
+			v := judge(s, []Objective{tt.obj}, SLOPolicy{Uncertain: tt.policy}, constantArrivals)
 			if v.Status != tt.status || v.Uncertain != tt.uncertain || len(v.Warnings) != tt.warnings {
 				t.Fatalf("verdict %s, reasons %q, warnings %q", v, v.Reasons, v.Warnings)
 			}
@@ -201,7 +201,7 @@ func TestEvaluateUncertain(t *testing.T) {
 		})
 	}
 	// Far from the interval, nothing is uncertain.
-	v := judge(s, objectives(t, "p99<1s"), Policy{}, constantArrivals)
+	v := judge(s, objectives(t, "p99<1s"), SLOPolicy{}, constantArrivals)
 	if v.Status != StatusPass || v.Results[0].Uncertain {
 		t.Errorf("verdict %s %+v", v, v.Results[0])
 	}
@@ -211,7 +211,7 @@ func TestEvaluateNoData(t *testing.T) {
 	s := healthySummary(t)
 	s.Total.ResponseHist = NewHistogram()
 	s.Total.Response = Dist{}
-	v := Evaluate(s, objectives(t, "p99<1s"), Policy{}, nil)
+	v := Evaluate(s, objectives(t, "p99<1s"), SLOPolicy{}, nil)
 	if v.Status != StatusFail || !v.Results[0].NoData || !strings.Contains(v.Reasons[0], "no responses") {
 		t.Fatalf("verdict %s, reasons %q", v, v.Reasons)
 	}
@@ -224,7 +224,7 @@ func TestEvaluateNoSuccessFails(t *testing.T) {
 	rs := runSpec{phases: []phaseSpec{{name: "main", dur: time.Second, rate: 200, errPct: 100}}, seed: 3}
 	s := rs.build(t)
 	for _, objs := range [][]Objective{nil, objectives(t, "p99<250ms")} {
-		v := judge(s, objs, Policy{}, constantArrivals)
+		v := judge(s, objs, SLOPolicy{}, constantArrivals)
 		if v.Status != StatusFail || v.Blame != BlameTarget || !strings.HasPrefix(v.Reasons[0], "the target answered none of 200 requests successfully") {
 			t.Fatalf("%v: verdict %s blame %q reasons %q", objs, v, v.Blame, v.Reasons)
 		}
@@ -234,7 +234,7 @@ func TestEvaluateNoSuccessFails(t *testing.T) {
 	}
 	s.Total.ErrKinds[generator.ErrFDLimit] = 200
 	s.Total.FillMaps()
-	if v := judge(s, nil, Policy{}, constantArrivals); v.Status != StatusInvalid || !strings.Contains(strings.Join(v.Reasons, "\n"), "ulimit -n") {
+	if v := judge(s, nil, SLOPolicy{}, constantArrivals); v.Status != StatusInvalid || !strings.Contains(strings.Join(v.Reasons, "\n"), "ulimit -n") {
 		t.Fatalf("fd limit: verdict %s reasons %q", v, v.Reasons)
 	}
 }
@@ -245,14 +245,14 @@ func TestEvaluateDefaultErrorBudget(t *testing.T) {
 	rs := healthyRun()
 	rs.phases[2].errPct = 5
 	s := rs.build(t)
-	v := judge(s, objectives(t, "p99<1s"), Policy{}, constantArrivals)
+	v := judge(s, objectives(t, "p99<1s"), SLOPolicy{}, constantArrivals)
 	if v.Status != StatusFail || len(v.Results) != 2 || v.Results[1].Objective.Source != DefaultBudgetSource || v.Results[1].Pass {
 		t.Fatalf("verdict %s results %+v", v, v.Results)
 	}
-	if v := judge(s, objectives(t, "p99<1s", "errors<=100%"), Policy{}, constantArrivals); v.Status != StatusPass || len(v.Results) != 2 {
+	if v := judge(s, objectives(t, "p99<1s", "errors<=100%"), SLOPolicy{}, constantArrivals); v.Status != StatusPass || len(v.Results) != 2 {
 		t.Fatalf("errors allowed explicitly: verdict %s %q", v, v.Reasons)
 	}
-	if v := judge(s, nil, Policy{}, constantArrivals); v.Status != StatusPass || len(v.Results) != 0 {
+	if v := judge(s, nil, SLOPolicy{}, constantArrivals); v.Status != StatusPass || len(v.Results) != 0 {
 		t.Fatalf("no objectives, no budget: verdict %s %+v", v, v.Results)
 	}
 }
@@ -262,14 +262,14 @@ func TestEvaluateDefaultErrorBudget(t *testing.T) {
 // uncertain; one that holds whatever they are is not.
 func TestEvaluateCensoredLowerBounds(t *testing.T) {
 	s := runSpec{phases: []phaseSpec{{name: "main", dur: 2 * time.Second, rate: 1000}}, seed: 4}.build(t)
-	if v := judge(s, objectives(t, "p99<100ms"), Policy{}, constantArrivals); v.Status != StatusPass {
+	if v := judge(s, objectives(t, "p99<100ms"), SLOPolicy{}, constantArrivals); v.Status != StatusPass {
 		t.Fatalf("baseline: %s %q", v, v.Reasons)
 	}
 	// 5 % censored at small bounds: they could all lie above p99.
 	for _, p := range []*PhaseSummary{&s.Total, &s.Phases[0]} {
 		p.Censored = p.Intended / 20
 	}
-	v := judge(s, objectives(t, "p99<100ms"), Policy{}, constantArrivals)
+	v := judge(s, objectives(t, "p99<100ms"), SLOPolicy{}, constantArrivals)
 	if v.Status != StatusFail || !v.Results[0].Uncertain || !strings.Contains(v.Results[0].Note, "censored") {
 		t.Fatalf("5%% censored: verdict %s result %+v", v, v.Results[0])
 	}
@@ -277,7 +277,7 @@ func TestEvaluateCensoredLowerBounds(t *testing.T) {
 	for _, p := range []*PhaseSummary{&s.Total, &s.Phases[0]} {
 		p.Censored = 3
 	}
-	if v := judge(s, objectives(t, "p99<100ms"), Policy{}, constantArrivals); v.Status != StatusPass || v.Results[0].Uncertain {
+	if v := judge(s, objectives(t, "p99<100ms"), SLOPolicy{}, constantArrivals); v.Status != StatusPass || v.Results[0].Uncertain {
 		t.Fatalf("3 censored: verdict %s result %+v", v, v.Results[0])
 	}
 }
@@ -292,7 +292,7 @@ func TestThroughputOverSpan(t *testing.T) {
 		t.Fatalf("span %v achieved %v offered %v", p.Span, p.AchievedRate, p.OfferedRate)
 	}
 	s := &Summary{Phases: []PhaseSummary{p}, Total: p}
-	v := Evaluate(s, objectives(t, "throughput>=99%"), Policy{}, nil)
+	v := Evaluate(s, objectives(t, "throughput>=99%"), SLOPolicy{}, nil)
 	if v.Status != StatusFail || math.Abs(v.Results[0].Measured-100*(125.0/6)/100) > 1e-9 {
 		t.Fatalf("verdict %s measured %v", v, v.Results[0].Measured)
 	}

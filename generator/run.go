@@ -10,19 +10,19 @@ import (
 	"time"
 )
 
-// Policy says what the send loop does with a request that is due while all
+// SaturationPolicy says what the send loop does with a request that is due while all
 // in-flight slots are taken.
-type Policy uint8
+type SaturationPolicy uint8
 
 const (
 	// Wait holds the request until a slot frees. Its response time keeps
 	// counting from its intended time, and the wait shows as send lag.
-	Wait Policy = iota
+	Wait SaturationPolicy = iota
 	// Drop records the request as dropped (ErrDropped) and moves on.
 	Drop
 )
 
-func (p Policy) String() string {
+func (p SaturationPolicy) String() string {
 	switch p {
 	case Wait:
 		return "wait"
@@ -33,7 +33,7 @@ func (p Policy) String() string {
 }
 
 // ParsePolicy parses "wait" or "drop".
-func ParsePolicy(s string) (Policy, error) {
+func ParsePolicy(s string) (SaturationPolicy, error) {
 	switch s {
 	case "wait":
 		return Wait, nil
@@ -56,7 +56,7 @@ type Options struct {
 	// are started as needed up to this number.
 	MaxInFlight int
 	// OnSaturation is the policy when the cap is reached.
-	OnSaturation Policy
+	OnSaturation SaturationPolicy
 	// Drain is how long to wait for requests in flight once ctx is done
 	// (0 = DefaultDrain); after it they are cancelled and recorded as
 	// ErrCanceled.

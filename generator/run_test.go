@@ -232,7 +232,7 @@ func TestRunNil(t *testing.T) {
 }
 
 func TestParsePolicy(t *testing.T) {
-	for s, want := range map[string]Policy{"wait": Wait, "drop": Drop} {
+	for s, want := range map[string]SaturationPolicy{"wait": Wait, "drop": Drop} {
 		if p, err := ParsePolicy(s); err != nil || p != want || p.String() != s {
 			t.Errorf("ParsePolicy(%q) = %v, %v", s, p, err)
 		}

@@ -184,7 +184,7 @@ func TestWriteCompareFromRuns(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		var rd analysis.RunData
 		for _, name := range []string{"steady", "burst"} {
-			p := analysis.PhaseData{Name: name, Hist: analysis.NewHistogram(), Duration: 12 * time.Second, Offered: 50, Achieved: 50}
+			p := analysis.PhaseHistograms{Name: name, Hist: analysis.NewHistogram(), Duration: 12 * time.Second, Offered: 50, Achieved: 50}
 			for i := range 12 {
 				h := analysis.NewHistogram()
 				for range 50 {

@@ -23,7 +23,7 @@ const (
 // message a target gives.
 func errorRun(t *testing.T, extra ...generator.Outcome) *File {
 	t.Helper()
-	c := analysis.NewCollector([]analysis.Phase{{Name: "main", End: 2 * time.Second}})
+	c := analysis.NewCollector([]analysis.PhaseWindow{{Name: "main", End: 2 * time.Second}})
 	outs := append([]generator.Outcome{
 		{Status: 200},
 		{Err: generator.ErrTLS, Msg: x509Msg},

@@ -58,7 +58,7 @@ type Settings struct {
 	Endpoints  string `json:"endpoints,omitempty"`
 	Balance    string `json:"balance,omitempty"`
 	// Phases are the planned phases: rate shape and arrival process.
-	Phases []PhaseSettings `json:"phases,omitempty"`
+	Phases []PhasePlan `json:"phases,omitempty"`
 	// Segment is "i/n" when this run fired stripe i (1-based) of n of one
 	// schedule (--segment); "" for a whole run. A merged file lists the
 	// segments it holds, e.g. "1,2,3,4/4".
@@ -81,8 +81,8 @@ type TLSSettings struct {
 	Insecure   bool   `json:"insecure,omitempty"`    // --insecure: the server's certificate was not verified
 }
 
-// PhaseSettings describe one planned phase.
-type PhaseSettings struct {
+// PhasePlan describe one planned phase.
+type PhasePlan struct {
 	Name     string        `json:"name"`
 	Duration time.Duration `json:"duration_ns"`
 	Rate     string        `json:"rate"`     // the rate shape, e.g. "ramp 100→1000"

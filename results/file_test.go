@@ -15,7 +15,7 @@ import (
 
 func sampleSummary(t *testing.T) *analysis.Summary {
 	t.Helper()
-	c := analysis.NewCollector([]analysis.Phase{{Name: "warm", End: time.Second, Warmup: true}, {Name: "main", Start: time.Second, End: 3 * time.Second}})
+	c := analysis.NewCollector([]analysis.PhaseWindow{{Name: "warm", End: time.Second, Warmup: true}, {Name: "main", Start: time.Second, End: 3 * time.Second}})
 	r := new(generator.Result)
 	for i := 0; i < 3000; i++ {
 		at := time.Duration(i) * time.Millisecond

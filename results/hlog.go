@@ -40,7 +40,7 @@ import (
 type IntervalLog struct {
 	// Phases names the collector's phases by index (Collector.Phases);
 	// a phase beyond it is written as its index.
-	Phases []analysis.Phase
+	Phases []analysis.PhaseWindow
 	// Service also logs service time (metric=service).
 	Service bool
 

@@ -21,7 +21,7 @@ import (
 // the collector's sink.
 func hlogRun(t *testing.T, il *IntervalLog) (*analysis.Summary, map[string][]*hdr.Histogram) {
 	t.Helper()
-	phases := []analysis.Phase{{Name: "warm up", End: time.Second, Warmup: true}, {Name: "main,1=a;b%", Start: time.Second}}
+	phases := []analysis.PhaseWindow{{Name: "warm up", End: time.Second, Warmup: true}, {Name: "main,1=a;b%", Start: time.Second}}
 	c := analysis.NewCollector(phases)
 	il.Phases = c.Phases()
 	sink := il.Sink()

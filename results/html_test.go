@@ -22,7 +22,7 @@ import (
 // slow, 2 % of 503s), a one-off action at 11 s, and a verdict.
 func reportRun(t testing.TB, seed uint64, slow float64) *File {
 	t.Helper()
-	phases := []analysis.Phase{
+	phases := []analysis.PhaseWindow{
 		{Name: "warm", End: 2 * time.Second, Warmup: true},
 		{Name: "steady", Start: 2 * time.Second, End: 8 * time.Second},
 		{Name: "degraded", Start: 8 * time.Second, End: 14 * time.Second},
@@ -96,7 +96,7 @@ func reportRun(t testing.TB, seed uint64, slow float64) *File {
 		objs = append(objs, o)
 	}
 	cfg := analysis.SelfCheckConfig{Arrivals: map[string]string{"*": "constant"}, PhaseQuantiles: analysis.ObjectiveQuantiles(objs)}
-	v := analysis.Evaluate(f.Summary, objs, analysis.Policy{}, analysis.SelfCheck(f.Summary, nil, cfg))
+	v := analysis.Evaluate(f.Summary, objs, analysis.SLOPolicy{}, analysis.SelfCheck(f.Summary, nil, cfg))
 	f.Verdict = &v
 	return f
 }

@@ -56,7 +56,7 @@ func golden(t *testing.T, name string, got []byte) {
 // of 5xx in degraded.
 func verdictFile(t testing.TB, degradedMs float64, slotWaits uint64) *File {
 	t.Helper()
-	phases := []analysis.Phase{
+	phases := []analysis.PhaseWindow{
 		{Name: "warm", End: time.Second, Warmup: true},
 		{Name: "steady", Start: time.Second, End: 3 * time.Second},
 		{Name: "degraded", Start: 3 * time.Second, End: 5 * time.Second},
@@ -112,7 +112,7 @@ func verdictFile(t testing.TB, degradedMs float64, slotWaits uint64) *File {
 	return f
 }
 
-func judge(t *testing.T, f *File, policy analysis.Policy, exprs ...string) analysis.Verdict {
+func judge(t *testing.T, f *File, policy analysis.SLOPolicy, exprs ...string) analysis.Verdict {
 	t.Helper()
 	var objs []analysis.Objective
 	for _, e := range exprs {
@@ -153,9 +153,9 @@ func buildVerdictCases(t *testing.T) []verdictCase {
 	invalid := verdictFile(t, 30, 250)
 	objs := []string{"p99<250ms", "errors<1%", "degraded:p99<20ms", "throughput>=99%"}
 	return []verdictCase{
-		{"pass", pass, judge(t, pass, analysis.Policy{}, objs...)},
-		{"fail", fail, judge(t, fail, analysis.Policy{}, objs...)},
-		{"invalid", invalid, judge(t, invalid, analysis.Policy{}, append(objs, "steady:p99.9<5ms")...)},
+		{"pass", pass, judge(t, pass, analysis.SLOPolicy{}, objs...)},
+		{"fail", fail, judge(t, fail, analysis.SLOPolicy{}, objs...)},
+		{"invalid", invalid, judge(t, invalid, analysis.SLOPolicy{}, append(objs, "steady:p99.9<5ms")...)},
 	}
 }
 
@@ -257,7 +257,7 @@ func TestWriteJUnitEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Phase = name
-	v := analysis.Evaluate(f.Summary, []analysis.Objective{o}, analysis.Policy{}, nil)
+	v := analysis.Evaluate(f.Summary, []analysis.Objective{o}, analysis.SLOPolicy{}, nil)
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, f, v); err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func TestMarkdownDurations(t *testing.T) {
 func TestMarkdownEscapesCells(t *testing.T) {
 	f := verdictFile(t, 2, 0)
 	f.Summary.Phases[1].Name = "a|b"
-	v := judge(t, f, analysis.Policy{}, "a|b:p99<1s")
+	v := judge(t, f, analysis.SLOPolicy{}, "a|b:p99<1s")
 	var buf bytes.Buffer
 	if err := WriteMarkdown(&buf, f, v); err != nil {
 		t.Fatal(err)

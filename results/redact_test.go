@@ -33,7 +33,7 @@ func secretFile(t *testing.T) (*File, analysis.Verdict, []string) {
 		p.Target = &analysis.TargetStats{Error: `scrape "http://m:9100/metrics?auth=mtok-88": EOF`}
 	}
 	f.Faults = []FaultWindow{{Phase: "degraded", Target: "db", Kind: "toxiproxy", Error: "POST http://tp/?key=ftok-99: refused"}}
-	v := judge(t, f, analysis.Policy{}, "p99<250ms")
+	v := judge(t, f, analysis.SLOPolicy{}, "p99<250ms")
 	v.Reasons = append(v.Reasons, "the target answered none: "+msg)
 	f.Verdict = &v
 	return f, v, []string{"pw-userinfo1", "qtok-55", "ptok-66", "jkey-77", "mtok-88", "ftok-99"}
@@ -118,7 +118,7 @@ func TestRedactPatternInWriters(t *testing.T) {
 	f.Command = []string{"tailgate", "run", "-H", "X-Trace: QUAGGA123"}
 	f.Summary.Total.ErrorSamples = map[string][]string{"other": {"bad trace QUAGGA123"}}
 	f.Summary.Total.ErrorKinds = map[string]int64{"other": 1}
-	v := judge(t, f, analysis.Policy{}, "p99<250ms")
+	v := judge(t, f, analysis.SLOPolicy{}, "p99<250ms")
 	for name, write := range map[string]func(io.Writer) error{
 		"html":     func(w io.Writer) error { return WriteHTML(w, f) },
 		"markdown": func(w io.Writer) error { return WriteMarkdown(w, f, v) },
@@ -149,7 +149,7 @@ func TestMarkdownEscapesInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Phase = name
-	v := analysis.Evaluate(f.Summary, []analysis.Objective{o}, analysis.Policy{}, nil)
+	v := analysis.Evaluate(f.Summary, []analysis.Objective{o}, analysis.SLOPolicy{}, nil)
 	var buf bytes.Buffer
 	if err := WriteMarkdown(&buf, f, v); err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func FuzzJUnitWellFormed(f *testing.F) {
 			t.Fatal(err)
 		}
 		o.Phase, o.Source = name, text
-		v := analysis.Evaluate(g.Summary, []analysis.Objective{o}, analysis.Policy{}, []analysis.Finding{
+		v := analysis.Evaluate(g.Summary, []analysis.Objective{o}, analysis.SLOPolicy{}, []analysis.Finding{
 			{Check: text, Phase: name, Measured: text, Limit: text, Advice: text, Blame: analysis.BlameGenerator},
 			{Check: "c", Phase: name, Measured: text, Limit: text, Advice: text, Blame: analysis.BlameTarget},
 			{Check: "ok", OK: true, Measured: text},

@@ -146,10 +146,10 @@ func doBatch(ctx context.Context, io *IOStreams, opts *BatchCmdOptions) error {
 		if opts.Arrivals == "poisson" {
 			j.schedule = generator.NewPoisson(p.rate, opts.CellDuration, opts.Seed+uint64(i))
 		}
-		j.phases = []analysis.Phase{{Name: name, End: opts.CellDuration}}
+		j.phases = []analysis.PhaseWindow{{Name: name, End: opts.CellDuration}}
 		j.total = opts.CellDuration
 		j.settings.Rate, j.settings.Duration, j.settings.Arrivals = p.rate, opts.CellDuration, opts.Arrivals
-		j.settings.Phases = []results.PhaseSettings{{Name: name, Duration: opts.CellDuration, Rate: fmt.Sprintf("constant %g", p.rate), Arrivals: opts.Arrivals}}
+		j.settings.Phases = []results.PhasePlan{{Name: name, Duration: opts.CellDuration, Rate: fmt.Sprintf("constant %g", p.rate), Arrivals: opts.Arrivals}}
 		if !opts.Quiet {
 			fmt.Fprintf(io.ErrOut, "cell %d/%d: %s\n", i+1, len(plan), name)
 		}

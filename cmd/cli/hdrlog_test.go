@@ -38,9 +38,9 @@ func TestHdrLogDocTagSelects(t *testing.T) {
 		t.Fatal(err)
 	}
 	starts := prof.PhaseStarts()
-	var phases []analysis.Phase
+	var phases []analysis.PhaseWindow
 	for i, ph := range prof.Phases {
-		phases = append(phases, analysis.Phase{Name: ph.Name, Start: starts[i], End: starts[i] + ph.Duration, Warmup: ph.Warmup})
+		phases = append(phases, analysis.PhaseWindow{Name: ph.Name, Start: starts[i], End: starts[i] + ph.Duration, Warmup: ph.Warmup})
 	}
 	steady := -1
 	for i, ph := range phases {

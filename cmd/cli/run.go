@@ -42,7 +42,7 @@ type RunOptions struct {
 	Arrivals      string
 	Seed          uint64
 	MaxInFlight   int
-	OnSaturation  generator.Policy
+	OnSaturation  generator.SaturationPolicy
 	Drain         time.Duration
 	Connections   int
 	Timeout       time.Duration
@@ -792,9 +792,9 @@ func (job *loadJob) plainSchedule(opts *RunOptions) {
 	}
 	job.schedule = sched
 	job.total = opts.Duration
-	job.phases = []analysis.Phase{{Name: "main", End: opts.Duration}}
+	job.phases = []analysis.PhaseWindow{{Name: "main", End: opts.Duration}}
 	job.settings.Rate, job.settings.Duration, job.settings.Arrivals = opts.Rate, opts.Duration, opts.Arrivals
-	job.settings.Phases = []results.PhaseSettings{{Name: "main", Duration: opts.Duration, Rate: fmt.Sprintf("constant %g", opts.Rate), Arrivals: opts.Arrivals}}
+	job.settings.Phases = []results.PhasePlan{{Name: "main", Duration: opts.Duration, Rate: fmt.Sprintf("constant %g", opts.Rate), Arrivals: opts.Arrivals}}
 }
 
 func isGRPC(u string) bool {
@@ -897,12 +897,12 @@ func (j *loadJob) useProfile(p *profiles.Profile, seed uint64) error {
 	j.settings.Profile = p.Name
 	j.settings.Duration = p.Duration()
 	for i, ph := range p.Phases {
-		j.phases = append(j.phases, analysis.Phase{Name: ph.Name, Start: starts[i], End: starts[i] + ph.Duration, Warmup: ph.Warmup})
+		j.phases = append(j.phases, analysis.PhaseWindow{Name: ph.Name, Start: starts[i], End: starts[i] + ph.Duration, Warmup: ph.Warmup})
 		arr := ph.Arrivals
 		if arr == "" {
 			arr = "constant"
 		}
-		j.settings.Phases = append(j.settings.Phases, results.PhaseSettings{
+		j.settings.Phases = append(j.settings.Phases, results.PhasePlan{
 			Name: ph.Name, Duration: ph.Duration, Rate: ph.Rate.String(), Arrivals: arr, Warmup: ph.Warmup})
 	}
 	evs := p.FaultEvents()
@@ -973,7 +973,7 @@ type loadJob struct {
 	hedgeBase   generator.Target
 	closed      int           // closed loop at this concurrency; 0: open loop
 	sideB       *results.File // A/B: side B's result, set by measure
-	phases      []analysis.Phase
+	phases      []analysis.PhaseWindow
 	settings    results.Settings
 	gen         generator.Options
 	out         string
@@ -1351,7 +1351,7 @@ func (j *loadJob) writeReports(f *results.File) error {
 // exact strings docs/reports.md's HistogramLogProcessor -tag commands
 // select (the tool compares the whole tag). The header says the log is
 // tailgate's.
-func newHdrLog(w stdio.Writer, started time.Time, phases []analysis.Phase) *results.IntervalLog {
+func newHdrLog(w stdio.Writer, started time.Time, phases []analysis.PhaseWindow) *results.IntervalLog {
 	hlog := results.NewIntervalLog(w, started)
 	hlog.Phases = phases
 	hlog.Service = true

@@ -145,11 +145,11 @@ func (s *stepRun) run(ctx context.Context, rate float64, d time.Duration) (*resu
 	if s.opts.Arrivals == "poisson" {
 		j.schedule = generator.NewPoisson(rate, d, s.opts.Seed+uint64(s.n))
 	}
-	j.phases = []analysis.Phase{{Name: name, End: d}}
+	j.phases = []analysis.PhaseWindow{{Name: name, End: d}}
 	j.total = d
 	j.faults = nil
 	j.settings.Rate, j.settings.Duration, j.settings.Arrivals = rate, d, s.opts.Arrivals
-	j.settings.Phases = []results.PhaseSettings{{Name: name, Duration: d, Rate: fmt.Sprintf("constant %g", rate), Arrivals: s.opts.Arrivals}}
+	j.settings.Phases = []results.PhasePlan{{Name: name, Duration: d, Rate: fmt.Sprintf("constant %g", rate), Arrivals: s.opts.Arrivals}}
 	if !s.opts.Quiet {
 		fmt.Fprintf(s.io.ErrOut, "step %d: %s req/s for %v\n", s.n, formatRate(rate), d)
 	}
@@ -488,7 +488,7 @@ func doClosedSweep(ctx context.Context, io *IOStreams, opts *SweepOptions) error
 		j := *job
 		j.closed = n
 		name := fmt.Sprintf("c=%d", n)
-		j.phases = []analysis.Phase{{Name: name, End: opts.StepDuration}}
+		j.phases = []analysis.PhaseWindow{{Name: name, End: opts.StepDuration}}
 		j.total = opts.StepDuration
 		j.settings.ClosedLoop = n
 		if !opts.Quiet {
