@@ -621,7 +621,7 @@ func (c *comparer) warn(format string, args ...any) {
 type sideData struct {
 	label string
 	ph    [][]*PhaseHistograms // run → phase
-	tabs  [2]*histTables // by unitKind (kindIntervals, kindWhole), built on first use
+	tabs  [2]*histTables       // by unitKind (kindIntervals, kindWhole), built on first use
 }
 
 func (s *sideData) runs() int { return len(s.ph) }

@@ -86,7 +86,7 @@ type Verdict struct {
 	// whose failing objectives are all uncertain, or a PASS with an
 	// uncertain objective. A longer run would settle it.
 	Uncertain bool              `json:"uncertain,omitempty"`
-	Policy    SLOPolicy            `json:"policy"`
+	Policy    SLOPolicy         `json:"policy"`
 	Results   []ObjectiveResult `json:"results"`
 	Findings  []Finding         `json:"findings"`
 	// Reasons explain the status, most important first.

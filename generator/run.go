@@ -29,10 +29,10 @@ func (p SaturationPolicy) String() string {
 	case Drop:
 		return "drop"
 	}
-	return fmt.Sprintf("Policy(%d)", uint8(p))
+	return fmt.Sprintf("SaturationPolicy(%d)", uint8(p))
 }
 
-// ParsePolicy parses "wait" or "drop".
+// ParsePolicy parses a SaturationPolicy: "wait" or "drop".
 func ParsePolicy(s string) (SaturationPolicy, error) {
 	switch s {
 	case "wait":
