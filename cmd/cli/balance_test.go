@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 func startDemos(t *testing.T, n int) []string {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"tailgate/analysis"
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 // freezingServer answers at once, except that from `from` after its first

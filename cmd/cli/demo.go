@@ -12,7 +12,7 @@ import (
 	"tailgate/generator"
 	"tailgate/results"
 	"tailgate/targets"
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 // NewCmdDemo builds `tailgate demo`: the embedded demo target and a

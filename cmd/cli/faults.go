@@ -18,7 +18,7 @@ import (
 	"tailgate/profiles"
 	"tailgate/results"
 	"tailgate/targets"
-	"tailgate/targets/proxy"
+	"tailgate/targets/servers/proxy"
 )
 
 // faultRunner applies a profile's fault plan on the run's clock and

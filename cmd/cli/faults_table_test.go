@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"tailgate/results"
-	"tailgate/targets/faultserver"
+	"tailgate/targets/servers/faultserver"
 )
 
 // faultRow is one fault over one protocol: the server to start, how to
@@ -44,7 +44,7 @@ type faultRow struct {
 
 // protoset describes demo.Store without reflection, for rows where no
 // server answers reflection (refused, DNS, TLS failures).
-const protoset = "../../targets/grpcdemo/testdata/demo.protoset"
+const protoset = "../../targets/servers/grpcdemo/testdata/demo.protoset"
 
 func faultRows() []faultRow {
 	fs := faultserver.Options{}

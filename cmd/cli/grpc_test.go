@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"tailgate/targets/demo"
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/demo"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 func startGRPCDemo(t *testing.T) (*demo.Server, string) {
@@ -32,7 +32,7 @@ func startGRPCDemo(t *testing.T) (*demo.Server, string) {
 func TestRunGRPC(t *testing.T) {
 	d, base := startGRPCDemo(t)
 	d.Faults().Add(demo.Fault{Name: "err", Type: demo.FaultError, Toxicity: 1, Attributes: demo.FaultAttributes{Status: 503}})
-	for _, extra := range [][]string{nil, {"--protoset", "../../targets/grpcdemo/testdata/demo.protoset"}} {
+	for _, extra := range [][]string{nil, {"--protoset", "../../targets/servers/grpcdemo/testdata/demo.protoset"}} {
 		out := filepath.Join(t.TempDir(), "r.json")
 		io, stdout, errOut := testIO()
 		args := append([]string{"run", "--max-send-lag", "1s", base + "/demo.Store/Get", "--data", `{"key":"k{{key}}"}`, "--keys", "uniform:1000000",

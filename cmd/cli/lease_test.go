@@ -15,7 +15,7 @@ import (
 
 	"tailgate/profiles"
 	"tailgate/results"
-	"tailgate/targets/proxy"
+	"tailgate/targets/servers/proxy"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.

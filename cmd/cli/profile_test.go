@@ -10,7 +10,7 @@ import (
 
 	"tailgate/analysis"
 	"tailgate/results"
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 // startDemo serves a demo target on loopback for the test's lifetime.

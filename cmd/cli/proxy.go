@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tailgate/targets/proxy"
+	"tailgate/targets/servers/proxy"
 )
 
 // NewCmdProxy builds `tailgate proxy`: a TCP fault proxy with a

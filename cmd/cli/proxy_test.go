@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"tailgate/targets/proxy"
+	"tailgate/targets/servers/proxy"
 )
 
 // proxyToDemo starts the demo target and tailgate's proxy with a proxy

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"tailgate/targets/demo"
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/demo"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 // NewCmdServe builds `tailgate serve`, whose subcommands run built-in

@@ -6,9 +6,9 @@ import (
 	"log"
 	"net"
 
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 	tgrpc "tailgate/targets/grpc"
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 // Call the demo service's Get, described by server reflection, with a key

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"tailgate/generator"
-	"tailgate/targets/demo"
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/demo"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 // Paths of the demo service's descriptions, in the grpcdemo package.

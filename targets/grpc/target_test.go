@@ -14,7 +14,7 @@ import (
 
 	"tailgate/generator"
 	"tailgate/targets"
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 // TestDescriptionSources reaches the demo through each way of describing

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"tailgate/targets"
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 func TestParseURL(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 	"tailgate/generator"
 	"tailgate/targets"
-	"tailgate/targets/faultserver"
+	"tailgate/targets/servers/faultserver"
 )
 
 // engine is one of the two HTTP/1.1 clients, built from the same options.

@@ -39,10 +39,10 @@ func serverGoroutines() string {
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		for _, fn := range []string{
-			"tailgate/targets/proxy.(*pipe)",
-			"tailgate/targets/proxy.(*link)",
-			"tailgate/targets/proxy.(*managedProxy)",
-			"tailgate/targets/proxy.(*Server).Serve",
+			"tailgate/targets/servers/proxy.(*pipe)",
+			"tailgate/targets/servers/proxy.(*link)",
+			"tailgate/targets/servers/proxy.(*managedProxy)",
+			"tailgate/targets/servers/proxy.(*Server).Serve",
 		} {
 			if strings.Contains(g, fn) {
 				out = append(out, g)

@@ -10,7 +10,7 @@ import (
 // does: it counts the request, waits for a worker (when Config.Workers > 0),
 // looks key up in the cache or calls the dependency (with the active
 // faults), spends Config.ServiceTime, and releases the worker. It lets other
-// front ends (the gRPC demo in targets/grpcdemo) share the server's latency,
+// front ends (the gRPC demo in targets/servers/grpcdemo) share the server's latency,
 // cache, capacity and fault model.
 //
 // An empty key means DefaultKey. status is the HTTP status GET /item would

@@ -67,7 +67,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 // ProtoSource is the text of demo.proto, the service definition.

@@ -15,7 +15,7 @@
 //     [H2ProtocolError] write raw frames with golang.org/x/net/http2's
 //     Framer. A request that is not HTTP/2 gets 505.
 //   - gRPC modes ("grpc-" prefix) serve demo.Store/Get (the service of
-//     tailgate/targets/grpcdemo, same descriptors, reflection included),
+//     tailgate/targets/servers/grpcdemo, same descriptors, reflection included),
 //     plaintext (h2c) unless Options.TLS is set.
 //   - [Refuse] serves nothing: its address is a port that was just
 //     closed, so connecting is refused.
@@ -140,7 +140,7 @@ const (
 	H2ProtocolError Mode = "h2-protocol-error"
 )
 
-// gRPC modes: demo.Store/Get (see tailgate/targets/grpcdemo), with server
+// gRPC modes: demo.Store/Get (see tailgate/targets/servers/grpcdemo), with server
 // reflection; plaintext (h2c) unless Options.TLS is set.
 const (
 	// GRPCOK answers every Get with a reply (value "ok", cache "MISS").

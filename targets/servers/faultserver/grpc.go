@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 // The demo.Store messages, from grpcdemo's embedded demo.proto.

@@ -25,7 +25,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"tailgate/targets/demo"
+	"tailgate/targets/servers/demo"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/demo.protoset")
@@ -47,10 +47,10 @@ func TestProtoset(t *testing.T) {
 	}
 	got, err := os.ReadFile(protosetPath)
 	if err != nil {
-		t.Fatalf("%v (run go test ./targets/grpcdemo -run TestProtoset -update)", err)
+		t.Fatalf("%v (run go test ./targets/servers/grpcdemo -run TestProtoset -update)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is stale: run go test ./targets/grpcdemo -run TestProtoset -update", protosetPath)
+		t.Fatalf("%s is stale: run go test ./targets/servers/grpcdemo -run TestProtoset -update", protosetPath)
 	}
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(got, &set); err != nil {

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"tailgate/targets/faultserver"
-	"tailgate/targets/grpcdemo"
+	"tailgate/targets/servers/faultserver"
+	"tailgate/targets/servers/grpcdemo"
 )
 
 // get sends one GET to s with a client like tailgate's (HTTP/2 only for
