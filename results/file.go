@@ -353,11 +353,14 @@ var emptyHist = sync.OnceValue(func() string {
 // Write writes f to path atomically, as indented JSON, redacted
 // (File.Redacted).
 func Write(path string, f *File) error {
-	return WriteAtomic(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(f.Redacted())
-	})
+	return WriteAtomic(path, func(w io.Writer) error { return Encode(w, f) })
+}
+
+// Encode writes f as Write does, to w.
+func Encode(w io.Writer, f *File) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f.Redacted())
 }
 
 // WriteAtomic writes path through fill: to a temporary file in the same

@@ -189,9 +189,53 @@ func (l *IntervalLog) Sink() analysis.IntervalSink {
 	}
 }
 
+// SinkAt returns a sink for the intervals of a measurement that started
+// at start (at or after the log's start) with phases of its own, each
+// line tagged with tags as well ("step=step-3", "side=B"): one log then
+// holds several measurements, a sweep's steps or an A/B run's sides, on
+// one clock.
+func (l *IntervalLog) SinkAt(start time.Time, phases []analysis.PhaseWindow, tags ...string) analysis.IntervalSink {
+	var extra strings.Builder
+	for _, t := range tags {
+		extra.WriteByte(';')
+		if k, v, ok := strings.Cut(t, "="); ok {
+			extra.WriteString(tagEscape(k) + "=" + tagEscape(v))
+		} else {
+			extra.WriteString(tagEscape(t))
+		}
+	}
+	shift := start.Sub(l.start)
+	return func(iv *analysis.Interval) error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if err := l.headerLocked(); err != nil {
+			return err
+		}
+		name := fmt.Sprint(iv.Phase)
+		if iv.Phase >= 0 && iv.Phase < len(phases) {
+			name = phases[iv.Phase].Name
+		}
+		moved := *iv
+		moved.Start += shift
+		moved.End += shift
+		if err := l.writeTagged(&moved, iv.Response, name, "response", extra.String()); err != nil {
+			return err
+		}
+		if l.Service {
+			return l.writeTagged(&moved, iv.Service, name, "service", extra.String())
+		}
+		return nil
+	}
+}
+
 // writeLocked writes one histogram line, through a scratch copy so that
 // the collector's histogram keeps its own tag and times.
 func (l *IntervalLog) writeLocked(iv *analysis.Interval, h *hdr.Histogram, phase, metric string) error {
+	return l.writeTagged(iv, h, phase, metric, "")
+}
+
+// writeTagged is writeLocked with more tags (escaped, each after a ';').
+func (l *IntervalLog) writeTagged(iv *analysis.Interval, h *hdr.Histogram, phase, metric, more string) error {
 	s := l.scratch
 	s.Reset()
 	if h != nil {
@@ -203,7 +247,7 @@ func (l *IntervalLog) writeLocked(iv *analysis.Interval, h *hdr.Histogram, phase
 	base := l.start.UnixMilli()
 	s.SetStartTimeMs(base + iv.Start.Milliseconds())
 	s.SetEndTimeMs(base + iv.End.Milliseconds())
-	s.SetTag("phase=" + tagEscape(phase) + ";metric=" + metric + l.extra)
+	s.SetTag("phase=" + tagEscape(phase) + ";metric=" + metric + l.extra + more)
 	if err := l.lw.OutputIntervalHistogram(s); err != nil {
 		l.err = fmt.Errorf("interval log: %w", err)
 	}

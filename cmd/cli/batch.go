@@ -3,33 +3,24 @@ package cli
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"tailgate/analysis"
-	"tailgate/generator"
-	"tailgate/results"
+	"tailgate/profiles/session"
 )
 
 // BatchCmdOptions are the flags of `tailgate batch`.
 type BatchCmdOptions struct {
 	RunOptions
-	Sizes        []int
-	Lingers      []time.Duration
-	Rates        []float64
-	CellDuration time.Duration
-	Cooldown     time.Duration
-	BatchItem    string
+	session.BatchOptions
 }
 
 // NewCmdBatch builds `tailgate batch`.
 func NewCmdBatch(io *IOStreams) *cobra.Command {
-	opts := &BatchCmdOptions{}
-	raw := &rawFlags{}
+	opts := &BatchCmdOptions{RunOptions: *newRunOptions()}
 	var sizes, lingers, rates string
 	cmd := &cobra.Command{
 		Use:   "batch URL --batch-sizes 1,8,32 --linger 0,1ms,5ms --rates 2000,8000 [--batch-item TEMPLATE]",
@@ -74,7 +65,7 @@ than unbatched, and recommends the best cell under the SLO.`,
 			if opts.CellDuration <= 0 {
 				return usageErrorf("--cell-duration %v: must be positive", opts.CellDuration)
 			}
-			if err := opts.finish(c, raw); err != nil {
+			if err := opts.finish(c, io); err != nil {
 				return err
 			}
 			return doBatch(c.Context(), io, opts)
@@ -88,7 +79,7 @@ than unbatched, and recommends the best cell under the SLO.`,
 	f.DurationVar(&opts.Cooldown, "cooldown", time.Second, "pause between cells")
 	f.StringVar(&opts.BatchItem, "batch-item", `{"key":"{{key}}"}`, "template of one item in the batch body (a JSON array of items)")
 	f.StringVar(&opts.Arrivals, "arrivals", "poisson", "arrival process of items: constant or poisson")
-	opts.addFlags(f, raw)
+	opts.addFlags(f)
 	return cmd
 }
 
@@ -108,98 +99,9 @@ func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
 }
 
 func doBatch(ctx context.Context, io *IOStreams, opts *BatchCmdOptions) error {
-	opts.Duration = opts.CellDuration
-	job, err := planRunWith(&opts.RunOptions, opts.BatchItem)
-	if err != nil {
+	f, err := session.Batch(ctx, &opts.Options, opts.BatchOptions, io.Out)
+	if f == nil {
 		return err
 	}
-	defer job.close()
-	type cellPlan struct {
-		b    int
-		l    time.Duration
-		rate float64
-	}
-	var plan []cellPlan
-	for _, rate := range opts.Rates {
-		for _, b := range opts.Sizes {
-			for _, l := range opts.Lingers {
-				if b == 1 && l > 0 {
-					continue // B = 1 sends every item at once: linger does nothing
-				}
-				plan = append(plan, cellPlan{b, l, rate})
-			}
-		}
-	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0xba7c4))
-	rng.Shuffle(len(plan), func(i, j int) { plan[i], plan[j] = plan[j], plan[i] })
-	var cells []analysis.BatchCell
-	var steps []*results.File
-	for i, p := range plan {
-		if ctx.Err() != nil {
-			break
-		}
-		j := *job
-		bo := generator.BatchOptions{Size: p.b, Linger: p.l}
-		j.gen.Batch = &bo
-		name := fmt.Sprintf("B=%d L=%v @%s/s", p.b, p.l, formatRate(p.rate))
-		j.schedule = generator.Constant{Rate: p.rate, Duration: opts.CellDuration}
-		if opts.Arrivals == "poisson" {
-			j.schedule = generator.NewPoisson(p.rate, opts.CellDuration, opts.Seed+uint64(i))
-		}
-		j.phases = []analysis.PhaseWindow{{Name: name, End: opts.CellDuration}}
-		j.total = opts.CellDuration
-		j.settings.Rate, j.settings.Duration, j.settings.Arrivals = p.rate, opts.CellDuration, opts.Arrivals
-		j.settings.Phases = []results.PhasePlan{{Name: name, Duration: opts.CellDuration, Rate: fmt.Sprintf("constant %g", p.rate), Arrivals: opts.Arrivals}}
-		if !opts.Quiet {
-			fmt.Fprintf(io.ErrOut, "cell %d/%d: %s\n", i+1, len(plan), name)
-		}
-		f, _, err := j.measure(ctx, io)
-		if err != nil {
-			return err
-		}
-		vo := opts.Verdict
-		v := analysis.Evaluate(f.Summary, vo.spec.Objectives, vo.spec.Policy, vo.selfCheck(f, nil))
-		f.Verdict = &v
-		steps = append(steps, f)
-		g := f.Summary.Generator
-		tot := &f.Summary.Total
-		thr := tot.GoodputRate
-		if r, ok := windowRate(stepSeconds(f, opts.CellDuration), true); ok {
-			thr = min(r, p.rate*1.05)
-		}
-		cell := analysis.BatchCell{
-			BatchSize: p.b, Linger: p.l, Rate: p.rate, Throughput: thr, P99: tot.Response.P99,
-			FlushBySize: int64(g.FlushBySize), FlushByLinger: int64(g.FlushByLinger),
-			Valid: v.Status != analysis.StatusInvalid && tot.Errors == 0,
-		}
-		if g.Batches > 0 {
-			cell.MeanFill = float64(g.Intended) / float64(g.Batches) / float64(p.b)
-		}
-		cells = append(cells, cell)
-		if i < len(plan)-1 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(opts.Cooldown):
-			}
-		}
-	}
-	if len(steps) == 0 {
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted before the first cell"))
-	}
-	analysis.MarkPareto(cells)
-	analysis.MarkRegressions(cells)
-	var slo time.Duration
-	for _, o := range opts.Verdict.spec.Objectives {
-		if o.Metric == analysis.MetricQuantile && o.Percentile == 99 {
-			slo = time.Duration(o.Threshold)
-		}
-	}
-	_, sentence := analysis.Recommend(cells, slo)
-	out := *steps[len(steps)-1]
-	out.Kind = "batch"
-	out.Steps = steps
-	out.Batch = &results.BatchInfo{Cells: cells, Recommendation: sentence}
-	out.Verdict = nil
-	out.Interrupted = ctx.Err() != nil
-	return writeSteps(io, &opts.RunOptions, &out)
+	return renderSteps(io, &opts.RunOptions, f, err)
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"tailgate/analysis"
+	"tailgate/profiles/session"
 	"tailgate/results"
-	"tailgate/targets"
 )
 
 // compareOptions are the flags shared by compare and ab.
@@ -24,19 +24,22 @@ type compareOptions struct {
 	Force     bool
 	Resamples int
 	Seed      uint64
-	paired    bool // ab: both sides' intervals are time-aligned
+	paired    bool   // ab: both sides' intervals are time-aligned
+	format    string // ab: stdout as table (default) or json
 
 	rules []analysis.FailRule
 }
 
-// addFlags registers the comparison flags; prefix names the Markdown and
-// HTML flags where a command already has its own (ab: --diff-markdown).
-func (c *compareOptions) addFlags(cmd *cobra.Command, prefix string) {
+// addFlags registers the comparison flags; files registers --markdown and
+// --html too (ab has its own, which it points at the comparison).
+func (c *compareOptions) addFlags(cmd *cobra.Command, files bool) {
 	f := cmd.Flags()
 	f.StringArrayVar(&c.FailOn, "fail-on", nil, "exit 1 when B is significantly worse by this much, e.g. 'p99>+10%', 'burst:p99.9>+5%', 'errors>+0.5pp', 'throughput<-2%' (repeatable)")
-	f.StringVar(&c.Markdown, prefix+"markdown", "", "write the comparison as Markdown (a pull-request comment) here")
+	if files {
+		f.StringVar(&c.Markdown, "markdown", "", "write the comparison as Markdown (a pull-request comment) here")
+		f.StringVar(&c.HTML, "html", "", "write an HTML report with A and B overlaid here")
+	}
 	f.StringVar(&c.JSON, "json", "", "write the comparison as JSON here (docs/compare.md)")
-	f.StringVar(&c.HTML, prefix+"html", "", "write an HTML report with A and B overlaid here")
 	f.BoolVar(&c.Force, "force", false, "compare runs that differ in rate, profile or phases (with warnings)")
 	f.IntVar(&c.Resamples, "resamples", 2000, "bootstrap resamples")
 	f.Uint64Var(&c.Seed, "bootstrap-seed", 1, "seed of the bootstrap (same inputs and seed, same intervals)")
@@ -74,7 +77,11 @@ func (c *compareOptions) report(io *IOStreams, a, b analysis.Side, fa, fb *resul
 		}
 		return withCode(ExitError, err)
 	}
-	if err := results.WriteCompareTable(io.Out, cmp, a.Name, b.Name); err != nil {
+	table := results.WriteCompareTable
+	if c.format == "json" {
+		table = results.WriteCompareJSON
+	}
+	if err := table(io.Out, cmp, a.Name, b.Name); err != nil {
 		return withCode(ExitError, err)
 	}
 	write := func(path string, fn func(stdio.Writer) error) error {
@@ -153,7 +160,7 @@ files are split in half: the first half A, the second B.`,
 			return co.report(io, a, b, fa, fb)
 		},
 	}
-	co.addFlags(cmd, "")
+	co.addFlags(cmd, true)
 	return cmd
 }
 
@@ -184,10 +191,10 @@ func loadSide(name string, paths []string) (analysis.Side, *results.File, error)
 
 // NewCmdAB builds `tailgate ab`.
 func NewCmdAB(io *IOStreams) *cobra.Command {
-	opts := &RunOptions{}
-	raw := &rawFlags{}
+	opts := newRunOptions()
 	var co compareOptions
-	var urlA, urlB, outA, outB string
+	var urlA string
+	var ab session.ABOptions
 	cmd := &cobra.Command{
 		Use:   "ab --a URL --b URL (--rate R --duration D | --profile P) [flags]",
 		Short: "Load two builds at once from one schedule, split by a seeded coin, and compare them",
@@ -195,100 +202,80 @@ func NewCmdAB(io *IOStreams) *cobra.Command {
 seeded coin, so both see the same moments, the same noise and the same generator.
 Each side is recorded and self-checked on its own; then the two are compared as
 'tailgate compare' does. URLs may hold templates; a profile's faults and phases
-apply to both sides.`,
+apply to both sides.
+
+--out-a and --out-b write each side's result file; --markdown, --html and --json
+the comparison; --junit both sides' verdicts, a suite each; --csv and --hdr-log
+both sides, labelled A and B.`,
 		Example: `  tailgate ab --a http://127.0.0.1:8081/ --b http://127.0.0.1:8082/ --rate 2000 --duration 60s --profile burst`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if urlA == "" || urlB == "" {
+			if urlA == "" || ab.URLB == "" {
 				return usageErrorf("both --a and --b are required")
 			}
 			opts.URL = urlA
-			if err := opts.finishLoad(c, raw); err != nil {
+			if err := opts.finishLoad(c); err != nil {
 				return err
 			}
-			if err := opts.finish(c, raw); err != nil {
+			// The verdict's Markdown is the comparison's here.
+			co.Markdown, opts.Verdict.Markdown = opts.Verdict.Markdown, ""
+			co.HTML, opts.Outputs.HTML = opts.Outputs.HTML, ""
+			if err := opts.finish(c, io); err != nil {
 				return err
 			}
 			if err := co.parse(); err != nil {
 				return err
 			}
-			for flag, p := range map[string]string{"--out-a": outA, "--out-b": outB} {
-				if p != "" {
-					if err := results.CheckWritable(p); err != nil {
-						return usageErrorf("%s: %v", flag, err)
-					}
-				}
+			if err := (session.Outputs{Out: ab.OutA, HdrLog: ab.OutB}).Check(); err != nil {
+				return err
 			}
-			return doAB(c.Context(), io, opts, &co, urlB, outA, outB)
+			return doAB(c.Context(), io, opts, &co, ab)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&urlA, "a", "", "build A's URL (the base)")
-	f.StringVar(&urlB, "b", "", "build B's URL (the candidate)")
-	f.StringVar(&outA, "out-a", "", "write side A's result file here")
-	f.StringVar(&outB, "out-b", "", "write side B's result file here")
-	opts.addLoadFlags(f, raw)
-	opts.addFlags(f, raw)
-	f.Lookup("out").Usage = "unused by ab: see --out-a and --out-b"
-	co.addFlags(cmd, "diff-")
+	f.StringVar(&ab.URLB, "b", "", "build B's URL (the candidate)")
+	f.StringVar(&ab.OutA, "out-a", "", "write side A's result file here")
+	f.StringVar(&ab.OutB, "out-b", "", "write side B's result file here")
+	opts.addLoadFlags(f)
+	opts.addRequestFlags(f)
+	opts.addLoopFlags(f)
+	opts.addOutputFlags(f, true)
+	f.Lookup("markdown").Usage = "write the comparison as Markdown (a pull-request comment) here"
+	f.Lookup("html").Usage = "write an HTML report with A and B overlaid here"
+	alias(f, "diff-markdown", "markdown")
+	alias(f, "diff-html", "html")
+	co.addFlags(cmd, false)
 	return cmd
 }
 
-func doAB(ctx context.Context, io *IOStreams, opts *RunOptions, co *compareOptions, urlB, outA, outB string) error {
-	job, err := planRun(opts)
-	if err != nil {
+func doAB(ctx context.Context, io *IOStreams, opts *RunOptions, co *compareOptions, ab session.ABOptions) error {
+	fa, fb, interrupted, err := session.AB(ctx, &opts.Options, ab, io.Out)
+	if fa == nil {
 		return err
 	}
-	defer job.close()
-	optsB := *opts
-	optsB.URL = urlB
-	optsB.Verdict = verdictOptions{MaxSendLag: opts.Verdict.MaxSendLag}
-	jobB, err := planRun(&optsB)
 	if err != nil {
-		return err
+		fmt.Fprintf(io.ErrOut, "tailgate: %s\n", scrub(err.Error()))
 	}
-	defer jobB.close()
-	ab := &targets.AB{A: job.target, B: jobB.target, Seed: opts.seed(nil) ^ 0xab}
-	job.target = ab
-	job.split = ab.Side
-	job.settings.Target = redactURL(opts.URL) + " | " + redactURL(urlB)
-	fa, st, err := job.measure(ctx, io)
-	if err != nil {
-		return err
-	}
-	fb := job.sideB
-	fa.Settings.Target, fb.Settings.Target = redactURL(opts.URL), redactURL(urlB)
-	fa.Kind, fb.Kind = "ab-a", "ab-b"
-	for _, side := range []struct {
-		f    *results.File
-		path string
-	}{{fa, outA}, {fb, outB}} {
-		v := analysis.Evaluate(side.f.Summary, opts.Verdict.spec.Objectives, opts.Verdict.spec.Policy, opts.Verdict.selfCheck(side.f, job.rate))
-		side.f.Verdict = &v
-		if side.path != "" {
-			if err := results.Write(side.path, side.f); err != nil {
-				return withCode(ExitError, err)
-			}
+	if opts.Format == "table" {
+		fmt.Fprintf(io.Out, "A: %s  (%d requests, %s)\nB: %s  (%d requests, %s)\n\n", fa.Settings.Target, fa.Summary.Total.Intended, fa.Verdict,
+			fb.Settings.Target, fb.Summary.Total.Intended, fb.Verdict)
+		if interrupted {
+			fmt.Fprintln(io.Out, "interrupted: comparing what was measured")
 		}
 	}
-	fmt.Fprintf(io.Out, "A: %s  (%d requests, %s)\nB: %s  (%d requests, %s)\n\n", fa.Settings.Target, fa.Summary.Total.Intended, fa.Verdict,
-		fb.Settings.Target, fb.Summary.Total.Intended, fb.Verdict)
-	if st.Interrupted {
-		fmt.Fprintln(io.Out, "interrupted: comparing what was measured")
-	}
 	co.paired = true // one schedule, so A's and B's seconds are the same seconds
+	co.format = opts.Format
 	a := analysis.Side{Name: "A", Runs: []analysis.RunData{analysis.RunDataFromSummary(fa.Summary, nil)}}
 	b := analysis.Side{Name: "B", Runs: []analysis.RunData{analysis.RunDataFromSummary(fb.Summary, nil)}}
 	if err := co.report(io, a, b, fa, fb); err != nil {
 		return err
 	}
-	if st.Interrupted {
+	if interrupted {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted"))
 	}
-	for _, f := range []*results.File{fa, fb} {
-		if f.Verdict.Status == analysis.StatusInvalid {
-			return withCode(ExitInvalid, fmt.Errorf("side %s is INVALID: %s", map[bool]string{true: "A", false: "B"}[f == fa], firstReason(*f.Verdict)))
-		}
+	if err != nil {
+		return withCode(ExitError, nil)
 	}
-	return nil
+	return session.InvalidSide(fa, fb)
 }

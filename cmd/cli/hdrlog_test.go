@@ -56,8 +56,9 @@ func TestHdrLogDocTagSelects(t *testing.T) {
 	col := analysis.NewCollector(phases)
 	var buf bytes.Buffer
 	start := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	hl := newHdrLog(&buf, start, col.Phases())
-	col.SetIntervalSink(hl.Sink())
+	hl := results.NewIntervalLog(&buf, start)
+	hl.Service = true
+	col.SetIntervalSink(hl.SinkAt(start, col.Phases()))
 	end := prof.Duration()
 	var inSteady int64
 	for i := 0; time.Duration(i)*20*time.Millisecond < end; i++ {

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"tailgate/internal/expose"
 	"testing"
 	"time"
 
 	"tailgate/profiles"
+	"tailgate/profiles/session"
 	"tailgate/results"
 	"tailgate/targets/servers/proxy"
 )
@@ -76,15 +78,11 @@ func applyAndAbandon(t *testing.T, pf, url string) string {
 			break
 		}
 	}
-	dead := newFaultRunner([]profiles.FaultEvent{apply})
-	dead.job = &loadJob{total: 2 * time.Second}
-	dead.start = time.Now()
-	dead.do(context.Background(), apply)
-	w := dead.windows[0]
-	if w.Error != "" || w.Lease <= faultLeaseMargin || w.Lease > 2*time.Second+time.Minute+faultLeaseMargin {
+	name, w := session.AbandonFault(context.Background(), apply, 2*time.Second)
+	if w.Error != "" || w.Lease <= session.FaultLeaseMargin || w.Lease > 2*time.Second+time.Minute+session.FaultLeaseMargin {
 		t.Fatalf("the dead run's fault: %+v", w)
 	}
-	return dead.appliedName(apply.Fault.Name)
+	return name
 }
 
 // TestFaultLeftoverRemovedByNextRun: a fault left by a run that died
@@ -101,8 +99,8 @@ func TestFaultLeftoverRemovedByNextRun(t *testing.T) {
 		if len(list) != 1 || list[0].Name != left || list[0].Expires.IsZero() {
 			t.Fatalf("faults on the demo after the dead run: %+v", list)
 		}
-		if until := time.Until(list[0].Expires); until <= faultLeaseMargin || until > 2*time.Second+time.Minute+faultLeaseMargin {
-			t.Errorf("the dead run's fault lapses in %v, want the run's rest + drain + %v", until, faultLeaseMargin)
+		if until := time.Until(list[0].Expires); until <= session.FaultLeaseMargin || until > 2*time.Second+time.Minute+session.FaultLeaseMargin {
+			t.Errorf("the dead run's fault lapses in %v, want the run's rest + drain + %v", until, session.FaultLeaseMargin)
 		}
 		f, errOut := runLeftover(t, pf)
 		checkLeftoverRemoved(t, f, errOut, left, "demo")
@@ -147,7 +145,7 @@ func checkLeftoverRemoved(t *testing.T, f *results.File, errOut, left, kind stri
 		t.Errorf("leftover_faults %+v", f.LeftoverFaults)
 	}
 	if len(f.Faults) != 1 || f.Faults[0].Error != "" || f.Faults[0].Removed == 0 ||
-		!strings.HasPrefix(f.Faults[0].AppliedAs, faultNamePrefix) || f.Faults[0].AppliedAs == left || f.Faults[0].Lease == 0 {
+		!strings.HasPrefix(f.Faults[0].AppliedAs, session.FaultNamePrefix) || f.Faults[0].AppliedAs == left || f.Faults[0].Lease == 0 {
 		t.Errorf("this run's fault windows %+v", f.Faults)
 	}
 	// The left fault's 300ms would show in every request of the clean phase.
@@ -190,36 +188,6 @@ func TestFaultLeftoverUnremovableRefuses(t *testing.T) {
 	}
 }
 
-// The run's fault names and which names count as another run's.
-func TestFaultLeftoverNames(t *testing.T) {
-	r := newFaultRunner(nil)
-	r.runID = "00c0ffee"
-	if got := r.appliedName("slow"); got != "tailgate-00c0ffee-slow" {
-		t.Errorf("appliedName %q", got)
-	}
-	for name, want := range map[string]bool{
-		"tailgate-0123abcd-slow":     true,
-		"tailgate-0123abcd-a-b":      true,
-		"tailgate-00c0ffee-slow":     false, // this run's
-		"tailgate-slow":              false, // a user's
-		"tailgate-0123abcd-":         false,
-		"tailgate-0123ABCD-slow":     false,
-		"tailgate-0123abcde-slow":    false,
-		"slow":                       false,
-		"latency_downstream":         false,
-		"xtailgate-0123abcd-slow":    false,
-		"tailgate-0123abc/-slow":     false,
-		"tailgate-01234567-tailgate": true,
-	} {
-		if got := r.leftBehind(name); got != want {
-			t.Errorf("leftBehind(%q) = %v, want %v", name, got, want)
-		}
-	}
-	if a, b := newFaultRunner(nil).runID, newFaultRunner(nil).runID; a == b || len(a) != 8 {
-		t.Errorf("run ids %q %q", a, b)
-	}
-}
-
 // TestExposeWarning: listening on every interface or a non-loopback address
 // prints a warning; loopback does not.
 func TestExposeWarning(t *testing.T) {
@@ -240,7 +208,7 @@ func TestExposeWarning(t *testing.T) {
 		"[::ffff:127.0.0.1]:1": "",
 	} {
 		var b bytes.Buffer
-		warnIfExposed(&b, "--thing (a thing)", addr)
+		expose.Warn(&b, "--thing (a thing)", addr)
 		got := b.String()
 		if want == "" {
 			if got != "" {

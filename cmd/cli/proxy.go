@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"tailgate/internal/expose"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,9 +51,9 @@ origin (403 otherwise).`,
 			if err := post(ctx, "http://"+ln.Addr().String()+"/proxies", body); err != nil {
 				return usageErrorf("create proxy: %v", err)
 			}
-			warnIfExposed(io.ErrOut, "--api (the toxiproxy API, which injects faults)", ln.Addr().String())
+			expose.Warn(io.ErrOut, "--api (the toxiproxy API, which injects faults)", ln.Addr().String())
 			if h, _, _ := net.SplitHostPort(listen); h != "" { // no host: the proxy binds 127.0.0.1
-				warnIfExposed(io.ErrOut, fmt.Sprintf("--listen (the proxy to %s)", upstream), listen)
+				expose.Warn(io.ErrOut, fmt.Sprintf("--listen (the proxy to %s)", upstream), listen)
 			}
 			fmt.Fprintf(io.ErrOut, "proxy %q: %s → %s; API on http://%s (Ctrl-C to stop)\n", name, listen, upstream, ln.Addr())
 			<-c.Context().Done()

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"net/http"
 	"regexp"
 	"strings"
 
@@ -19,19 +18,8 @@ import (
 // Redacted replaces a secret.
 const Redacted = redact.Redacted
 
-func addSecret(v string) { redact.AddSecret(v) }
-
 // scrub hides every known secret, pattern match and URL secret in s.
 func scrub(s string) string { return redact.Text(s) }
-
-// isSecretHeader reports whether a header's value is secret: by the rule,
-// or named in extra (--secret-header), which is remembered.
-func isSecretHeader(name string, extra []string) bool {
-	for _, h := range extra {
-		redact.AddHeader(h)
-	}
-	return redact.SecretHeader(name)
-}
 
 // registerSecrets takes the --secret-header names, the --redact patterns
 // and the secret values (headers, bodies, URL secrets) from args, the raw
@@ -54,18 +42,6 @@ func registerSecrets(args []string) {
 		}
 	}
 	redact.Args(args)
-}
-
-// registerRequestSecrets remembers the secret values of the request a
-// run sends, whatever gave them (flags, a profile, --data @file), so no
-// error message shows them.
-func registerRequestSecrets(h http.Header, body []byte) {
-	for k, vs := range h {
-		for _, v := range vs {
-			redact.Header(k, v)
-		}
-	}
-	redact.Body(string(body))
 }
 
 // redactArgs returns a copy of a command line fit to record.

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"tailgate/profiles/session"
 )
 
 // Version is set at build time with -ldflags "-X tailgate/cmd/cli.Version=…".
@@ -28,6 +30,12 @@ const (
 	ExitError       = 4   // anything else went wrong
 	ExitInterrupted = 130 // interrupted by SIGINT/SIGTERM after writing partial results
 )
+
+// sessionCodes are the exit codes of the session's error kinds.
+var sessionCodes = map[session.Kind]int{
+	session.Internal: ExitError, session.Input: ExitUsage, session.Fail: ExitFail,
+	session.Invalid: ExitInvalid, session.Interrupted: ExitInterrupted,
+}
 
 // exitError carries an exit code with an error message.
 type exitError struct {
@@ -195,6 +203,11 @@ func Execute(ctx context.Context, io *IOStreams, args []string) int {
 func exitCode(io *IOStreams, err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	var se *session.Error
+	if errors.As(err, &se) {
+		fmt.Fprintf(io.ErrOut, "tailgate: %s\n", scrub(se.Error()))
+		return sessionCodes[se.Kind]
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"tailgate/internal/expose"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -35,7 +36,7 @@ func demoFlags(fs *pflag.FlagSet, cfg *demo.Config) {
 	fs.IntVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "entries in the demo cache")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "fixed pool of request handlers (0 = unlimited); sets a known capacity")
 	fs.DurationVar(&cfg.ServiceTime, "service-time", cfg.ServiceTime, "fixed extra time per request inside a worker")
-	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for the latency and fault draws")
+	fs.Int64Var(&cfg.Seed, "latency-seed", cfg.Seed, "seed of the demo target's latency and fault draws")
 }
 
 func newCmdServeDemo(io *IOStreams) *cobra.Command {
@@ -75,9 +76,9 @@ dependency, cache and faults, with health and server reflection.`,
 					return usageErrorf("--grpc %q: %v", grpcAddr, err)
 				}
 			}
-			warnIfExposed(io.ErrOut, "--http (the demo target, whose /faults API injects faults)", ln.Addr().String())
+			expose.Warn(io.ErrOut, "--http (the demo target, whose /faults API injects faults)", ln.Addr().String())
 			if gln != nil {
-				warnIfExposed(io.ErrOut, "--grpc (the demo target's gRPC service)", gln.Addr().String())
+				expose.Warn(io.ErrOut, "--grpc (the demo target's gRPC service)", gln.Addr().String())
 			}
 			fmt.Fprintf(io.ErrOut, "demo target listening on http://%s/", ln.Addr())
 			errs := make(chan error, 2)
@@ -106,5 +107,6 @@ dependency, cache and faults, with health and server reflection.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "alias of --http")
 	cmd.Flags().StringVar(&grpcAddr, "grpc", "", "also serve the gRPC demo service here")
 	demoFlags(cmd.Flags(), &cfg)
+	alias(cmd.Flags(), "seed", "latency-seed")
 	return cmd
 }

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -284,3 +286,5 @@ func TestClosedLoopAndUSL(t *testing.T) {
 		t.Errorf("%s", stdout2)
 	}
 }
+
+func formatRate(r float64) string { return strconv.FormatFloat(math.Round(r), 'f', 0, 64) }

@@ -1,4 +1,6 @@
-package cli
+// Package expose warns when a listener tailgate opens can be reached from
+// other machines.
+package expose
 
 import (
 	"fmt"
@@ -7,12 +9,12 @@ import (
 	"strings"
 )
 
-// warnIfExposed warns on w when addr (host:port, as given to a listen flag
+// Warn warns on w when addr (host:port, as given to a listen flag
 // or as bound) is reachable from other machines: every interface (no host,
 // 0.0.0.0, ::) or an address or name that is not loopback. what names the
 // listener and what it offers, e.g. "--http (the demo target and its fault
 // API)". Loopback addresses (127.0.0.0/8, ::1, localhost) get no warning.
-func warnIfExposed(w io.Writer, what, addr string) {
+func Warn(w io.Writer, what, addr string) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return

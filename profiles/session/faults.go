@@ -1,4 +1,4 @@
-package cli
+package session
 
 import (
 	"bytes"
@@ -29,13 +29,13 @@ import (
 // A run killed outright (SIGKILL) cannot remove its faults, so every fault
 // is applied under the run's name, "tailgate-<run id>-<name>", with a lease
 // (a TTL: the run's remaining planned length, its drain and
-// faultLeaseMargin) on targets that take one, and the next run that applies
+// FaultLeaseMargin) on targets that take one, and the next run that applies
 // faults to the same targets removes, with a warning, any fault named after
 // another run (sweep) before it starts.
 type faultRunner struct {
 	events   []profiles.FaultEvent
 	balanced *targets.Balanced // for endpoint actions
-	job      *loadJob          // for set_hedge, and the planned length of the leases
+	plan     *Plan             // for set_hedge, and the planned length of the leases
 	start    time.Time
 	client   *http.Client
 	runID    string // 8 hex digits
@@ -47,12 +47,12 @@ type faultRunner struct {
 	leftovers []results.LeftoverFault // removed by sweep
 }
 
-// faultNamePrefix starts the name of every fault a run applies.
-const faultNamePrefix = "tailgate-"
+// FaultNamePrefix starts the name of every fault a run applies.
+const FaultNamePrefix = "tailgate-"
 
-// faultLeaseMargin is how long a fault's lease outlasts the run's planned
+// FaultLeaseMargin is how long a fault's lease outlasts the run's planned
 // end (schedule and drain).
-const faultLeaseMargin = 30 * time.Second
+const FaultLeaseMargin = 30 * time.Second
 
 func newFaultRunner(events []profiles.FaultEvent) *faultRunner {
 	return &faultRunner{
@@ -66,14 +66,14 @@ func newFaultRunner(events []profiles.FaultEvent) *faultRunner {
 
 // appliedName is the name a profile's fault gets on its target.
 func (r *faultRunner) appliedName(name string) string {
-	return faultNamePrefix + r.runID + "-" + name
+	return FaultNamePrefix + r.runID + "-" + name
 }
 
 // leftBehind reports whether name is a fault applied by another run than
 // this one: "tailgate-", another run's 8 hex digits, "-".
 func (r *faultRunner) leftBehind(name string) bool {
-	id, rest, ok := strings.Cut(strings.TrimPrefix(name, faultNamePrefix), "-")
-	if !ok || !strings.HasPrefix(name, faultNamePrefix) || rest == "" || len(id) != 8 || id == r.runID {
+	id, rest, ok := strings.Cut(strings.TrimPrefix(name, FaultNamePrefix), "-")
+	if !ok || !strings.HasPrefix(name, FaultNamePrefix) || rest == "" || len(id) != 8 || id == r.runID {
 		return false
 	}
 	for _, c := range id {
@@ -85,17 +85,17 @@ func (r *faultRunner) leftBehind(name string) bool {
 }
 
 // lease is the TTL of a fault applied at offset at: until the run's planned
-// end, drain included, plus faultLeaseMargin. 0 (no lease) if the run's
+// end, drain included, plus FaultLeaseMargin. 0 (no lease) if the run's
 // length is unknown.
 func (r *faultRunner) lease(at time.Duration) time.Duration {
-	if r.job == nil || r.job.total <= 0 {
+	if r.plan == nil || r.plan.total <= 0 {
 		return 0
 	}
-	drain := r.job.gen.Drain
+	drain := r.plan.gen.Drain
 	if drain <= 0 {
 		drain = generator.DefaultDrain
 	}
-	return max(r.job.total+drain-at, 0) + faultLeaseMargin
+	return max(r.plan.total+drain-at, 0) + FaultLeaseMargin
 }
 
 func faultKey(e profiles.FaultEvent) string {
@@ -205,10 +205,10 @@ func (r *faultRunner) finish() []results.FaultWindow {
 func (r *faultRunner) send(ctx context.Context, e profiles.FaultEvent, ttl time.Duration) error {
 	switch e.Action {
 	case profiles.ActionSetHedge:
-		if h := r.job.hedges[e.Value]; h != nil {
-			r.job.hedgeSwitch.Set(h)
+		if h := r.plan.hedges[e.Value]; h != nil {
+			r.plan.hedgeSwitch.Set(h)
 		} else {
-			r.job.hedgeSwitch.Set(r.job.hedgeBase)
+			r.plan.hedgeSwitch.Set(r.plan.hedgeBase)
 		}
 		return nil
 	case profiles.ActionRemoveEndpoint:
@@ -406,4 +406,21 @@ func (r *faultRunner) call(ctx context.Context, method, u string, body []byte) e
 		return &statusError{resp.StatusCode, fmt.Sprintf("%s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(msg))}
 	}
 	return nil
+}
+
+// AbandonFault applies one fault event as a run of planned length total
+// does, under a fresh run's name, and abandons it: what a run killed
+// outright (SIGKILL) leaves on its fault target. It returns the fault's
+// name on the target and its window. For tests of the clean-up that the
+// next run does.
+func AbandonFault(ctx context.Context, e profiles.FaultEvent, total time.Duration) (string, results.FaultWindow) {
+	r := newFaultRunner([]profiles.FaultEvent{e})
+	r.plan = &Plan{total: total}
+	r.start = time.Now()
+	r.do(ctx, e)
+	var w results.FaultWindow
+	if len(r.windows) > 0 {
+		w = r.windows[0]
+	}
+	return r.appliedName(e.Fault.Name), w
 }

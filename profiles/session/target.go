@@ -1,0 +1,164 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"tailgate/generator"
+	"tailgate/profiles"
+	"tailgate/results"
+	"tailgate/targets"
+	grpct "tailgate/targets/grpc"
+	"tailgate/targets/h1"
+)
+
+// buildTarget builds the target chain: the client (or a balancer over the
+// endpoints' clients), hedging, fan-out.
+func (p *Plan) buildTarget(ho targets.HTTPOptions, prof *profiles.Profile) error {
+	o := p.opts
+	var err error
+	if o.Endpoints != "" {
+		if err := p.balance(ho, o.seed(profileSeed(prof))); err != nil {
+			return err
+		}
+	} else if p.target, p.closer, err = newTarget(o, ho); err != nil {
+		return err
+	}
+	if o.HedgeAfter != "" {
+		after, _ := targets.ParseHedgeAfter(o.HedgeAfter)
+		if p.hedge, err = targets.NewHedge(p.target, after); err != nil {
+			p.Close()
+			return inputErrorf("--hedge-after: %v", err)
+		}
+		p.target = p.hedge
+	}
+	if o.FanOut > 1 {
+		subs := []generator.Target{p.target}
+		if p.balanced != nil {
+			// Each sub-request to an endpoint of its own, as a scatter-gather
+			// client does, instead of balancing each sub-request.
+			subs = p.balanced.Targets()
+		}
+		if p.fan, err = targets.NewFanOut(o.FanOut, subs); err != nil {
+			p.Close()
+			return inputErrorf("--fanout: %v", err)
+		}
+		p.target = p.fan
+	}
+	return nil
+}
+
+// newTarget builds the client for one URL: gRPC, the fast HTTP/1.1 client
+// where it applies (unless the options ask for net/http), else net/http.
+func newTarget(o *Options, ho targets.HTTPOptions) (generator.Target, func(), error) {
+	if isGRPC(ho.URL) {
+		g, err := newGRPCTarget(o, ho)
+		if err != nil {
+			return nil, nil, err
+		}
+		return g, func() { g.Close() }, nil
+	}
+	if o.Engine != "net/http" {
+		if ok, why := h1.Supported(ho); ok {
+			h, err := h1.New(ho)
+			if err != nil {
+				return nil, nil, inputErrorf("%v", err)
+			}
+			return h, h.Close, nil
+		} else if o.Engine == "fast-h1" {
+			return nil, nil, inputErrorf("--engine fast-h1: %s", why)
+		}
+	}
+	h, err := targets.NewHTTP(ho)
+	if err != nil {
+		return nil, nil, inputErrorf("%v", err)
+	}
+	return h, h.Close, nil
+}
+
+func isGRPC(u string) bool {
+	return strings.HasPrefix(u, "grpc://") || strings.HasPrefix(u, "grpcs://")
+}
+
+// newGRPCTarget builds a gRPC target from the HTTP-shaped options: the
+// body is the JSON request template, headers are metadata.
+func newGRPCTarget(opts *Options, ho targets.HTTPOptions) (*grpct.Target, error) {
+	o, err := grpct.ParseURL(ho.URL)
+	if err != nil {
+		return nil, inputErrorf("%v", err)
+	}
+	o.Data = string(ho.Body)
+	if o.Data == "" {
+		o.Data = "{}"
+	}
+	o.Vars = ho.Vars
+	o.Metadata = map[string]string{}
+	for k, vs := range ho.Header {
+		o.Metadata[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	o.Protoset, o.ProtoFiles, o.ImportPaths = opts.Protoset, opts.ProtoFiles, opts.ImportPaths
+	if o.TLS {
+		t := opts.TLS
+		o.Insecure, o.CAFile, o.CertFile, o.KeyFile, o.ServerName = t.Insecure, t.CAFile, t.CertFile, t.KeyFile, t.ServerName
+	}
+	o.Timeout = opts.Timeout
+	o.Connections = max(opts.Connections, 1)
+	o.StreamsPerConnection = opts.Streams
+	// Cache hits are counted only when asked: a field of the response
+	// (CacheField), or a header or trailer given explicitly. The HTTP
+	// default header says nothing of gRPC.
+	if opts.CacheField != "" {
+		o.CacheField, o.CacheHit, _ = strings.Cut(opts.CacheField, "=")
+	} else if opts.Explicit.CacheHeader && ho.CacheHeader != "" {
+		o.CacheHeader, o.CacheHit = strings.ToLower(ho.CacheHeader), ho.CacheHit
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t, err := grpct.New(ctx, o)
+	if errors.Is(err, grpct.ErrClientCertWanted) {
+		return nil, inputErrorf("%v: give one with --cert and --key", err)
+	}
+	if err != nil {
+		return nil, inputErrorf("%v", err)
+	}
+	return t, nil
+}
+
+// engineOf names the client a run uses: grpc, fast-h1 or net/http.
+func engineOf(o *Options, ho targets.HTTPOptions) string {
+	if isGRPC(ho.URL) {
+		return "grpc"
+	}
+	if o.Engine == "net/http" {
+		return "net/http"
+	}
+	if ok, _ := h1.Supported(ho); ok {
+		return "fast-h1"
+	}
+	return "net/http"
+}
+
+// tlsSettings records the TLS options in the result file: file paths and
+// names, never key material. Nil when none was given.
+func tlsSettings(o targets.TLSOptions) *results.TLSSettings {
+	if o.IsZero() {
+		return nil
+	}
+	return &results.TLSSettings{CAFile: o.CAFile, ClientCert: o.CertFile, ServerName: o.ServerName, Insecure: o.Insecure}
+}
+
+// withHost replaces the host:port of a URL (template) with addr.
+func withHost(u, addr string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	rest := u[i+3:]
+	j := strings.IndexAny(rest, "/?#")
+	if j < 0 {
+		j = len(rest)
+	}
+	return u[:i+3] + addr + rest[j:]
+}
