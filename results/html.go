@@ -2,7 +2,6 @@ package results
 
 import (
 	"fmt"
-	"html"
 	"html/template"
 	"io"
 	"math"
@@ -10,592 +9,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"tailgate/analysis"
 	"tailgate/internal/redact"
+	"tailgate/results/internal/chart"
 )
 
 // This file renders self-contained HTML reports: one file, its charts
-// drawn as inline SVG by the Chart type below, no scripts, no fetches.
-// The page goes through html/template; the SVG is written by hand, and
-// every string in it that did not come from this file goes through
-// html.EscapeString first (see htmlEsc).
+// drawn as inline SVG by package chart, no scripts, no fetches. The page
+// goes through html/template; chart writes the SVG by hand and escapes
+// every string in it.
 
 // ---------------------------------------------------------------------
-// Charts
-
-// Scale is how an Axis maps values to positions.
-type Scale uint8
-
-// Scales.
-const (
-	ScaleLinear Scale = iota
-	ScaleLog10        // values ≤ 0 are left out
-)
-
-// Tick is a labelled position on an Axis.
-type Tick struct {
-	Value float64
-	Label string
-}
-
-// Axis is one axis of a Chart. The zero value fits a linear axis with
-// "nice" ticks (1, 2, 5 × 10ⁿ) to the data.
-type Axis struct {
-	Label string
-	Scale Scale
-	// Min and Max fix the range when Max > Min; otherwise it is fitted to
-	// the data (and to the markers), widened to whole ticks.
-	Min, Max float64
-	// FromZero makes a fitted linear axis start at 0.
-	FromZero bool
-	// Pad widens a fitted linear axis by this fraction of the data's span
-	// on each side (not below 0 with FromZero), so that markers at the
-	// ends stay clear of the frame.
-	Pad float64
-	// Ticks, when set, are the only ticks drawn (e.g. the "nines" of a
-	// percentile axis); otherwise they are chosen from the range.
-	Ticks []Tick
-	// Format labels chosen ticks; nil prints the value with %g.
-	Format func(float64) string
-}
-
-// Series is one line on a Chart. A point with a NaN coordinate (or, on a
-// log axis, one ≤ 0) breaks the line.
-type Series struct {
-	Name string
-	X, Y []float64
-	// Color is a CSS colour; "" takes the next colour of the palette.
-	Color  string
-	Dash   bool // dashed line
-	Points bool // a marker at every point
-	Hollow bool // markers are rings, not dots
-	NoLine bool // markers only
-}
-
-// Band shades the x range [From, To) of a Chart: a phase or a fault
-// window. Kind is "phase" (alternating grey) or "fault" (red); Row moves
-// the label down by rows so that overlapping bands stay readable.
-type Band struct {
-	From, To float64
-	Label    string
-	Kind     string
-	Row      int
-}
-
-// Marker is a labelled rule across a Chart: vertical at x = At (a knee,
-// a one-off action) or horizontal at y = At (an SLO).
-type Marker struct {
-	At       float64
-	Vertical bool
-	Label    string
-	Color    string // "" is dark red
-}
-
-// Chart is an SVG line chart: axes with ticks and grid, shaded bands,
-// rules and line series with a legend. It is the building block of every
-// HTML report; SVG renders it.
-type Chart struct {
-	Title         string
-	Width, Height int // in CSS pixels; 0 means 880 × 300
-	X, Y          Axis
-	Series        []Series
-	Bands         []Band
-	Markers       []Marker
-	// Empty is shown in the middle when no series has a point.
-	Empty string
-}
-
-// palette is a colour-blind-friendly set (Okabe–Ito, reordered).
-var chartPalette = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"}
-
-const (
-	chartFontSize  = 11
-	chartCharWidth = 6.3 // rough width of a character at fontSize, for layout
-	chartFaultFill = "#d62728"
-	chartPhaseFill = "#6b7280"
-)
-
-// esc escapes s for HTML text and attribute values.
-func htmlEsc(s string) string { return html.EscapeString(s) }
-
-// clip shortens s to at most n runes, with an ellipsis.
-func clipLabel(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if n == 1 {
-		return "…"
-	}
-	return string(r[:n-1]) + "…"
-}
-
-// scale maps data values on an axis to pixels.
-type axisScale struct {
-	lo, hi   float64 // data range (log10 of it on a log axis)
-	p0, p1   float64 // pixel range
-	log      bool
-	ticks    []Tick
-	fallback bool // no data: the range is a placeholder
-}
-
-func (s *axisScale) tr(v float64) float64 {
-	if s.log {
-		v = math.Log10(v)
-	}
-	return v
-}
-
-// pos returns the pixel for v, clamped to the axis, and whether v can be
-// drawn at all.
-func (s *axisScale) pos(v float64) (float64, bool) {
-	if math.IsNaN(v) || math.IsInf(v, 0) || (s.log && v <= 0) {
-		return 0, false
-	}
-	t := (s.tr(v) - s.lo) / (s.hi - s.lo)
-	t = math.Max(0, math.Min(1, t))
-	return s.p0 + t*(s.p1-s.p0), true
-}
-
-func (s *axisScale) in(v float64) bool {
-	if math.IsNaN(v) || (s.log && v <= 0) {
-		return false
-	}
-	t := s.tr(v)
-	return t >= s.lo-1e-9 && t <= s.hi+1e-9
-}
-
-// resolve fits a to the values vals and returns its scale onto [p0, p1].
-func (a *Axis) resolve(vals []float64, p0, p1 float64) *axisScale {
-	s := &axisScale{p0: p0, p1: p1, log: a.Scale == ScaleLog10}
-	format := a.Format
-	if format == nil {
-		format = func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
-	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	if a.Max > a.Min && (!s.log || a.Min > 0) {
-		lo, hi = a.Min, a.Max
-	} else {
-		for _, v := range vals {
-			if math.IsNaN(v) || math.IsInf(v, 0) || (s.log && v <= 0) {
-				continue
-			}
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-		if a.Pad > 0 && !s.log && hi > lo {
-			pad := a.Pad * (hi - lo)
-			lo, hi = lo-pad, hi+pad
-			if a.FromZero && lo+pad >= 0 {
-				lo = math.Max(lo, 0)
-			}
-		}
-		if a.FromZero && !s.log {
-			lo = math.Min(lo, 0)
-		}
-		if lo > hi { // no data
-			s.fallback = true
-			lo, hi = 0, 1
-			if s.log {
-				lo, hi = 1, 10
-			}
-		}
-		if lo == hi {
-			if s.log {
-				lo, hi = lo/2, hi*2
-			} else if lo == 0 {
-				hi = 1
-			} else {
-				lo, hi = lo-math.Abs(lo)/2, hi+math.Abs(hi)/2
-				if a.FromZero && lo < 0 {
-					lo = 0
-				}
-			}
-		}
-		if s.log {
-			lo, hi = nice125Below(lo), nice125Above(hi)
-		} else {
-			step := niceStep(hi-lo, 5)
-			lo, hi = math.Floor(lo/step+1e-9)*step, math.Ceil(hi/step-1e-9)*step
-		}
-	}
-	s.lo, s.hi = s.tr(lo), s.tr(hi)
-	if s.hi <= s.lo {
-		s.hi = s.lo + 1
-	}
-	switch {
-	case a.Ticks != nil:
-		for _, t := range a.Ticks {
-			if s.in(t.Value) {
-				s.ticks = append(s.ticks, t)
-			}
-		}
-	case s.log:
-		for _, v := range logTicks(lo, hi) {
-			s.ticks = append(s.ticks, Tick{v, format(v)})
-		}
-	default:
-		step := niceStep(hi-lo, 5)
-		for i := 0; i <= 100; i++ {
-			v := lo + float64(i)*step
-			if v > hi+step*1e-6 {
-				break
-			}
-			if math.Abs(v) < step*1e-9 {
-				v = 0
-			}
-			s.ticks = append(s.ticks, Tick{v, format(v)})
-		}
-	}
-	return s
-}
-
-// niceStep returns a step of 1, 2, 2.5 or 5 × 10ⁿ that cuts span into
-// about n parts.
-func niceStep(span float64, n int) float64 {
-	if !(span > 0) {
-		return 1
-	}
-	raw := span / float64(n)
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	switch f := raw / mag; {
-	case f <= 1:
-		return mag
-	case f <= 2:
-		return 2 * mag
-	case f <= 2.5:
-		return 2.5 * mag
-	case f <= 5:
-		return 5 * mag
-	}
-	return 10 * mag
-}
-
-// nice125Below returns the largest 1, 2 or 5 × 10ⁿ ≤ v (v > 0).
-func nice125Below(v float64) float64 {
-	mag := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, f := range []float64{5, 2, 1} {
-		if f*mag <= v*(1+1e-9) {
-			return f * mag
-		}
-	}
-	return mag
-}
-
-// nice125Above returns the smallest 1, 2 or 5 × 10ⁿ ≥ v (v > 0).
-func nice125Above(v float64) float64 {
-	mag := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, f := range []float64{1, 2, 5, 10} {
-		if f*mag >= v*(1-1e-9) {
-			return f * mag
-		}
-	}
-	return 10 * mag
-}
-
-// logTicks returns ticks for a log axis over [lo, hi]: 1, 2, 5 × 10ⁿ
-// over up to three decades, powers of ten beyond.
-func logTicks(lo, hi float64) []float64 {
-	decades := math.Log10(hi / lo)
-	mults := []float64{1, 2, 5}
-	if decades > 3 {
-		mults = []float64{1}
-	}
-	var out []float64
-	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-		for _, m := range mults {
-			v := m * math.Pow(10, e)
-			if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
-				out = append(out, v)
-			}
-		}
-	}
-	return out
-}
-
-// SVG renders the chart as one <svg> element. Every label is escaped.
-func (c *Chart) SVG() template.HTML {
-	w, h := c.Width, c.Height
-	if w <= 0 {
-		w = 880
-	}
-	if h <= 0 {
-		h = 300
-	}
-	// Legend entries flow after the title, wrapping as needed.
-	type entry struct {
-		label  string
-		color  string
-		dash   bool
-		line   bool
-		dot    bool
-		hollow bool
-		x, y   float64
-	}
-	var legend []entry
-	x, row := 8.0, 0
-	if c.Title != "" {
-		x += 7.4*float64(utf8.RuneCountInString(c.Title)) + 24 // bold, 12px
-	}
-	colors := make([]string, len(c.Series))
-	for i, s := range c.Series {
-		colors[i] = s.Color
-		if colors[i] == "" {
-			colors[i] = chartPalette[i%len(chartPalette)]
-		}
-		if s.Name == "" {
-			continue
-		}
-		width := 30 + chartCharWidth*float64(utf8.RuneCountInString(s.Name)) + 16
-		if x+width > float64(w)-8 && x > 8 {
-			row++
-			x = 8
-		}
-		legend = append(legend, entry{s.Name, colors[i], s.Dash, !s.NoLine, s.Points || s.NoLine, s.Hollow, x, float64(16 + 16*row)})
-		x += width
-	}
-	left, right, top, bottom := 70.0, 20.0, float64(30+16*row), 44.0
-	if c.Y.Label != "" {
-		left += 14
-	}
-	x0, x1, y0, y1 := left, float64(w)-right, top, float64(h)-bottom
-
-	var xs, ys []float64
-	for _, s := range c.Series {
-		xs = append(xs, s.X...)
-		ys = append(ys, s.Y...)
-	}
-	for _, b := range c.Bands {
-		xs = append(xs, b.From, b.To)
-	}
-	for _, m := range c.Markers {
-		if m.Vertical {
-			xs = append(xs, m.At)
-		} else {
-			ys = append(ys, m.At)
-		}
-	}
-	sx := c.X.resolve(xs, x0, x1)
-	sy := c.Y.resolve(ys, y1, y0)
-
-	var b strings.Builder
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="%d">`,
-		w, h, w, h, htmlEsc(c.Title), chartFontSize)
-	fmt.Fprintf(&b, `<rect class="bg" x="0" y="0" width="%d" height="%d" fill="#fff"/>`, w, h)
-	if c.Title != "" {
-		fmt.Fprintf(&b, `<text class="title" x="8" y="16" font-weight="600" font-size="12">%s</text>`, htmlEsc(c.Title))
-	}
-
-	// Bands, under everything else.
-	for i, bd := range c.Bands {
-		if !(bd.To > bd.From) {
-			continue
-		}
-		bx0, ok0 := sx.pos(bd.From)
-		bx1, ok1 := sx.pos(bd.To)
-		if !ok0 || !ok1 || bx1-bx0 < 0.5 {
-			continue
-		}
-		fill, op, class := chartPhaseFill, 0.07, "band phase"
-		if i%2 == 1 {
-			op = 0.14
-		}
-		if bd.Kind == "fault" {
-			fill, op, class = chartFaultFill, 0.13, "band fault"
-		}
-		fmt.Fprintf(&b, `<g class="%s"><rect x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="%.2f"><title>%s</title></rect>`,
-			class, f(bx0), f(y0), f(bx1-bx0), f(y1-y0), fill, op, htmlEsc(bd.Label))
-		if bd.Kind == "fault" {
-			fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-opacity="0.6"/>`, f(bx0), f(bx0), f(y0), f(y1), fill)
-		}
-		if lbl := clipLabel(bd.Label, int((bx1-bx0-6)/chartCharWidth)); lbl != "" {
-			color := "#374151"
-			if bd.Kind == "fault" {
-				color = "#9b1c1c"
-			}
-			fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text>`, f(bx0+3), f(y0+12+float64(12*bd.Row)), color, htmlEsc(lbl))
-		}
-		b.WriteString(`</g>`)
-	}
-
-	// Grid and ticks.
-	b.WriteString(`<g class="axis x">`)
-	for _, t := range sx.ticks {
-		px, _ := sx.pos(t.Value)
-		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="#e5e7eb"/>`, f(px), f(px), f(y0), f(y1))
-		fmt.Fprintf(&b, `<text class="tick" x="%s" y="%s" text-anchor="middle" fill="#4b5563">%s</text>`, f(px), f(y1+15), htmlEsc(t.Label))
-	}
-	if c.X.Label != "" {
-		fmt.Fprintf(&b, `<text class="label" x="%s" y="%s" text-anchor="middle" fill="#111827">%s</text>`, f((x0+x1)/2), f(y1+34), htmlEsc(c.X.Label))
-	}
-	b.WriteString(`</g><g class="axis y">`)
-	for _, t := range sy.ticks {
-		py, _ := sy.pos(t.Value)
-		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="#e5e7eb"/>`, f(x0), f(x1), f(py), f(py))
-		fmt.Fprintf(&b, `<text class="tick" x="%s" y="%s" text-anchor="end" fill="#4b5563">%s</text>`, f(x0-6), f(py+4), htmlEsc(t.Label))
-	}
-	if c.Y.Label != "" {
-		fmt.Fprintf(&b, `<text class="label" transform="translate(14 %s) rotate(-90)" text-anchor="middle" fill="#111827">%s</text>`, f((y0+y1)/2), htmlEsc(c.Y.Label))
-	}
-	b.WriteString(`</g>`)
-	fmt.Fprintf(&b, `<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#9ca3af"/>`, f(x0), f(y0), f(x1-x0), f(y1-y0))
-
-	// Rules.
-	for _, m := range c.Markers {
-		color := m.Color
-		if color == "" {
-			color = "#9b1c1c"
-		}
-		if m.Vertical {
-			if !sx.in(m.At) {
-				continue
-			}
-			px, _ := sx.pos(m.At)
-			fmt.Fprintf(&b, `<g class="marker"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="1.5" stroke-dasharray="2 3"/>`, f(px), f(px), f(y0), f(y1), color)
-			anchor, tx := "start", px+4
-			if px > (x0+x1)/2 {
-				anchor, tx = "end", px-4
-			}
-			fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="%s" fill="%s">%s</text></g>`, f(tx), f(y1-6), anchor, color, htmlEsc(m.Label))
-			continue
-		}
-		if !sy.in(m.At) {
-			continue
-		}
-		py, _ := sy.pos(m.At)
-		fmt.Fprintf(&b, `<g class="marker"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="1.5" stroke-dasharray="6 3"/>`, f(x0), f(x1), f(py), f(py), color)
-		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text></g>`, f(x0+4), f(py-4), color, htmlEsc(m.Label))
-	}
-
-	// Series.
-	points := 0
-	for i, s := range c.Series {
-		n := min(len(s.X), len(s.Y))
-		var d strings.Builder
-		pen := false
-		var dots []string
-		for j := 0; j < n; j++ {
-			px, okx := sx.pos(s.X[j])
-			py, oky := sy.pos(s.Y[j])
-			if !okx || !oky {
-				pen = false
-				continue
-			}
-			points++
-			if pen {
-				d.WriteString("L")
-			} else {
-				d.WriteString("M")
-				pen = true
-			}
-			d.WriteString(f(px) + " " + f(py))
-			if s.Points || s.NoLine {
-				dots = append(dots, fmt.Sprintf(`<circle cx="%s" cy="%s" r="3.5"/>`, f(px), f(py)))
-			}
-		}
-		fmt.Fprintf(&b, `<g class="series" data-series="%s">`, htmlEsc(s.Name))
-		if !s.NoLine && d.Len() > 0 {
-			dash := ""
-			if s.Dash {
-				dash = ` stroke-dasharray="6 4"`
-			}
-			fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.8" stroke-linejoin="round"%s><title>%s</title></path>`,
-				d.String(), colors[i], dash, htmlEsc(s.Name))
-		}
-		if len(dots) > 0 {
-			fill := colors[i]
-			if s.Hollow {
-				fill = "#fff"
-			}
-			fmt.Fprintf(&b, `<g fill="%s" stroke="%s" stroke-width="1.5">%s</g>`, fill, colors[i], strings.Join(dots, ""))
-		}
-		b.WriteString(`</g>`)
-	}
-	if points == 0 {
-		msg := c.Empty
-		if msg == "" {
-			msg = "no data"
-		}
-		fmt.Fprintf(&b, `<text class="empty" x="%s" y="%s" text-anchor="middle" fill="#6b7280" font-size="14">%s</text>`, f((x0+x1)/2), f((y0+y1)/2), htmlEsc(msg))
-	}
-
-	// Legend.
-	for _, e := range legend {
-		fmt.Fprintf(&b, `<g class="legend">`)
-		if e.line {
-			dash := ""
-			if e.dash {
-				dash = ` stroke-dasharray="6 4"`
-			}
-			fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2"%s/>`, f(e.x), f(e.x+24), f(e.y-4), f(e.y-4), e.color, dash)
-		}
-		if e.dot {
-			fill := e.color
-			if e.hollow {
-				fill = "#fff"
-			}
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3.5" fill="%s" stroke="%s" stroke-width="1.5"/>`, f(e.x+12), f(e.y-4), fill, e.color)
-		}
-		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="#111827">%s</text></g>`, f(e.x+30), f(e.y), htmlEsc(e.label))
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // every interpolated string above is escaped
-}
-
-// ---------------------------------------------------------------------
-// Axis formats and data helpers
-
-// durTick labels a latency axis tick (nanoseconds): 250µs, 2.5ms, 1s.
-func durTick(v float64) string {
-	a := math.Abs(v)
-	unit, div := "ns", 1.0
-	switch {
-	case a == 0:
-		return "0"
-	case a >= 1e9:
-		unit, div = "s", 1e9
-	case a >= 1e6:
-		unit, div = "ms", 1e6
-	case a >= 1e3:
-		unit, div = "µs", 1e3
-	}
-	return strconv.FormatFloat(v/div, 'g', 4, 64) + unit
-}
-
-// secTick labels a time axis tick (seconds).
-func secTick(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) + "s" }
-
-// rateTick labels a rate or count axis tick: 500, 2500, 12k, 1.5M.
-func rateTick(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1e6:
-		return strconv.FormatFloat(v/1e6, 'g', 4, 64) + "M"
-	case a >= 1e4:
-		return strconv.FormatFloat(v/1e3, 'g', 4, 64) + "k"
-	}
-	return strconv.FormatFloat(v, 'g', 6, 64)
-}
-
-// NinesAxis is the x axis of a percentile distribution: x = −log10(1−q),
-// so 90 %, 99 %, 99.9 % … are evenly spaced, from p50 to p99.999.
-func NinesAxis() Axis {
-	return Axis{
-		Label: "percentile",
-		Min:   ninesOf(0.5), Max: 5,
-		Ticks: []Tick{{ninesOf(0.5), "50"}, {1, "90"}, {2, "99"}, {3, "99.9"}, {4, "99.99"}, {5, "99.999"}},
-	}
-}
-
-// nines is −log10(1−q): 0.9 → 1, 0.99 → 2.
-func ninesOf(q float64) float64 { return -math.Log10(1 - q) }
+// A run as chart data
 
 // percentileCurve samples h's quantile function on a fine grid of the
 // nines axis, from p50 up to p99.999 or to where the histogram runs out
@@ -605,7 +33,7 @@ func percentileCurve(h *hdr.Histogram) (xs, ys []float64) {
 		return nil, nil
 	}
 	const steps = 240
-	lo, hi := ninesOf(0.5), 5.0
+	lo, hi := chart.Nines(0.5), 5.0
 	if top := math.Log10(float64(h.TotalCount())); top < hi {
 		hi = math.Max(top, lo)
 	}
@@ -619,26 +47,6 @@ func percentileCurve(h *hdr.Histogram) (xs, ys []float64) {
 		ys = append(ys, float64(v))
 	}
 	return xs, ys
-}
-
-// latencyScale picks a log y axis when the values span more than ~30×.
-func latencyScale(vals ...[]float64) Scale {
-	lo, hi := math.Inf(1), 0.0
-	for _, vs := range vals {
-		for _, v := range vs {
-			if v > 0 && !math.IsNaN(v) {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-			}
-		}
-	}
-	if hi > 0 && hi/lo > 30 {
-		return ScaleLog10
-	}
-	return ScaleLinear
-}
-
-func latencyAxis(vals ...[]float64) Axis {
-	return Axis{Label: "latency", Scale: latencyScale(vals...), FromZero: true, Format: durTick}
 }
 
 // timeline is a run's per-second series.
@@ -669,21 +77,21 @@ func timelineOf(s *analysis.Summary) runTimeline {
 	return tl
 }
 
-// runBands returns a run's phases and faults as bands, in seconds.
-func runBands(f *File, prefix string) (bands []Band, markers []Marker) {
+// runSpans returns a run's phases and faults as bands, in seconds.
+func runSpans(f *File, prefix string) (bands []chart.Span, markers []chart.Marker) {
 	for _, p := range f.Summary.Phases {
 		label := prefix + p.Name
 		if p.Warmup {
 			label += " (warm-up)"
 		}
-		bands = append(bands, Band{From: p.Start.Seconds(), To: (p.Start + p.Duration).Seconds(), Label: label, Kind: "phase"})
+		bands = append(bands, chart.Span{From: p.Start.Seconds(), To: (p.Start + p.Duration).Seconds(), Label: label, Kind: chart.SpanPhase})
 	}
 	end := runEnd(f)
 	row := 0
 	for _, fw := range f.Faults {
 		label := faultLabel(fw)
 		if fw.Action != "" || (fw.Removed == 0 && fw.Applied.Seconds() >= end) {
-			markers = append(markers, Marker{At: fw.Applied.Seconds(), Vertical: true, Label: label})
+			markers = append(markers, chart.Marker{At: fw.Applied.Seconds(), Vertical: true, Label: label})
 			continue
 		}
 		to := fw.Removed.Seconds()
@@ -691,7 +99,7 @@ func runBands(f *File, prefix string) (bands []Band, markers []Marker) {
 			to = end // never removed
 		}
 		row++
-		bands = append(bands, Band{From: fw.Applied.Seconds(), To: to, Label: label, Kind: "fault", Row: row % 4})
+		bands = append(bands, chart.Span{From: fw.Applied.Seconds(), To: to, Label: label, Kind: chart.SpanFault, Row: row % 4})
 	}
 	return bands, markers
 }
@@ -932,11 +340,11 @@ func WriteHTML(w io.Writer, f *File) error {
 	charts := htmlSection{Title: "Latency"}
 	rx, ry := percentileCurve(tot.ResponseHist)
 	sx, sy := percentileCurve(tot.ServiceHist)
-	dist := &Chart{
+	dist := &chart.Chart{
 		Title: "Percentile distribution (total)",
-		X:     NinesAxis(),
-		Y:     latencyAxis(ry, sy),
-		Series: []Series{
+		X:     chart.NinesAxis(),
+		Y:     chart.LatencyAxis(ry, sy),
+		Series: []chart.Series{
 			{Name: "response time", X: rx, Y: ry},
 			{Name: "service time", X: sx, Y: sy, Dash: true},
 		},
@@ -945,23 +353,23 @@ func WriteHTML(w io.Writer, f *File) error {
 	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(),
 		fmt.Sprintf("Latency at each percentile of the total, computed from its histograms (%d responses). The x axis is logarithmic in the nines: 90, 99, 99.9 … are evenly spaced. A curve ends where the samples run out (1 − q < 1/n).", tot.Response.Count)})
 	tl := timelineOf(s)
-	bands, markers := runBands(f, "")
-	overTime := &Chart{
+	bands, markers := runSpans(f, "")
+	overTime := &chart.Chart{
 		Title:   "Latency over time (per second of completion)",
-		X:       Axis{Label: "time since start", Min: 0, Max: math.Max(runEnd(f), 1), Format: secTick},
-		Y:       latencyAxis(tl.p50, tl.max),
-		Series:  []Series{{Name: "p50", X: tl.t, Y: tl.p50}, {Name: "p99", X: tl.t, Y: tl.p99}, {Name: "max", X: tl.t, Y: tl.max}, {Name: "service p99", X: tl.t, Y: tl.svc99, Dash: true}},
-		Bands:   bands,
+		X:       chart.Axis{Label: "time since start", Min: 0, Max: math.Max(runEnd(f), 1), Format: chart.SecondsTick},
+		Y:       chart.LatencyAxis(tl.p50, tl.max),
+		Series:  []chart.Series{{Name: "p50", X: tl.t, Y: tl.p50}, {Name: "p99", X: tl.t, Y: tl.p99}, {Name: "max", X: tl.t, Y: tl.max}, {Name: "service p99", X: tl.t, Y: tl.svc99, Dash: true}},
+		Spans:   bands,
 		Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{overTime.SVG(),
 		"Response-time percentiles of the requests that completed in each second; grey bands are phases, red bands the fault windows."})
-	tput := &Chart{
+	tput := &chart.Chart{
 		Title:   "Throughput (requests per second)",
 		X:       overTime.X,
-		Y:       Axis{Label: "req/s", FromZero: true, Format: rateTick},
-		Series:  []Series{{Name: "offered", X: tl.t, Y: tl.offered, Dash: true}, {Name: "completed", X: tl.t, Y: tl.completed}, {Name: "errors", X: tl.t, Y: tl.errors, Color: chartFaultFill}},
-		Bands:   bands,
+		Y:       chart.Axis{Label: "req/s", FromZero: true, Format: chart.RateTick},
+		Series:  []chart.Series{{Name: "offered", X: tl.t, Y: tl.offered, Dash: true}, {Name: "completed", X: tl.t, Y: tl.completed}, {Name: "errors", X: tl.t, Y: tl.errors, Color: chart.FaultColor}},
+		Spans:   bands,
 		Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{tput.SVG(),
@@ -1329,12 +737,12 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 	brx, bry := percentileCurve(tb.ResponseHist)
 	asx, asy := percentileCurve(ta.ServiceHist)
 	bsx, bsy := percentileCurve(tb.ServiceHist)
-	ca, cb := chartPalette[0], chartPalette[1]
-	dist := &Chart{
+	ca, cb := chart.Palette(0), chart.Palette(1)
+	dist := &chart.Chart{
 		Title: "Percentile distribution (total)",
-		X:     NinesAxis(),
-		Y:     latencyAxis(ary, bry, asy, bsy),
-		Series: []Series{
+		X:     chart.NinesAxis(),
+		Y:     chart.LatencyAxis(ary, bry, asy, bsy),
+		Series: []chart.Series{
 			{Name: "A response", X: arx, Y: ary, Color: ca}, {Name: "B response", X: brx, Y: bry, Color: cb},
 			{Name: "A service", X: asx, Y: asy, Color: ca, Dash: true}, {Name: "B service", X: bsx, Y: bsy, Color: cb, Dash: true},
 		},
@@ -1342,33 +750,33 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 	}
 	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(), "Solid: response time (from intended send); dashed: service time (from actual send)."})
 	la, lb := timelineOf(a.Summary), timelineOf(b.Summary)
-	bands, markers := runBands(a, "")
+	bands, markers := runSpans(a, "")
 	note := "Bands show A's phases and faults."
 	if !htmlSamePhases(a.Summary, b.Summary) {
 		note = "Grey bands show A's phases; B's phases differ: " + htmlPhaseList(b.Summary) + "."
 	}
 	end := math.Max(math.Max(runEnd(a), runEnd(b)), 1)
-	timeAxis := Axis{Label: "time since start", Min: 0, Max: end, Format: secTick}
-	overTime := &Chart{
+	timeAxis := chart.Axis{Label: "time since start", Min: 0, Max: end, Format: chart.SecondsTick}
+	overTime := &chart.Chart{
 		Title: "Latency over time",
 		X:     timeAxis,
-		Y:     latencyAxis(la.p50, la.p99, lb.p50, lb.p99),
-		Series: []Series{
+		Y:     chart.LatencyAxis(la.p50, la.p99, lb.p50, lb.p99),
+		Series: []chart.Series{
 			{Name: "A p99", X: la.t, Y: la.p99, Color: ca}, {Name: "B p99", X: lb.t, Y: lb.p99, Color: cb},
 			{Name: "A p50", X: la.t, Y: la.p50, Color: ca, Dash: true}, {Name: "B p50", X: lb.t, Y: lb.p50, Color: cb, Dash: true},
 		},
-		Bands: bands, Markers: markers,
+		Spans: bands, Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{overTime.SVG(), "Per-second response-time percentiles, by time since each run's start. " + note})
-	tput := &Chart{
+	tput := &chart.Chart{
 		Title: "Throughput (requests per second)",
 		X:     timeAxis,
-		Y:     Axis{Label: "req/s", FromZero: true, Format: rateTick},
-		Series: []Series{
+		Y:     chart.Axis{Label: "req/s", FromZero: true, Format: chart.RateTick},
+		Series: []chart.Series{
 			{Name: "A completed", X: la.t, Y: la.completed, Color: ca}, {Name: "B completed", X: lb.t, Y: lb.completed, Color: cb},
 			{Name: "A offered", X: la.t, Y: la.offered, Color: ca, Dash: true}, {Name: "B offered", X: lb.t, Y: lb.offered, Color: cb, Dash: true},
 		},
-		Bands: bands, Markers: markers,
+		Spans: bands, Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{tput.SVG(), ""})
 	p.Sections = append(p.Sections, charts)
@@ -1513,25 +921,25 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		p99 = append(p99, float64(s.P99))
 		ach = append(ach, s.Achieved)
 	}
-	var markers []Marker
+	var markers []chart.Marker
 	if knee != nil {
 		label := knee.Label
 		if label == "" {
-			label = "knee " + rateTick(knee.Rate) + " req/s"
+			label = "knee " + chart.RateTick(knee.Rate) + " req/s"
 		}
-		markers = append(markers, Marker{At: knee.Rate, Vertical: true, Label: label})
+		markers = append(markers, chart.Marker{At: knee.Rate, Vertical: true, Label: label})
 	}
 	latMarkers := markers
 	if slo > 0 {
-		latMarkers = append(append([]Marker(nil), markers...), Marker{At: float64(slo), Label: "SLO p99 < " + FormatDuration(slo), Color: "#b45309"})
+		latMarkers = append(append([]chart.Marker(nil), markers...), chart.Marker{At: float64(slo), Label: "SLO p99 < " + FormatDuration(slo), Color: "#b45309"})
 	}
-	rateAxis := Axis{Label: "offered rate (req/s)", FromZero: true, Pad: 0.03, Format: rateTick}
-	yl := latencyAxis(p50, p99, bad99)
-	lat := &Chart{
+	rateAxis := chart.Axis{Label: "offered rate (req/s)", FromZero: true, Pad: 0.03, Format: chart.RateTick}
+	yl := chart.LatencyAxis(p50, p99, bad99)
+	lat := &chart.Chart{
 		Title: "Latency against offered rate",
 		X:     rateAxis,
 		Y:     yl,
-		Series: []Series{
+		Series: []chart.Series{
 			{Name: "p50", X: ox, Y: p50, Points: true},
 			{Name: "p99", X: ox, Y: p99, Points: true},
 			{Name: "saturated or invalid step (p99)", X: badX, Y: bad99, NoLine: true, Hollow: true, Color: "#6b7280"},
@@ -1546,11 +954,11 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 	for _, s := range steps {
 		hi = math.Max(hi, math.Max(s.Offered, s.Achieved))
 	}
-	tput := &Chart{
+	tput := &chart.Chart{
 		Title: "Achieved against offered rate",
 		X:     rateAxis,
-		Y:     Axis{Label: "achieved (req/s)", FromZero: true, Format: rateTick},
-		Series: []Series{
+		Y:     chart.Axis{Label: "achieved (req/s)", FromZero: true, Format: chart.RateTick},
+		Series: []chart.Series{
 			{Name: "achieved", X: ox, Y: ach, Points: true},
 			{Name: "ideal (achieved = offered)", X: []float64{0, hi}, Y: []float64{0, hi}, Dash: true, Color: "#9ca3af"},
 			{Name: "saturated or invalid step", X: badX, Y: badAch, NoLine: true, Hollow: true, Color: "#6b7280"},
@@ -1617,7 +1025,7 @@ func WriteHTMLBatch(w io.Writer, f *File) error {
 		byRate[c.Rate] = append(byRate[c.Rate], c)
 	}
 	sort.Float64s(rates)
-	var series []Series
+	var series []chart.Series
 	var allP99 []float64
 	for _, r := range rates {
 		var x, y, fx, fy []float64
@@ -1634,13 +1042,13 @@ func WriteHTMLBatch(w io.Writer, f *File) error {
 			}
 		}
 		series = append(series,
-			Series{Name: "cells at " + formatRate(r) + " items/s", X: x, Y: y, NoLine: true, Points: true},
-			Series{Name: "frontier at " + formatRate(r) + " items/s", X: fx, Y: fy, Points: true})
+			chart.Series{Name: "cells at " + formatRate(r) + " items/s", X: x, Y: y, NoLine: true, Points: true},
+			chart.Series{Name: "frontier at " + formatRate(r) + " items/s", X: fx, Y: fy, Points: true})
 	}
-	ch := &Chart{
+	ch := &chart.Chart{
 		Title:  "Item p99 against throughput (valid cells)",
-		X:      Axis{Label: "throughput (items/s)", FromZero: true, Pad: 0.05, Format: rateTick},
-		Y:      latencyAxis(allP99),
+		X:      chart.Axis{Label: "throughput (items/s)", FromZero: true, Pad: 0.05, Format: chart.RateTick},
+		Y:      chart.LatencyAxis(allP99),
 		Series: series,
 		Empty:  "no valid cells",
 	}

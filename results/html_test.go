@@ -14,6 +14,7 @@ import (
 
 	"tailgate/analysis"
 	"tailgate/generator"
+	"tailgate/results/internal/chart"
 )
 
 // reportRun builds a deterministic 14-second run through the Collector:
@@ -335,53 +336,6 @@ func TestWriteHTMLSweep(t *testing.T) {
 	}
 }
 
-func TestChartAxes(t *testing.T) {
-	tests := []struct {
-		a      Axis
-		vals   []float64
-		lo, hi float64
-		ticks  []string
-	}{
-		// a latency axis from zero: nice 1-2-5 steps in ns, labelled in ms
-		{Axis{FromZero: true, Format: durTick}, []float64{1.2e6, 8.7e6}, 0, 1e7, []string{"0", "2ms", "4ms", "6ms", "8ms", "10ms"}},
-		// a log axis widened to 1-2-5 values, ticks at 1, 2, 5 per decade
-		{Axis{Scale: ScaleLog10, Format: durTick}, []float64{1.5e6, 30e6}, math.Log10(1e6), math.Log10(50e6), []string{"1ms", "2ms", "5ms", "10ms", "20ms", "50ms"}},
-		// fixed ticks on a fixed range: the nines
-		{NinesAxis(), nil, ninesOf(0.5), 5, []string{"50", "90", "99", "99.9", "99.99", "99.999"}},
-		// a single value is widened around itself
-		{Axis{Format: rateTick}, []float64{500, 500}, 200, 800, []string{"200", "400", "600", "800"}},
-		// no data at all
-		{Axis{}, nil, 0, 1, []string{"0", "0.2", "0.4", "0.6", "0.8", "1"}},
-	}
-	for i, tt := range tests {
-		s := tt.a.resolve(tt.vals, 0, 100)
-		if math.Abs(s.lo-tt.lo) > 1e-9 || math.Abs(s.hi-tt.hi) > 1e-9 {
-			t.Errorf("%d: range [%g, %g], want [%g, %g]", i, s.lo, s.hi, tt.lo, tt.hi)
-		}
-		var got []string
-		for _, tk := range s.ticks {
-			got = append(got, tk.Label)
-		}
-		if strings.Join(got, " ") != strings.Join(tt.ticks, " ") {
-			t.Errorf("%d: ticks %q, want %q", i, got, tt.ticks)
-		}
-	}
-}
-
-func TestChartSeriesGaps(t *testing.T) {
-	c := &Chart{Title: "gaps", Y: Axis{Scale: ScaleLog10},
-		Series: []Series{{Name: "s", X: []float64{0, 1, 2, 3, 4}, Y: []float64{1, 2, math.NaN(), 4, 0}}}}
-	svg := string(c.SVG())
-	d := regexp.MustCompile(`<path d="([^"]*)"`).FindStringSubmatch(svg)
-	if d == nil {
-		t.Fatal("no path")
-	}
-	// NaN and a non-positive value on a log axis break the line: two pieces.
-	if m := strings.Count(d[1], "M"); m != 2 {
-		t.Errorf("path %q has %d pieces, want 2", d[1], m)
-	}
-}
-
 func TestPercentileCurve(t *testing.T) {
 	h := analysis.NewHistogram()
 	for i := 1; i <= 1000; i++ {
@@ -395,7 +349,7 @@ func TestPercentileCurve(t *testing.T) {
 	if got := xs[len(xs)-1]; math.Abs(got-3) > 1e-9 {
 		t.Errorf("curve ends at x = %g, want 3", got)
 	}
-	if xs[0] != ninesOf(0.5) || math.Abs(ys[0]-500e3) > 1e3 {
+	if xs[0] != chart.Nines(0.5) || math.Abs(ys[0]-500e3) > 1e3 {
 		t.Errorf("curve starts at (%g, %g), want p50 = 500µs", xs[0], ys[0])
 	}
 	for i := 1; i < len(ys); i++ {
