@@ -42,7 +42,13 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 			p.Verdicts = append(p.Verdicts, vv)
 		}
 	}
-	ta, tb := &a.Summary.Total, &b.Summary.Total
+	p.Sections = append(p.Sections, htmlCompareSummary(&a.Summary.Total, &b.Summary.Total), htmlCompareCharts(a, b), htmlComparePhases(a.Summary, b.Summary))
+	return p.write(w)
+}
+
+// htmlCompareSummary sets the totals of A and B side by side, with B's
+// change relative to A.
+func htmlCompareSummary(ta, tb *analysis.PhaseSummary) htmlSection {
 	sum := htmlSection{Title: "Summary (total)"}
 	t := htmlTable{Head: []string{"", "A", "B", "B vs A"}}
 	durRow := func(n string, x, y time.Duration) {
@@ -62,8 +68,14 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 	)
 	sum.Tables = append(sum.Tables, t)
 	sum.Notes = append(sum.Notes, "One run against one run: a difference smaller than the run-to-run noise means nothing. Repeat and interleave runs (A B A B …) before trusting a change.")
-	p.Sections = append(p.Sections, sum)
+	return sum
+}
 
+// htmlCompareCharts overlays A (first colour) and B (second): their
+// percentile distributions, and their latency and throughput by time
+// since each run's start, with A's phases and faults shaded.
+func htmlCompareCharts(a, b *File) htmlSection {
+	ta, tb := &a.Summary.Total, &b.Summary.Total
 	charts := htmlSection{Title: "Latency"}
 	arx, ary := percentileCurve(ta.ResponseHist)
 	brx, bry := percentileCurve(tb.ResponseHist)
@@ -82,7 +94,7 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 	}
 	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(), "Solid: response time (from intended send); dashed: service time (from actual send)."})
 	la, lb := timelineOf(a.Summary), timelineOf(b.Summary)
-	bands, markers := runSpans(a, "")
+	spans, markers := runSpans(a, "")
 	note := "Bands show A's phases and faults."
 	if !htmlSamePhases(a.Summary, b.Summary) {
 		note = "Grey bands show A's phases; B's phases differ: " + htmlPhaseList(b.Summary) + "."
@@ -97,7 +109,7 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 			{Name: "A p99", X: la.t, Y: la.p99, Color: ca}, {Name: "B p99", X: lb.t, Y: lb.p99, Color: cb},
 			{Name: "A p50", X: la.t, Y: la.p50, Color: ca, Dash: true}, {Name: "B p50", X: lb.t, Y: lb.p50, Color: cb, Dash: true},
 		},
-		Spans: bands, Markers: markers,
+		Spans: spans, Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{overTime.SVG(), "Per-second response-time percentiles, by time since each run's start. " + note})
 	tput := &chart.Chart{
@@ -108,16 +120,20 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 			{Name: "A completed", X: la.t, Y: la.completed, Color: ca}, {Name: "B completed", X: lb.t, Y: lb.completed, Color: cb},
 			{Name: "A offered", X: la.t, Y: la.offered, Color: ca, Dash: true}, {Name: "B offered", X: lb.t, Y: lb.offered, Color: cb, Dash: true},
 		},
-		Spans: bands, Markers: markers,
+		Spans: spans, Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{tput.SVG(), ""})
-	p.Sections = append(p.Sections, charts)
+	return charts
+}
 
-	ph := htmlSection{Title: "Phases"}
+// htmlComparePhases matches the phases of A and B by name (A's first,
+// then those only B has) and sets their rates and percentiles side by
+// side, then the totals.
+func htmlComparePhases(a, b *analysis.Summary) htmlSection {
 	pt := htmlTable{Head: []string{"phase", "A achieved/s", "B achieved/s", "A p50", "B p50", "A p99", "B p99", "p99 B vs A", "A p99.9", "B p99.9"}}
 	seen := map[string]bool{}
 	var names []string
-	for _, s := range []*analysis.Summary{a.Summary, b.Summary} {
+	for _, s := range []*analysis.Summary{a, b} {
 		for _, x := range s.Phases {
 			if !seen[x.Name] {
 				seen[x.Name] = true
@@ -125,13 +141,32 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 			}
 		}
 	}
-	find := func(s *analysis.Summary, n string) *analysis.PhaseSummary {
-		for i := range s.Phases {
-			if s.Phases[i].Name == n {
-				return &s.Phases[i]
-			}
+	for _, n := range names {
+		pt.Rows = append(pt.Rows, htmlComparePhaseRow(n, findPhase(a, n), findPhase(b, n)))
+	}
+	pt.Rows = append(pt.Rows, htmlComparePhaseRow("total", &a.Total, &b.Total))
+	return htmlSection{Title: "Phases", Tables: []htmlTable{pt}}
+}
+
+// findPhase returns s's phase named n, or nil (never the total, unlike
+// phaseNamed: a phase that one run lacks shows as missing).
+func findPhase(s *analysis.Summary, n string) *analysis.PhaseSummary {
+	for i := range s.Phases {
+		if s.Phases[i].Name == n {
+			return &s.Phases[i]
 		}
-		return nil
+	}
+	return nil
+}
+
+// htmlComparePhaseRow is one phase of A against the same of B; a phase
+// one run lacks (nil) shows dashes.
+func htmlComparePhaseRow(label string, x, y *analysis.PhaseSummary) []htmlCell {
+	rate := func(p *analysis.PhaseSummary) htmlCell {
+		if p == nil {
+			return numCell("—")
+		}
+		return numCell(formatRate(p.AchievedRate))
 	}
 	dur := func(p *analysis.PhaseSummary, d func(*analysis.PhaseSummary) time.Duration) htmlCell {
 		if p == nil {
@@ -139,30 +174,14 @@ func WriteHTMLCompare(w io.Writer, a, b *File, title string) error {
 		}
 		return numCell(FormatDuration(d(p)))
 	}
-	rate := func(p *analysis.PhaseSummary) htmlCell {
-		if p == nil {
-			return numCell("—")
-		}
-		return numCell(formatRate(p.AchievedRate))
+	p50 := func(p *analysis.PhaseSummary) time.Duration { return p.Response.P50 }
+	p99 := func(p *analysis.PhaseSummary) time.Duration { return p.Response.P99 }
+	p999 := func(p *analysis.PhaseSummary) time.Duration { return p.Response.P999 }
+	d := numCell("—")
+	if x != nil && y != nil {
+		d = relChange(float64(x.Response.P99), float64(y.Response.P99))
 	}
-	addRow := func(label string, x, y *analysis.PhaseSummary) {
-		d := numCell("—")
-		if x != nil && y != nil {
-			d = relChange(float64(x.Response.P99), float64(y.Response.P99))
-		}
-		pt.Rows = append(pt.Rows, []htmlCell{nameCell(label), rate(x), rate(y),
-			dur(x, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P50 }), dur(y, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P50 }),
-			dur(x, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P99 }), dur(y, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P99 }),
-			d,
-			dur(x, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P999 }), dur(y, func(p *analysis.PhaseSummary) time.Duration { return p.Response.P999 })})
-	}
-	for _, n := range names {
-		addRow(n, find(a.Summary, n), find(b.Summary, n))
-	}
-	addRow("total", ta, tb)
-	ph.Tables = append(ph.Tables, pt)
-	p.Sections = append(p.Sections, ph)
-	return p.write(w)
+	return []htmlCell{nameCell(label), rate(x), rate(y), dur(x, p50), dur(y, p50), dur(x, p99), dur(y, p99), d, dur(x, p999), dur(y, p999)}
 }
 
 // change prints y relative to x: "+12.3%", "−4.0%"; worse is not

@@ -23,22 +23,34 @@ func WriteHTML(w io.Writer, f *File) error {
 		return fmt.Errorf("write html: result has no summary")
 	}
 	f = f.Redacted()
-	s := f.Summary
-	tot := &s.Total
-	p := &htmlPage{Title: runTitle(f), Meta: runMeta(f)}
-	if f.Interrupted {
-		p.Warnings = append(p.Warnings, "Interrupted: these are partial results.")
-	}
-	if tot.Completed() == 0 && tot.Intended > 0 {
-		p.Warnings = append(p.Warnings, "No request completed.")
-	} else if tot.OK == 0 && tot.Intended > 0 {
-		p.Warnings = append(p.Warnings, "Every request failed; see the errors by kind.")
-	}
+	p := &htmlPage{Title: runTitle(f), Meta: runMeta(f), Warnings: runWarnings(f)}
 	if f.Verdict != nil {
 		p.Verdicts = append(p.Verdicts, htmlVerdictOf("Verdict", f.Verdict))
 	}
+	p.Sections = append(p.Sections, htmlRunSummary(&f.Summary.Total), htmlRunCharts(f), htmlRunTables(f))
+	return p.write(w)
+}
 
-	// Headline numbers.
+// runWarnings are the warnings at the top of a run's page: partial
+// results, nothing completed, nothing succeeded.
+func runWarnings(f *File) []string {
+	var ws []string
+	tot := &f.Summary.Total
+	if f.Interrupted {
+		ws = append(ws, "Interrupted: these are partial results.")
+	}
+	if tot.Completed() == 0 && tot.Intended > 0 {
+		ws = append(ws, "No request completed.")
+	} else if tot.OK == 0 && tot.Intended > 0 {
+		ws = append(ws, "Every request failed; see the errors by kind.")
+	}
+	return ws
+}
+
+// htmlRunSummary is the headline numbers of a run's total: cards, both
+// clocks' percentiles side by side, and notes on send lag and censored
+// requests.
+func htmlRunSummary(tot *analysis.PhaseSummary) htmlSection {
 	sum := htmlSection{Title: "Summary"}
 	sum.Cards = []htmlCard{
 		{"requests due", strconv.FormatInt(tot.Intended, 10), fmt.Sprintf("%s req/s offered", formatRate(tot.OfferedRate))},
@@ -63,8 +75,16 @@ func WriteHTML(w io.Writer, f *File) error {
 		lat.Rows = append(lat.Rows, []htmlCell{nameCell(r.n), numCell(FormatDuration(r.a)), numCell(FormatDuration(r.b))})
 	}
 	sum.Tables = append(sum.Tables, lat)
-	sum.Notes = append(sum.Notes, fmt.Sprintf("Send lag (actual − intended send): p50 %s, p99 %s, max %s.",
-		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max)))
+	sum.Notes = htmlLagNotes(tot)
+	return sum
+}
+
+// htmlLagNotes says how late requests were sent, how much of that was
+// the generator's and how much the target's backpressure, and how many
+// requests were censored.
+func htmlLagNotes(tot *analysis.PhaseSummary) []string {
+	notes := []string{fmt.Sprintf("Send lag (actual − intended send): p50 %s, p99 %s, max %s.",
+		FormatDuration(tot.SendLag.P50), FormatDuration(tot.SendLag.P99), FormatDuration(tot.SendLag.Max))}
 	if tot.Lateness.Count > 0 {
 		note := fmt.Sprintf("Of which the scheduler's lateness (the generator's own): p99 %s, max %s.",
 			FormatDuration(tot.Lateness.P99), FormatDuration(tot.Lateness.Max))
@@ -72,14 +92,19 @@ func WriteHTML(w io.Writer, f *File) error {
 			note += fmt.Sprintf(" Waits for an in-flight slot (the target held the generator back): %d requests, p50 %s, p99 %s, max %s.",
 				tot.SlotWait.Count, FormatDuration(tot.SlotWait.P50), FormatDuration(tot.SlotWait.P99), FormatDuration(tot.SlotWait.Max))
 		}
-		sum.Notes = append(sum.Notes, note)
+		notes = append(notes, note)
 	}
 	if tot.Censored > 0 {
-		sum.Notes = append(sum.Notes, fmt.Sprintf("%d requests were censored: unanswered when the run's deadline came, they are in the response times at their lower bound.", tot.Censored))
+		notes = append(notes, fmt.Sprintf("%d requests were censored: unanswered when the run's deadline came, they are in the response times at their lower bound.", tot.Censored))
 	}
-	p.Sections = append(p.Sections, sum)
+	return notes
+}
 
-	// Charts.
+// htmlRunCharts draws a run: the percentile distribution of the total,
+// latency over time and throughput over time, with the phases and
+// faults shaded.
+func htmlRunCharts(f *File) htmlSection {
+	tot := &f.Summary.Total
 	charts := htmlSection{Title: "Latency"}
 	rx, ry := percentileCurve(tot.ResponseHist)
 	sx, sy := percentileCurve(tot.ServiceHist)
@@ -95,14 +120,14 @@ func WriteHTML(w io.Writer, f *File) error {
 	}
 	charts.Charts = append(charts.Charts, htmlChart{dist.SVG(),
 		fmt.Sprintf("Latency at each percentile of the total, computed from its histograms (%d responses). The x axis is logarithmic in the nines: 90, 99, 99.9 … are evenly spaced. A curve ends where the samples run out (1 − q < 1/n).", tot.Response.Count)})
-	tl := timelineOf(s)
-	bands, markers := runSpans(f, "")
+	tl := timelineOf(f.Summary)
+	spans, markers := runSpans(f, "")
 	overTime := &chart.Chart{
 		Title:   "Latency over time (per second of completion)",
 		X:       chart.Axis{Label: "time since start", Min: 0, Max: math.Max(runEnd(f), 1), Format: chart.SecondsTick},
 		Y:       chart.LatencyAxis(tl.p50, tl.max),
 		Series:  []chart.Series{{Name: "p50", X: tl.t, Y: tl.p50}, {Name: "p99", X: tl.t, Y: tl.p99}, {Name: "max", X: tl.t, Y: tl.max}, {Name: "service p99", X: tl.t, Y: tl.svc99, Dash: true}},
-		Spans:   bands,
+		Spans:   spans,
 		Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{overTime.SVG(),
@@ -112,37 +137,48 @@ func WriteHTML(w io.Writer, f *File) error {
 		X:       overTime.X,
 		Y:       chart.Axis{Label: "req/s", FromZero: true, Format: chart.RateTick},
 		Series:  []chart.Series{{Name: "offered", X: tl.t, Y: tl.offered, Dash: true}, {Name: "completed", X: tl.t, Y: tl.completed}, {Name: "errors", X: tl.t, Y: tl.errors, Color: chart.FaultColor}},
-		Spans:   bands,
+		Spans:   spans,
 		Markers: markers,
 	}
 	charts.Charts = append(charts.Charts, htmlChart{tput.SVG(),
 		"Offered counts requests by their intended send second; completed counts them by the second they finished (with or without error)."})
-	p.Sections = append(p.Sections, charts)
+	return charts
+}
 
-	// Tables.
+// htmlRunTables is a run's tables: phases, endpoints (with how the load
+// was balanced), faults, outcomes, the generator and the settings.
+func htmlRunTables(f *File) htmlSection {
+	s := f.Summary
 	tabs := htmlSection{Title: "Phases and outcomes"}
 	tabs.Tables = append(tabs.Tables, htmlPhaseTable(s))
 	if len(s.Endpoints) > 0 {
 		tabs.Tables = append(tabs.Tables, htmlEndpointTable(f))
-		note := fmt.Sprintf("Imbalance (max/mean requests per endpoint): %.2f.", s.Imbalance)
-		if f.Balance != nil {
-			note = fmt.Sprintf("Balanced by %s over %d endpoints. ", f.Balance.Strategy, len(s.Endpoints)) + note
-			for _, r := range f.Balance.Removed {
-				if r.KeysMoved < 0 {
-					tabs.Notes = append(tabs.Notes, fmt.Sprintf("Endpoint %d (%s) lost at %s.", r.Endpoint, r.Addr, FormatDuration(r.At)))
-				} else {
-					tabs.Notes = append(tabs.Notes, fmt.Sprintf("Endpoint %d (%s) lost at %s: %.1f%% of %d keys moved.", r.Endpoint, r.Addr, FormatDuration(r.At), 100*r.KeysMoved, r.Keys))
-				}
-			}
-		}
-		tabs.Notes = append([]string{note}, tabs.Notes...)
+		tabs.Notes = htmlBalanceNotes(f)
 	}
 	if len(f.Faults) > 0 {
 		tabs.Tables = append(tabs.Tables, htmlFaultTable(f.Faults))
 	}
-	tabs.Tables = append(tabs.Tables, htmlCountsTable(tot), htmlGeneratorTable(s), htmlSettingsTable(f))
-	p.Sections = append(p.Sections, tabs)
-	return p.write(w)
+	tabs.Tables = append(tabs.Tables, htmlCountsTable(&s.Total), htmlGeneratorTable(s), htmlSettingsTable(f))
+	return tabs
+}
+
+// htmlBalanceNotes says how evenly the endpoints were loaded, by what
+// strategy, and which endpoints were lost when.
+func htmlBalanceNotes(f *File) []string {
+	s := f.Summary
+	note := fmt.Sprintf("Imbalance (max/mean requests per endpoint): %.2f.", s.Imbalance)
+	if f.Balance == nil {
+		return []string{note}
+	}
+	notes := []string{fmt.Sprintf("Balanced by %s over %d endpoints. ", f.Balance.Strategy, len(s.Endpoints)) + note}
+	for _, r := range f.Balance.Removed {
+		if r.KeysMoved < 0 {
+			notes = append(notes, fmt.Sprintf("Endpoint %d (%s) lost at %s.", r.Endpoint, r.Addr, FormatDuration(r.At)))
+		} else {
+			notes = append(notes, fmt.Sprintf("Endpoint %d (%s) lost at %s: %.1f%% of %d keys moved.", r.Endpoint, r.Addr, FormatDuration(r.At), 100*r.KeysMoved, r.Keys))
+		}
+	}
+	return notes
 }
 
 func runTitle(f *File) string {

@@ -41,21 +41,45 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 	if title == "" {
 		title = "tailgate sweep"
 	}
-	p := &htmlPage{Title: title}
-	var ox, p50, p99, ach, bad99, badX, badAch []float64
+	sec := htmlSection{Title: "Sweep"}
+	sec.Notes = append(sec.Notes, notes...)
+	if knee != nil {
+		sec.Notes = append(sec.Notes, knee.Label)
+	}
+	sec.Charts = htmlSweepCharts(steps, knee, slo)
+	sec.Tables = []htmlTable{htmlSweepTable(steps, slo)}
+	p := &htmlPage{Title: title, Sections: []htmlSection{sec}}
+	return p.write(w)
+}
+
+// sweepSeries are a sweep's steps as chart data: the offered rate, p50,
+// p99 and achieved rate of the steps that count, and the offered rate,
+// p99 and achieved rate of those that do not ("bad").
+type sweepSeries struct {
+	ox, p50, p99, ach   []float64
+	badX, bad99, badAch []float64
+}
+
+func sweepSeriesOf(steps []SweepPoint) sweepSeries {
+	var ss sweepSeries
 	for _, s := range steps {
 		if !s.Valid {
-			badX = append(badX, s.Offered)
-			bad99 = append(bad99, float64(s.P99))
-			badAch = append(badAch, s.Achieved)
+			ss.badX = append(ss.badX, s.Offered)
+			ss.bad99 = append(ss.bad99, float64(s.P99))
+			ss.badAch = append(ss.badAch, s.Achieved)
 			continue
 		}
-		ox = append(ox, s.Offered)
-		p50 = append(p50, float64(s.P50))
-		p99 = append(p99, float64(s.P99))
-		ach = append(ach, s.Achieved)
+		ss.ox = append(ss.ox, s.Offered)
+		ss.p50 = append(ss.p50, float64(s.P50))
+		ss.p99 = append(ss.p99, float64(s.P99))
+		ss.ach = append(ss.ach, s.Achieved)
 	}
-	var markers []chart.Marker
+	return ss
+}
+
+// sweepMarkers returns the knee as a rule for both charts, and the rules
+// of the latency chart: the knee and the SLO.
+func sweepMarkers(knee *KneeMark, slo time.Duration) (markers, latMarkers []chart.Marker) {
 	if knee != nil {
 		label := knee.Label
 		if label == "" {
@@ -63,26 +87,30 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		}
 		markers = append(markers, chart.Marker{At: knee.Rate, Vertical: true, Label: label})
 	}
-	latMarkers := markers
+	latMarkers = markers
 	if slo > 0 {
 		latMarkers = append(append([]chart.Marker(nil), markers...), chart.Marker{At: float64(slo), Label: "SLO p99 < " + FormatDuration(slo), Color: "#b45309"})
 	}
+	return markers, latMarkers
+}
+
+// htmlSweepCharts draws latency against offered rate and achieved
+// against offered rate, the steps that do not count as rings.
+func htmlSweepCharts(steps []SweepPoint, knee *KneeMark, slo time.Duration) []htmlChart {
+	ss := sweepSeriesOf(steps)
+	markers, latMarkers := sweepMarkers(knee, slo)
 	rateAxis := chart.Axis{Label: "offered rate (req/s)", FromZero: true, Pad: 0.03, Format: chart.RateTick}
-	yl := chart.LatencyAxis(p50, p99, bad99)
 	lat := &chart.Chart{
 		Title: "Latency against offered rate",
 		X:     rateAxis,
-		Y:     yl,
+		Y:     chart.LatencyAxis(ss.p50, ss.p99, ss.bad99),
 		Series: []chart.Series{
-			{Name: "p50", X: ox, Y: p50, Points: true},
-			{Name: "p99", X: ox, Y: p99, Points: true},
-			{Name: "saturated or invalid step (p99)", X: badX, Y: bad99, NoLine: true, Hollow: true, Color: "#6b7280"},
+			{Name: "p50", X: ss.ox, Y: ss.p50, Points: true},
+			{Name: "p99", X: ss.ox, Y: ss.p99, Points: true},
+			{Name: "saturated or invalid step (p99)", X: ss.badX, Y: ss.bad99, NoLine: true, Hollow: true, Color: "#6b7280"},
 		},
 		Markers: latMarkers,
 		Empty:   "no steps",
-	}
-	if len(badX) == 0 {
-		lat.Series = lat.Series[:2]
 	}
 	var hi float64
 	for _, s := range steps {
@@ -93,25 +121,25 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		X:     rateAxis,
 		Y:     chart.Axis{Label: "achieved (req/s)", FromZero: true, Format: chart.RateTick},
 		Series: []chart.Series{
-			{Name: "achieved", X: ox, Y: ach, Points: true},
+			{Name: "achieved", X: ss.ox, Y: ss.ach, Points: true},
 			{Name: "ideal (achieved = offered)", X: []float64{0, hi}, Y: []float64{0, hi}, Dash: true, Color: "#9ca3af"},
-			{Name: "saturated or invalid step", X: badX, Y: badAch, NoLine: true, Hollow: true, Color: "#6b7280"},
+			{Name: "saturated or invalid step", X: ss.badX, Y: ss.badAch, NoLine: true, Hollow: true, Color: "#6b7280"},
 		},
 		Markers: markers,
 		Empty:   "no steps",
 	}
-	if len(badX) == 0 {
-		tput.Series = tput.Series[:2]
+	if len(ss.badX) == 0 {
+		lat.Series, tput.Series = lat.Series[:2], tput.Series[:2]
 	}
-	sec := htmlSection{Title: "Sweep"}
-	sec.Notes = append(sec.Notes, notes...)
-	if knee != nil {
-		sec.Notes = append(sec.Notes, knee.Label)
-	}
-	sec.Charts = []htmlChart{
+	return []htmlChart{
 		{lat.SVG(), "Response time from the intended send. Rings are steps that do not count: saturated (the target held completions below the offered rate, or its latency kept rising) or invalid (the generator fell behind)."},
 		{tput.SVG(), ""},
 	}
+}
+
+// htmlSweepTable lists the steps: rates, percentiles, state and, with
+// an SLO, whether p99 met it.
+func htmlSweepTable(steps []SweepPoint, slo time.Duration) htmlTable {
 	t := htmlTable{Caption: "Steps", Head: []string{"offered/s", "achieved/s", "achieved/offered", "p50", "p99", "state"}}
 	if slo > 0 {
 		t.Head = append(t.Head, "p99 < "+FormatDuration(slo))
@@ -138,7 +166,5 @@ func WriteHTMLSweep(w io.Writer, steps []SweepPoint, knee *KneeMark, slo time.Du
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	sec.Tables = []htmlTable{t}
-	p.Sections = append(p.Sections, sec)
-	return p.write(w)
+	return t
 }
