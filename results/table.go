@@ -67,6 +67,40 @@ func newTable(w io.Writer, header ...string) *tablewriter.Table {
 func WriteTable(w io.Writer, f *File) error {
 	f = f.Redacted()
 	s := f.Summary
+	tot := &s.Total
+	fmt.Fprintln(w, runHead(f))
+	fmt.Fprintln(w)
+	if err := writeLatency(w, tot); err != nil {
+		return err
+	}
+	if err := writePhases(w, s); err != nil {
+		return err
+	}
+	if len(s.Endpoints) > 0 {
+		if err := writeEndpoints(w, f); err != nil {
+			return err
+		}
+	}
+	writeBreakdown(w, s)
+	writeTargetMetrics(w, s)
+	writeFaults(w, f.Faults)
+	writeCounts(w, tot)
+	writeGenerator(w, s.Generator)
+	writeWrappers(w, f)
+	if f.Verdict != nil {
+		WriteVerdict(w, f.Verdict)
+	}
+	if tot.Completed() == 0 && tot.Intended > 0 {
+		fmt.Fprintln(w, "warning: no request completed successfully or otherwise")
+	} else if tot.OK == 0 && tot.Intended > 0 {
+		fmt.Fprintln(w, "warning: every request failed; see errors by kind")
+	}
+	return nil
+}
+
+// runHead is the run line: kind, target, load, engine, and whether the
+// loop was closed or the run interrupted.
+func runHead(f *File) string {
 	st := f.Settings
 	var head strings.Builder
 	fmt.Fprintf(&head, "tailgate %s → %s", f.Kind, st.Target)
@@ -84,11 +118,12 @@ func WriteTable(w io.Writer, f *File) error {
 	if f.Interrupted {
 		head.WriteString("  [INTERRUPTED: partial results]")
 	}
-	fmt.Fprintln(w, head.String())
-	fmt.Fprintln(w)
+	return head.String()
+}
 
-	tot := &s.Total
-	// Latency: both clocks, plainly labelled.
+// writeLatency writes the total's percentiles on both clocks, plainly
+// labelled, and the send lag under them.
+func writeLatency(w io.Writer, tot *analysis.PhaseSummary) error {
 	lt := newTable(w, "latency", "response time (from intended send)", "service time (from actual send)")
 	rows := []struct {
 		name string
@@ -122,7 +157,12 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
+	return nil
+}
 
+// writePhases writes a row per phase (and the total, when there are
+// several), with a cache-hit column when any phase had hits.
+func writePhases(w io.Writer, s *analysis.Summary) error {
 	hits := false
 	for i := range s.Phases {
 		hits = hits || s.Phases[i].CacheHits > 0
@@ -152,20 +192,16 @@ func WriteTable(w io.Writer, f *File) error {
 		}
 	}
 	if len(s.Phases) > 1 {
-		if err := add(tot, "total"); err != nil {
+		if err := add(&s.Total, "total"); err != nil {
 			return err
 		}
 	}
-	if err := pt.Render(); err != nil {
-		return err
-	}
+	return pt.Render()
+}
 
-	if len(s.Endpoints) > 0 {
-		if err := writeEndpoints(w, f); err != nil {
-			return err
-		}
-	}
-	writeBreakdown(w, s)
+// writeTargetMetrics writes what the target's metrics said in each phase
+// that scraped them.
+func writeTargetMetrics(w io.Writer, s *analysis.Summary) {
 	for i := range s.Phases {
 		if t := s.Phases[i].Target; t != nil {
 			if t.Error != "" && t.Scrapes == 0 {
@@ -176,7 +212,12 @@ func WriteTable(w io.Writer, f *File) error {
 				s.Phases[i].Name, t.CPUCores, t.RSSMax/1e6, FormatDuration(t.GCPauseMax), t.Scrapes)
 		}
 	}
-	for _, fw := range f.Faults {
+}
+
+// writeFaults writes a line per fault or action: what, on which target,
+// in which phase, when, and whether it failed.
+func writeFaults(w io.Writer, faults []FaultWindow) {
+	for _, fw := range faults {
 		what := fw.Type
 		if fw.Action != "" {
 			what = fw.Action
@@ -193,6 +234,11 @@ func WriteTable(w io.Writer, f *File) error {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// writeCounts writes where every request went, the status and error
+// counts (with what the errors said), cache hits and bytes.
+func writeCounts(w io.Writer, tot *analysis.PhaseSummary) {
 	fmt.Fprintf(w, "requests: %d intended = %d completed (%d ok, %d errors) + %d dropped + %d unsent",
 		tot.Intended, tot.Completed(), tot.OK, tot.Errors, tot.Dropped, tot.Unsent)
 	if tot.Censored > 0 {
@@ -217,12 +263,20 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintf(w, "cache hits: %d (%.1f%%)\n", tot.CacheHits, 100*float64(tot.CacheHits)/float64(tot.Completed()))
 	}
 	fmt.Fprintf(w, "bytes: %d in, %d out\n", tot.BytesIn, tot.BytesOut)
-	g := s.Generator
+}
+
+// writeGenerator writes the send loop's own account: sent, in flight,
+// slot waits, and its memory and GC when measured.
+func writeGenerator(w io.Writer, g analysis.GeneratorStats) {
 	fmt.Fprintf(w, "generator: %d sent, peak %d in flight (%d workers), %d waited for a slot", g.Sent, g.PeakInFlight, g.Workers, g.SlotWaits)
 	if g.MaxRSS > 0 {
 		fmt.Fprintf(w, "; max RSS %.1f MB, %d GCs (pause p99 %s, max %s)", float64(g.MaxRSS)/1e6, g.GCCount, FormatDuration(g.GCPauseP99), FormatDuration(g.GCPauseMax))
 	}
 	fmt.Fprintln(w)
+}
+
+// writeWrappers writes what fan-out and hedging did, when they were on.
+func writeWrappers(w io.Writer, f *File) {
 	if fo := f.FanOut; fo != nil {
 		fmt.Fprintf(w, "fan-out: %d sub-requests per request (%d in all); %s\n", fo.N, fo.SubRequests, fo.Sentence)
 	}
@@ -242,15 +296,6 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintf(w, "hedging in %s after %s: %.1f%% extra load (%d duplicates of %d, %d won); delay at the end %s\n",
 			h.Phase, h.After, 100*h.ExtraLoad, h.Hedges, h.Requests, h.HedgeWins, FormatDuration(h.Delay))
 	}
-	if f.Verdict != nil {
-		WriteVerdict(w, f.Verdict)
-	}
-	if tot.Completed() == 0 && tot.Intended > 0 {
-		fmt.Fprintln(w, "warning: no request completed successfully or otherwise")
-	} else if tot.OK == 0 && tot.Intended > 0 {
-		fmt.Fprintln(w, "warning: every request failed; see errors by kind")
-	}
-	return nil
 }
 
 // writeErrorNotes prints, under the error counts, what each kind of error
