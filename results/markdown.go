@@ -21,15 +21,31 @@ import (
 func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 	f, v = f.Redacted(), RedactVerdict(v)
 	var b strings.Builder
-	s := f.Summary
 	conf := v.Policy.Confidence
 	if !(conf > 0 && conf < 1) {
 		conf = analysis.DefaultConfidence
 	}
 	ci := fmt.Sprintf("%s%% CI", trimZeros(fmt.Sprintf("%.1f", 100*conf)))
+	writeMarkdownHeading(&b, f, v)
+	if len(v.Results) > 0 {
+		writeMarkdownObjectives(&b, v.Results, ci)
+	}
+	if s := f.Summary; s != nil {
+		writeMarkdownPhases(&b, s, conf, ci)
+		writeMarkdownErrors(&b, &s.Total)
+	}
+	if len(v.Findings) > 0 {
+		writeMarkdownSelfChecks(&b, v.Findings)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
 
+// writeMarkdownHeading writes the verdict as a heading, what was run,
+// and the verdict's reasons and warnings.
+func writeMarkdownHeading(b *strings.Builder, f *File, v analysis.Verdict) {
 	icon := map[analysis.Status]string{analysis.StatusPass: "✅", analysis.StatusFail: "❌", analysis.StatusInvalid: "⚠️"}[v.Status]
-	fmt.Fprintf(&b, "## %s %s — tailgate %s\n\n", icon, v, mdText(orDefault(f.Kind, "run")))
+	fmt.Fprintf(b, "## %s %s — tailgate %s\n\n", icon, v, mdText(orDefault(f.Kind, "run")))
 	b.WriteString(runLine(f))
 	b.WriteString("\n\n")
 	switch v.Status {
@@ -39,96 +55,99 @@ func WriteMarkdown(w io.Writer, f *File, v analysis.Verdict) error {
 		b.WriteString("Objectives not met:\n\n")
 	}
 	for _, r := range v.Reasons {
-		fmt.Fprintf(&b, "- %s\n", mdText(r))
+		fmt.Fprintf(b, "- %s\n", mdText(r))
 	}
 	if len(v.Reasons) > 0 {
 		b.WriteString("\n")
 	}
 	for _, wn := range v.Warnings {
-		fmt.Fprintf(&b, "> **Warning:** %s\n\n", mdText(wn))
+		fmt.Fprintf(b, "> **Warning:** %s\n\n", mdText(wn))
 	}
+}
 
-	if len(v.Results) > 0 {
-		b.WriteString("### Objectives\n\n")
-		fmt.Fprintf(&b, "| phase | objective | measured [%s] | threshold | margin | result |\n", ci)
-		b.WriteString("|---|---|--:|--:|--:|---|\n")
-		for _, r := range v.Results {
-			o := r.Objective
-			measured, threshold, margin := "—", mdThreshold(o), "—"
-			if !r.NoData {
-				measured = mdValue(o, r.Measured)
-				if r.HasCI {
-					measured = mdDurCI(time.Duration(r.Measured), time.Duration(r.CILo), time.Duration(r.CIHi))
-				}
-				margin = mdMargin(r)
+// writeMarkdownObjectives writes the objectives' table: measured with
+// its interval (ci names its level), threshold, margin, result.
+func writeMarkdownObjectives(b *strings.Builder, results []analysis.ObjectiveResult, ci string) {
+	b.WriteString("### Objectives\n\n")
+	fmt.Fprintf(b, "| phase | objective | measured [%s] | threshold | margin | result |\n", ci)
+	b.WriteString("|---|---|--:|--:|--:|---|\n")
+	for _, r := range results {
+		o := r.Objective
+		measured, threshold, margin := "—", mdThreshold(o), "—"
+		if !r.NoData {
+			measured = mdValue(o, r.Measured)
+			if r.HasCI {
+				measured = mdDurCI(time.Duration(r.Measured), time.Duration(r.CILo), time.Duration(r.CIHi))
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", mdCell(r.Phase), mdCellCode(o.Name()), measured, threshold, margin, mdResult(r))
+			margin = mdMargin(r)
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(b, "| %s | `%s` | %s | %s | %s | %s |\n", mdCell(r.Phase), mdCellCode(o.Name()), measured, threshold, margin, mdResult(r))
 	}
+	b.WriteString("\n")
+}
 
-	if s != nil {
-		b.WriteString("### Phases\n\n")
-		fmt.Fprintf(&b, "| phase | duration | offered/s | achieved/s | errors | dropped | p50 | p99 [%s] | p99.9 | max |\n", ci)
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-		row := func(p *analysis.PhaseSummary, cell string) {
-			p99 := mdDur(p.Response.P99)
-			if p.ResponseHist != nil && p.ResponseHist.TotalCount() > 0 {
-				if lo, hi, ok := analysis.QuantileCI(p.ResponseHist, 0.99, conf); ok {
-					p99 = mdDurCI(p.Response.P99, lo, hi)
-				} else {
-					p99 += fmt.Sprintf(" (no CI: %d samples)", p.ResponseHist.TotalCount())
-				}
+// writeMarkdownPhases writes the phases' table (and the total, when
+// there are several), p99 with its interval at confidence conf.
+func writeMarkdownPhases(b *strings.Builder, s *analysis.Summary, conf float64, ci string) {
+	b.WriteString("### Phases\n\n")
+	fmt.Fprintf(b, "| phase | duration | offered/s | achieved/s | errors | dropped | p50 | p99 [%s] | p99.9 | max |\n", ci)
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	row := func(p *analysis.PhaseSummary, cell string) {
+		p99 := mdDur(p.Response.P99)
+		if p.ResponseHist != nil && p.ResponseHist.TotalCount() > 0 {
+			if lo, hi, ok := analysis.QuantileCI(p.ResponseHist, 0.99, conf); ok {
+				p99 = mdDurCI(p.Response.P99, lo, hi)
+			} else {
+				p99 += fmt.Sprintf(" (no CI: %d samples)", p.ResponseHist.TotalCount())
 			}
-			fmt.Fprintf(&b, "| %s | %v | %s | %s | %d | %d | %s | %s | %s | %s |\n",
-				cell, p.Duration.Round(time.Millisecond), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
-				p.Errors, p.Dropped, mdDur(p.Response.P50), p99, mdDur(p.Response.P999), mdDur(p.Response.Max))
 		}
-		for i := range s.Phases {
-			p := &s.Phases[i]
-			name := p.Name
-			if p.Warmup {
-				name += " (warm-up)"
-			}
-			row(p, mdCell(name))
-		}
-		if len(s.Phases) > 1 {
-			row(&s.Total, "**total**")
-		}
-		b.WriteString("\n")
-		writeMarkdownErrors(&b, &s.Total)
+		fmt.Fprintf(b, "| %s | %v | %s | %s | %d | %d | %s | %s | %s | %s |\n",
+			cell, p.Duration.Round(time.Millisecond), formatRate(p.OfferedRate), formatRate(p.AchievedRate),
+			p.Errors, p.Dropped, mdDur(p.Response.P50), p99, mdDur(p.Response.P999), mdDur(p.Response.Max))
 	}
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		name := p.Name
+		if p.Warmup {
+			name += " (warm-up)"
+		}
+		row(p, mdCell(name))
+	}
+	if len(s.Phases) > 1 {
+		row(&s.Total, "**total**")
+	}
+	b.WriteString("\n")
+}
 
-	if len(v.Findings) > 0 {
-		bad := 0
-		for _, fd := range v.Findings {
-			if !fd.OK {
-				bad++
-			}
+// writeMarkdownSelfChecks writes the self-checks' table, each failed one
+// with its advice.
+func writeMarkdownSelfChecks(b *strings.Builder, findings []analysis.Finding) {
+	bad := 0
+	for _, fd := range findings {
+		if !fd.OK {
+			bad++
 		}
-		fmt.Fprintf(&b, "### Self-checks (%d of %d passed)\n\n", len(v.Findings)-bad, len(v.Findings))
-		b.WriteString("| check | phase | measured | limit | result |\n")
-		b.WriteString("|---|---|---|---|---|\n")
-		for _, fd := range v.Findings {
-			check := fd.Check
-			if fd.Subject != "" {
-				check += " " + fd.Subject
-			}
-			result := "✅"
-			switch {
-			case fd.OK:
-			case fd.Blame == analysis.BlameTarget:
-				result = "🎯 about the target: " + mdCell(fd.Advice)
-			default:
-				result = "⚠️ " + mdCell(fd.Advice)
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(check), mdCell(orDefault(fd.Phase, "run")),
-				mdCell(fd.Measured), mdCell(fd.Limit), result)
-		}
-		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	fmt.Fprintf(b, "### Self-checks (%d of %d passed)\n\n", len(findings)-bad, len(findings))
+	b.WriteString("| check | phase | measured | limit | result |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, fd := range findings {
+		check := fd.Check
+		if fd.Subject != "" {
+			check += " " + fd.Subject
+		}
+		result := "✅"
+		switch {
+		case fd.OK:
+		case fd.Blame == analysis.BlameTarget:
+			result = "🎯 about the target: " + mdCell(fd.Advice)
+		default:
+			result = "⚠️ " + mdCell(fd.Advice)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdCell(check), mdCell(orDefault(fd.Phase, "run")),
+			mdCell(fd.Measured), mdCell(fd.Limit), result)
+	}
+	b.WriteString("\n")
 }
 
 // writeMarkdownErrors lists, per kind of error, a few of its messages and
