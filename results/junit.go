@@ -88,47 +88,31 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // checked.
 func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 	f, v = f.Redacted(), RedactVerdict(v)
-	s := f.Summary
-	suite := junitSuite{Name: "tailgate", Time: seconds(runTime(f))}
+	suite := junitSuiteOf(f, v)
+	doc := junitSuites{Name: "tailgate", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
+		Time: suite.Time, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write JUnit: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// junitSuiteOf is the one test suite of a verdict: its properties, a case
+// per objective (and one for a target that answered nothing), a case per
+// self-check, the counts, and the verdict as the suite's output.
+func junitSuiteOf(f *File, v analysis.Verdict) junitSuite {
+	suite := junitSuite{Name: "tailgate", Time: seconds(runTime(f)), Properties: junitProperties(f, v)}
 	if !f.Started.IsZero() {
 		suite.Timestamp = f.Started.UTC().Format("2006-01-02T15:04:05")
 	}
-	prop := func(name, value string) {
-		if value != "" {
-			suite.Properties = append(suite.Properties, junitProperty{Name: name, Value: value})
-		}
-	}
-	prop("verdict", v.String())
-	prop("target", f.Settings.Target)
-	prop("profile", f.Settings.Profile)
-	prop("tool_version", f.ToolVersion)
-	if v.Policy.Uncertain != analysis.UncertainFail {
-		prop("policy.uncertain", v.Policy.Uncertain.String())
-	}
-
 	for _, r := range v.Results {
-		c := junitCase{Classname: "tailgate." + r.Phase, Name: r.Objective.Name()}
-		if p := phaseNamed(s, r.Phase); p != nil {
-			c.Time = seconds(p.Duration)
-		} else {
-			c.Time = seconds(0)
-		}
-		detail := objectiveDetail(r)
-		switch {
-		case r.NoData && phaseNamed(s, r.Phase) == nil:
-			c.Error = &junitProblem{Message: r.Note, Type: "config", Text: xmlSafe(detail)}
-		case !r.Pass:
-			typ := "slo"
-			if r.Uncertain {
-				typ = "slo-uncertain"
-			} else if r.NoData {
-				typ = "no-data"
-			}
-			c.Failure = &junitProblem{Message: r.Describe(), Type: typ, Text: xmlSafe(detail)}
-		default:
-			c.SystemOut = &junitText{xmlSafe(detail)}
-		}
-		suite.Cases = append(suite.Cases, c)
+		suite.Cases = append(suite.Cases, junitObjectiveCase(f.Summary, r))
 	}
 	if v.Status == analysis.StatusFail && len(v.Reasons) > 0 && strings.HasPrefix(v.Reasons[0], "the target answered none") {
 		// Not an objective: the rule that a service that answered nothing
@@ -137,28 +121,7 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 			Failure: &junitProblem{Message: xmlSafe(v.Reasons[0]), Type: "target", Text: xmlSafe(v.Reasons[0])}})
 	}
 	for _, fd := range v.Findings {
-		c := junitCase{Classname: "tailgate.selfcheck", Name: fd.Check, Time: seconds(0)}
-		if fd.Blame == analysis.BlameTarget {
-			c.Classname = "tailgate.target"
-		}
-		if fd.Phase != "" {
-			c.Classname += "." + fd.Phase
-		}
-		if fd.Subject != "" {
-			c.Name += " " + fd.Subject
-		}
-		text := fmt.Sprintf("measured: %s\nlimit: %s", fd.Measured, fd.Limit)
-		if fd.OK {
-			c.SystemOut = &junitText{xmlSafe(text)}
-		} else if fd.Blame == analysis.BlameTarget {
-			// Evidence about the target, not a fault of the measurement:
-			// the objectives it touched fail (or not) on their own.
-			c.SystemOut = &junitText{xmlSafe("finding about the target: " + text + "\n" + fd.Advice)}
-		} else {
-			c.Error = &junitProblem{Message: fmt.Sprintf("%s (limit %s)", fd.Measured, fd.Limit), Type: "invalid",
-				Text: xmlSafe(text + "\nadvice: " + fd.Advice)}
-		}
-		suite.Cases = append(suite.Cases, c)
+		suite.Cases = append(suite.Cases, junitFindingCase(fd))
 	}
 	for _, c := range suite.Cases {
 		suite.Tests++
@@ -178,19 +141,81 @@ func WriteJUnit(w io.Writer, f *File, v analysis.Verdict) error {
 		fmt.Fprintf(&out, "warning: %s\n", wn)
 	}
 	suite.SystemOut = &junitText{xmlSafe(out.String())}
+	return suite
+}
 
-	doc := junitSuites{Name: "tailgate", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
-		Time: suite.Time, Suites: []junitSuite{suite}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+// junitProperties are the suite's properties: the verdict, what was run,
+// and a policy other than the default.
+func junitProperties(f *File, v analysis.Verdict) []junitProperty {
+	var props []junitProperty
+	prop := func(name, value string) {
+		if value != "" {
+			props = append(props, junitProperty{Name: name, Value: value})
+		}
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("write JUnit: %w", err)
+	prop("verdict", v.String())
+	prop("target", f.Settings.Target)
+	prop("profile", f.Settings.Profile)
+	prop("tool_version", f.ToolVersion)
+	if v.Policy.Uncertain != analysis.UncertainFail {
+		prop("policy.uncertain", v.Policy.Uncertain.String())
 	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return props
+}
+
+// junitObjectiveCase is an objective as a test case: an error when its
+// phase does not exist, a failure when it was not met, passing otherwise.
+func junitObjectiveCase(s *analysis.Summary, r analysis.ObjectiveResult) junitCase {
+	c := junitCase{Classname: "tailgate." + r.Phase, Name: r.Objective.Name()}
+	if p := phaseNamed(s, r.Phase); p != nil {
+		c.Time = seconds(p.Duration)
+	} else {
+		c.Time = seconds(0)
+	}
+	detail := objectiveDetail(r)
+	switch {
+	case r.NoData && phaseNamed(s, r.Phase) == nil:
+		c.Error = &junitProblem{Message: r.Note, Type: "config", Text: xmlSafe(detail)}
+	case !r.Pass:
+		typ := "slo"
+		if r.Uncertain {
+			typ = "slo-uncertain"
+		} else if r.NoData {
+			typ = "no-data"
+		}
+		c.Failure = &junitProblem{Message: r.Describe(), Type: typ, Text: xmlSafe(detail)}
+	default:
+		c.SystemOut = &junitText{xmlSafe(detail)}
+	}
+	return c
+}
+
+// junitFindingCase is a self-check as a test case: an error when the
+// generator's measurement failed it, passing (with the finding as
+// output) when it passed or is evidence about the target.
+func junitFindingCase(fd analysis.Finding) junitCase {
+	c := junitCase{Classname: "tailgate.selfcheck", Name: fd.Check, Time: seconds(0)}
+	if fd.Blame == analysis.BlameTarget {
+		c.Classname = "tailgate.target"
+	}
+	if fd.Phase != "" {
+		c.Classname += "." + fd.Phase
+	}
+	if fd.Subject != "" {
+		c.Name += " " + fd.Subject
+	}
+	text := fmt.Sprintf("measured: %s\nlimit: %s", fd.Measured, fd.Limit)
+	if fd.OK {
+		c.SystemOut = &junitText{xmlSafe(text)}
+	} else if fd.Blame == analysis.BlameTarget {
+		// Evidence about the target, not a fault of the measurement:
+		// the objectives it touched fail (or not) on their own.
+		c.SystemOut = &junitText{xmlSafe("finding about the target: " + text + "\n" + fd.Advice)}
+	} else {
+		c.Error = &junitProblem{Message: fmt.Sprintf("%s (limit %s)", fd.Measured, fd.Limit), Type: "invalid",
+			Text: xmlSafe(text + "\nadvice: " + fd.Advice)}
+	}
+	return c
 }
 
 // runTime is how long the run sent load.
