@@ -50,34 +50,61 @@ type MergeReport struct {
 // histogram geometry differ. Per-second service-time percentiles, which
 // have no interval histograms, are the largest of the segments'.
 func Merge(files []*File, names []string) (*File, MergeReport, error) {
-	var rep MergeReport
 	if len(files) == 0 {
-		return nil, rep, fmt.Errorf("nothing to merge")
+		return nil, MergeReport{}, fmt.Errorf("nothing to merge")
 	}
-	base := files[0]
+	rep, err := checkSegments(files, names)
+	if err != nil {
+		return nil, rep, err
+	}
+	out := mergedFile(files[0], rep)
+	sum, err := mergeSummaries(out, files, names, &rep)
+	if err != nil {
+		return nil, rep, err
+	}
+	out.Summary = sum
+	hs, err := New(out.Kind, sum)
+	if err != nil {
+		return nil, rep, err
+	}
+	out.Histograms = hs.Histograms
+	if len(rep.Missing) > 0 {
+		rep.Findings = append(rep.Findings, analysis.Finding{
+			Check: "segments", Measured: fmt.Sprintf("segments %v of %d missing", rep.Missing, rep.Count),
+			Limit: "all present", Advice: "the merged run saw only part of the load: rerun or find the missing result files (or --allow-partial)",
+		})
+	}
+	return out, rep, nil
+}
+
+// checkSegments checks that files ran the same plan as the first, and
+// that they are either all whole runs or distinct segments of one split;
+// it reports the split and which segments are present and missing.
+func checkSegments(files []*File, names []string) (MergeReport, error) {
+	var rep MergeReport
 	seen := map[uint64]string{}
 	for k, f := range files {
-		if err := sameRun(base, f); err != nil {
-			return nil, rep, fmt.Errorf("%s and %s: %v", names[0], names[k], err)
+		if err := sameRun(files[0], f); err != nil {
+			return rep, fmt.Errorf("%s and %s: %v", names[0], names[k], err)
 		}
 		if f.Settings.Segment == "" {
 			continue
 		}
 		i, n, err := ParseSegment(f.Settings.Segment)
 		if err != nil {
-			return nil, rep, fmt.Errorf("%s: %v", names[k], err)
+			return rep, fmt.Errorf("%s: %v", names[k], err)
 		}
 		if rep.Count != 0 && n != rep.Count {
-			return nil, rep, fmt.Errorf("%s is segment %s but %s is of %d", names[k], f.Settings.Segment, names[0], rep.Count)
+			return rep, fmt.Errorf("%s is segment %s but %s is of %d", names[k], f.Settings.Segment, names[0], rep.Count)
 		}
 		rep.Count = n
 		if prev, dup := seen[i]; dup {
-			return nil, rep, fmt.Errorf("segment %d/%d twice: %s and %s", i+1, n, prev, names[k])
+			return rep, fmt.Errorf("segment %d/%d twice: %s and %s", i+1, n, prev, names[k])
 		}
 		seen[i] = names[k]
 	}
 	if rep.Count > 0 && len(seen) != len(files) {
-		return nil, rep, fmt.Errorf("cannot merge segments with whole runs")
+		return rep, fmt.Errorf("cannot merge segments with whole runs")
 	}
 	for i := uint64(0); i < rep.Count; i++ {
 		if _, ok := seen[i]; ok {
@@ -86,7 +113,12 @@ func Merge(files []*File, names []string) (*File, MergeReport, error) {
 			rep.Missing = append(rep.Missing, int(i+1))
 		}
 	}
+	return rep, nil
+}
 
+// mergedFile is the merged result before its summary: base's plan, with
+// the segments present ("1,2,4/4") when the files were segments.
+func mergedFile(base *File, rep MergeReport) *File {
 	out := &File{
 		Schema: Schema, SchemaVersion: SchemaVersion, ToolVersion: base.ToolVersion, Kind: base.Kind,
 		Command: base.Command, Settings: base.Settings, Started: base.Started, Ended: base.Ended,
@@ -99,10 +131,18 @@ func Merge(files []*File, names []string) (*File, MergeReport, error) {
 		}
 		out.Settings.Segment = strings.Join(parts, ",") + "/" + strconv.FormatUint(rep.Count, 10)
 	}
+	return out
+}
+
+// mergeSummaries adds up the files' summaries and recomputes what is
+// derived from the sums. It widens out's time span to all the files',
+// marks it interrupted when any was, and records in rep the spread of
+// the start times and the self-checks each segment failed.
+func mergeSummaries(out *File, files []*File, names []string, rep *MergeReport) (*analysis.Summary, error) {
+	base := files[0]
 	sum := &analysis.Summary{IntervalSpan: base.Summary.IntervalSpan}
 	first, last := base.Started, base.Started
 	for k, f := range files {
-		s := f.Summary
 		out.Interrupted = out.Interrupted || f.Interrupted
 		if f.Started.Before(out.Started) {
 			out.Started = f.Started
@@ -111,26 +151,9 @@ func Merge(files []*File, names []string) (*File, MergeReport, error) {
 			out.Ended = f.Ended
 		}
 		first, last = minTime(first, f.Started), maxTime(last, f.Started)
-		if err := addGenerator(&sum.Generator, &s.Generator); err != nil {
-			return nil, rep, err
+		if err := addSummary(sum, f.Summary, k == 0, names[k]); err != nil {
+			return nil, err
 		}
-		if k == 0 {
-			sum.Phases = make([]analysis.PhaseSummary, len(s.Phases))
-		}
-		for i := range s.Phases {
-			if err := addPhase(&sum.Phases[i], &s.Phases[i]); err != nil {
-				return nil, rep, fmt.Errorf("%s: phase %q: %v", names[k], s.Phases[i].Name, err)
-			}
-		}
-		if err := addPhase(&sum.Total, &s.Total); err != nil {
-			return nil, rep, fmt.Errorf("%s: total: %v", names[k], err)
-		}
-		sum.Late += s.Late
-		if err := addIntervals(sum, s); err != nil {
-			return nil, rep, fmt.Errorf("%s: %v", names[k], err)
-		}
-		addSeconds(sum, s)
-		addEndpoints(sum, s)
 		if f.Verdict != nil {
 			for _, fd := range f.Verdict.Findings {
 				if !fd.OK {
@@ -146,23 +169,38 @@ func Merge(files []*File, names []string) (*File, MergeReport, error) {
 	}
 	finish(&sum.Total)
 	if err := secondsFromIntervals(sum); err != nil {
-		return nil, rep, err
+		return nil, err
 	}
 	endpointShares(sum)
 	sum.Generator.Interrupted = out.Interrupted
-	out.Summary = sum
-	hs, err := New(out.Kind, sum)
-	if err != nil {
-		return nil, rep, err
+	return sum, nil
+}
+
+// addSummary adds s (the first of the files when first, named name) to
+// sum: the generator's counts, every phase, the total, late results,
+// intervals, seconds and endpoints.
+func addSummary(sum, s *analysis.Summary, first bool, name string) error {
+	if err := addGenerator(&sum.Generator, &s.Generator); err != nil {
+		return err
 	}
-	out.Histograms = hs.Histograms
-	if len(rep.Missing) > 0 {
-		rep.Findings = append(rep.Findings, analysis.Finding{
-			Check: "segments", Measured: fmt.Sprintf("segments %v of %d missing", rep.Missing, rep.Count),
-			Limit: "all present", Advice: "the merged run saw only part of the load: rerun or find the missing result files (or --allow-partial)",
-		})
+	if first {
+		sum.Phases = make([]analysis.PhaseSummary, len(s.Phases))
 	}
-	return out, rep, nil
+	for i := range s.Phases {
+		if err := addPhase(&sum.Phases[i], &s.Phases[i]); err != nil {
+			return fmt.Errorf("%s: phase %q: %v", name, s.Phases[i].Name, err)
+		}
+	}
+	if err := addPhase(&sum.Total, &s.Total); err != nil {
+		return fmt.Errorf("%s: total: %v", name, err)
+	}
+	sum.Late += s.Late
+	if err := addIntervals(sum, s); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	addSeconds(sum, s)
+	addEndpoints(sum, s)
+	return nil
 }
 
 // sameRun checks that b ran the same plan as a.
