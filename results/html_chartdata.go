@@ -66,14 +66,16 @@ func timelineOf(s *analysis.Summary) runTimeline {
 	return tl
 }
 
-// runSpans returns a run's phases and faults as bands, in seconds.
-func runSpans(f *File, prefix string) (bands []chart.Span, markers []chart.Marker) {
+// runSpans returns a run's phases and fault windows as shaded spans, in
+// seconds, and its one-off actions (and faults applied at the very end)
+// as vertical markers.
+func runSpans(f *File, prefix string) (spans []chart.Span, markers []chart.Marker) {
 	for _, p := range f.Summary.Phases {
 		label := prefix + p.Name
 		if p.Warmup {
 			label += " (warm-up)"
 		}
-		bands = append(bands, chart.Span{From: p.Start.Seconds(), To: (p.Start + p.Duration).Seconds(), Label: label, Kind: chart.SpanPhase})
+		spans = append(spans, chart.Span{From: p.Start.Seconds(), To: (p.Start + p.Duration).Seconds(), Label: label, Kind: chart.SpanPhase})
 	}
 	end := runEnd(f)
 	row := 0
@@ -88,9 +90,9 @@ func runSpans(f *File, prefix string) (bands []chart.Span, markers []chart.Marke
 			to = end // never removed
 		}
 		row++
-		bands = append(bands, chart.Span{From: fw.Applied.Seconds(), To: to, Label: label, Kind: chart.SpanFault, Row: row % 4})
+		spans = append(spans, chart.Span{From: fw.Applied.Seconds(), To: to, Label: label, Kind: chart.SpanFault, Row: row % 4})
 	}
-	return bands, markers
+	return spans, markers
 }
 
 // runEnd is where a run's time axis ends, in seconds.
@@ -105,6 +107,8 @@ func runEnd(f *File) float64 {
 	return end
 }
 
+// faultLabel names a fault on a chart: "slow-db 10% on db", or the
+// action, with "[failed]" when applying it failed.
 func faultLabel(fw FaultWindow) string {
 	what := fw.Type
 	if fw.Name != "" {
