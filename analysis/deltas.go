@@ -22,8 +22,28 @@ func ratio(a, b float64) float64 {
 	return b/a - 1
 }
 
+// latency returns the deltas of latencyMetrics for the phases of set: the
+// metric on each side's merged runs, a Mann–Whitney test on per-run values
+// when both sides have enough runs, and an interval for each change (see
+// Compare). It returns nil, with a warning, when a side has no responses.
 func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
-	var merged [2]sparse
+	merged, ok := c.mergedLatency(label, set)
+	if !ok {
+		return nil
+	}
+	ds := c.latencyPoints(label, merged)
+	if c.mannWhitney() {
+		c.latencyMannWhitney(set, ds)
+	}
+	boots, method := c.bootLatency(label, set, rng, ds)
+	c.latencyIntervals(label, merged, boots, method, ds)
+	return ds
+}
+
+// mergedLatency merges each side's phases of set, every run, into one
+// sparse histogram. ok is false, with a warning, when a side has no
+// responses.
+func (c *comparer) mergedLatency(label string, set []int) (merged [2]sparse, ok bool) {
 	for i, s := range c.sides {
 		h, dropped := s.mergeSparse(set, nil)
 		if dropped > 0 {
@@ -31,10 +51,17 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 		}
 		if h.total == 0 {
 			c.warn("%s: %s has no responses: latency not compared", label, s.label)
-			return nil
+			return merged, false
 		}
 		merged[i] = h
 	}
+	return merged, true
+}
+
+// latencyPoints returns one delta per latency metric with each side's
+// value, the change and, below the max, each side's order-statistic
+// interval; it warns of a side with fewer responses than a quantile needs.
+func (c *comparer) latencyPoints(label string, merged [2]sparse) []Delta {
 	conf := c.opt.Conf
 	ds := make([]Delta, len(latencyMetrics))
 	for i, m := range latencyMetrics {
@@ -58,36 +85,40 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 		}
 		ds[i] = d
 	}
-	if c.mannWhitney() {
-		var per [2][]sparse
-		for j, s := range c.sides {
-			for r := range s.ph {
-				if h, _ := s.mergeSparse(set, []int{r}); h.total > 0 {
-					per[j] = append(per[j], h)
-				}
+	return ds
+}
+
+// latencyMannWhitney sets each latency delta's Mann–Whitney test on the
+// runs' values of its quantile (runs without responses left out).
+func (c *comparer) latencyMannWhitney(set []int, ds []Delta) {
+	var per [2][]sparse
+	for j, s := range c.sides {
+		for r := range s.ph {
+			if h, _ := s.mergeSparse(set, []int{r}); h.total > 0 {
+				per[j] = append(per[j], h)
 			}
-		}
-		for i, q := range latencyQ {
-			var v [2][]float64
-			for j := range per {
-				for _, h := range per[j] {
-					v[j] = append(v[j], float64(h.value(q)))
-				}
-			}
-			ds[i].U, ds[i].PValue = MannWhitney(v[0], v[1])
 		}
 	}
+	for i, q := range latencyQ {
+		var v [2][]float64
+		for j := range per {
+			for _, h := range per[j] {
+				v[j] = append(v[j], float64(h.value(q)))
+			}
+		}
+		ds[i].U, ds[i].PValue = MannWhitney(v[0], v[1])
+	}
+}
 
-	// Each side is resampled over its runs when it has several, else over
-	// blocks of its intervals; without intervals, over blocks of its
-	// per-second rows (an approximation) or not at all.
-	multi := c.sides[0].runs() > 1 && c.sides[1].runs() > 1
+// bootLatency resamples each side over its runs when it has several, else
+// over blocks of its intervals; without intervals, over blocks of its
+// per-second rows (an approximation) or not at all (nil). method describes
+// the resampling, with %s for the metric where it depends on it.
+func (c *comparer) bootLatency(label string, set []int, rng *rand.Rand, ds []Delta) (boots *boot, method string) {
 	histOK := true
 	for _, s := range c.sides {
 		histOK = histOK && (s.runs() > 1 || s.all(set, func(p *PhaseHistograms) bool { return p.nIntervals() >= 2 }))
 	}
-	var boots *boot
-	var method string
 	switch {
 	case histOK:
 		var t [2]*histTables
@@ -106,6 +137,14 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 		boots, lay = c.bootLatencyRows(set, rng, ds)
 		method = c.describe(lay, [2]int{1, 1}, set, "per-second %s values", label) + pairedNote(boots) + " (approximation)"
 	}
+	return boots, method
+}
+
+// latencyIntervals sets each latency delta's interval, method and
+// verdict: from the bootstrap replicates when there are any, else from
+// each side's order-statistic interval; a single run's max gets none.
+func (c *comparer) latencyIntervals(label string, merged [2]sparse, boots *boot, method string, ds []Delta) {
+	multi := c.sides[0].runs() > 1 && c.sides[1].runs() > 1
 	for i, q := range latencyQ {
 		d := &ds[i]
 		switch {
@@ -124,7 +163,6 @@ func (c *comparer) latency(label string, set []int, rng *rand.Rand) []Delta {
 		}
 		c.finish(d)
 	}
-	return ds
 }
 
 func newDelta(phase string, m CompareMetric) Delta {
@@ -201,40 +239,70 @@ func pairedNote(b *boot) string {
 // whole phase.
 type countUnit struct{ errs, done, secs float64 }
 
+// counts returns the error-rate and throughput deltas for the phases of
+// set: the metric on each side's runs together, a Mann–Whitney test on
+// per-run values when both sides have enough runs, and an interval for
+// each change (see Compare). The error rate is left out, with a warning,
+// when a side completed nothing.
 func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
-	sum := func(s *sideData, runs []int) (t countUnit, achieved float64) {
-		var rateDur float64
-		n := 0
-		for _, r := range runs {
-			for _, p := range set {
-				ph := s.ph[r][p]
-				t.errs += float64(ph.Errors)
-				t.done += float64(ph.OK + ph.Errors)
-				t.secs += ph.Duration.Seconds()
-				rateDur += ph.Achieved * ph.Duration.Seconds()
-				achieved += ph.Achieved
-				n++
-			}
-		}
-		if t.secs > 0 {
-			achieved = rateDur / t.secs
-		} else if n > 0 {
-			achieved /= float64(n)
-		}
-		return t, achieved
-	}
-	allRuns := func(s *sideData) []int {
-		runs := make([]int, s.runs())
-		for r := range runs {
-			runs[r] = r
-		}
-		return runs
-	}
 	var tot [2]countUnit
 	var ach [2]float64
 	for j, s := range c.sides {
-		tot[j], ach[j] = sum(s, allRuns(s))
+		tot[j], ach[j] = s.countTotals(set, s.allRuns())
 	}
+	ds := c.countPoints(label, tot, ach)
+	if c.mannWhitney() {
+		c.countMannWhitney(set, ds)
+	}
+	if lay, units, ok := c.countUnits(set); ok {
+		c.bootCounts(label, set, rng, lay, units, ds)
+	} else {
+		c.analyticCounts(ds, tot)
+	}
+	for i := range ds {
+		c.finish(&ds[i])
+	}
+	return ds
+}
+
+// allRuns is the index of every run of s.
+func (s *sideData) allRuns() []int {
+	runs := make([]int, s.runs())
+	for r := range runs {
+		runs[r] = r
+	}
+	return runs
+}
+
+// countTotals adds up the phases of set in the given runs: errors,
+// completed requests and seconds, and the achieved rate weighted by
+// duration (the plain mean of the phases' rates when no phase has one).
+func (s *sideData) countTotals(set []int, runs []int) (t countUnit, achieved float64) {
+	var rateDur float64
+	n := 0
+	for _, r := range runs {
+		for _, p := range set {
+			ph := s.ph[r][p]
+			t.errs += float64(ph.Errors)
+			t.done += float64(ph.OK + ph.Errors)
+			t.secs += ph.Duration.Seconds()
+			rateDur += ph.Achieved * ph.Duration.Seconds()
+			achieved += ph.Achieved
+			n++
+		}
+	}
+	if t.secs > 0 {
+		achieved = rateDur / t.secs
+	} else if n > 0 {
+		achieved /= float64(n)
+	}
+	return t, achieved
+}
+
+// countPoints returns the error-rate delta (an absolute difference; left
+// out, with a warning, when a side completed nothing) and the throughput
+// delta, from each side's totals and achieved rate.
+func (c *comparer) countPoints(label string, tot [2]countUnit, ach [2]float64) []Delta {
 	var ds []Delta
 	if tot[0].done > 0 && tot[1].done > 0 {
 		d := newDelta(label, CompareErrorRate)
@@ -248,29 +316,34 @@ func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
 	d := newDelta(label, CompareThroughput)
 	d.A, d.B = ach[0], ach[1]
 	d.Rel = ratio(d.A, d.B)
-	ds = append(ds, d)
-	if c.mannWhitney() {
-		for i := range ds {
-			var v [2][]float64
-			for j, s := range c.sides {
-				for r := range s.ph {
-					t, a := sum(s, []int{r})
-					if ds[i].Metric == CompareThroughput {
-						v[j] = append(v[j], a)
-					} else if t.done > 0 {
-						v[j] = append(v[j], t.errs/t.done)
-					}
+	return append(ds, d)
+}
+
+// countMannWhitney sets each count delta's Mann–Whitney test on the
+// runs' values: achieved rates, or error rates of runs that completed
+// something.
+func (c *comparer) countMannWhitney(set []int, ds []Delta) {
+	for i := range ds {
+		var v [2][]float64
+		for j, s := range c.sides {
+			for r := range s.ph {
+				t, a := s.countTotals(set, []int{r})
+				if ds[i].Metric == CompareThroughput {
+					v[j] = append(v[j], a)
+				} else if t.done > 0 {
+					v[j] = append(v[j], t.errs/t.done)
 				}
 			}
-			ds[i].U, ds[i].PValue = MannWhitney(v[0], v[1])
 		}
+		ds[i].U, ds[i].PValue = MannWhitney(v[0], v[1])
 	}
+}
 
-	// Each side is resampled over its runs when it has several, else over
-	// blocks of its per-second rows; without rows, intervals are analytic.
-	var lay [2]*layout
-	var units [2][][]countUnit
-	ok := true
+// countUnits plans the resampling of the counts: each side over its runs
+// when it has several, else over blocks of its per-second rows. ok is
+// false when a side has neither, and the intervals must be analytic.
+func (c *comparer) countUnits(set []int) (lay [2]*layout, units [2][][]countUnit, ok bool) {
+	ok = true
 	P := len(c.names)
 	for j, s := range c.sides {
 		lay[j] = newLayout(s.runs(), P)
@@ -294,39 +367,35 @@ func (c *comparer) counts(label string, set []int, rng *rand.Rand) []Delta {
 			ok = false
 		}
 	}
-	var method string
-	if ok {
-		method = c.describe(lay, [2]int{1, 1}, set, "seconds", label)
-	}
-	if method != "" {
-		boots := c.bootstrap(lay, set, rng, ds, func(j int, segs []segment, out []float64) {
-			var t countUnit
-			for _, sg := range segs {
-				for _, u := range units[j][sg.st][sg.from:sg.to] {
-					t.errs += u.errs
-					t.done += u.done
-					t.secs += u.secs
-				}
+	return lay, units, ok
+}
+
+// bootCounts sets the count deltas' bootstrap intervals and methods, the
+// statistics of a resample being its errors ÷ completed and completed ÷
+// seconds.
+func (c *comparer) bootCounts(label string, set []int, rng *rand.Rand, lay [2]*layout, units [2][][]countUnit, ds []Delta) {
+	method := c.describe(lay, [2]int{1, 1}, set, "seconds", label)
+	boots := c.bootstrap(lay, set, rng, ds, func(j int, segs []segment, out []float64) {
+		var t countUnit
+		for _, sg := range segs {
+			for _, u := range units[j][sg.st][sg.from:sg.to] {
+				t.errs += u.errs
+				t.done += u.done
+				t.secs += u.secs
 			}
-			for i := range ds {
-				if ds[i].Metric == CompareErrorRate {
-					out[i] = t.errs / t.done
-				} else {
-					out[i] = t.done / t.secs
-				}
-			}
-		})
-		for i := range ds {
-			ds[i].Method = method + pairedNote(boots)
-			ds[i].CILo, ds[i].CIHi = c.interval(boots, i, &ds[i], label)
 		}
-	} else {
-		c.analyticCounts(ds, tot)
-	}
+		for i := range ds {
+			if ds[i].Metric == CompareErrorRate {
+				out[i] = t.errs / t.done
+			} else {
+				out[i] = t.done / t.secs
+			}
+		}
+	})
 	for i := range ds {
-		c.finish(&ds[i])
+		ds[i].Method = method + pairedNote(boots)
+		ds[i].CILo, ds[i].CIHi = c.interval(boots, i, &ds[i], label)
 	}
-	return ds
 }
 
 // analyticCounts sets intervals that assume independent requests:

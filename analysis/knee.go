@@ -204,6 +204,40 @@ const (
 // (ModelCapacity.Shown). Otherwise Capacity is the largest healthy rate,
 // a lower bound, and ρ an upper bound.
 func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
+	valid := healthySteps(steps)
+	var r KneeResult
+	r.Bracket = BracketCapacity(steps, slo)
+	if len(valid) == 0 {
+		r.Sentence = "no knee: no step ran healthy (see each step's state)"
+		return r
+	}
+	n := len(valid)
+	r.MaxValid = valid[n-1].Offered
+	r.KneeP99Before = valid[0].P99
+	r.KneeP99After = valid[n-1].P99
+	sloClause := ""
+	if slo != nil {
+		sloClause = r.sloHolds(valid, slo)
+	}
+	var lo, hi float64
+	r.Points, lo, hi = kneePoints(valid)
+	knee := r.locateKnee(valid, lo, hi)
+	capText := r.setCapacity(valid, knee)
+	if knee >= 0 {
+		r.setKnee(valid, knee, capText)
+	}
+	if r.Model.Shown && !(r.Found && r.Capacity == r.Model.Estimate) {
+		r.Sentence += "; " + r.Model.String()
+	}
+	if sloClause != "" {
+		r.Sentence += "; " + sloClause
+	}
+	return r
+}
+
+// healthySteps returns the healthy steps with a rate and a p99, by
+// offered rate (steps of one rate in their given order).
+func healthySteps(steps []Step) []Step {
 	var valid []Step
 	for _, s := range steps {
 		if s.Healthy() && s.Offered > 0 && s.P99 > 0 {
@@ -219,24 +253,18 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 		}
 		return 0
 	})
-	var r KneeResult
-	r.Bracket = BracketCapacity(steps, slo)
-	if len(valid) == 0 {
-		r.Sentence = "no knee: no step ran healthy (see each step's state)"
-		return r
-	}
-	n := len(valid)
-	r.MaxValid = valid[n-1].Offered
-	r.KneeP99Before = valid[0].P99
-	r.KneeP99After = valid[n-1].P99
-	sloClause := ""
-	if slo != nil {
-		sloClause = r.sloHolds(valid, slo)
-	}
+	return valid
+}
 
+// kneePoints returns the steps as Kneedle's points (steps 2 to 4 of
+// FindKnee): smoothed, normalised to the unit square, with the difference
+// curve. lo and hi are the smallest and largest smoothed p99, in
+// nanoseconds.
+func kneePoints(valid []Step) (points []KneePoint, lo, hi float64) {
+	n := len(valid)
 	smooth := kneeIsotonicLog(valid)
-	r.Points = make([]KneePoint, n)
-	lo, hi := smooth[0], smooth[n-1]
+	points = make([]KneePoint, n)
+	lo, hi = smooth[0], smooth[n-1]
 	x0, x1 := valid[0].Offered, valid[n-1].Offered
 	for i, s := range valid {
 		p := KneePoint{Rate: s.Offered, P99: s.P99, Smoothed: time.Duration(smooth[i])}
@@ -247,9 +275,17 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 			p.Y = (smooth[i] - lo) / (hi - lo)
 		}
 		p.Diff = p.X - p.Y
-		r.Points[i] = p
+		points[i] = p
 	}
+	return points, lo, hi
+}
 
+// locateKnee returns the index of the knee among the valid steps (by
+// rate), or −1 with r.Sentence saying why there is none: too few rates, a
+// flat curve (smoothed p99 from lo to hi), no clear knee in r.Points, or a
+// rise within the confidence intervals.
+func (r *KneeResult) locateKnee(valid []Step, lo, hi float64) int {
+	n := len(valid)
 	upTo := " up to " + kneeRate(r.MaxValid) + " req/s (the largest healthy rate tested)"
 	minRaw, maxRaw := valid[0].P99, valid[0].P99
 	for _, s := range valid {
@@ -262,79 +298,84 @@ func FindKnee(steps []Step, slo func(Step) (bool, string)) KneeResult {
 		}
 	}
 	const none = "no knee below capacity: "
-	knee := -1
 	switch {
 	case rates < kneeMinPoints:
 		r.Sentence = fmt.Sprintf(none+"only %d healthy rate(s) (need at least %d, about 8 for a reliable knee)", rates, kneeMinPoints)
+		return -1
 	case hi < kneeFlatRatio*lo:
 		r.Sentence = fmt.Sprintf(none+"p99 stays within %s× of %s%s",
 			kneeRatio(float64(maxRaw)/float64(minRaw)), kneeDur(minRaw), upTo)
-	default:
-		knee = kneedle(r.Points)
-		if knee < 0 {
-			r.Sentence = fmt.Sprintf(none+"p99 rises %s without a clear knee%s",
-				kneeDurPair(valid[0].P99, valid[n-1].P99), upTo)
-			break
-		}
-		k, top := valid[knee], valid[n-1]
-		// The rise must clear every step up to the knee, not only the
-		// knee's own: a dip at the knee step is noise, not a flat region
-		// ending.
-		for _, s := range valid[:knee] {
-			if s.P99Hi > k.P99Hi {
-				k.P99Lo, k.P99Hi = s.P99Lo, s.P99Hi
-			}
-		}
-		switch {
-		case k.P99Hi <= 0 || top.P99Lo <= 0:
-			r.Sentence = fmt.Sprintf(none+"p99 rises %s, but without confidence intervals the rise cannot be told from noise%s",
-				kneeDurPair(k.P99, top.P99), upTo)
-			knee = -1
-		case top.P99Lo <= k.P99Hi:
-			r.Sentence = fmt.Sprintf(none+"p99 rises %s from %s to %s req/s, within its confidence intervals (%s and %s)",
-				kneeDurPair(k.P99, top.P99), kneeRate(k.Offered), kneeRate(top.Offered),
-				kneeDurPair(k.P99Lo, k.P99Hi), kneeDurPair(top.P99Lo, top.P99Hi))
-			knee = -1
+		return -1
+	}
+	knee := kneedle(r.Points)
+	if knee < 0 {
+		r.Sentence = fmt.Sprintf(none+"p99 rises %s without a clear knee%s",
+			kneeDurPair(valid[0].P99, valid[n-1].P99), upTo)
+		return -1
+	}
+	k, top := valid[knee], valid[n-1]
+	// The rise must clear every step up to the knee, not only the
+	// knee's own: a dip at the knee step is noise, not a flat region
+	// ending.
+	for _, s := range valid[:knee] {
+		if s.P99Hi > k.P99Hi {
+			k.P99Lo, k.P99Hi = s.P99Lo, s.P99Hi
 		}
 	}
+	switch {
+	case k.P99Hi <= 0 || top.P99Lo <= 0:
+		r.Sentence = fmt.Sprintf(none+"p99 rises %s, but without confidence intervals the rise cannot be told from noise%s",
+			kneeDurPair(k.P99, top.P99), upTo)
+		return -1
+	case top.P99Lo <= k.P99Hi:
+		r.Sentence = fmt.Sprintf(none+"p99 rises %s from %s to %s req/s, within its confidence intervals (%s and %s)",
+			kneeDurPair(k.P99, top.P99), kneeRate(k.Offered), kneeRate(top.Offered),
+			kneeDurPair(k.P99Lo, k.P99Hi), kneeDurPair(top.P99Lo, top.P99Hi))
+		return -1
+	}
+	return knee
+}
+
+// setCapacity sets r.Model (fitted from the knee up when at least
+// kneeFitMinPoints steps are there, else on every valid step) and
+// r.Capacity: the bracket's midpoint, else the model's estimate when
+// shown, else the largest healthy rate. It returns the capacity's clause
+// for the sentence.
+func (r *KneeResult) setCapacity(valid []Step, knee int) string {
 	fitFrom := 0
-	if knee >= 0 && n-knee >= kneeFitMinPoints {
+	if knee >= 0 && len(valid)-knee >= kneeFitMinPoints {
 		fitFrom = knee
 	}
 	r.Model = LineCapacity(valid[fitFrom:], r.MaxValid, r.Bracket.Hi)
-	var capText string
 	switch {
 	case r.Bracket.Mid() > 0:
 		r.Capacity = r.Bracket.Mid()
-		capText = fmt.Sprintf("of capacity %s–%s req/s", kneeRate(r.Bracket.Lo), kneeRate(r.Bracket.Hi))
+		return fmt.Sprintf("of capacity %s–%s req/s", kneeRate(r.Bracket.Lo), kneeRate(r.Bracket.Hi))
 	case r.Model.Shown:
 		r.Capacity = r.Model.Estimate
-		capText = fmt.Sprintf("of ≈%s req/s capacity by the %s, %s; no step saturated",
+		return fmt.Sprintf("of ≈%s req/s capacity by the %s, %s; no step saturated",
 			kneeRate(kneeRound3(r.Capacity)), r.Model.Model, r.Model.interval())
 	default:
 		r.Capacity = r.MaxValid
-		capText = fmt.Sprintf("capacity ≥ %s req/s, the largest healthy rate tested; no step saturated", kneeRate(r.Capacity))
+		return fmt.Sprintf("capacity ≥ %s req/s, the largest healthy rate tested; no step saturated", kneeRate(r.Capacity))
 	}
-	if knee >= 0 {
-		r.Found = true
-		r.Points[knee].Knee = true
-		r.KneeRate = valid[knee].Offered
-		r.KneeP99After = valid[knee].P99
-		r.Utilization = r.KneeRate / r.Capacity
-		rho := fmt.Sprintf("ρ≈%.2f %s", r.Utilization, capText)
-		if r.Bracket.Mid() == 0 && !r.Model.Shown {
-			rho = fmt.Sprintf("ρ≤%.2f: %s", r.Utilization, capText)
-		}
-		r.Sentence = fmt.Sprintf("knee at %s req/s (%s); p99 %s",
-			kneeRate(r.KneeRate), rho, kneeDurPair(r.KneeP99Before, r.KneeP99After))
+}
+
+// setKnee records the knee at valid[knee]: its rate, p99, utilisation ρ
+// against r.Capacity (an upper bound when the capacity is only the
+// largest healthy rate) and the sentence, with capText for the capacity.
+func (r *KneeResult) setKnee(valid []Step, knee int, capText string) {
+	r.Found = true
+	r.Points[knee].Knee = true
+	r.KneeRate = valid[knee].Offered
+	r.KneeP99After = valid[knee].P99
+	r.Utilization = r.KneeRate / r.Capacity
+	rho := fmt.Sprintf("ρ≈%.2f %s", r.Utilization, capText)
+	if r.Bracket.Mid() == 0 && !r.Model.Shown {
+		rho = fmt.Sprintf("ρ≤%.2f: %s", r.Utilization, capText)
 	}
-	if r.Model.Shown && !(r.Found && r.Capacity == r.Model.Estimate) {
-		r.Sentence += "; " + r.Model.String()
-	}
-	if sloClause != "" {
-		r.Sentence += "; " + sloClause
-	}
-	return r
+	r.Sentence = fmt.Sprintf("knee at %s req/s (%s); p99 %s",
+		kneeRate(r.KneeRate), rho, kneeDurPair(r.KneeP99Before, r.KneeP99After))
 }
 
 // sloHolds sets r.SLO and r.SLOHoldsTo from the valid steps (by rate) and

@@ -110,63 +110,9 @@ func FitUSL(points []USLPoint) (USLFit, error) {
 // residuals in N/X; ok is false if the system is singular or a
 // coefficient comes out negative.
 func uslSolve(points []USLPoint, withSigma, withKappa bool) (f USLFit, ssr float64, ok bool) {
-	cols := func(n float64) []float64 {
-		c := []float64{1}
-		if withSigma {
-			c = append(c, n-1)
-		}
-		if withKappa {
-			c = append(c, n*(n-1))
-		}
-		return c
-	}
-	k := len(cols(1))
-	// Columns are scaled to a largest magnitude of 1 for conditioning.
-	scale := make([]float64, k)
-	for _, p := range points {
-		for i, v := range cols(p.N) {
-			scale[i] = max(scale[i], math.Abs(v))
-		}
-	}
-	for i := range scale {
-		if scale[i] == 0 {
-			return USLFit{}, 0, false
-		}
-	}
-	// Normal equations AᵀA·β = Aᵀy, with y = N/X.
-	m := make([][]float64, k)
-	for i := range m {
-		m[i] = make([]float64, k+1)
-	}
-	for _, p := range points {
-		c := cols(p.N)
-		for i := range c {
-			c[i] /= scale[i]
-		}
-		y := p.N / p.X
-		for i := range k {
-			for j := range k {
-				m[i][j] += c[i] * c[j]
-			}
-			m[i][k] += c[i] * y
-		}
-	}
-	beta, ok := uslGauss(m)
+	beta, ssr, ok := uslRegress(points, withSigma, withKappa)
 	if !ok {
 		return USLFit{}, 0, false
-	}
-	for i := range beta {
-		beta[i] /= scale[i]
-		if beta[i] < 0 {
-			return USLFit{}, 0, false
-		}
-	}
-	for _, p := range points {
-		r := p.N / p.X
-		for i, v := range cols(p.N) {
-			r -= beta[i] * v
-		}
-		ssr += r * r
 	}
 	a := beta[0]
 	if !(a > 0) {
@@ -193,17 +139,101 @@ func uslSolve(points []USLPoint, withSigma, withKappa bool) (f USLFit, ssr float
 	if f.Kappa*nmax*(nmax-1) < 1e-9 {
 		f.Kappa = 0
 	}
+	f.PeakN, f.PeakX = uslPeak(f)
+	f.R2 = uslR2(f, points)
+	return f, ssr, true
+}
+
+// uslCols is the regressors of N/X at concurrency n: 1, then N − 1 when
+// withSigma, then N(N − 1) when withKappa.
+func uslCols(n float64, withSigma, withKappa bool) []float64 {
+	c := []float64{1}
+	if withSigma {
+		c = append(c, n-1)
+	}
+	if withKappa {
+		c = append(c, n*(n-1))
+	}
+	return c
+}
+
+// uslRegress regresses N/X on uslCols by least squares, through the
+// normal equations with columns scaled to a largest magnitude of 1. It
+// returns the coefficients in uslCols order and the sum of squared
+// residuals; ok is false if the system is singular or a coefficient comes
+// out negative.
+func uslRegress(points []USLPoint, withSigma, withKappa bool) (beta []float64, ssr float64, ok bool) {
+	k := len(uslCols(1, withSigma, withKappa))
+	// Columns are scaled to a largest magnitude of 1 for conditioning.
+	scale := make([]float64, k)
+	for _, p := range points {
+		for i, v := range uslCols(p.N, withSigma, withKappa) {
+			scale[i] = max(scale[i], math.Abs(v))
+		}
+	}
+	for i := range scale {
+		if scale[i] == 0 {
+			return nil, 0, false
+		}
+	}
+	// Normal equations AᵀA·β = Aᵀy, with y = N/X.
+	m := make([][]float64, k)
+	for i := range m {
+		m[i] = make([]float64, k+1)
+	}
+	for _, p := range points {
+		c := uslCols(p.N, withSigma, withKappa)
+		for i := range c {
+			c[i] /= scale[i]
+		}
+		y := p.N / p.X
+		for i := range k {
+			for j := range k {
+				m[i][j] += c[i] * c[j]
+			}
+			m[i][k] += c[i] * y
+		}
+	}
+	beta, ok = uslGauss(m)
+	if !ok {
+		return nil, 0, false
+	}
+	for i := range beta {
+		beta[i] /= scale[i]
+		if beta[i] < 0 {
+			return nil, 0, false
+		}
+	}
+	for _, p := range points {
+		r := p.N / p.X
+		for i, v := range uslCols(p.N, withSigma, withKappa) {
+			r -= beta[i] * v
+		}
+		ssr += r * r
+	}
+	return beta, ssr, true
+}
+
+// uslPeak is f's concurrency of peak throughput and that throughput:
+// N* = √((1 − σ)/κ) when κ > 0, 1 (at λ) when σ ≥ 1, and +Inf (levelling
+// off at λ/σ, or unbounded) when κ = 0.
+func uslPeak(f USLFit) (n, x float64) {
 	switch {
 	case f.Sigma >= 1:
-		f.PeakN, f.PeakX = 1, f.Lambda
+		return 1, f.Lambda
 	case f.Kappa > 0:
-		f.PeakN = math.Sqrt((1 - f.Sigma) / f.Kappa)
-		f.PeakX = f.Throughput(f.PeakN)
+		n = math.Sqrt((1 - f.Sigma) / f.Kappa)
+		return n, f.Throughput(n)
 	case f.Sigma > 0:
-		f.PeakN, f.PeakX = math.Inf(1), f.Lambda/f.Sigma
+		return math.Inf(1), f.Lambda / f.Sigma
 	default:
-		f.PeakN, f.PeakX = math.Inf(1), math.Inf(1)
+		return math.Inf(1), math.Inf(1)
 	}
+}
+
+// uslR2 is the coefficient of determination of f's throughput over the
+// points: 1 when their throughputs are all equal.
+func uslR2(f USLFit, points []USLPoint) float64 {
 	var mean, ssTot, ssRes float64
 	for _, p := range points {
 		mean += p.X
@@ -214,11 +244,10 @@ func uslSolve(points []USLPoint, withSigma, withKappa bool) (f USLFit, ssr float
 		d := p.X - f.Throughput(p.N)
 		ssRes += d * d
 	}
-	f.R2 = 1
 	if ssTot > 0 {
-		f.R2 = 1 - ssRes/ssTot
+		return 1 - ssRes/ssTot
 	}
-	return f, ssr, true
+	return 1
 }
 
 // uslGauss solves the augmented k×(k+1) system m by Gaussian elimination
