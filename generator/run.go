@@ -252,276 +252,361 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 	if s == nil || t == nil || rec == nil {
 		return Stats{}, ErrNoSchedule
 	}
-	maxIn := opt.MaxInFlight
-	if maxIn <= 0 {
-		maxIn = DefaultMaxInFlight
-	}
-	drain := opt.Drain
-	if drain <= 0 {
-		drain = DefaultDrain
-	}
-	g := opt.Gauges
-	if g == nil {
-		g = new(Gauges)
-	}
-	start := opt.Start
-	var startLate time.Duration
-	if start.IsZero() {
-		start = time.Now()
-	} else {
-		if d := time.Until(start); d > 0 {
-			tm := time.NewTimer(d)
-			select {
-			case <-tm.C:
-			case <-ctx.Done():
-				tm.Stop()
-				return Stats{Start: start, Interrupted: true}, nil
-			}
-		}
-		startLate = time.Since(start)
+	start, startLate, ok := waitStart(ctx, opt.Start)
+	if !ok {
+		return Stats{Start: start, Interrupted: true}, nil
 	}
 
 	// Requests run under reqCtx, which outlives ctx by the drain period.
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
 
-	l := &loop{
+	d := &dispatcher{ctx: ctx, opt: opt, start: start, g: opt.Gauges}
+	d.maxIn = opt.MaxInFlight
+	if d.maxIn <= 0 {
+		d.maxIn = DefaultMaxInFlight
+	}
+	if d.g == nil {
+		d.g = new(Gauges)
+	}
+	d.l = &loop{
 		start:  start,
 		target: t,
 		rec:    rec,
 		ctx:    reqCtx,
 		work:   make(chan token),
-		g:      g,
+		g:      d.g,
 	}
-	l.wt, _ = t.(WorkerTarget)
-	var st Stats
-	st.Start = start
-	st.StartLate = startLate
+	d.l.wt, _ = t.(WorkerTarget)
+	d.st.Start = start
+	d.st.StartLate = startLate
 
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var fine *fineTimer
+	d.timer = time.NewTimer(time.Hour)
+	d.timer.Stop()
 	if !opt.CoarseTimers {
-		fine = newFineTimer(start)
-		defer fine.close()
+		d.fine = newFineTimer(start)
+		defer d.fine.close()
 	}
-	gaps := gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
-	mapper, _ := s.(SeqMapper)
-
-	// next yields the next unit to send: one request, or a batch of them.
-	var next func() (token, bool)
-	var pending func(now time.Duration) uint64 // due but never read, at interrupt
-	if opt.Batch != nil {
-		if _, ok := t.(BatchTarget); !ok {
-			return Stats{}, fmt.Errorf("generator: batching needs a BatchTarget, %T is not one", t)
-		}
-		if err := opt.Batch.Validate(); err != nil {
-			return Stats{}, err
-		}
-		b := &batcher{s: s, mapper: mapper, opt: *opt.Batch}
-		next = func() (token, bool) {
-			bt, due, ok := b.next()
-			if !ok {
-				return token{}, false
-			}
-			st.Batches++
-			if bt.bySize {
-				st.FlushBySize++
-			} else {
-				st.FlushByLinger++
-			}
-			return token{seq: bt.seqs[0], at: due, b: bt}, true
-		}
-		pending = b.pending
-	} else {
-		var n uint64
-		next = func() (token, bool) {
-			at, ok := s.Next(n)
-			if !ok {
-				return token{}, false
-			}
-			tok := token{seq: n, at: at}
-			if mapper != nil {
-				tok.seq = mapper.Seq(n)
-			}
-			n++
-			return tok, true
-		}
-		pending = func(now time.Duration) uint64 {
-			var c uint64
-			for ; ; n++ {
-				at, ok := s.Next(n)
-				if !ok || at > now {
-					return c
-				}
-				c++
-			}
-		}
+	d.gaps = gapSampler{rng: rand.New(rand.NewPCG(uint64(start.UnixNano()), 1))}
+	if err := d.setSource(s, t); err != nil {
+		return Stats{}, err
 	}
 
 	// dctx ends the dispatch: at an interrupt (ctx) or at the deadline.
-	dctx := ctx
+	d.dctx = ctx
 	if opt.Deadline > 0 {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithDeadline(ctx, start.Add(opt.Deadline))
+		d.dctx, cancel = context.WithDeadline(ctx, start.Add(opt.Deadline))
 		defer cancel()
 	}
-	// stopped says why dispatch stopped early: an interrupt, or the
-	// deadline (the unit in hand is then censored with the rest). gauged:
-	// the unit is already in the Due gauge.
-	stopped := func(tok token, gauged bool) {
-		if ctx.Err() != nil {
-			st.Interrupted = true
-			c := tok.dueBy(time.Since(start)) // read ahead, and perhaps due
-			st.Intended += c
-			st.Unsent += c
-			return
-		}
-		st.DeadlineHit = true
-		n := l.censorUnsent(tok, opt.Deadline, &st.Expired)
-		st.Intended += n
-		if !gauged {
-			g.Due.Add(n)
+	d.dispatch()
+	d.st.Elapsed = time.Since(start)
+	d.accountUndispatched()
+	close(d.l.work)
+	d.awaitWorkers(cancelReqs)
+	return d.stats(), nil
+}
+
+// waitStart waits for the run's time origin at (none when zero: the
+// origin is now) and returns it with how late the wait ended. ok is false
+// when ctx was done first.
+func waitStart(ctx context.Context, at time.Time) (start time.Time, late time.Duration, ok bool) {
+	if at.IsZero() {
+		return time.Now(), 0, true
+	}
+	if d := time.Until(at); d > 0 {
+		tm := time.NewTimer(d)
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return at, 0, false
 		}
 	}
-	var prevAt time.Duration
+	return at, time.Since(at), true
+}
+
+// dispatcher is Run's state: the send loop that hands each unit (a
+// request or a batch) to a worker when it is due, and the accounting of
+// every unit due. Only Run's goroutine touches it.
+type dispatcher struct {
+	ctx   context.Context // the run's: done at an interrupt
+	dctx  context.Context // ends dispatch: done at an interrupt or at Options.Deadline
+	opt   Options
+	maxIn int // Options.MaxInFlight, defaulted
+	start time.Time
+	l     *loop
+	g     *Gauges
+	timer *time.Timer
+	fine  *fineTimer // nil with Options.CoarseTimers
+	gaps  gapSampler
+	st    Stats
+	// next yields the next unit to send: one request, or a batch of them.
+	// pending counts the requests due by now but never read, at an
+	// interrupt.
+	next    func() (token, bool)
+	pending func(now time.Duration) uint64
 	// heldUntil is when the dispatcher last got a slot after waiting for
 	// one: lateness before it is the cap's, not the scheduler's.
-	var heldUntil time.Duration
-dispatch:
-	for {
-		tok, ok := next()
+	heldUntil time.Duration
+}
+
+// setSource sets d.next and d.pending: the schedule's requests one by
+// one, or batched by Options.Batch (t must then be a BatchTarget).
+func (d *dispatcher) setSource(s Schedule, t Target) error {
+	mapper, _ := s.(SeqMapper)
+	if d.opt.Batch == nil {
+		d.next, d.pending = singles(s, mapper)
+		return nil
+	}
+	if _, ok := t.(BatchTarget); !ok {
+		return fmt.Errorf("generator: batching needs a BatchTarget, %T is not one", t)
+	}
+	if err := d.opt.Batch.Validate(); err != nil {
+		return err
+	}
+	b := &batcher{s: s, mapper: mapper, opt: *d.opt.Batch}
+	d.next = func() (token, bool) {
+		bt, due, ok := b.next()
 		if !ok {
-			break
+			return token{}, false
 		}
-		wake := SlackWake(tok.at, opt.TimerSlack)
+		d.st.Batches++
+		if bt.bySize {
+			d.st.FlushBySize++
+		} else {
+			d.st.FlushByLinger++
+		}
+		return token{seq: bt.seqs[0], at: due, b: bt}, true
+	}
+	d.pending = b.pending
+	return nil
+}
+
+// singles yields the requests of s one by one, numbered by mapper when it
+// is not nil; pending counts those due by now that next has not read.
+func singles(s Schedule, mapper SeqMapper) (next func() (token, bool), pending func(now time.Duration) uint64) {
+	var n uint64
+	next = func() (token, bool) {
+		at, ok := s.Next(n)
+		if !ok {
+			return token{}, false
+		}
+		tok := token{seq: n, at: at}
+		if mapper != nil {
+			tok.seq = mapper.Seq(n)
+		}
+		n++
+		return tok, true
+	}
+	pending = func(now time.Duration) uint64 {
+		var c uint64
+		for ; ; n++ {
+			at, ok := s.Next(n)
+			if !ok || at > now {
+				return c
+			}
+			c++
+		}
+	}
+	return next, pending
+}
+
+// dispatch sends the units in schedule order, each when it is due (on
+// the Options.TimerSlack grid), to an idle worker or a new one up to the
+// in-flight cap; at the cap, Options.OnSaturation drops the unit or waits
+// for a slot. It returns when the schedule ends, when the next unit is
+// due after Options.Deadline, or when dctx is done (see stopped).
+func (d *dispatcher) dispatch() {
+	slack, deadline, coarse := d.opt.TimerSlack, d.opt.Deadline, d.opt.CoarseTimers
+	var prevAt time.Duration
+	for {
+		tok, ok := d.next()
+		if !ok {
+			return
+		}
+		wake := SlackWake(tok.at, slack)
 		period := wake - prevAt
 		if period > 0 {
 			prevAt = wake
 		}
-		if opt.Deadline > 0 && wake > opt.Deadline {
-			break // not due before the run ends
+		if deadline > 0 && wake > deadline {
+			return // not due before the run ends
 		}
-		if !l.sleepUntil(dctx, timer, fine, wake, period, opt.CoarseTimers) {
-			stopped(tok, false)
-			break dispatch
+		if !d.l.sleepUntil(d.dctx, d.timer, d.fine, wake, period, coarse) {
+			d.stopped(tok, false)
+			return
 		}
-		ready := time.Since(start)
-		if heldUntil > wake { // ready ≥ heldUntil: the dispatcher was still handing out the backlog
-			tok.held = heldUntil - wake
+		ready := time.Since(d.start)
+		if d.heldUntil > wake { // ready ≥ heldUntil: the dispatcher was still handing out the backlog
+			tok.held = d.heldUntil - wake
 		}
 		k := tok.items()
-		g.Due.Add(k)
-		st.Intended += k
+		d.g.Due.Add(k)
+		d.st.Intended += k
 		select {
-		case l.work <- tok:
-			gaps.add(tok.at, ready, tok.held > 0)
+		case d.l.work <- tok:
+			d.gaps.add(tok.at, ready, tok.held > 0)
 			continue
 		default:
 		}
-		if l.workers < maxIn {
-			gaps.add(tok.at, ready, tok.held > 0)
-			l.spawn(tok)
+		if d.l.workers < d.maxIn {
+			d.gaps.add(tok.at, ready, tok.held > 0)
+			d.l.spawn(tok)
 			continue
 		}
-		if opt.OnSaturation == Drop {
-			st.Dropped += k
-			g.Dropped.Add(k)
-			l.recordDropped(tok)
+		if d.opt.OnSaturation == Drop {
+			d.st.Dropped += k
+			d.g.Dropped.Add(k)
+			d.l.recordDropped(tok)
 			continue
 		}
-		st.SlotWaits += k
-		gaps.add(tok.at, ready, true)
-		// Wait for a slot. The worker that takes the token adds the wait
-		// (from ready to its send) to held.
-		tok.waited, tok.ready = true, ready
-		select {
-		case l.work <- tok:
-			heldUntil = time.Since(start)
-		case <-dctx.Done():
-			// The unit was due but never left: stopped counts it again.
-			st.Intended -= k
-			stopped(tok, true)
-			break dispatch
+		if !d.waitSlot(tok, k, ready) {
+			return
 		}
 	}
-	st.Elapsed = time.Since(start)
+}
+
+// waitSlot hands tok (k requests, ready at ready) to the first worker to
+// free, counting the wait. The worker that takes the token adds the wait
+// (from ready to its send) to held. It returns false when dctx was done
+// first: the unit was due but never left.
+func (d *dispatcher) waitSlot(tok token, k uint64, ready time.Duration) bool {
+	d.st.SlotWaits += k
+	d.gaps.add(tok.at, ready, true)
+	tok.waited, tok.ready = true, ready
+	select {
+	case d.l.work <- tok:
+		d.heldUntil = time.Since(d.start)
+		return true
+	case <-d.dctx.Done():
+		// The unit was due but never left: stopped counts it again.
+		d.st.Intended -= k
+		d.stopped(tok, true)
+		return false
+	}
+}
+
+// stopped says why dispatch stopped early: an interrupt, or the deadline
+// (the unit in hand is then censored with the rest). gauged: the unit is
+// already in the Due gauge.
+func (d *dispatcher) stopped(tok token, gauged bool) {
+	if d.ctx.Err() != nil {
+		d.st.Interrupted = true
+		c := tok.dueBy(time.Since(d.start)) // read ahead, and perhaps due
+		d.st.Intended += c
+		d.st.Unsent += c
+		return
+	}
+	d.st.DeadlineHit = true
+	n := d.l.censorUnsent(tok, d.opt.Deadline, &d.st.Expired)
+	d.st.Intended += n
+	if !gauged {
+		d.g.Due.Add(n)
+	}
+}
+
+// accountUndispatched accounts, once dispatch has stopped, for the
+// requests due that it never read: after an interrupt, those that came
+// due while it was blocked are unsent; at the deadline, every other
+// request due by then is censored.
+func (d *dispatcher) accountUndispatched() {
+	st := &d.st
 	if st.Interrupted {
 		// Account for arrivals that came due while we were blocked.
-		c := pending(st.Elapsed)
+		c := d.pending(st.Elapsed)
 		st.Intended += c
 		st.Unsent += c
-	} else if st.DeadlineHit {
-		// Everything else due by the deadline is censored too.
-		for {
-			tok, ok := next()
-			if !ok {
-				break
-			}
-			n := l.censorUnsent(tok, opt.Deadline, &st.Expired)
-			st.Intended += n
-			g.Due.Add(n)
-			if n < tok.items() {
-				break // the rest are not due
-			}
+		return
+	}
+	if !st.DeadlineHit {
+		return
+	}
+	// Everything else due by the deadline is censored too.
+	for {
+		tok, ok := d.next()
+		if !ok {
+			break
+		}
+		n := d.l.censorUnsent(tok, d.opt.Deadline, &st.Expired)
+		st.Intended += n
+		d.g.Due.Add(n)
+		if n < tok.items() {
+			break // the rest are not due
 		}
 	}
-	close(l.work)
+}
 
+// awaitWorkers waits for the requests in flight once dispatch is over:
+// until they complete, the deadline (which censors the rest), an abort,
+// or an interrupt (then for the drain at most). cancelReqs cancels them.
+func (d *dispatcher) awaitWorkers(cancelReqs context.CancelFunc) {
 	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
+	go func() { d.l.wg.Wait(); close(done) }()
 	var deadlineC <-chan time.Time
-	if opt.Deadline > 0 {
-		dt := time.NewTimer(time.Until(start.Add(opt.Deadline)))
+	if d.opt.Deadline > 0 {
+		dt := time.NewTimer(time.Until(d.start.Add(d.opt.Deadline)))
 		defer dt.Stop()
 		deadlineC = dt.C
 	}
-	waitDrain := func() {
-		tm := time.NewTimer(drain)
-		defer tm.Stop()
-		select {
-		case <-done:
-		case <-tm.C:
-			cancelReqs()
-			<-done
-		case <-opt.Abort:
-			cancelReqs()
-			<-done
-		case <-deadlineC:
-			l.cutOff(opt.Deadline)
-			cancelReqs()
-			<-done
-		}
+	if d.st.Interrupted {
+		d.drain(done, deadlineC, cancelReqs)
+		return
 	}
-	switch {
-	case st.Interrupted:
-		waitDrain()
-	default:
-		select {
-		case <-done:
-		case <-deadlineC:
-			// Requests still in flight at the deadline are censored.
-			st.DeadlineHit = true
-			l.cutOff(opt.Deadline)
-			cancelReqs()
-			<-done
-		case <-ctx.Done():
-			// Interrupted while the last requests were in flight.
-			st.Interrupted = true
-			waitDrain()
-		case <-opt.Abort:
-			st.Interrupted = true
-			cancelReqs()
-			<-done
-		}
+	select {
+	case <-done:
+	case <-deadlineC:
+		// Requests still in flight at the deadline are censored.
+		d.st.DeadlineHit = true
+		d.l.cutOff(d.opt.Deadline)
+		cancelReqs()
+		<-done
+	case <-d.ctx.Done():
+		// Interrupted while the last requests were in flight.
+		d.st.Interrupted = true
+		d.drain(done, deadlineC, cancelReqs)
+	case <-d.opt.Abort:
+		d.st.Interrupted = true
+		cancelReqs()
+		<-done
 	}
-	st.Ended = time.Since(start)
-	st.CutOff = l.cut.Load()
+}
+
+// drain waits, after an interrupt, for the requests in flight to finish
+// (done): for Options.Drain at most, until an abort, or until the
+// deadline, which censors them; then cancelReqs cancels the rest.
+func (d *dispatcher) drain(done <-chan struct{}, deadlineC <-chan time.Time, cancelReqs context.CancelFunc) {
+	drain := d.opt.Drain
+	if drain <= 0 {
+		drain = DefaultDrain
+	}
+	tm := time.NewTimer(drain)
+	defer tm.Stop()
+	select {
+	case <-done:
+	case <-tm.C:
+		cancelReqs()
+		<-done
+	case <-d.opt.Abort:
+		cancelReqs()
+		<-done
+	case <-deadlineC:
+		d.l.cutOff(d.opt.Deadline)
+		cancelReqs()
+		<-done
+	}
+}
+
+// stats completes the accounting once every request has finished.
+func (d *dispatcher) stats() Stats {
+	st := d.st
+	st.Ended = time.Since(d.start)
+	st.CutOff = d.l.cut.Load()
 	st.Sent = st.Intended - st.Dropped - st.Unsent - st.Expired
-	st.Gaps = gaps.sample
-	st.PeakInFlight = int(l.peak.Load())
-	st.Workers = l.workers
-	return st, nil
+	st.Gaps = d.gaps.sample
+	st.PeakInFlight = int(d.l.peak.Load())
+	st.Workers = d.l.workers
+	return st
 }
 
 // gapRing is how many past dispatches the gap sampler keeps for spans.
