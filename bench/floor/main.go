@@ -94,232 +94,328 @@ func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) 
 	if nconns < 1 {
 		return report{}, fmt.Errorf("-c %d: want at least 1", nconns)
 	}
-	req := []byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: floor\r\n\r\n")
-
-	lat := hdrhistogram.New(1, int64(time.Minute), 3)
-	lag := hdrhistogram.New(1, int64(time.Minute), 3)
-	var rep report
+	f := &floor{
+		host: u.Host,
+		sa:   sa,
+		req:  []byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: floor\r\n\r\n"),
+		rate: rate,
+		lazy: lazy,
+		tfd:  -1,
+		lat:  hdrhistogram.New(1, int64(time.Minute), 3),
+		lag:  hdrhistogram.New(1, int64(time.Minute), 3),
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var fds []int
-	defer func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}()
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
+	defer f.closeAll()
+	if err := f.open(nconns); err != nil {
 		return report{}, err
 	}
-	fds = append(fds, ep)
-	cep := ep // the connections' epoll set
-	if lazy {
-		if rate <= 0 {
-			return report{}, fmt.Errorf("-lazy needs -rate")
-		}
-		if cep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
-			return report{}, err
-		}
-		fds = append(fds, cep)
+	f.start = time.Now()
+	f.end = int64(dur)
+	if err := f.begin(); err != nil {
+		return report{}, err
 	}
-	cs := make([]*conn, nconns)
-	dial := func(i int) error {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
+	if err := f.loop(); err != nil {
+		return report{}, err
+	}
+	return f.finish(), nil
+}
+
+// floor is one run's state: its connections, epoll sets and timer, the
+// schedule and the histograms. Only the run's locked OS thread touches it.
+type floor struct {
+	host string // host:port, for errors
+	sa   *unix.SockaddrInet4
+	req  []byte // the request, written whole
+	rate float64
+	lazy bool
+
+	fds     []int // every descriptor opened, closed at the end
+	ep      int   // the epoll set the loop waits on
+	cep     int   // the connections' epoll set: ep, or with lazy its own
+	tfd     int   // the timerfd at a constant rate; -1 in closed loop
+	cs      []*conn
+	free    []int // idle connections, at a constant rate
+	start   time.Time
+	end     int64 // ns since start: when the run ends
+	gap     int64 // ns between requests at a constant rate
+	nextDue int64 // ns since start: when the next request is due
+
+	lat, lag *hdrhistogram.Histogram
+	rep      report
+}
+
+// now is the time since the start, in nanoseconds.
+func (f *floor) now() int64 { return int64(time.Since(f.start)) }
+
+// closeAll closes every descriptor the run opened.
+func (f *floor) closeAll() {
+	for _, fd := range f.fds {
+		unix.Close(fd)
+	}
+}
+
+// open creates the epoll sets (two with lazy: one for the timer, one for
+// the connections) and dials every connection.
+func (f *floor) open(nconns int) error {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	f.fds = append(f.fds, ep)
+	f.ep, f.cep = ep, ep
+	if f.lazy {
+		if f.rate <= 0 {
+			return fmt.Errorf("-lazy needs -rate")
+		}
+		if f.cep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 			return err
 		}
-		fds = append(fds, fd)
-		if err := unix.Connect(fd, sa); err != nil {
-			return fmt.Errorf("connect %s: %v", u.Host, err)
-		}
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		if err := unix.SetNonblock(fd, true); err != nil {
+		f.fds = append(f.fds, f.cep)
+	}
+	f.cs = make([]*conn, nconns)
+	for i := range f.cs {
+		if err := f.dial(i); err != nil {
 			return err
 		}
-		if lazy {
-			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}
+	f.free = make([]int, 0, nconns)
+	return nil
+}
+
+// dial opens connection i: connected, TCP_NODELAY, nonblocking (with lazy,
+// receive-timestamped), in the connections' epoll set under its index.
+func (f *floor) dial(i int) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	f.fds = append(f.fds, fd)
+	if err := unix.Connect(fd, f.sa); err != nil {
+		return fmt.Errorf("connect %s: %v", f.host, err)
+	}
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	if f.lazy {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}
+	if err := unix.EpollCtl(f.cep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}); err != nil {
+		return err
+	}
+	f.cs[i] = &conn{fd: fd, buf: make([]byte, 64<<10), need: -1, oob: make([]byte, 64)}
+	return nil
+}
+
+// redial replaces a connection the server closed while it was idle
+// (servers close connections that sent no request for a while: the
+// demo target after 10 s).
+func (f *floor) redial(i int) error {
+	unix.EpollCtl(f.cep, unix.EPOLL_CTL_DEL, f.cs[i].fd, nil)
+	unix.Close(f.cs[i].fd)
+	f.rep.Redials++
+	return f.dial(i)
+}
+
+// send writes the request on connection i, due at due (ns since start;
+// negative in closed loop, where it is due when sent), recording its send
+// lag at a constant rate.
+func (f *floor) send(i int, due int64) {
+	c := f.cs[i]
+	c.busy, c.due, c.sentAt = true, due, f.now()
+	if due >= 0 {
+		f.lag.RecordValue(max(c.sentAt-due, 0))
+	} else {
+		c.due = c.sentAt
+	}
+	if n, err := unix.Write(c.fd, f.req); err != nil || n != len(f.req) {
+		f.rep.Errors++
+		c.busy = false
+	}
+}
+
+// begin sends the first requests: in closed loop one on every
+// connection; at a constant rate it arms the timer, marks every
+// connection free and sends the request due at the start.
+func (f *floor) begin() error {
+	if f.rate <= 0 {
+		for i := range f.cs {
+			f.send(i, -1)
 		}
-		if err := unix.EpollCtl(cep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}); err != nil {
-			return err
-		}
-		cs[i] = &conn{fd: fd, buf: make([]byte, 64<<10), need: -1, oob: make([]byte, 64)}
 		return nil
 	}
-	// redial replaces a connection the server closed while it was idle
-	// (servers close connections that sent no request for a while: the
-	// demo target after 10 s).
-	redial := func(i int) error {
-		unix.EpollCtl(cep, unix.EPOLL_CTL_DEL, cs[i].fd, nil)
-		unix.Close(cs[i].fd)
-		rep.Redials++
-		return dial(i)
+	f.gap = int64(float64(time.Second) / f.rate)
+	if f.gap < 1 {
+		return fmt.Errorf("-rate %v: too high", f.rate)
 	}
-	for i := range cs {
-		if err := dial(i); err != nil {
-			return report{}, err
-		}
+	if err := f.armTimer(); err != nil {
+		return err
 	}
+	for i := range f.cs {
+		f.free = append(f.free, i)
+	}
+	f.send(f.free[len(f.free)-1], 0)
+	f.free = f.free[:len(f.free)-1]
+	f.nextDue = f.gap
+	return nil
+}
 
-	start := time.Now()
-	now := func() int64 { return int64(time.Since(start)) }
-	end := int64(dur)
-	free := make([]int, 0, nconns)
-	send := func(i int, due int64) {
-		c := cs[i]
-		c.busy, c.due, c.sentAt = true, due, now()
-		if due >= 0 {
-			lag.RecordValue(max(c.sentAt-due, 0))
-		} else {
-			c.due = c.sentAt
-		}
-		if n, err := unix.Write(c.fd, req); err != nil || n != len(req) {
-			rep.Errors++
-			c.busy = false
-		}
+// armTimer starts the timer of a constant rate: a timerfd in the wake-up
+// epoll set (as Fd −1), periodic from the start, every gap.
+func (f *floor) armTimer() error {
+	var err error
+	if f.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+		return err
 	}
-
-	// The timer, at a constant rate: periodic from the start, every gap.
-	tfd := -1
-	var gap, nextDue int64
-	if rate > 0 {
-		gap = int64(float64(time.Second) / rate)
-		if gap < 1 {
-			return report{}, fmt.Errorf("-rate %v: too high", rate)
-		}
-		if tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
-			return report{}, err
-		}
-		fds = append(fds, tfd)
-		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, tfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}); err != nil {
-			return report{}, err
-		}
-		// Absolute CLOCK_MONOTONIC time of the start: Go's monotonic clock
-		// is CLOCK_MONOTONIC on Linux.
-		var ts unix.Timespec
-		unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-		base := ts.Nano() - now()
-		spec := unix.ItimerSpec{Value: unix.NsecToTimespec(base + gap), Interval: unix.NsecToTimespec(gap)}
-		if err := unix.TimerfdSettime(tfd, unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
-			return report{}, err
-		}
-		for i := range cs {
-			free = append(free, i)
-		}
-		send(free[len(free)-1], 0)
-		free = free[:len(free)-1]
-		nextDue = gap
-	} else {
-		for i := range cs {
-			send(i, -1)
-		}
+	f.fds = append(f.fds, f.tfd)
+	if err := unix.EpollCtl(f.ep, unix.EPOLL_CTL_ADD, f.tfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}); err != nil {
+		return err
 	}
+	// Absolute CLOCK_MONOTONIC time of the start: Go's monotonic clock
+	// is CLOCK_MONOTONIC on Linux.
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	base := ts.Nano() - f.now()
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(base + f.gap), Interval: unix.NsecToTimespec(f.gap)}
+	return unix.TimerfdSettime(f.tfd, unix.TFD_TIMER_ABSTIME, &spec, nil)
+}
 
-	// complete reads what arrived on connection i (with the receive
-	// timestamp when stamped) and reports whether a whole response is in;
-	// the connection is then free again. An idle one the server closed is
-	// opened again.
-	complete := func(i int, stamped bool) (bool, error) {
-		c := cs[i]
-		done, ok := c.read(stamped)
-		switch {
-		case !ok && !c.busy:
-			return false, redial(i)
-		case !ok && c.n == 0 && c.need < 0:
-			// Closed with nothing of the answer read: the server closed
-			// the idle connection as the request went out (the keep-alive
-			// race every HTTP client retries). Open it again and resend,
-			// still due when it was.
-			due, sent := c.due, c.sentAt
-			if err := redial(i); err != nil {
-				return false, err
-			}
-			send(i, due)
-			cs[i].sentAt = sent
-			return false, nil
-		case !ok:
-			return false, fmt.Errorf("connection %d: read failed or malformed response", i)
-		case done:
-			rep.Completed++
-			c.busy = false
+// complete reads what arrived on connection i (with the receive
+// timestamp when stamped) and reports whether a whole response is in;
+// the connection is then free again. An idle one the server closed is
+// opened again.
+func (f *floor) complete(i int, stamped bool) (bool, error) {
+	c := f.cs[i]
+	done, ok := c.read(stamped)
+	switch {
+	case !ok && !c.busy:
+		return false, f.redial(i)
+	case !ok && c.n == 0 && c.need < 0:
+		// Closed with nothing of the answer read: the server closed
+		// the idle connection as the request went out (the keep-alive
+		// race every HTTP client retries). Open it again and resend,
+		// still due when it was.
+		due, sent := c.due, c.sentAt
+		if err := f.redial(i); err != nil {
+			return false, err
 		}
-		return done, nil
+		f.send(i, due)
+		f.cs[i].sentAt = sent
+		return false, nil
+	case !ok:
+		return false, fmt.Errorf("connection %d: read failed or malformed response", i)
+	case done:
+		f.rep.Completed++
+		c.busy = false
 	}
+	return done, nil
+}
 
+// loop waits on the wake-up epoll set until the end: it consumes timer
+// expiries, handles responses (see responded), with lazy harvests the
+// responses that came in meanwhile, and at a constant rate sends what is
+// due.
+func (f *floor) loop() error {
 	events := make([]unix.EpollEvent, 256)
 	cevents := make([]unix.EpollEvent, 256)
 	var tb [8]byte
 	// realtime - monotonic offset, to place receive timestamps on our clock
-	realOff := time.Now().UnixNano() - int64(time.Since(start))
+	realOff := time.Now().UnixNano() - int64(time.Since(f.start))
 	for {
-		t := now()
-		if t >= end {
-			break
+		t := f.now()
+		if t >= f.end {
+			return nil
 		}
-		k, errno := epollWait(ep, events, int((end-t)/int64(time.Millisecond))+1)
+		k, errno := epollWait(f.ep, events, int((f.end-t)/int64(time.Millisecond))+1)
 		switch {
 		case errno == unix.EINTR: // the runtime's preemption signal
 		case errno != 0:
-			return report{}, errno
+			return errno
 		default:
-			rep.Wakes++
+			f.rep.Wakes++
 		}
 		for _, ev := range events[:max(k, 0)] {
 			if ev.Fd < 0 {
-				unix.Read(tfd, tb[:])
+				unix.Read(f.tfd, tb[:])
 				continue
 			}
-			done, err := complete(int(ev.Fd), false)
-			if err != nil {
-				return report{}, err
-			}
-			if !done {
-				continue
-			}
-			at := now()
-			lat.RecordValue(max(at-cs[ev.Fd].due, 0))
-			if rate > 0 {
-				free = append(free, int(ev.Fd))
-			} else if at < end {
-				send(int(ev.Fd), -1)
+			if err := f.responded(int(ev.Fd)); err != nil {
+				return err
 			}
 		}
-		if lazy {
-			// Harvest the responses that came in since the last wake,
-			// without having woken for them.
-			k, errno := epollWait(cep, cevents, 0)
-			if errno != 0 && errno != unix.EINTR {
-				return report{}, errno
-			}
-			for _, ev := range cevents[:max(k, 0)] {
-				done, err := complete(int(ev.Fd), true)
-				if err != nil {
-					return report{}, err
-				}
-				if done {
-					c := cs[ev.Fd]
-					lat.RecordValue(max(c.rx-realOff-c.due, 0))
-					free = append(free, int(ev.Fd))
-				}
+		if f.lazy {
+			if err := f.harvest(cevents, realOff); err != nil {
+				return err
 			}
 		}
-		if rate > 0 {
-			// Send everything that is due, on free connections.
-			for t := now(); nextDue <= t && nextDue < end && len(free) > 0; {
-				send(free[len(free)-1], nextDue)
-				free = free[:len(free)-1]
-				nextDue += gap
-			}
+		if f.rate > 0 {
+			f.sendDue()
 		}
 	}
-	el := time.Since(start)
+}
+
+// responded reads connection i, ready in the wake-up set. Once a whole
+// response is in, it records its latency and frees the connection (at a
+// constant rate) or sends the next request (in closed loop, before the
+// end).
+func (f *floor) responded(i int) error {
+	done, err := f.complete(i, false)
+	if err != nil || !done {
+		return err
+	}
+	at := f.now()
+	f.lat.RecordValue(max(at-f.cs[i].due, 0))
+	if f.rate > 0 {
+		f.free = append(f.free, i)
+	} else if at < f.end {
+		f.send(i, -1)
+	}
+	return nil
+}
+
+// harvest reads, without waiting, the responses that came in since the
+// last wake (lazy), timed by the kernel's receive timestamps; realOff is
+// CLOCK_REALTIME minus our clock.
+func (f *floor) harvest(cevents []unix.EpollEvent, realOff int64) error {
+	k, errno := epollWait(f.cep, cevents, 0)
+	if errno != 0 && errno != unix.EINTR {
+		return errno
+	}
+	for _, ev := range cevents[:max(k, 0)] {
+		done, err := f.complete(int(ev.Fd), true)
+		if err != nil {
+			return err
+		}
+		if done {
+			c := f.cs[ev.Fd]
+			f.lat.RecordValue(max(c.rx-realOff-c.due, 0))
+			f.free = append(f.free, int(ev.Fd))
+		}
+	}
+	return nil
+}
+
+// sendDue sends everything that is due, on free connections.
+func (f *floor) sendDue() {
+	for t := f.now(); f.nextDue <= t && f.nextDue < f.end && len(f.free) > 0; {
+		f.send(f.free[len(f.free)-1], f.nextDue)
+		f.free = f.free[:len(f.free)-1]
+		f.nextDue += f.gap
+	}
+}
+
+// finish is the report: the achieved rate, and the percentiles by
+// tailgate's rule (nearest rank), so the table compares like with like.
+func (f *floor) finish() report {
+	el := time.Since(f.start)
+	rep := f.rep
 	rep.Achieved = float64(rep.Completed) / el.Seconds()
-	// Percentiles by tailgate's rule (nearest rank), so the table compares
-	// like with like.
 	at := func(h *hdrhistogram.Histogram, q float64) int64 { return int64(analysis.ValueAt(h, q)) }
-	rep.LagP50, rep.LagP99 = at(lag, 0.5), at(lag, 0.99)
-	rep.LagP999, rep.LagMax = at(lag, 0.999), lag.Max()
-	rep.LatP50, rep.LatP99 = at(lat, 0.5), at(lat, 0.99)
-	return rep, nil
+	rep.LagP50, rep.LagP99 = at(f.lag, 0.5), at(f.lag, 0.99)
+	rep.LagP999, rep.LagMax = at(f.lag, 0.999), f.lag.Max()
+	rep.LatP50, rep.LatP99 = at(f.lat, 0.5), at(f.lat, 0.99)
+	return rep
 }
 
 // read reads what has arrived on c; done: a whole response is in.

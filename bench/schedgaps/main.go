@@ -68,21 +68,67 @@ func main() {
 
 // analyze reads a trace and reports the dispatcher's gaps.
 func analyze(r io.Reader, minGap time.Duration, show int) (string, error) {
-	tr, err := trace.NewReader(r)
+	spans, dispatcher, err := readSpans(r)
 	if err != nil {
 		return "", err
 	}
+	if dispatcher == trace.NoGoroutine {
+		return "", fmt.Errorf("no send loop in the trace (a goroutine waiting in generator's sleepUntil)")
+	}
+	var starts []trace.Time
+	for _, s := range spans {
+		if s.g == dispatcher {
+			starts = append(starts, s.start)
+		}
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+
+	var b strings.Builder
+	blame := map[string]time.Duration{}
+	var total, idle time.Duration
+	n := 0
+	for i := 1; i < len(starts); i++ {
+		a, z := starts[i-1], starts[i]
+		d := time.Duration(z.Sub(a))
+		if d < minGap {
+			continue
+		}
+		n++
+		total += d
+		busy, lines := gapRunners(spans, dispatcher, a, z, blame)
+		idle += max(d-busy, 0)
+		if n <= show {
+			fmt.Fprintf(&b, "gap %v at %v: goroutines ran %v, nothing ran %v\n", d.Round(time.Microsecond), time.Duration(a-starts[0]).Round(time.Millisecond), busy.Round(time.Microsecond), max(d-busy, 0).Round(time.Microsecond))
+			for _, l := range lines {
+				b.WriteString(l + "\n")
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\n%d gaps ≥ %v in the send loop (g%d), %v in all; nothing ran for %v of it\n", n, minGap, dispatcher, total.Round(time.Microsecond), idle.Round(time.Microsecond))
+	writeBlame(&b, blame)
+	return b.String(), nil
+}
+
+// readSpans reads the trace into spans of goroutines running, each named
+// by the stack where it stopped (or else where it started), and finds the
+// dispatcher: the first goroutine seen stopping in sleepUntil
+// (trace.NoGoroutine if none).
+func readSpans(r io.Reader) (spans []span, dispatcher trace.GoID, err error) {
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		return nil, trace.NoGoroutine, err
+	}
 	running := map[trace.GoID]trace.Time{}
 	runningWhat := map[trace.GoID]string{}
-	dispatcher := trace.NoGoroutine
-	var spans []span
+	dispatcher = trace.NoGoroutine
 	for {
 		ev, err := tr.ReadEvent()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return "", err
+			return nil, dispatcher, err
 		}
 		if ev.Kind() != trace.EventStateTransition {
 			continue
@@ -112,60 +158,38 @@ func analyze(r io.Reader, minGap time.Duration, show int) (string, error) {
 			}
 		}
 	}
-	if dispatcher == trace.NoGoroutine {
-		return "", fmt.Errorf("no send loop in the trace (a goroutine waiting in generator's sleepUntil)")
-	}
-	var starts []trace.Time
-	for _, s := range spans {
-		if s.g == dispatcher {
-			starts = append(starts, s.start)
-		}
-	}
-	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
-	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	return spans, dispatcher, nil
+}
 
-	var b strings.Builder
-	blame := map[string]time.Duration{}
-	var total, idle time.Duration
-	n := 0
-	for i := 1; i < len(starts); i++ {
-		a, z := starts[i-1], starts[i]
-		d := time.Duration(z.Sub(a))
-		if d < minGap {
+// gapRunners adds up what other goroutines ran during the dispatcher's
+// gap [a, z), from spans sorted by start: the time they ran in all, added
+// to blame by what each was doing, and a line for each span of 50 µs or
+// more.
+func gapRunners(spans []span, dispatcher trace.GoID, a, z trace.Time, blame map[string]time.Duration) (busy time.Duration, lines []string) {
+	for _, s := range spans {
+		if s.start >= z {
+			break
+		}
+		lo, hi := max(s.start, a), min(s.end, z)
+		if hi <= lo || s.g == dispatcher {
 			continue
 		}
-		n++
-		total += d
-		var busy time.Duration
-		var lines []string
-		for _, s := range spans {
-			if s.start >= z {
-				break
-			}
-			lo, hi := max(s.start, a), min(s.end, z)
-			if hi <= lo || s.g == dispatcher {
-				continue
-			}
-			ran := time.Duration(hi.Sub(lo))
-			busy += ran
-			what := s.what
-			if what == "" {
-				what = "(runtime: GC worker or similar)"
-			}
-			blame[what] += ran
-			if ran >= 50*time.Microsecond {
-				lines = append(lines, fmt.Sprintf("    g%d ran %v: %s", s.g, ran.Round(time.Microsecond), what))
-			}
+		ran := time.Duration(hi.Sub(lo))
+		busy += ran
+		what := s.what
+		if what == "" {
+			what = "(runtime: GC worker or similar)"
 		}
-		idle += max(d-busy, 0)
-		if n <= show {
-			fmt.Fprintf(&b, "gap %v at %v: goroutines ran %v, nothing ran %v\n", d.Round(time.Microsecond), time.Duration(a-starts[0]).Round(time.Millisecond), busy.Round(time.Microsecond), max(d-busy, 0).Round(time.Microsecond))
-			for _, l := range lines {
-				b.WriteString(l + "\n")
-			}
+		blame[what] += ran
+		if ran >= 50*time.Microsecond {
+			lines = append(lines, fmt.Sprintf("    g%d ran %v: %s", s.g, ran.Round(time.Microsecond), what))
 		}
 	}
-	fmt.Fprintf(&b, "\n%d gaps ≥ %v in the send loop (g%d), %v in all; nothing ran for %v of it\n", n, minGap, dispatcher, total.Round(time.Microsecond), idle.Round(time.Microsecond))
+	return busy, lines
+}
+
+// writeBlame writes the ten largest entries of blame, largest first.
+func writeBlame(b *strings.Builder, blame map[string]time.Duration) {
 	type kv struct {
 		k string
 		v time.Duration
@@ -179,7 +203,6 @@ func analyze(r io.Reader, minGap time.Duration, show int) (string, error) {
 		if i == 10 {
 			break
 		}
-		fmt.Fprintf(&b, "%10v  %s\n", x.v.Round(time.Microsecond), x.k)
+		fmt.Fprintf(b, "%10v  %s\n", x.v.Round(time.Microsecond), x.k)
 	}
-	return b.String(), nil
 }
