@@ -68,6 +68,9 @@ than unbatched, and recommends the best cell under the SLO.`,
 			if err := opts.finish(c, io); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.Name(), opts)
+			}
 			return doBatch(c.Context(), io, opts)
 		},
 	}

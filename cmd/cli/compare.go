@@ -229,6 +229,13 @@ both sides, labelled A and B.`,
 			if err := (session.Outputs{Out: ab.OutA, HdrLog: ab.OutB}).Check(); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.Name(), struct {
+					*RunOptions
+					*compareOptions
+					session.ABOptions
+				}{opts, &co, ab})
+			}
 			return doAB(c.Context(), io, opts, &co, ab)
 		},
 	}

@@ -58,6 +58,12 @@ target's own take the names of 'tailgate serve demo'.`,
 			if err := opts.finish(c, io); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.Name(), struct {
+					*RunOptions
+					demo.Config
+				}{opts, cfg})
+			}
 			return doRun(c.Context(), io, opts)
 		},
 	}

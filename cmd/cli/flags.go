@@ -37,6 +37,11 @@ type rawFlags struct {
 	data         string
 }
 
+// planned, when set (by tests), receives a load command's parsed options
+// instead of the command running: the seam the flag-walk test uses to see
+// what each flag changes.
+var planned func(command string, opts any) error
+
 // newRunOptions are the options with every default.
 func newRunOptions() *RunOptions {
 	return &RunOptions{Options: session.Defaults(), Format: "table"}
@@ -47,6 +52,7 @@ func newRunOptions() *RunOptions {
 func (opts *RunOptions) addLoadFlags(f *pflag.FlagSet) {
 	raw := &opts.raw
 	f.StringVarP(&raw.rate, "rate", "r", "", "offered load in requests per second (e.g. 2000, 2000/s, 600/m); max: closed loop, each of --connections (10) sending when its last answer came")
+	f.IntVar(&opts.ClosedLoop, "concurrency", 0, "closed loop instead of a rate: N connections, each sending when its last answer came (the same as --rate max -c N)")
 	f.DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "how long to send")
 	f.StringVar(&opts.Arrivals, "arrivals", "constant", "arrival process: constant (evenly spaced) or poisson")
 	f.StringVarP(&opts.Profile, "profile", "p", "", "a built-in profile name or a profile YAML file (see 'tailgate profiles list')")

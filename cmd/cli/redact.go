@@ -47,10 +47,6 @@ func registerSecrets(args []string) {
 // redactArgs returns a copy of a command line fit to record.
 func redactArgs(args []string) []string { return redact.Args(args) }
 
-// redactURL hides a URL's query values and userinfo secrets (templates
-// kept).
-func redactURL(s string) string { return redact.URL(s) }
-
 // redactFlag is --redact: each value a regular expression, checked when
 // given and added to the process's patterns.
 type redactFlag struct{ v *[]string }

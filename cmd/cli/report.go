@@ -2,19 +2,15 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	stdio "io"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
 
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"tailgate/analysis"
+	"tailgate/profiles/session"
 	"tailgate/results"
 )
 
@@ -23,25 +19,42 @@ type ReportOptions struct {
 	Path    string
 	Format  string
 	Seconds bool
-	HTML    string
-	Redact  []string // --redact patterns, on top of the rule
+	Outputs session.Outputs // --html, --csv, --markdown, --junit; "-" is stdout
+	Redact  []string        // --redact patterns, on top of the rule
 }
 
 // NewCmdReport builds `tailgate report`.
 func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) error) *cobra.Command {
 	opts := &ReportOptions{}
 	cmd := &cobra.Command{
-		Use:   "report RESULT.json [--format table|json]",
-		Short: "Show a result file again",
+		Use:   "report RESULT.json|LOG.hlog [--format table|json] [--html F] [--csv F] [--markdown F] [--junit F]",
+		Short: "Show a result file again, or write its reports",
+		Long: `Show a result file again: the table (or --format json, the summary), and the
+reports a run writes, from the file: --html, --csv, --markdown and --junit, each to
+a file or to stdout with -. An HdrHistogram interval log (.hlog) is summarised per
+tag.`,
 		Example: `  tailgate report run.json
-  tailgate report run.json --format json | jq .summary.total.response_time.p99_ns`,
+  tailgate report run.json --format json | jq .summary.total.response_time.p99_ns
+  tailgate report run.json --html run.html --csv -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			switch opts.Format {
-			case "table", "json", "html", "csv":
+			case "table", "json":
+			case "html", "csv":
+				// --format is stdout's format (table or json) in every
+				// command; the reports are files, or - for stdout.
+				fmt.Fprintf(io.ErrOut, "warning: --format %s is deprecated: use --%s - (the old value goes in the next release)\n", opts.Format, opts.Format)
+				if opts.Format == "html" {
+					opts.Outputs.HTML = "-"
+				} else {
+					opts.Outputs.CSV = "-"
+				}
 			default:
-				return usageErrorf("--format %q: want table, json, html or csv", opts.Format)
+				return usageErrorf("--format %q: want table or json", opts.Format)
+			}
+			if err := opts.Outputs.Check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -49,10 +62,14 @@ func NewCmdReport(io *IOStreams, runF func(context.Context, *ReportOptions) erro
 			return doReport(io, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "table, json (the summary; docs/result-file.md), html (a self-contained report) or csv (per second)")
-	cmd.Flags().StringVar(&opts.HTML, "html", "", "also write a self-contained HTML report to this file")
-	cmd.Flags().BoolVar(&opts.Seconds, "seconds", false, "also print one row per second of the run")
-	cmd.Flags().Var(redactFlag{&opts.Redact}, "redact", "also hide whatever matches this regular expression (repeatable); URL query values, passwords and secret headers are hidden anyway, in files written before tailgate hid them too")
+	f := cmd.Flags()
+	f.StringVar(&opts.Format, "format", "table", "output on stdout: table or json (the summary; docs/result-file.md)")
+	f.StringVar(&opts.Outputs.HTML, "html", "", "write a self-contained HTML report here (- for stdout)")
+	f.StringVar(&opts.Outputs.CSV, "csv", "", "write per-second summaries as CSV here (- for stdout)")
+	f.StringVar(&opts.Outputs.Markdown, "markdown", "", "write the verdict as Markdown here (- for stdout)")
+	f.StringVar(&opts.Outputs.JUnit, "junit", "", "write the verdict as JUnit XML here (- for stdout)")
+	f.BoolVar(&opts.Seconds, "seconds", false, "also print one row per second of the run")
+	f.Var(redactFlag{&opts.Redact}, "redact", "also hide whatever matches this regular expression (repeatable); URL query values, passwords and secret headers are hidden anyway, in files written before tailgate hid them too")
 	return cmd
 }
 
@@ -62,27 +79,17 @@ func doReport(io *IOStreams, opts *ReportOptions) error {
 	}
 	f, err := results.Read(opts.Path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return usageErrorf("%v", err)
-		}
 		return usageErrorf("%v", err) // unreadable input is bad input
 	}
-	if opts.HTML != "" {
-		if err := results.WriteAtomic(opts.HTML, func(w stdio.Writer) error { return writeHTML(w, f) }); err != nil {
-			return withCode(ExitError, err)
-		}
+	toStdout := opts.Outputs.HTML == "-" || opts.Outputs.CSV == "-" || opts.Outputs.Markdown == "-" || opts.Outputs.JUnit == "-"
+	if err := session.WriteOutputs(io.Out, opts.Outputs, f); err != nil {
+		return withCode(ExitError, err)
 	}
-	var err2 error
-	switch opts.Format {
-	case "html":
-		err2 = writeHTML(io.Out, f)
-	case "csv":
-		err2 = results.WriteSecondsCSV(io.Out, f)
-	default:
-		err2 = render(io, f, opts.Format)
+	if toStdout {
+		return nil // stdout holds a report: no table after it
 	}
-	if err2 != nil {
-		return withCode(ExitError, err2)
+	if err := render(io, f, opts.Format); err != nil {
+		return withCode(ExitError, err)
 	}
 	if opts.Seconds && opts.Format == "table" {
 		fmt.Fprintln(io.Out)
@@ -91,49 +98,6 @@ func doReport(io *IOStreams, opts *ReportOptions) error {
 		}
 	}
 	return nil
-}
-
-// writeHTML renders any result file as HTML: a sweep as its latency
-// against throughput curve with the knee, anything else as a run report.
-func writeHTML(w stdio.Writer, f *results.File) error {
-	if f.Batch != nil {
-		return results.WriteHTMLBatch(w, f)
-	}
-	if f.Sweep == nil {
-		return results.WriteHTML(w, f)
-	}
-	var pts []results.SweepPoint
-	for _, st := range f.Sweep.Steps {
-		state := "ok"
-		switch {
-		case !st.Valid:
-			state = "invalid"
-		case st.Saturated:
-			state = "saturated"
-		}
-		pts = append(pts, results.SweepPoint{Offered: st.Offered, Achieved: st.Achieved, P50: st.P50, P99: st.P99, Valid: st.Healthy(), State: state})
-	}
-	var knee *results.KneeMark
-	if f.Sweep.Knee.Found {
-		knee = &results.KneeMark{Rate: f.Sweep.Knee.KneeRate, Label: f.Sweep.Knee.Sentence}
-	}
-	var notes []string
-	if c := f.Sweep.Capacity; c != nil {
-		notes = append(notes, c.Sentence)
-	}
-	if !f.Sweep.Knee.Found && f.Sweep.Knee.Sentence != "" {
-		notes = append(notes, f.Sweep.Knee.Sentence)
-	}
-	var slo time.Duration
-	if f.Verdict != nil {
-		for _, r := range f.Verdict.Results {
-			if r.Objective.Metric.Latency() {
-				slo = time.Duration(r.Threshold)
-				break
-			}
-		}
-	}
-	return results.WriteHTMLSweep(w, pts, knee, slo, "tailgate sweep → "+redactURL(f.Settings.Target), notes...)
 }
 
 // reportIntervalLog summarises an HdrHistogram interval log (--hdr-log,

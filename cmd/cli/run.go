@@ -54,6 +54,9 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
+			if planned != nil {
+				return planned(c.Name(), opts)
+			}
 			return doRun(c.Context(), io, opts)
 		},
 	}
@@ -68,15 +71,24 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 func (opts *RunOptions) finishLoad(c *cobra.Command) error {
 	raw := &opts.raw
 	if opts.Profile != "" {
-		for _, fl := range []string{"rate", "duration", "arrivals"} {
+		for _, fl := range []string{"rate", "concurrency", "duration", "arrivals"} {
 			if c.Flags().Changed(fl) {
 				return usageErrorf("--%s and --profile: the profile sets the load; choose one", fl)
 			}
 		}
 		return nil
 	}
+	if c.Flags().Changed("concurrency") {
+		if c.Flags().Changed("rate") {
+			return usageErrorf("--concurrency and --rate: closed loop or a rate; choose one")
+		}
+		if opts.ClosedLoop < 1 {
+			return usageErrorf("--concurrency %d: want a whole number ≥ 1", opts.ClosedLoop)
+		}
+		return nil
+	}
 	if !c.Flags().Changed("rate") {
-		return usageErrorf("--rate is required (or --profile)")
+		return usageErrorf("--rate is required (or --concurrency, or --profile)")
 	}
 	if raw.rate == "max" {
 		// Closed loop, for measuring the generator or the target's

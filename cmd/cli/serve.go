@@ -104,7 +104,7 @@ dependency, cache and faults, with health and server reflection.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "http", "127.0.0.1:8080", "HTTP listen address (loopback unless told otherwise)")
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "alias of --http")
+	alias(cmd.Flags(), "addr", "http")
 	cmd.Flags().StringVar(&grpcAddr, "grpc", "", "also serve the gRPC demo service here")
 	demoFlags(cmd.Flags(), &cfg)
 	alias(cmd.Flags(), "seed", "latency-seed")

@@ -64,6 +64,9 @@ than --precision, then a confirming run twice as long at its lower end.`,
 				if err := opts.finish(c, io); err != nil {
 					return err
 				}
+				if planned != nil {
+					return planned(c.Name(), opts)
+				}
 				return doSweep(c.Context(), io, opts)
 			}
 			if opts.From, err = ParseRate(from); err != nil {
@@ -88,6 +91,9 @@ than --precision, then a confirming run twice as long at its lower end.`,
 			}
 			if err := opts.finish(c, io); err != nil {
 				return err
+			}
+			if planned != nil {
+				return planned(c.Name(), opts)
 			}
 			return doSweep(c.Context(), io, opts)
 		},
