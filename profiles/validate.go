@@ -17,7 +17,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"tailgate/generator"
-	"tailgate/targets"
 )
 
 // MaxDuration bounds a profile's total duration.
@@ -595,7 +594,7 @@ func (c *checker) actions(p *Profile, ph Phase, path string) {
 		dp := join(ap, "do")
 		if a.Do == ActionSetHedge {
 			if a.Value != "off" {
-				if _, err := targets.ParseHedgeAfter(a.Value); err != nil {
+				if _, err := generator.ParseHedgeAfter(a.Value); err != nil {
 					c.problem(join(ap, "value"), a.Value, "set_hedge wants off, a delay (10ms), a percentile (p95) or both (p95,20ms): %v", err)
 				}
 			}

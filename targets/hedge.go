@@ -3,11 +3,8 @@ package targets
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,85 +20,17 @@ const (
 	HedgeRecompute = 100
 )
 
-// HedgeAfter says how long Hedge waits for an answer before sending a
-// duplicate.
-type HedgeAfter struct {
-	// Fixed is the delay when Quantile is 0. With a Quantile, it is the
-	// delay until enough latencies have been seen (see Quantile); 0 then
-	// means no hedging until then.
-	Fixed time.Duration
-	// Quantile, when in (0, 1), hedges after that quantile of recent
-	// primary latencies: about 1 − Quantile of the requests are hedged.
-	// The quantile is taken over the last HedgeWindow primaries (a ring
-	// buffer), recomputed every HedgeRecompute of them, and first once
-	// max(100, 10/(1 − Quantile)) primaries have been seen, so that at
-	// least ten lie above it (p99 needs the whole window).
-	Quantile float64
-}
-
-// Validate checks h.
-func (h HedgeAfter) Validate() error {
-	switch {
-	case h.Fixed < 0:
-		return fmt.Errorf("hedge delay must not be negative, got %v", h.Fixed)
-	case math.IsNaN(h.Quantile) || h.Quantile < 0 || h.Quantile >= 1:
-		return fmt.Errorf("hedge quantile must be in (0, 1), got %v", h.Quantile)
-	case h.Quantile == 0 && h.Fixed == 0:
-		return errors.New("hedge needs a delay or a quantile")
-	}
-	return nil
-}
-
-// String prints h as ParseHedgeAfter reads it: "50ms", "p95", "p95,20ms".
-func (h HedgeAfter) String() string {
-	if h.Quantile == 0 {
-		return h.Fixed.String()
-	}
-	s := "p" + strconv.FormatFloat(math.Round(h.Quantile*1e12)/1e10, 'f', -1, 64)
-	if h.Fixed > 0 {
-		s += "," + h.Fixed.String()
-	}
-	return s
-}
-
-// ParseHedgeAfter reads a hedge delay: a duration ("50ms"), a percentile
-// of recent latencies ("p95", "p99.9"), or a percentile with the delay to
-// use until it is known ("p95,20ms").
-func ParseHedgeAfter(s string) (HedgeAfter, error) {
-	var h HedgeAfter
-	q, fixed, hasFixed := strings.Cut(strings.TrimSpace(s), ",")
-	if !strings.HasPrefix(q, "p") {
-		if hasFixed {
-			return h, fmt.Errorf("hedge delay %q: want 50ms, p95 or p95,20ms", s)
-		}
-		fixed, q = q, ""
-	}
-	if q != "" {
-		pct, err := strconv.ParseFloat(q[1:], 64)
-		if err != nil || pct <= 0 || pct >= 100 {
-			return h, fmt.Errorf("hedge delay %q: percentile must be in (0, 100)", s)
-		}
-		h.Quantile = math.Round(pct*1e10) / 1e12 // 99.9 → 0.999 exactly
-	}
-	if fixed != "" {
-		d, err := time.ParseDuration(strings.TrimSpace(fixed))
-		if err != nil {
-			return h, fmt.Errorf("hedge delay %q: %w", s, err)
-		}
-		h.Fixed = d
-	}
-	return h, h.Validate()
-}
-
-// minSamples is how many primaries the quantile delay waits for.
-func (h HedgeAfter) minSamples() uint64 {
-	n := max(100, math.Ceil(10/(1-h.Quantile)-1e-9))
+// minSamples is how many primaries a quantile delay waits for: enough that
+// at least ten lie above the quantile, at least 100, at most the window
+// (p99 needs the whole window).
+func minSamples(quantile float64) uint64 {
+	n := max(100, math.Ceil(10/(1-quantile)-1e-9))
 	return uint64(min(n, HedgeWindow))
 }
 
 // Hedge sends each request to its target and, if no answer has come after
-// a delay (HedgeAfter), sends a duplicate (the same seq, so the same
-// templated request) and returns whichever answer comes first, cancelling
+// a delay (generator.HedgeAfter), sends a duplicate (the same seq, so the
+// same templated request) and returns whichever answer comes first, cancelling
 // the other through its context. This is the hedged request of Dean and
 // Barroso, "The Tail at Scale" (2013): a little extra load buys a shorter
 // tail when slowness strikes calls, not requests. Over a Balanced target
@@ -122,14 +51,19 @@ func (h HedgeAfter) minSamples() uint64 {
 // a sort of HedgeWindow latencies every HedgeRecompute requests; the
 // per-request state and its timer are pooled.
 //
-// In quantile mode the window holds, per request, the time to its first
-// answer: the primary's latency when it won, and a lower bound on it
-// (delay + the hedge's latency) when it lost. A censored primary still lies
-// above the delay, so the quantile is not dragged down by the hedges it
-// causes; after a rise in latency it climbs back within a few recomputes.
+// In quantile mode (after.Quantile in (0, 1)) the delay is that quantile
+// of the last HedgeWindow primaries (a ring buffer), recomputed every
+// HedgeRecompute of them, and first once max(100, 10/(1 − Quantile))
+// primaries have been seen, so that at least ten lie above it (p99 needs
+// the whole window); until then the delay is after.Fixed. The window
+// holds, per request, the time to its first answer: the primary's latency
+// when it won, and a lower bound on it (delay + the hedge's latency) when
+// it lost. A censored primary still lies above the delay, so the quantile
+// is not dragged down by the hedges it causes; after a rise in latency it
+// climbs back within a few recomputes.
 type Hedge struct {
 	t     generator.Target
-	after HedgeAfter
+	after generator.HedgeAfter
 	min   uint64
 
 	delay atomic.Int64 // the delay now in force, ns; 0: no hedging
@@ -146,7 +80,7 @@ type Hedge struct {
 var _ generator.Target = (*Hedge)(nil)
 
 // NewHedge returns a Hedge over t.
-func NewHedge(t generator.Target, after HedgeAfter) (*Hedge, error) {
+func NewHedge(t generator.Target, after generator.HedgeAfter) (*Hedge, error) {
 	if t == nil {
 		return nil, errors.New("hedge: nil target")
 	}
@@ -156,7 +90,7 @@ func NewHedge(t generator.Target, after HedgeAfter) (*Hedge, error) {
 	h := &Hedge{t: t, after: after}
 	h.delay.Store(int64(after.Fixed))
 	if after.Quantile > 0 {
-		h.min = after.minSamples()
+		h.min = minSamples(after.Quantile)
 		h.buf = make([]int64, HedgeWindow)
 	}
 	h.calls.New = func() any {
@@ -173,7 +107,7 @@ func NewHedge(t generator.Target, after HedgeAfter) (*Hedge, error) {
 }
 
 // After returns the configured delay.
-func (h *Hedge) After() HedgeAfter { return h.after }
+func (h *Hedge) After() generator.HedgeAfter { return h.after }
 
 // hedgeCall is one logical request; pooled. It is shared by the caller and
 // the attempts, and goes back to the pool when the last of them is done.

@@ -2,7 +2,6 @@ package targets
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,7 +76,7 @@ func TestHedgeCutsTailForFivePercentExtraLoad(t *testing.T) {
 		plain := openLoop(t, &callFake{lat: fivePctSlow}, n)
 
 		fake := &callFake{lat: fivePctSlow}
-		h, err := NewHedge(fake, HedgeAfter{Fixed: 10 * time.Millisecond})
+		h, err := NewHedge(fake, generator.HedgeAfter{Fixed: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +129,7 @@ func TestHedgeReturnsWithoutWaitingForLoser(t *testing.T) {
 			time.Sleep(3 * time.Millisecond)
 			return generator.Outcome{Status: 204}
 		})
-		h, _ := NewHedge(tg, HedgeAfter{Fixed: 5 * time.Millisecond})
+		h, _ := NewHedge(tg, generator.HedgeAfter{Fixed: 5 * time.Millisecond})
 		start := time.Now()
 		out := h.Do(context.Background(), 7)
 		if out.Status != 204 || time.Since(start) != 8*time.Millisecond {
@@ -150,7 +149,7 @@ func TestHedgeReturnsWithoutWaitingForLoser(t *testing.T) {
 func TestHedgeNoHedgeAfterRunEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := &callFake{lat: func(uint64) time.Duration { return time.Second }}
-		h, _ := NewHedge(fake, HedgeAfter{Fixed: 10 * time.Millisecond})
+		h, _ := NewHedge(fake, generator.HedgeAfter{Fixed: 10 * time.Millisecond})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if out := h.Do(ctx, 0); out.Err != generator.ErrCanceled {
@@ -173,9 +172,9 @@ func TestHedgeQuantileAdapts(t *testing.T) {
 		fake := &callFake{lat: func(call uint64) time.Duration {
 			return time.Duration(scale.Load()) * time.Duration(1+fanoutMix(call)%100) * time.Millisecond
 		}}
-		after := HedgeAfter{Fixed: 10 * time.Millisecond, Quantile: 0.9}
-		if after.minSamples() != 100 {
-			t.Fatalf("p90 waits for %d samples, want 100", after.minSamples())
+		after := generator.HedgeAfter{Fixed: 10 * time.Millisecond, Quantile: 0.9}
+		if minSamples(after.Quantile) != 100 {
+			t.Fatalf("p90 waits for %d samples, want 100", minSamples(after.Quantile))
 		}
 		h, _ := NewHedge(fake, after)
 		run := func(n int) {
@@ -218,7 +217,7 @@ func TestHedgeQuantileAdapts(t *testing.T) {
 func TestHedgeQuantileWithoutFallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := &callFake{lat: func(call uint64) time.Duration { return time.Duration(1+call%10) * time.Millisecond }}
-		h, _ := NewHedge(fake, HedgeAfter{Quantile: 0.99})
+		h, _ := NewHedge(fake, generator.HedgeAfter{Quantile: 0.99})
 		for i := range 999 {
 			h.Do(context.Background(), uint64(i))
 		}
@@ -244,7 +243,7 @@ func TestHedgeUnderRunCountsNoLoser(t *testing.T) {
 		}
 		return generator.Outcome{Status: 200}
 	})
-	h, err := NewHedge(tg, HedgeAfter{Fixed: time.Millisecond})
+	h, err := NewHedge(tg, generator.HedgeAfter{Fixed: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,39 +269,11 @@ func TestHedgeUnderRunCountsNoLoser(t *testing.T) {
 	}
 }
 
-func TestParseHedgeAfter(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want HedgeAfter
-		ok   bool
-	}{
-		{"50ms", HedgeAfter{Fixed: 50 * time.Millisecond}, true},                     // fixed
-		{"p95", HedgeAfter{Quantile: 0.95}, true},                                    // quantile, no hedging until known
-		{"p99.9", HedgeAfter{Quantile: 0.999}, true},                                 // fractional percentile
-		{"p95,20ms", HedgeAfter{Quantile: 0.95, Fixed: 20 * time.Millisecond}, true}, // with fallback
-		{"p100", HedgeAfter{}, false},                                                // every request is below p100
-		{"p0", HedgeAfter{}, false},                                                  // would hedge everything
-		{"0s", HedgeAfter{}, false},                                                  // no delay at all
-		{"-5ms", HedgeAfter{}, false},                                                // negative
-		{"pfast", HedgeAfter{}, false},                                               // not a number
-		{"20ms,p95", HedgeAfter{}, false},                                            // wrong order
-		{"", HedgeAfter{}, false},                                                    // empty
-	} {
-		got, err := ParseHedgeAfter(tt.in)
-		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
-			t.Errorf("ParseHedgeAfter(%q) = %+v, %v", tt.in, got, err)
-			continue
-		}
-		if tt.ok {
-			if back, err := ParseHedgeAfter(got.String()); err != nil || back != got {
-				t.Errorf("%q prints as %q, which reads back as %+v, %v", tt.in, got.String(), back, err)
-			}
-		}
-	}
-	if _, err := NewHedge(nil, HedgeAfter{Fixed: time.Millisecond}); err == nil {
+func TestNewHedgeRejects(t *testing.T) {
+	if _, err := NewHedge(nil, generator.HedgeAfter{Fixed: time.Millisecond}); err == nil {
 		t.Error("NewHedge(nil) succeeded")
 	}
-	if _, err := NewHedge(generator.TargetFunc(nil), HedgeAfter{}); err == nil {
+	if _, err := NewHedge(generator.TargetFunc(nil), generator.HedgeAfter{}); err == nil {
 		t.Error("NewHedge without a delay succeeded")
 	}
 }
@@ -317,11 +288,11 @@ func TestHedgeAllocs(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		ctx   context.Context
-		after HedgeAfter
+		after generator.HedgeAfter
 	}{
-		{"fixed, Background", context.Background(), HedgeAfter{Fixed: 10 * time.Millisecond}},
-		{"fixed, run context", runCtx, HedgeAfter{Fixed: 10 * time.Millisecond}},
-		{"p95, run context", runCtx, HedgeAfter{Fixed: 10 * time.Millisecond, Quantile: 0.95}},
+		{"fixed, Background", context.Background(), generator.HedgeAfter{Fixed: 10 * time.Millisecond}},
+		{"fixed, run context", runCtx, generator.HedgeAfter{Fixed: 10 * time.Millisecond}},
+		{"p95, run context", runCtx, generator.HedgeAfter{Fixed: 10 * time.Millisecond, Quantile: 0.95}},
 	} {
 		h, _ := NewHedge(instant, tt.after)
 		var seq uint64
@@ -338,7 +309,7 @@ func TestHedgeAllocs(t *testing.T) {
 
 func BenchmarkHedgeDo(b *testing.B) {
 	instant := generator.TargetFunc(func(context.Context, uint64) generator.Outcome { return generator.Outcome{Status: 200} })
-	h, _ := NewHedge(instant, HedgeAfter{Fixed: 10 * time.Millisecond, Quantile: 0.95})
+	h, _ := NewHedge(instant, generator.HedgeAfter{Fixed: 10 * time.Millisecond, Quantile: 0.95})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.ReportAllocs()
@@ -359,7 +330,7 @@ func BenchmarkHedgeDo(b *testing.B) {
 func TestHedgeUnderFanOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := &callFake{lat: fivePctSlow}
-		h, _ := NewHedge(fake, HedgeAfter{Fixed: 10 * time.Millisecond})
+		h, _ := NewHedge(fake, generator.HedgeAfter{Fixed: 10 * time.Millisecond})
 		f, _ := NewFanOut(10, []generator.Target{h})
 		lat := openLoop(t, generator.TargetFunc(func(ctx context.Context, seq uint64) generator.Outcome {
 			out := f.Do(ctx, seq)
@@ -378,15 +349,4 @@ func TestHedgeUnderFanOut(t *testing.T) {
 			t.Errorf("extra load %.3f", st.ExtraLoad)
 		}
 	})
-}
-
-func ExampleParseHedgeAfter() {
-	for _, s := range []string{"50ms", "p95", "p99.9,20ms"} {
-		h, err := ParseHedgeAfter(s)
-		fmt.Printf("%s: fixed %v, quantile %v, %v\n", h, h.Fixed, h.Quantile, err)
-	}
-	// Output:
-	// 50ms: fixed 50ms, quantile 0, <nil>
-	// p95: fixed 0s, quantile 0.95, <nil>
-	// p99.9,20ms: fixed 20ms, quantile 0.999, <nil>
 }

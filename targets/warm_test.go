@@ -37,7 +37,7 @@ func TestWarmPassesThrough(t *testing.T) {
 	if got := fan.Warm(context.Background(), 2); got != 6 || a.asked != 9 {
 		t.Fatalf("fan-out: opened %d, asked %d", got, a.asked)
 	}
-	h, err := NewHedge(a, HedgeAfter{Fixed: time.Millisecond})
+	h, err := NewHedge(a, generator.HedgeAfter{Fixed: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

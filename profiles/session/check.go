@@ -106,7 +106,7 @@ func (o *Options) checkRequest() error {
 		return inputErrorf("--fanout %d: want 1 to 1000", o.FanOut)
 	}
 	if o.HedgeAfter != "" {
-		if _, err := targets.ParseHedgeAfter(o.HedgeAfter); err != nil {
+		if _, err := generator.ParseHedgeAfter(o.HedgeAfter); err != nil {
 			return inputErrorf("--hedge-after %q: %v", o.HedgeAfter, err)
 		}
 	}

@@ -406,7 +406,7 @@ func (p *Plan) useHedgeSettings(prof *profiles.Profile, evs []profiles.FaultEven
 		if v == "off" {
 			continue
 		}
-		after, _ := targets.ParseHedgeAfter(v) // profiles validated it
+		after, _ := generator.ParseHedgeAfter(v) // profiles validated it
 		h, err := targets.NewHedge(p.target, after)
 		if err != nil {
 			return inputErrorf("profile %s: set_hedge %q: %v", prof.Source, v, err)

@@ -27,7 +27,7 @@ func (p *Plan) buildTarget(ho targets.HTTPOptions, prof *profiles.Profile) error
 		return err
 	}
 	if o.HedgeAfter != "" {
-		after, _ := targets.ParseHedgeAfter(o.HedgeAfter)
+		after, _ := generator.ParseHedgeAfter(o.HedgeAfter)
 		if p.hedge, err = targets.NewHedge(p.target, after); err != nil {
 			p.Close()
 			return inputErrorf("--hedge-after: %v", err)
