@@ -6,8 +6,8 @@ import (
 	"log"
 	"net"
 
-	"tailgate/targets/servers/demo"
 	tgrpc "tailgate/targets/grpc"
+	"tailgate/targets/servers/demo"
 	"tailgate/targets/servers/grpcdemo"
 )
 

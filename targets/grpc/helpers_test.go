@@ -22,10 +22,10 @@ import (
 	"tailgate/targets/servers/grpcdemo"
 )
 
-// Paths of the demo service's descriptions, in the grpcdemo package.
+// Paths of the demo service's descriptions, in the servers/grpcdemo package.
 var (
-	demoProtoset = filepath.Join("..", "grpcdemo", "testdata", "demo.protoset")
-	demoProto    = filepath.Join("..", "grpcdemo", "demo.proto")
+	demoProtoset = filepath.Join("..", "servers", "grpcdemo", "testdata", "demo.protoset")
+	demoProto    = filepath.Join("..", "servers", "grpcdemo", "demo.proto")
 )
 
 // noDelay is a demo config whose requests cost no simulated time.

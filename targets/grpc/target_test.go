@@ -33,7 +33,7 @@ func TestDescriptionSources(t *testing.T) {
 		{"protoset", Options{Target: bare, Protoset: demoProtoset}},
 		{"proto file", Options{Target: bare, ProtoFiles: []string{demoProto}}},
 		{"proto file with import path", Options{Target: bare, ProtoFiles: []string{demoProto}, ImportPaths: []string{".."}}},
-		{"proto file relative to import path", Options{Target: bare, ProtoFiles: []string{"demo.proto"}, ImportPaths: []string{"../grpcdemo"}}},
+		{"proto file relative to import path", Options{Target: bare, ProtoFiles: []string{"demo.proto"}, ImportPaths: []string{"../servers/grpcdemo"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.Method = "demo.Store/Get"

@@ -135,9 +135,11 @@ func FuzzData(f *testing.F) {
 }
 
 func FuzzProtoset(f *testing.F) {
-	if b, err := os.ReadFile("../grpcdemo/testdata/demo.protoset"); err == nil {
-		f.Add(b)
+	b, err := os.ReadFile(demoProtoset)
+	if err != nil {
+		f.Fatal(err) // the seed that reaches past the header
 	}
+	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x03, 0x0a, 0x01, 0x78})
 	f.Fuzz(func(t *testing.T, b []byte) {
