@@ -155,32 +155,9 @@ var (
 // available: services and methods, or the message's fields. ctx bounds
 // the set-up only.
 func New(ctx context.Context, o Options) (*Target, error) {
-	if o.Target == "" {
-		return nil, errors.New("grpc: no target address")
-	}
-	svc, method, err := splitMethod(o.Method)
+	svc, method, err := o.check()
 	if err != nil {
-		return nil, fmt.Errorf("grpc: %w", err)
-	}
-	switch {
-	case o.Protoset != "" && len(o.ProtoFiles) > 0:
-		return nil, errors.New("grpc: set at most one of a protoset and .proto files")
-	case o.Insecure && !o.TLS:
-		return nil, errors.New("grpc: Insecure (skip certificate verification) needs TLS")
-	case !o.TLS && (o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.ServerName != ""):
-		return nil, errors.New("grpc: a CA file, client certificate or server name needs TLS")
-	case o.Timeout < 0:
-		return nil, fmt.Errorf("grpc: timeout must not be negative, got %v", o.Timeout)
-	case o.Connections < 0:
-		return nil, fmt.Errorf("grpc: connections must not be negative, got %d", o.Connections)
-	case o.StreamsPerConnection < 0:
-		return nil, fmt.Errorf("grpc: streams per connection must not be negative, got %d", o.StreamsPerConnection)
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.Connections == 0 {
-		o.Connections = 1
+		return nil, err
 	}
 	var data *targets.Data
 	if o.Vars != nil {
@@ -203,41 +180,103 @@ func New(ctx context.Context, o Options) (*Target, error) {
 			t.Close()
 		}
 	}()
+	md, err := t.describe(ctx, svc, method)
+	if err != nil {
+		return nil, err
+	}
+	t.useMethod(md)
+	if err := t.setCacheField(); err != nil {
+		return nil, err
+	}
+	if err := t.useData(dataT); err != nil {
+		return nil, err
+	}
+	ok = true
+	return t, nil
+}
 
-	var md protoreflect.MethodDescriptor
+// check validates o, fills in the defaults (Timeout, Connections) and
+// returns the service and method names.
+func (o *Options) check() (svc, method string, err error) {
+	if o.Target == "" {
+		return "", "", errors.New("grpc: no target address")
+	}
+	svc, method, err = splitMethod(o.Method)
+	if err != nil {
+		return "", "", fmt.Errorf("grpc: %w", err)
+	}
+	switch {
+	case o.Protoset != "" && len(o.ProtoFiles) > 0:
+		err = errors.New("grpc: set at most one of a protoset and .proto files")
+	case o.Insecure && !o.TLS:
+		err = errors.New("grpc: Insecure (skip certificate verification) needs TLS")
+	case !o.TLS && (o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.ServerName != ""):
+		err = errors.New("grpc: a CA file, client certificate or server name needs TLS")
+	case o.Timeout < 0:
+		err = fmt.Errorf("grpc: timeout must not be negative, got %v", o.Timeout)
+	case o.Connections < 0:
+		err = fmt.Errorf("grpc: connections must not be negative, got %d", o.Connections)
+	case o.StreamsPerConnection < 0:
+		err = fmt.Errorf("grpc: streams per connection must not be negative, got %d", o.StreamsPerConnection)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Connections == 0 {
+		o.Connections = 1
+	}
+	return svc, method, nil
+}
+
+// describe finds the method's descriptor in the protoset or .proto files,
+// or else by server reflection over the first connection, and keeps the
+// file registry it comes from in t.files.
+func (t *Target) describe(ctx context.Context, svc, method string) (protoreflect.MethodDescriptor, error) {
+	o := t.opt
 	var src *filesSource
+	var err error
 	switch {
 	case o.Protoset != "":
 		src, err = loadProtoset(o.Protoset)
 	case len(o.ProtoFiles) > 0:
 		src, err = compileProtos(ctx, o.ProtoFiles, o.ImportPaths)
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, fmt.Errorf("grpc: %w", err)
-	case src != nil:
+	}
+	var md protoreflect.MethodDescriptor
+	if src != nil {
 		t.files = src.files
 		if md, err = src.find(svc, method); err != nil {
 			return nil, fmt.Errorf("grpc: %w", err)
 		}
-	default:
-		rctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-		r, err := openReflection(rctx, t.conns[0].cc, o.Target)
-		if err != nil {
-			if t.certAsked.Load() {
-				// The handshake ended before the server's alert was read:
-				// the error says "broken pipe" or "EOF", not why.
-				return nil, fmt.Errorf("grpc: %w; %w", err, ErrClientCertWanted)
-			}
-			return nil, fmt.Errorf("grpc: %w", err)
-		}
-		md, t.files, err = r.find(svc, method)
-		r.close()
-		if err != nil {
-			return nil, fmt.Errorf("grpc: %w", err)
-		}
+		return md, nil
 	}
+	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	r, err := openReflection(rctx, t.conns[0].cc, o.Target)
+	if err != nil {
+		if t.certAsked.Load() {
+			// The handshake ended before the server's alert was read:
+			// the error says "broken pipe" or "EOF", not why.
+			return nil, fmt.Errorf("grpc: %w; %w", err, ErrClientCertWanted)
+		}
+		return nil, fmt.Errorf("grpc: %w", err)
+	}
+	md, t.files, err = r.find(svc, method)
+	r.close()
+	if err != nil {
+		return nil, fmt.Errorf("grpc: %w", err)
+	}
+	return md, nil
+}
+
+// useMethod sets up t to call md: the stream description for streaming
+// methods, and the decoder of request messages.
+func (t *Target) useMethod(md protoreflect.MethodDescriptor) {
 	t.md = md
 	if md.IsStreamingClient() || md.IsStreamingServer() {
 		t.stream = &grpc.StreamDesc{
@@ -251,24 +290,24 @@ func New(ctx context.Context, o Options) (*Target, error) {
 		opts:  protojson.UnmarshalOptions{Resolver: dynamicpb.NewTypes(t.files)},
 		multi: md.IsStreamingClient(),
 	}
-	if err := t.setCacheField(); err != nil {
-		return nil, err
-	}
-	// Check the data as request 0 would send it.
-	msgs, n, err := t.dec.decode(dataT.Append(nil, 0, o.Vars))
+}
+
+// useData checks the data as request 0 would send it, and keeps the
+// decoded messages when the data is static, the template otherwise.
+func (t *Target) useData(dataT *targets.Template) error {
+	msgs, n, err := t.dec.decode(dataT.Append(nil, 0, t.opt.Vars))
 	if err != nil {
 		if dataT.Static() {
-			return nil, fmt.Errorf("grpc: data for %s: %w", t.method, err)
+			return fmt.Errorf("grpc: data for %s: %w", t.method, err)
 		}
-		return nil, fmt.Errorf("grpc: data for %s (rendered for request 0): %w", t.method, err)
+		return fmt.Errorf("grpc: data for %s (rendered for request 0): %w", t.method, err)
 	}
 	if dataT.Static() {
 		t.static, t.staticN = msgs, n
 	} else {
 		t.dataT = dataT
 	}
-	ok = true
-	return t, nil
+	return nil
 }
 
 // parseMetadata compiles the metadata templates.
