@@ -66,7 +66,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,23 +174,8 @@ func New(o targets.HTTPOptions) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Method == "" {
-		o.Method = http.MethodGet
-	}
-	if o.BatchItem != "" && o.Method == http.MethodGet {
-		o.Method = http.MethodPost // as targets.HTTP: a batch has a body
-	}
-	if !validToken(o.Method) {
-		return nil, fmt.Errorf("invalid method %q", o.Method)
-	}
-	if o.Timeout < 0 {
-		return nil, fmt.Errorf("timeout must not be negative, got %v", o.Timeout)
-	}
-	if o.Timeout == 0 {
-		o.Timeout = targets.DefaultTimeout
-	}
-	if o.Connections < 0 {
-		return nil, fmt.Errorf("connections must not be negative, got %d", o.Connections)
+	if err := checkOptions(&o); err != nil {
+		return nil, err
 	}
 	t := &Target{
 		opt:         o,
@@ -200,6 +184,47 @@ func New(o targets.HTTPOptions) (*Target, error) {
 		cacheHeader: o.CacheHeader,
 		cacheHit:    o.CacheHit,
 	}
+	if err := t.setAddr(u); err != nil {
+		return nil, err
+	}
+	target, err := requestTarget(o.URL, urlT, u, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.buildRequests(u, target, data); err != nil {
+		return nil, err
+	}
+	t.initPool()
+	return t, nil
+}
+
+// checkOptions fills in o's default method and timeout, and checks the
+// method, the timeout and the connection cap.
+func checkOptions(o *targets.HTTPOptions) error {
+	if o.Method == "" {
+		o.Method = http.MethodGet
+	}
+	if o.BatchItem != "" && o.Method == http.MethodGet {
+		o.Method = http.MethodPost // as targets.HTTP: a batch has a body
+	}
+	if !validToken(o.Method) {
+		return fmt.Errorf("invalid method %q", o.Method)
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("timeout must not be negative, got %v", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = targets.DefaultTimeout
+	}
+	if o.Connections < 0 {
+		return fmt.Errorf("connections must not be negative, got %d", o.Connections)
+	}
+	return nil
+}
+
+// setAddr sets the address to dial from u, with the scheme's default port,
+// and for https the TLS configuration.
+func (t *Target) setAddr(u *url.URL) error {
 	port := u.Port()
 	if port == "" {
 		port = "80"
@@ -208,64 +233,72 @@ func New(o targets.HTTPOptions) (*Target, error) {
 		}
 	}
 	t.addr = net.JoinHostPort(u.Hostname(), port)
-	if u.Scheme == "https" {
-		if t.tlsConf, err = targets.TLSConfig(o.TLS()); err != nil {
-			return nil, err
-		}
-		if t.tlsConf.ServerName == "" {
-			t.tlsConf.ServerName = u.Hostname()
-		}
-		t.tlsConf.NextProtos = []string{"http/1.1"}
+	if u.Scheme != "https" {
+		return nil
 	}
+	var err error
+	if t.tlsConf, err = targets.TLSConfig(t.opt.TLS()); err != nil {
+		return err
+	}
+	if t.tlsConf.ServerName == "" {
+		t.tlsConf.ServerName = u.Hostname()
+	}
+	t.tlsConf.NextProtos = []string{"http/1.1"}
+	return nil
+}
 
-	// The request target: exactly net/http's when the URL is static;
-	// otherwise the template of everything after the host.
-	var target *targets.Template
+// requestTarget returns the template of the request target: exactly
+// net/http's when the URL (rawURL, parsed as urlT, rendered for request 0
+// as u) is static; otherwise the template of everything after the host.
+func requestTarget(rawURL string, urlT *targets.Template, u *url.URL, data *targets.Data) (*targets.Template, error) {
 	if urlT.Static() {
-		target, _ = targets.ParseTemplate(u.RequestURI(), nil)
-	} else {
-		_, rest, _ := strings.Cut(o.URL, "://")
-		_, p := splitAuthority(rest)
-		if i := strings.IndexByte(p, '#'); i >= 0 && !strings.Contains(p[i:], "{{") {
-			p = p[:i]
-		}
-		if p == "" || p[0] == '?' {
-			p = "/" + p
-		}
-		if target, err = targets.ParseTemplate(p, data); err != nil {
-			return nil, err
-		}
+		return targets.ParseTemplate(u.RequestURI(), nil)
 	}
+	_, rest, _ := strings.Cut(rawURL, "://")
+	_, p := splitAuthority(rest)
+	if i := strings.IndexByte(p, '#'); i >= 0 && !strings.Contains(p[i:], "{{") {
+		p = p[:i]
+	}
+	if p == "" || p[0] == '?' {
+		p = "/" + p
+	}
+	return targets.ParseTemplate(p, data)
+}
 
-	var bodyT *targets.Template
-	if bodyT, err = targets.ParseTemplate(string(o.Body), data); err != nil {
-		return nil, fmt.Errorf("body: %w", err)
+// buildRequests prebuilds the request for Do and the one for DoBatch.
+func (t *Target) buildRequests(u *url.URL, target *targets.Template, data *targets.Data) error {
+	o := t.opt
+	bodyT, err := targets.ParseTemplate(string(o.Body), data)
+	if err != nil {
+		return fmt.Errorf("body: %w", err)
 	}
 	// A batch's body is a JSON array of items: BatchItem rendered per item
 	// or, without one, the body template (as targets.HTTP does).
 	itemT := bodyT
 	if o.BatchItem != "" {
 		if itemT, err = targets.ParseTemplate(o.BatchItem, data); err != nil {
-			return nil, fmt.Errorf("batch item: %w", err)
+			return fmt.Errorf("batch item: %w", err)
 		}
 	}
 	if err := t.buildRequest(&t.req, u, target, bodyT, nil, data); err != nil {
-		return nil, err
+		return err
 	}
-	if err := t.buildRequest(&t.batch, u, target, nil, itemT, data); err != nil {
-		return nil, err
-	}
-	maxIdle := o.Connections
+	return t.buildRequest(&t.batch, u, target, nil, itemT, data)
+}
+
+// initPool sizes the connection pool and, without a connection cap, the
+// workers' own connection slots.
+func (t *Target) initPool() {
+	maxIdle := t.opt.Connections
 	if maxIdle == 0 {
 		maxIdle = generator.DefaultMaxInFlight // as targets.HTTP's MaxIdleConnsPerHost
 	}
-	t.pool.init(o.Connections, maxIdle)
-	if o.Connections == 0 {
+	t.pool.init(t.opt.Connections, maxIdle)
+	if t.opt.Connections == 0 {
 		// With a cap, an idle connection a worker kept could leave another
 		// worker unable to open one: the stack alone then.
 		t.owned = make([]ownedConn, maxIdle)
 	}
-	return t, nil
 }
 
 // buildRequest prebuilds a request in net/http's order: request line,
@@ -277,17 +310,59 @@ func (t *Target) buildRequest(r *request, u *url.URL, target, bodyT, itemT *targ
 	r.lit(o.Method + " ")
 	r.tmpl(target, segTarget)
 	r.lit(" HTTP/1.1\r\nHost: ")
-
-	type hdr struct {
-		name string
-		vals []string
+	hs, host, ua, err := t.userHeaders(u)
+	if err != nil {
+		return err
 	}
-	var hs []hdr
-	host, ua := []string(nil), []string{userAgent}
+	if len(host) > 0 && host[0] != "" {
+		if err := r.headerValue("Host", host[0], data); err != nil {
+			return err
+		}
+	} else {
+		r.lit(u.Host)
+	}
+	r.lit("\r\n")
+	if len(ua) > 0 && ua[0] != "" {
+		if err := r.header("User-Agent", ua[0], data); err != nil {
+			return err
+		}
+	}
+	r.contentLength(o, bodyT, itemT)
+	for _, h := range hs {
+		for _, v := range h.vals {
+			if err := r.header(h.name, v, data); err != nil {
+				return err
+			}
+		}
+	}
+	r.lit("\r\n")
+	if itemT == nil && bodyT.Static() {
+		r.staticBody(o.Body)
+	}
+	r.finish()
+	return nil
+}
+
+// userHeader is one of the user's headers with its values.
+type userHeader struct {
+	name string
+	vals []string
+}
+
+// userHeaders returns the user's headers other than Host and User-Agent
+// (whose values it returns apart, the default User-Agent if unset) and
+// those net/http writes itself, with the URL's credentials as basic auth
+// unless an Authorization header is set, sorted by name. On the way it
+// notes whether every request asks for its connection to be closed, and
+// whether requests may be replayed on a new connection (idempotent
+// methods, or an idempotency key).
+func (t *Target) userHeaders(u *url.URL) (hs []userHeader, host, ua []string, err error) {
+	o := t.opt
+	ua = []string{userAgent}
 	auth := false
 	for k, vs := range o.Header {
 		if !validToken(k) {
-			return fmt.Errorf("invalid header name %q", k)
+			return nil, nil, nil, fmt.Errorf("invalid header name %q", k)
 		}
 		switch http.CanonicalHeaderKey(k) {
 		case "Host":
@@ -309,75 +384,19 @@ func (t *Target) buildRequest(r *request, u *url.URL, target, bodyT, itemT *targ
 		case "Idempotency-Key", "X-Idempotency-Key":
 			t.replay = true
 		}
-		hs = append(hs, hdr{k, vs})
+		hs = append(hs, userHeader{k, vs})
 	}
 	if u.User != nil && !auth {
 		// net/http sends the URL's credentials as basic auth.
 		pw, _ := u.User.Password()
-		hs = append(hs, hdr{"Authorization", []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))}})
+		hs = append(hs, userHeader{"Authorization", []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))}})
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i].name < hs[j].name })
 	switch o.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		t.replay = true
 	}
-
-	headerValue := func(name, v string) error {
-		vt, err := targets.ParseTemplate(v, data)
-		if err != nil {
-			return fmt.Errorf("header %s: %w", name, err)
-		}
-		if vt.Static() {
-			if !validValue(v) {
-				return fmt.Errorf("header %s: invalid value %q", name, v)
-			}
-			r.lit(strings.Trim(v, " \t"))
-		} else {
-			r.tmpl(vt, segValue)
-		}
-		return nil
-	}
-	if len(host) > 0 && host[0] != "" {
-		if err := headerValue("Host", host[0]); err != nil {
-			return err
-		}
-	} else {
-		r.lit(u.Host)
-	}
-	r.lit("\r\n")
-	if len(ua) > 0 && ua[0] != "" {
-		r.lit("User-Agent: ")
-		if err := headerValue("User-Agent", ua[0]); err != nil {
-			return err
-		}
-		r.lit("\r\n")
-	}
-	alwaysCL := o.Method == http.MethodPost || o.Method == http.MethodPut || o.Method == http.MethodPatch
-	switch {
-	case itemT != nil:
-		r.dynamicBody(nil, itemT, alwaysCL)
-	case bodyT.Static():
-		if len(o.Body) > 0 || alwaysCL {
-			r.lit("Content-Length: " + strconv.Itoa(len(o.Body)) + "\r\n")
-		}
-	default:
-		r.dynamicBody(bodyT, nil, alwaysCL)
-	}
-	for _, h := range hs {
-		for _, v := range h.vals {
-			r.lit(h.name + ": ")
-			if err := headerValue(h.name, v); err != nil {
-				return err
-			}
-			r.lit("\r\n")
-		}
-	}
-	r.lit("\r\n")
-	if itemT == nil && bodyT.Static() {
-		r.staticBody(o.Body)
-	}
-	r.finish()
-	return nil
+	return hs, host, ua, nil
 }
 
 // Engine names the client, for reports: "fast-h1".

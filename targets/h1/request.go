@@ -1,7 +1,10 @@
 package h1
 
 import (
+	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
 
 	"tailgate/generator"
 	"tailgate/targets"
@@ -74,6 +77,51 @@ func (r *request) staticBody(b []byte) {
 		return
 	}
 	r.litBytes(b)
+}
+
+// header adds the line "name: v", v being a template of the value.
+func (r *request) header(name, v string, data *targets.Data) error {
+	r.lit(name + ": ")
+	if err := r.headerValue(name, v, data); err != nil {
+		return err
+	}
+	r.lit("\r\n")
+	return nil
+}
+
+// headerValue adds a header's value: checked and trimmed now if static,
+// rendered, checked and trimmed per request otherwise.
+func (r *request) headerValue(name, v string, data *targets.Data) error {
+	vt, err := targets.ParseTemplate(v, data)
+	if err != nil {
+		return fmt.Errorf("header %s: %w", name, err)
+	}
+	if vt.Static() {
+		if !validValue(v) {
+			return fmt.Errorf("header %s: invalid value %q", name, v)
+		}
+		r.lit(strings.Trim(v, " \t"))
+	} else {
+		r.tmpl(vt, segValue)
+	}
+	return nil
+}
+
+// contentLength adds the Content-Length line, or its place when the body
+// (bodyT, or a batch of itemT) is rendered per request. A static body has
+// one if it is not empty, and so has any body of a POST, PUT or PATCH.
+func (r *request) contentLength(o targets.HTTPOptions, bodyT, itemT *targets.Template) {
+	alwaysCL := o.Method == http.MethodPost || o.Method == http.MethodPut || o.Method == http.MethodPatch
+	switch {
+	case itemT != nil:
+		r.dynamicBody(nil, itemT, alwaysCL)
+	case bodyT.Static():
+		if len(o.Body) > 0 || alwaysCL {
+			r.lit("Content-Length: " + strconv.Itoa(len(o.Body)) + "\r\n")
+		}
+	default:
+		r.dynamicBody(bodyT, nil, alwaysCL)
+	}
 }
 
 func (r *request) finish() {
