@@ -185,91 +185,137 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// runFlags are the flags of one client run.
+type runFlags struct {
+	url, engine string
+	rate        float64 // req/s; 0: closed loop
+	dur, warm   time.Duration
+	maxIn       int
+	conns       int
+	prof        string
+}
+
+func parseRunFlags(args []string) (runFlags, error) {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&f.url, "url", "", "target URL")
+	fs.StringVar(&f.engine, "engine", "fast-h1", "client engine")
+	fs.Float64Var(&f.rate, "rate", 5000, "offered rate, req/s (0: closed loop, as fast as possible)")
+	fs.DurationVar(&f.dur, "duration", 10*time.Second, "run length")
+	fs.IntVar(&f.maxIn, "max-in-flight", 4096, "generator in-flight cap")
+	fs.IntVar(&f.conns, "connections", 0, "connection cap (0: as many as in flight)")
+	fs.DurationVar(&f.warm, "warmup", time.Second, "unmeasured run first, same rate")
+	fs.StringVar(&f.prof, "cpuprofile", "", "write a CPU profile of the measured run")
+	return f, fs.Parse(args)
+}
+
 // runOne is one client run: a fixed rate (or, with -rate 0, as fast as
 // -max-in-flight requests at a time allow) for -duration, then one JSON
 // line.
 func runOne(args []string, engines map[string]Factory) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	url := fs.String("url", "", "target URL")
-	engine := fs.String("engine", "fast-h1", "client engine")
-	rate := fs.Float64("rate", 5000, "offered rate, req/s (0: closed loop, as fast as possible)")
-	dur := fs.Duration("duration", 10*time.Second, "run length")
-	maxIn := fs.Int("max-in-flight", 4096, "generator in-flight cap")
-	conns := fs.Int("connections", 0, "connection cap (0: as many as in flight)")
-	warm := fs.Duration("warmup", time.Second, "unmeasured run first, same rate")
-	prof := fs.String("cpuprofile", "", "write a CPU profile of the measured run")
-	if err := fs.Parse(args); err != nil {
+	f, err := parseRunFlags(args)
+	if err != nil {
 		return err
 	}
-	mk, ok := engines[*engine]
+	mk, ok := engines[f.engine]
 	if !ok {
-		return fmt.Errorf("unknown engine %q", *engine)
+		return fmt.Errorf("unknown engine %q", f.engine)
 	}
-	tg, closeFn, err := mk(targets.HTTPOptions{URL: *url, Connections: *conns, Timeout: 5 * time.Second})
+	tg, closeFn, err := mk(targets.HTTPOptions{URL: f.url, Connections: f.conns, Timeout: 5 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	var sched generator.Schedule
-	opt := generator.Options{MaxInFlight: *maxIn}
-	closedLoop := *rate <= 0
-	if closedLoop {
-		sched = generator.Constant{Rate: 10e6} // far past what one core does: workers never idle
-	} else {
-		sched = generator.Constant{Rate: *rate}
-	}
-	// A fixed-rate run ends with its schedule; a closed-loop one when its
-	// context does (the generator then drains the requests in flight).
-	run := func(d time.Duration, rec generator.Recorder) (generator.Stats, error) {
-		s, stop := sched, d
-		if !closedLoop {
-			s = generator.ScheduleFunc(func(n uint64) (time.Duration, bool) {
-				at, ok := sched.Next(n)
-				return at, ok && at < d
-			})
-			stop = d + 30*time.Second
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), stop)
-		defer cancel()
-		return generator.Run(ctx, s, tg, rec, opt)
-	}
-	if *warm > 0 {
-		if _, err := run(*warm, &recorder{}); err != nil {
+	l := newLoad(tg, f.rate, f.maxIn)
+	if f.warm > 0 {
+		if _, err := l.run(f.warm, &recorder{}); err != nil {
 			return err
 		}
 	}
-	expect := int(*rate * dur.Seconds() * 1.2)
-	if closedLoop {
-		expect = int(400e3 * dur.Seconds())
+	expect := int(f.rate * f.dur.Seconds() * 1.2)
+	if l.closedLoop {
+		expect = int(400e3 * f.dur.Seconds())
 	}
 	rec := &recorder{svc: make([]time.Duration, expect), lag: make([]time.Duration, expect)}
 	runtime.GC()
-	if *prof != "" {
-		f, err := os.Create(*prof)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-	}
-	cpu0 := cpuTime()
-	st, err := run(*dur, rec)
-	if *prof != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile, err := startProfile(f.prof)
 	if err != nil {
 		return err
 	}
-	cpu := cpuTime() - cpu0
+	cpu0 := cpuTime()
+	st, err := l.run(f.dur, rec)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	s := sample(f, st, cpuTime()-cpu0, rec)
+	if e, ok := tg.(interface{ Engine() string }); ok {
+		s.Engine2 = e.Engine()
+	}
+	return json.NewEncoder(os.Stdout).Encode(s)
+}
+
+// load drives a target at a fixed rate, or in closed loop.
+type load struct {
+	tg         generator.Target
+	sched      generator.Schedule
+	opt        generator.Options
+	closedLoop bool
+}
+
+// newLoad returns a load at rate req/s, closed loop if rate <= 0.
+func newLoad(tg generator.Target, rate float64, maxIn int) *load {
+	l := &load{tg: tg, opt: generator.Options{MaxInFlight: maxIn}, closedLoop: rate <= 0}
+	if l.closedLoop {
+		l.sched = generator.Constant{Rate: 10e6} // far past what one core does: workers never idle
+	} else {
+		l.sched = generator.Constant{Rate: rate}
+	}
+	return l
+}
+
+// run runs the load for d. A fixed-rate run ends with its schedule; a
+// closed-loop one when its context does (the generator then drains the
+// requests in flight).
+func (l *load) run(d time.Duration, rec generator.Recorder) (generator.Stats, error) {
+	s, stop := l.sched, d
+	if !l.closedLoop {
+		s = generator.ScheduleFunc(func(n uint64) (time.Duration, bool) {
+			at, ok := l.sched.Next(n)
+			return at, ok && at < d
+		})
+		stop = d + 30*time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stop)
+	defer cancel()
+	return generator.Run(ctx, s, l.tg, rec, l.opt)
+}
+
+// startProfile starts a CPU profile into path, if not empty, and returns
+// the function that stops it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// sample sums up a measured run that took cpu of this process.
+func sample(f runFlags, st generator.Stats, cpu time.Duration, rec *recorder) Sample {
 	n := rec.n.Load()
-	s := Sample{Engine: *engine, Offered: *rate, Completed: n, Errors: rec.errs.Load()}
-	if closedLoop {
+	s := Sample{Engine: f.engine, Offered: f.rate, Completed: n, Errors: rec.errs.Load()}
+	if f.rate <= 0 {
 		s.Offered = 0
 	}
-	el := st.Elapsed.Seconds()
-	if el > 0 {
+	if el := st.Elapsed.Seconds(); el > 0 {
 		s.Achieved = float64(n) / el
 	}
 	if n+s.Errors > 0 {
@@ -290,120 +336,156 @@ func runOne(args []string, engines map[string]Factory) error {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.MaxRSSKiB = ru.Maxrss
 	}
-	if e, ok := tg.(interface{ Engine() string }); ok {
-		s.Engine2 = e.Engine()
-	}
-	return json.NewEncoder(os.Stdout).Encode(s)
+	return s
+}
+
+// allFlags are the flags of the comparison.
+type allFlags struct {
+	rates    string
+	dur      time.Duration
+	runs     int
+	names    string
+	servers  string
+	maxConns int
+}
+
+func parseAllFlags(args []string) (allFlags, error) {
+	var f allFlags
+	fs := flag.NewFlagSet("all", flag.ContinueOnError)
+	fs.StringVar(&f.rates, "rates", "5000,20000", "fixed rates, req/s")
+	fs.DurationVar(&f.dur, "duration", 10*time.Second, "length of each run")
+	fs.IntVar(&f.runs, "runs", 3, "runs per point (median shown)")
+	fs.StringVar(&f.names, "engines", "", "engines, comma-separated (default all)")
+	fs.StringVar(&f.servers, "servers", "raw", "server kinds: raw, nethttp")
+	fs.IntVar(&f.maxConns, "max-conns", 50, "connections for the closed-loop (max throughput) runs")
+	return f, fs.Parse(args)
+}
+
+// comparison is the state of one all run.
+type comparison struct {
+	allFlags
+	self    string   // this executable, run as server and clients
+	engines []string // the engines compared, wrk aside
 }
 
 // all runs the comparison: for each server kind, every engine at every
 // rate (the median of -runs by CPU per request), then closed loop at
 // -max-conns, then wrk at the same connection count.
 func all(args []string, engines map[string]Factory) error {
-	fs := flag.NewFlagSet("all", flag.ContinueOnError)
-	rates := fs.String("rates", "5000,20000", "fixed rates, req/s")
-	dur := fs.Duration("duration", 10*time.Second, "length of each run")
-	runs := fs.Int("runs", 3, "runs per point (median shown)")
-	names := fs.String("engines", "", "engines, comma-separated (default all)")
-	servers := fs.String("servers", "raw", "server kinds: raw, nethttp")
-	maxConns := fs.Int("max-conns", 50, "connections for the closed-loop (max throughput) runs")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	var list []string
-	if *names == "" {
-		for k := range engines {
-			list = append(list, k)
-		}
-		slices.Sort(list)
-	} else {
-		list = strings.Split(*names, ",")
-	}
-	self, err := os.Executable()
+	f, err := parseAllFlags(args)
 	if err != nil {
 		return err
 	}
+	c := comparison{allFlags: f}
+	if f.names == "" {
+		for k := range engines {
+			c.engines = append(c.engines, k)
+		}
+		slices.Sort(c.engines)
+	} else {
+		c.engines = strings.Split(f.names, ",")
+	}
+	if c.self, err = os.Executable(); err != nil {
+		return err
+	}
 	fmt.Printf("machine: %s, %d CPUs, %s; client pinned to CPU 0, server to CPU 1: %v\n", benchhost.CPUModel(), runtime.NumCPU(), runtime.Version(), runtime.NumCPU() >= 2)
-	fmt.Printf("%d run(s) of %v per point, median by CPU/req\n", *runs, *dur)
-	for _, kind := range strings.Split(*servers, ",") {
-		srv := pin("1", self, "serve", "-kind", kind)
-		stdin, _ := srv.StdinPipe()
-		out, _ := srv.StdoutPipe()
-		srv.Stderr = os.Stderr
-		if err := srv.Start(); err != nil {
+	fmt.Printf("%d run(s) of %v per point, median by CPU/req\n", f.runs, f.dur)
+	for _, kind := range strings.Split(f.servers, ",") {
+		if err := c.server(kind); err != nil {
 			return err
 		}
-		addr, err := bufio.NewReader(out).ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("server: %w", err)
-		}
-		url := "http://" + strings.TrimSpace(addr) + "/"
-		fmt.Printf("\nserver: %s on %s\n", kind, url)
-		fmt.Printf("%-10s %-10s %-11s %-11s %-9s %-9s %-9s %-11s %-6s %s\n", "engine", "offered/s", "achieved/s", "CPU µs/req", "p50 µs", "p99 µs", "p99.9 µs", "lag p99 µs", "errors", "all runs (CPU µs/req, or req/s at max)")
-		// Each run goes through every engine in turn, so that the engines
-		// share the machine's noise; the median of the runs is shown.
-		pointsFor := func(rate float64, extra ...string) error {
-			samples := map[string][]Sample{}
-			engs := slices.Clone(list)
-			if rate == 0 && hasWrk() {
-				engs = append(engs, "wrk")
-			}
-			for i := 0; i < *runs; i++ {
-				for _, e := range engs {
-					var s Sample
-					var err error
-					if e == "wrk" {
-						s, err = wrk(url, *maxConns, *dur)
-					} else {
-						s, err = client(self, url, e, rate, *dur, extra)
-					}
-					if err != nil {
-						return fmt.Errorf("%s at %v/s: %w", e, rate, err)
-					}
-					samples[e] = append(samples[e], s)
-				}
-			}
-			for _, e := range engs {
-				ss := samples[e]
-				slices.SortFunc(ss, func(a, b Sample) int {
-					if rate == 0 { // closed loop: the median by throughput
-						return cmpFloat(a.Achieved, b.Achieved)
-					}
-					return cmpFloat(a.CPUPerReq, b.CPUPerReq)
-				})
-				m := ss[len(ss)/2]
-				off := fmt.Sprint(rate)
-				if rate == 0 {
-					off = "max"
-				}
-				if e == "wrk" {
-					fmt.Printf("%-10s %-10s %-11.0f %-11.1f (wrk -t1 -c%d; runs: %s)\n", e, off, m.Achieved, m.CPUPerReq, *maxConns, runsOf(ss, rate))
-					continue
-				}
-				fmt.Printf("%-10s %-10s %-11.0f %-11.1f %-9.0f %-9.0f %-9.0f %-11.0f %-6d %s\n", e, off, m.Achieved, m.CPUPerReq, m.P50, m.P99, m.P999, m.LagP99, m.Errors, runsOf(ss, rate))
-			}
-			return nil
-		}
-		for _, rs := range strings.Split(*rates, ",") {
-			rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
-			if err != nil {
-				return err
-			}
-			if err := pointsFor(rate); err != nil {
-				return err
-			}
-		}
-		c := strconv.Itoa(*maxConns)
-		if err := pointsFor(0, "-max-in-flight", c, "-connections", c); err != nil {
-			return err
-		}
-		if !hasWrk() {
-			fmt.Println("wrk: not installed (apt-get install -y wrk)")
-		}
-		stdin.Close()
-		srv.Wait()
 	}
 	return nil
+}
+
+// server starts a server of this kind and measures every point against it:
+// each fixed rate, then closed loop.
+func (c *comparison) server(kind string) error {
+	srv := pin("1", c.self, "serve", "-kind", kind)
+	stdin, _ := srv.StdinPipe()
+	out, _ := srv.StdoutPipe()
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	url := "http://" + strings.TrimSpace(addr) + "/"
+	fmt.Printf("\nserver: %s on %s\n", kind, url)
+	fmt.Printf("%-10s %-10s %-11s %-11s %-9s %-9s %-9s %-11s %-6s %s\n", "engine", "offered/s", "achieved/s", "CPU µs/req", "p50 µs", "p99 µs", "p99.9 µs", "lag p99 µs", "errors", "all runs (CPU µs/req, or req/s at max)")
+	for _, rs := range strings.Split(c.rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
+		if err != nil {
+			return err
+		}
+		if err := c.point(url, rate); err != nil {
+			return err
+		}
+	}
+	conns := strconv.Itoa(c.maxConns)
+	if err := c.point(url, 0, "-max-in-flight", conns, "-connections", conns); err != nil {
+		return err
+	}
+	if !hasWrk() {
+		fmt.Println("wrk: not installed (apt-get install -y wrk)")
+	}
+	stdin.Close()
+	srv.Wait()
+	return nil
+}
+
+// point measures every engine at rate (0: closed loop, with wrk if
+// installed) and prints a line each. Each run goes through every engine in
+// turn, so that the engines share the machine's noise; the median of the
+// runs is shown.
+func (c *comparison) point(url string, rate float64, extra ...string) error {
+	samples := map[string][]Sample{}
+	engs := slices.Clone(c.engines)
+	if rate == 0 && hasWrk() {
+		engs = append(engs, "wrk")
+	}
+	for i := 0; i < c.runs; i++ {
+		for _, e := range engs {
+			var s Sample
+			var err error
+			if e == "wrk" {
+				s, err = wrk(url, c.maxConns, c.dur)
+			} else {
+				s, err = client(c.self, url, e, rate, c.dur, extra)
+			}
+			if err != nil {
+				return fmt.Errorf("%s at %v/s: %w", e, rate, err)
+			}
+			samples[e] = append(samples[e], s)
+		}
+	}
+	for _, e := range engs {
+		c.printPoint(e, rate, samples[e])
+	}
+	return nil
+}
+
+// printPoint prints the median of an engine's runs ss at rate: by
+// throughput in closed loop, by CPU per request otherwise.
+func (c *comparison) printPoint(e string, rate float64, ss []Sample) {
+	slices.SortFunc(ss, func(a, b Sample) int {
+		if rate == 0 { // closed loop: the median by throughput
+			return cmpFloat(a.Achieved, b.Achieved)
+		}
+		return cmpFloat(a.CPUPerReq, b.CPUPerReq)
+	})
+	m := ss[len(ss)/2]
+	off := fmt.Sprint(rate)
+	if rate == 0 {
+		off = "max"
+	}
+	if e == "wrk" {
+		fmt.Printf("%-10s %-10s %-11.0f %-11.1f (wrk -t1 -c%d; runs: %s)\n", e, off, m.Achieved, m.CPUPerReq, c.maxConns, runsOf(ss, rate))
+		return
+	}
+	fmt.Printf("%-10s %-10s %-11.0f %-11.1f %-9.0f %-9.0f %-9.0f %-11.0f %-6d %s\n", e, off, m.Achieved, m.CPUPerReq, m.P50, m.P99, m.P999, m.LagP99, m.Errors, runsOf(ss, rate))
 }
 
 func cmpFloat(a, b float64) int {
