@@ -69,7 +69,7 @@ than unbatched, and recommends the best cell under the SLO.`,
 				return err
 			}
 			if planned != nil {
-				return planned(c.Name(), opts)
+				return planned(c.CommandPath(), opts)
 			}
 			return doBatch(c.Context(), io, opts)
 		},

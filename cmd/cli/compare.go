@@ -139,6 +139,9 @@ files are split in half: the first half A, the second B.`,
 			if err := co.parse(); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.CommandPath(), &co)
+			}
 			var pa, pb []string
 			if len(args) == 2 {
 				pa, pb = expand(args[0]), expand(args[1])
@@ -230,7 +233,7 @@ both sides, labelled A and B.`,
 				return err
 			}
 			if planned != nil {
-				return planned(c.Name(), struct {
+				return planned(c.CommandPath(), struct {
 					*RunOptions
 					*compareOptions
 					session.ABOptions

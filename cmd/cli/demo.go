@@ -59,7 +59,7 @@ target's own take the names of 'tailgate serve demo'.`,
 				return err
 			}
 			if planned != nil {
-				return planned(c.Name(), struct {
+				return planned(c.CommandPath(), struct {
 					*RunOptions
 					demo.Config
 				}{opts, cfg})

@@ -37,7 +37,7 @@ type rawFlags struct {
 	data         string
 }
 
-// planned, when set (by tests), receives a load command's parsed options
+// planned, when set (by tests), receives a command's parsed options
 // instead of the command running: the seam the flag-walk test uses to see
 // what each flag changes.
 var planned func(command string, opts any) error

@@ -69,11 +69,12 @@ func snapshot(v any) string {
 	return b.String()
 }
 
-// TestFlagWalk walks every flag of every command that loads a target and
-// checks that each one changes what the command would run (its options,
-// as the session gets them) or is refused as bad input. A flag that is
+// TestFlagWalk walks every flag of every command and checks that each one
+// changes what the command would run (its options, as the session or the
+// command's work gets them) or is refused as bad input. A flag that is
 // accepted and changes nothing is the defect it catches: sweep and batch
-// once took --csv, --junit and --markdown and wrote none of them.
+// once took --csv, --junit and --markdown and wrote none of them. A
+// command it has no base arguments for fails it.
 // TestOutputsOfSeveral checks that the outputs are written, each part
 // labelled, by the commands that measure several times.
 func TestFlagWalk(t *testing.T) {
@@ -87,6 +88,14 @@ func TestFlagWalk(t *testing.T) {
 		"batch": {"batch", u + "batch"},
 		"ab":    {"ab", "--a", u, "--b", u2, "--rate", "100"},
 		"demo":  {"demo"},
+		// Commands that read files or serve: the files need not exist,
+		// the walk stops before they are read.
+		"report":     {"report", "r.json"},
+		"gate":       {"gate", "r.json"},
+		"merge":      {"merge", "r.json", "--out", filepath.Join(dir, "merged.json")},
+		"compare":    {"compare", "a.json", "b.json"},
+		"serve demo": {"serve", "demo"},
+		"proxy":      {"proxy", "--upstream", "127.0.0.1:9"},
 	}
 	sample := map[string]string{
 		"rate": "200", "concurrency": "4", "profile": "steady", "arrivals": "poisson", "segment": "1/2",
@@ -100,7 +109,9 @@ func TestFlagWalk(t *testing.T) {
 		"slo": "p99<1s", "slo-file": "", "uncertain": "pass", "a": "http://127.0.0.1:11/", "b": "http://127.0.0.1:12/",
 		"fail-on": "p99>+10%", "from": "50", "to": "400", "batch-sizes": "1,4", "linger": "0,2ms", "rates": "500",
 		"batch-item": `{"k":"{{seq}}"}`, "precision": "0.1", "latency-seed": "9", "servers": "2", "fanout": "2",
-		"timer-slack": "1ms", "max-send-lag": "20ms", "resamples": "500", "tail-prob": "0.5", "dep-sigma": "0.5",
+		"timer-slack": "1ms", "max-send-lag": "20ms", "resamples": "500", "tail-prob": "0.5",
+		"http": "127.0.0.1:18080", "grpc": "127.0.0.1:19090", "listen": "127.0.0.1:17001", "upstream": "127.0.0.1:11",
+		"api": "127.0.0.1:18474", "name": "walk", "bootstrap-seed": "5", "dep-sigma": "0.8",
 	}
 	sloFile := filepath.Join(dir, "slo.yaml")
 	if err := os.WriteFile(sloFile, []byte("objectives:\n  - p99<1s\n"), 0o644); err != nil {
@@ -127,7 +138,15 @@ func TestFlagWalk(t *testing.T) {
 		"sweep/search":    {"sweep", u, "--search"},
 	}
 	var got string
-	planned = func(_ string, opts any) error { got = snapshot(opts); return nil }
+	port := regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+	planned = func(name string, opts any) error {
+		got = snapshot(opts)
+		if name == "tailgate demo" {
+			// The demo servers' ports are new each time.
+			got = port.ReplaceAllString(got, "127.0.0.1:PORT")
+		}
+		return nil
+	}
 	defer func() { planned = nil }()
 	exec := func(args []string) (string, int, string) {
 		got = ""
@@ -136,8 +155,25 @@ func TestFlagWalk(t *testing.T) {
 		return got, code, errOut.String()
 	}
 	root := NewCmdRoot(&IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		name := strings.TrimPrefix(c.CommandPath(), "tailgate ")
+		n := 0
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden && f.Deprecated == "" && f.Name != "help" {
+				n++
+			}
+		})
+		if _, ok := base[name]; !ok && n > 0 && c.Runnable() {
+			t.Errorf("the flag walk has no base arguments for %q: add them", name)
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
 	for name, args := range base {
-		c, _, err := root.Find([]string{name})
+		c, _, err := root.Find(strings.Fields(name))
 		if err != nil {
 			t.Fatal(err)
 		}

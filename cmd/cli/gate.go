@@ -26,6 +26,9 @@ See docs/slo.md.`,
 			if err := vo.parse(); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.CommandPath(), &vo)
+			}
 			f, err := results.Read(args[0])
 			if err != nil {
 				return usageErrorf("%v", err)

@@ -43,6 +43,14 @@ reads like any other: report, gate, compare.`,
 			if err := vo.parse(); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.CommandPath(), struct {
+					Out          string
+					AllowPartial bool
+					Patterns     []string
+					Verdict      *verdictOptions
+				}{out, allowPartial, patterns, &vo})
+			}
 			var paths []string
 			for _, a := range args {
 				m, err := filepath.Glob(a)

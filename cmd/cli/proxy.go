@@ -37,6 +37,9 @@ origin (403 otherwise).`,
 					return usageErrorf("%s %q: want host:port", flag, v)
 				}
 			}
+			if planned != nil {
+				return planned(c.CommandPath(), []string{listen, upstream, api, name})
+			}
 			srv := proxy.NewServer(proxy.Options{})
 			defer srv.Close()
 			ln, err := net.Listen("tcp", api)

@@ -59,6 +59,9 @@ tag.`,
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
+			if planned != nil {
+				return planned(c.CommandPath(), opts)
+			}
 			return doReport(io, opts)
 		},
 	}

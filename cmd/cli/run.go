@@ -55,7 +55,7 @@ sequence number), {{key}} (a key drawn per --keys) and {{data.COLUMN}} (a row of
 				return runF(c.Context(), opts)
 			}
 			if planned != nil {
-				return planned(c.Name(), opts)
+				return planned(c.CommandPath(), opts)
 			}
 			return doRun(c.Context(), io, opts)
 		},

@@ -61,6 +61,12 @@ dependency, cache and faults, with health and server reflection.`,
   curl -X POST '127.0.0.1:8080/faults?ttl=10m' -H 'Content-Type: application/json' -d '{"name":"slow","type":"latency","toxicity":0.05,"attributes":{"latency":300}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if planned != nil {
+				return planned(c.CommandPath(), struct {
+					HTTP, GRPC string
+					demo.Config
+				}{addr, grpcAddr, cfg})
+			}
 			srv, err := demo.New(cfg)
 			if err != nil {
 				return usageErrorf("%v", err)

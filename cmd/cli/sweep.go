@@ -65,7 +65,7 @@ than --precision, then a confirming run twice as long at its lower end.`,
 					return err
 				}
 				if planned != nil {
-					return planned(c.Name(), opts)
+					return planned(c.CommandPath(), opts)
 				}
 				return doSweep(c.Context(), io, opts)
 			}
@@ -93,7 +93,7 @@ than --precision, then a confirming run twice as long at its lower end.`,
 				return err
 			}
 			if planned != nil {
-				return planned(c.Name(), opts)
+				return planned(c.CommandPath(), opts)
 			}
 			return doSweep(c.Context(), io, opts)
 		},
