@@ -56,7 +56,7 @@ func closedSweep(ctx context.Context, o *Options, so SweepOptions, out io.Writer
 			P50: t.Response.P50, P99: t.Response.P99, Valid: true})
 	}
 	f.Interrupted = ctx.Err() != nil
-	return &f, finishSteps(plan, &f, io.Discard)
+	return &f, finishSteps(plan, &f, out)
 }
 
 // uslFit fits the Universal Scalability Law to the points and says so on
