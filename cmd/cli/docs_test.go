@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // docCommand is a tailgate command line shown in the docs.
@@ -155,6 +156,12 @@ func TestDocCommandsParse(t *testing.T) {
 		if err := validArgs(c); err != nil {
 			t.Errorf("%s: tailgate %s: %v", dc.where, strings.Join(dc.args, " "), err)
 		}
+		// The docs speak docs/cli.md's vocabulary: no old spelling.
+		c.Flags().Visit(func(f *pflag.Flag) {
+			if f.Deprecated != "" {
+				t.Errorf("%s: tailgate %s: --%s is an old spelling: %s", dc.where, strings.Join(dc.args, " "), f.Name, f.Deprecated)
+			}
+		})
 	}
 }
 
