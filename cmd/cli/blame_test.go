@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -247,10 +246,7 @@ func TestFDLimitIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := uint64(len(ents))
-	lim := syscall.Rlimit{Cur: open + 100, Max: open + 100}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Skip("setrlimit:", err)
-	}
+	setFDLimit(t, open+100)
 	// Something else holds most of the room the cap was sized for.
 	var held []*os.File
 	for range 92 {
