@@ -41,7 +41,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"tailgate/internal/benchhost"
@@ -431,10 +430,8 @@ func execPinned(c config, name string, args []string, okExit ...int) (execution,
 		return e, err
 	}
 	e.exit = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		e.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		e.maxRSS = ru.Maxrss
-	}
+	e.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	e.maxRSS = maxRSSKiB(cmd.ProcessState)
 	if ctx.Err() != nil {
 		return e, fmt.Errorf("%s did not finish within %v", filepath.Base(name), c.dur+time.Minute)
 	}

@@ -1,0 +1,4 @@
+package main
+
+// maxRSSDivisor turns Darwin's ru_maxrss (bytes) into KiB.
+const maxRSSDivisor = 1024
