@@ -99,6 +99,38 @@ func (o ChangeOptions) withDefaults() (ChangeOptions, error) {
 	return o, nil
 }
 
+// MinRunsForChange is the fewest runs in which DetectChanges can find a
+// change at false-alarm rate alpha (0: DefaultChangeAlpha) with segments
+// of at least minSegment runs (0: DefaultMinSegment): a permutation test
+// cannot be more certain than its most extreme ordering is rare. Even
+// runs split cleanly in two halves, the smallest p-value, are 2 of the
+// C(n, ⌊n/2⌋) ways to choose a half, and each scan is held to alpha/2:
+// 11 runs at 1 %, 9 at 5 %.
+func MinRunsForChange(alpha float64, minSegment int) int {
+	if alpha <= 0 {
+		alpha = DefaultChangeAlpha
+	}
+	if minSegment <= 0 {
+		minSegment = DefaultMinSegment
+	}
+	n := 2 * minSegment
+	for ; n < 1000; n++ {
+		if 2/binomial(n, n/2) <= alpha/2 {
+			break
+		}
+	}
+	return n
+}
+
+// binomial is C(n, k) as a float64.
+func binomial(n, k int) float64 {
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return c
+}
+
 // Change is a change point of a series.
 type Change struct {
 	// Index is the first run (0-based) at the new level: the change lies

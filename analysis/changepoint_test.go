@@ -324,3 +324,37 @@ func runToRun(sigma float64) float64 {
 	_, v := meanVar(x)
 	return math.Sqrt(v)
 }
+
+func TestMinRunsForChange(t *testing.T) {
+	for _, tc := range []struct {
+		alpha float64
+		m, n  int
+	}{
+		{0, 0, 11},    // 2/C(11,5) = 0.43 % ≤ 0.5 %; 2/C(10,5) = 0.79 % is not
+		{0.05, 0, 9},  // 2/C(9,4) = 1.6 % ≤ 2.5 %
+		{0.2, 0, 6},   // never fewer than two segments
+		{0.01, 8, 16}, // nor here
+	} {
+		if n := MinRunsForChange(tc.alpha, tc.m); n != tc.n {
+			t.Errorf("MinRunsForChange(%v, %d) = %d, want %d", tc.alpha, tc.m, n, tc.n)
+		}
+	}
+	// It is the bound: a clean step in half the runs is found with that
+	// many runs and not with one fewer.
+	for _, alpha := range []float64{0.01, 0.05} {
+		n := MinRunsForChange(alpha, 0)
+		for _, runs := range []int{n - 1, n} {
+			x := make([]float64, runs)
+			for i := runs / 2; i < runs; i++ {
+				x[i] = 1
+			}
+			cs, err := DetectChanges(x, ChangeOptions{Alpha: alpha, Seed: 1, Permutations: 19999})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found := len(cs) > 0; found != (runs == n) {
+				t.Errorf("α %v, %d runs: found %v", alpha, runs, found)
+			}
+		}
+	}
+}

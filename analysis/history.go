@@ -96,9 +96,18 @@ type HistoryChange struct {
 // the points (in time order): latencies as ratios, the error rate as a
 // difference. opt.Relative is set per metric. Each metric is tested at
 // opt.Alpha, so a history with no change reports one in some metric with
-// probability up to 4·Alpha. A latency metric with a run that has no
+// probability up to 4·Alpha. Fewer runs than MinRunsForChange get a
+// warning (no change can be found in them). A latency metric with a run that has no
 // value (no successful response) is skipped, with a warning.
 func HistoryChanges(points []RunPoint, opt ChangeOptions) (changes []HistoryChange, warnings []string, err error) {
+	if n := MinRunsForChange(opt.Alpha, opt.MinSegment); len(points) < n {
+		alpha := opt.Alpha
+		if alpha == 0 {
+			alpha = DefaultChangeAlpha
+		}
+		warnings = append(warnings, fmt.Sprintf("%d runs: too few for a change point at a false-alarm rate of %s (it takes %d; a higher --alpha takes fewer)",
+			len(points), formatPct(100*alpha)+" %", n))
+	}
 	for i, m := range HistoryMetrics {
 		x := make([]float64, len(points))
 		for r, p := range points {

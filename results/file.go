@@ -102,6 +102,9 @@ type File struct {
 	Interrupted   bool              `json:"interrupted"`
 	Settings      Settings          `json:"settings"`
 	Summary       *analysis.Summary `json:"summary"`
+	// Build names the build of the system under test the run measured (a
+	// version, a commit), for `tailgate history`; "" when not given.
+	Build string `json:"build,omitempty"`
 	// Faults is the timeline of faults and actions a profile applied.
 	Faults []FaultWindow `json:"faults,omitempty"`
 	// LeftoverFaults are faults an earlier run left on this run's fault

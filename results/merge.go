@@ -122,7 +122,7 @@ func mergedFile(base *File, rep MergeReport) *File {
 	out := &File{
 		Schema: Schema, SchemaVersion: SchemaVersion, ToolVersion: base.ToolVersion, Kind: base.Kind,
 		Command: base.Command, Settings: base.Settings, Started: base.Started, Ended: base.Ended,
-		Faults: base.Faults, Balance: base.Balance,
+		Faults: base.Faults, Balance: base.Balance, Build: base.Build,
 	}
 	if rep.Count > 0 {
 		parts := make([]string, len(rep.Have))
