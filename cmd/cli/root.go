@@ -18,9 +18,6 @@ import (
 	"tailgate/profiles/session"
 )
 
-// Version is set at build time with -ldflags "-X tailgate/cmd/cli.Version=…".
-var Version = "dev"
-
 // Exit codes: the contract with CI (also in the README).
 const (
 	ExitOK          = 0   // run completed; every objective passed
@@ -229,16 +226,4 @@ func cobraUsageCode(err error) int {
 		}
 	}
 	return ExitError
-}
-
-// NewCmdVersion prints the version.
-func NewCmdVersion(io *IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print tailgate's version",
-		Args:  cobra.NoArgs,
-		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(io.Out, "tailgate %s\n", Version)
-		},
-	}
 }
