@@ -105,6 +105,7 @@ what held up the send loop).`,
 		NewCmdCompare(io),
 		NewCmdAB(io),
 		NewCmdVersion(io),
+		NewCmdHistory(io, nil),
 	)
 	return root
 }
