@@ -9,16 +9,16 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
 
 .PHONY: all build test unit fuzz-short fuzz lint vet demo bench bench-go bench-load soak clean \
-	release release-check release-build image
+	release release-check release-build image actionlint
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailgate
 
-## test: everything CI runs: format, vet, staticcheck, every release platform builds,
+## test: everything CI runs: format, vet, staticcheck, actionlint, every release platform builds,
 ## unit tests with -race, short fuzzing.
-test: vet release-check unit fuzz-short
+test: vet actionlint release-check unit fuzz-short
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -64,6 +64,18 @@ release-check:
 ## image: the container image (deploy/Dockerfile), version and commit stamped.
 image:
 	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t tailgate:$(VERSION) .
+
+## actionlint (part of test): the GitHub workflows in docs/ci and action.yml (as a workflow:
+## actionlint reads no action metadata), with shellcheck on their scripts and on the Action's.
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+WORKFLOWS  := $(filter-out docs/ci/gitlab-ci.yml,$(wildcard docs/ci/*.yml))
+actionlint:
+	@command -v shellcheck >/dev/null || { echo "actionlint: shellcheck is required (apt-get install shellcheck)"; exit 1; }
+	$(GO) run $(ACTIONLINT) -shellcheck=shellcheck $(WORKFLOWS)
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(GO) run ./scripts/actioncheck action.yml >"$$tmp" && \
+	  echo "actionlint action.yml (as a workflow)" && \
+	  $(GO) run $(ACTIONLINT) -shellcheck=shellcheck -stdin-filename action.yml - <"$$tmp"
+	shellcheck scripts/*.sh
 
 ## fuzz-short: every Fuzz target for FUZZTIME (2s) each; fuzz: 1 minute each.
 fuzz-short:
