@@ -177,6 +177,7 @@ main() {
 		echo "exit-code=$code"
 		echo "result=$result"
 		echo "summary=$summary"
+		echo "tailgate=$tg"
 	} >>"$GITHUB_OUTPUT"
 	case $verdict in
 	PASS) echo "PASS: every objective met, and the run checked itself" ;;

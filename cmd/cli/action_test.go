@@ -138,7 +138,7 @@ func TestActionPassAndFail(t *testing.T) {
 		"INPUT_DURATION": "1s", "INPUT_OBJECTIVES": "p50<2s\n  errors<1%  \n", "INPUT_RESULT": "nightly.json",
 		"INPUT_ARGS": `--max-send-lag 1s -H 'X-Env: ci run'`})
 	if pass.code != 0 || !strings.HasPrefix(pass.summary, "## ✅ PASS") || pass.outputs["verdict"] != "PASS" ||
-		pass.outputs["exit-code"] != "0" || pass.outputs["result"] != "nightly.json" {
+		pass.outputs["exit-code"] != "0" || pass.outputs["result"] != "nightly.json" || pass.outputs["tailgate"] != bin {
 		t.Fatalf("pass: exit %d, outputs %v\nsummary:\n%s\nstdout:\n%s", pass.code, pass.outputs, pass.summary, pass.stdout)
 	}
 	if _, err := os.Stat(filepath.Join(pass.dir, "nightly.json")); err != nil {
