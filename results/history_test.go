@@ -223,3 +223,29 @@ func TestReadHistoryRefuses(t *testing.T) {
 		t.Errorf("different rates: %v", err)
 	}
 }
+
+// TestDriftGateRates measures the drift gate (--fail-on 'p99>+10%' over
+// 14 nights) on 50 flat series (false alarms) and 50 that creep up 3 % a
+// night, with 5 % night-to-night noise; docs/history.md quotes it.
+//
+//	TAILGATE_DRIFT_TABLE=1 go test -run TestDriftGateRates -v ./results/
+func TestDriftGateRates(t *testing.T) {
+	if os.Getenv("TAILGATE_DRIFT_TABLE") == "" {
+		t.Skip("set TAILGATE_DRIFT_TABLE=1")
+	}
+	rule, _ := analysis.ParseFailRule("p99>+10%")
+	const seeds = 50
+	for _, drift := range []float64{1, 1.01, 1.03} {
+		fails := 0
+		for seed := range uint64(seeds) {
+			h := readSeries(t, histtest.Series{Runs: 14, Drift: drift, Seed: 1000 + seed, Rate: 200})
+			if err := h.Gate(0, []analysis.FailRule{rule}, analysis.CompareOptions{Resamples: 1000, Seed: seed}); err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Drift.Breaches) > 0 {
+				fails++
+			}
+		}
+		t.Logf("drift ×%.2f a night over 14 nights: the gate failed %d of %d series", drift, fails, seeds)
+	}
+}
