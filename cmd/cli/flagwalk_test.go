@@ -94,6 +94,8 @@ func TestFlagWalk(t *testing.T) {
 		"gate":       {"gate", "r.json"},
 		"merge":      {"merge", "r.json", "--out", filepath.Join(dir, "merged.json")},
 		"compare":    {"compare", "a.json", "b.json"},
+		"history":    {"history", "results/"},
+		"version":    {"version"},
 		"serve demo": {"serve", "demo"},
 		"proxy":      {"proxy", "--upstream", "127.0.0.1:9"},
 	}
@@ -112,6 +114,7 @@ func TestFlagWalk(t *testing.T) {
 		"timer-slack": "1ms", "max-send-lag": "20ms", "resamples": "500", "tail-prob": "0.5",
 		"http": "127.0.0.1:18080", "grpc": "127.0.0.1:19090", "listen": "127.0.0.1:17001", "upstream": "127.0.0.1:11",
 		"api": "127.0.0.1:18474", "name": "walk", "bootstrap-seed": "5", "dep-sigma": "0.8",
+		"alpha": "0.05",
 	}
 	sloFile := filepath.Join(dir, "slo.yaml")
 	if err := os.WriteFile(sloFile, []byte("objectives:\n  - p99<1s\n"), 0o644); err != nil {
@@ -127,6 +130,7 @@ func TestFlagWalk(t *testing.T) {
 		"cert":    "needs --key",
 		"key":     "needs --cert",
 		"balance": "needs --endpoints",
+		"last":    "give --fail-on too",
 	}
 	// Flags whose sample replaces the base arguments (the load is one of
 	// --rate, --concurrency or --profile).

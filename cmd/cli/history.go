@@ -60,6 +60,9 @@ one. See docs/history.md.`,
 			if err := opts.parse(); err != nil {
 				return err
 			}
+			if planned != nil {
+				return planned(c.CommandPath(), opts)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -72,7 +75,7 @@ one. See docs/history.md.`,
 	f.StringArrayVar(&opts.FailOn, "fail-on", nil, "exit 1 when the second half of the last runs is significantly worse than the first by this much, e.g. 'p99>+10%', 'errors>+0.5pp' (repeatable; as compare --fail-on)")
 	f.Float64Var(&opts.Alpha, "alpha", analysis.DefaultChangeAlpha, "false-alarm rate of the change-point test, per metric")
 	f.IntVar(&opts.MinSegment, "min-segment", analysis.DefaultMinSegment, "fewest runs on each side of a change point")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the permutations and the bootstrap (same files and seed, same answer)")
+	f.Uint64Var(&opts.Seed, "bootstrap-seed", 1, "seed of the permutations and the drift gate's bootstrap (same files and seed, same answer)")
 	f.IntVar(&opts.Resamples, "resamples", analysis.DefaultResamples, "bootstrap resamples of the drift gate")
 	f.StringVar(&opts.Markdown, "markdown", "", "write the history as Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
 	f.StringVar(&opts.JSON, "json", "", "write the history as JSON here (docs/history.md)")

@@ -19,7 +19,7 @@ func TestNewCmdHistory(t *testing.T) {
 	cmd := NewCmdHistory(io, func(o *HistoryOptions) error { got = o; return nil })
 	md := filepath.Join(t.TempDir(), "h.md")
 	cmd.SetArgs([]string{"results/", "old/*.json", "--phase", "burst", "--last", "14", "--fail-on", "p99>+10%",
-		"--fail-on", "errors>+0.5pp", "--alpha", "0.05", "--min-segment", "4", "--seed", "7", "--markdown", md, "--force"})
+		"--fail-on", "errors>+0.5pp", "--alpha", "0.05", "--min-segment", "4", "--bootstrap-seed", "7", "--markdown", md, "--force"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

@@ -79,16 +79,22 @@ func (b BuildInfo) String() string {
 }
 
 // NewCmdVersion prints the version, the commit, the Go version and the
-// platform: one line, or JSON with --json.
+// platform: one line, or a JSON object with --format json.
 func NewCmdVersion(io *IOStreams) *cobra.Command {
-	var asJSON bool
+	format := "table"
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print tailgate's version, commit, Go version and platform",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(c *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return usageErrorf("--format %q: want table or json", format)
+			}
+			if planned != nil {
+				return planned(c.CommandPath(), format)
+			}
 			b := Build()
-			if asJSON {
+			if format == "json" {
 				enc := json.NewEncoder(io.Out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(b)
@@ -97,6 +103,6 @@ func NewCmdVersion(io *IOStreams) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON object: version, commit, modified, go_version, platform")
+	cmd.Flags().StringVar(&format, "format", format, "output on stdout: table (one line) or json (version, commit, modified, go_version, platform)")
 	return cmd
 }

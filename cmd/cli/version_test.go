@@ -52,15 +52,17 @@ func TestVersionLine(t *testing.T) {
 	}
 	stamp(t, "v1.2.0", "abc", nil)
 	io, out, _ := testIO()
-	if code := Execute(context.Background(), io, []string{"version", "--json"}); code != ExitOK {
+	if code := Execute(context.Background(), io, []string{"version", "--format", "json"}); code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
 	var b BuildInfo
 	if err := json.Unmarshal(out.Bytes(), &b); err != nil || b != (BuildInfo{Version: "v1.2.0", Commit: "abc", GoVersion: runtime.Version(), Platform: platform}) {
-		t.Errorf("--json: %v %+v\n%s", err, b, out)
+		t.Errorf("--format json: %v %+v\n%s", err, b, out)
 	}
-	if code := Execute(context.Background(), io, []string{"version", "extra"}); code != ExitUsage {
-		t.Errorf("version extra: exit %d", code)
+	for _, args := range [][]string{{"version", "extra"}, {"version", "--format", "yaml"}} {
+		if code := Execute(context.Background(), io, args); code != ExitUsage {
+			t.Errorf("%q: exit %d", args, code)
+		}
 	}
 }
 
