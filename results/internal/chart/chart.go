@@ -12,9 +12,8 @@
 // and rate charts, the "nines" axis of a percentile distribution and the
 // colour palette are here too, so that every page looks alike.
 //
-// There is no y-range (error) band yet: a confidence band around a
-// series would be a Lo/Hi pair on Series, fitted into the y axis with
-// the series and drawn under the lines.
+// A series may carry an interval at each point (Series.Lo, Hi): drawn as
+// a vertical error bar under the line, and fitted into the y axis.
 package chart
 
 import (
@@ -34,6 +33,11 @@ type Series struct {
 	Points bool // a marker at every point
 	Hollow bool // markers are rings, not dots
 	NoLine bool // markers only
+	// Lo and Hi, when set (parallel to Y), bound an interval at each
+	// point, e.g. its confidence interval: a vertical bar with caps from
+	// Lo[j] to Hi[j] at X[j], under the line. A NaN bound (or, on a log
+	// axis, one ≤ 0) leaves that point's bar out.
+	Lo, Hi []float64
 }
 
 // SpanKind is how a Span is shaded.

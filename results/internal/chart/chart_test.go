@@ -114,3 +114,30 @@ func TestSVG(t *testing.T) {
 		t.Error("an empty chart does not say so")
 	}
 }
+
+// TestErrorBars: a series' intervals are drawn as one bar per point that
+// has both bounds, under its line, and the y axis covers them.
+func TestErrorBars(t *testing.T) {
+	c := &Chart{Y: Axis{FromZero: true},
+		Series: []Series{{Name: "p99", X: []float64{1, 2, 3, 4}, Y: []float64{5, 6, 7, 8},
+			Lo: []float64{4, math.NaN(), 6, 7}, Hi: []float64{6, 7, 95, 9}, Points: true}}}
+	svg := string(c.SVG())
+	bars := regexp.MustCompile(`<path class="bars" d="([^"]*)"`).FindStringSubmatch(svg)
+	if bars == nil {
+		t.Fatalf("no bars:\n%s", svg)
+	}
+	if n := strings.Count(bars[1], "V"); n != 3 {
+		t.Errorf("%d bars, want 3 (one point has no lower bound): %q", n, bars[1])
+	}
+	if strings.Index(svg, `class="bars"`) > strings.Index(svg, `stroke-linejoin`) {
+		t.Error("the bars are drawn over the line")
+	}
+	// The axis reaches the highest bound, 95, though no point does.
+	p := c.layout()
+	if top := p.sy.ticks[len(p.sy.ticks)-1].Value; top < 95 {
+		t.Errorf("y axis tops out at %v, below the bound 95", top)
+	}
+	if s := string((&Chart{Series: []Series{{X: []float64{1}, Y: []float64{1}}}}).SVG()); strings.Contains(s, "bars") {
+		t.Error("bars without intervals")
+	}
+}

@@ -112,6 +112,8 @@ func (c *Chart) extent() (xs, ys []float64) {
 	for _, s := range c.Series {
 		xs = append(xs, s.X...)
 		ys = append(ys, s.Y...)
+		ys = append(ys, s.Lo...)
+		ys = append(ys, s.Hi...)
 	}
 	for _, b := range c.Spans {
 		xs = append(xs, b.From, b.To)
@@ -227,6 +229,7 @@ func (p *plot) series(b *strings.Builder, series []Series) (points int) {
 		d, dots, n := p.path(s)
 		points += n
 		fmt.Fprintf(b, `<g class="series" data-series="%s">`, esc(s.Name))
+		p.bars(b, s, p.colors[i])
 		if !s.NoLine && d != "" {
 			dash := ""
 			if s.Dash {
@@ -245,6 +248,25 @@ func (p *plot) series(b *strings.Builder, series []Series) (points int) {
 		b.WriteString(`</g>`)
 	}
 	return points
+}
+
+// bars draws s's intervals (Series.Lo, Hi): a vertical line with caps
+// at each point where both bounds can be drawn.
+func (p *plot) bars(b *strings.Builder, s Series, color string) {
+	var d strings.Builder
+	for j := range min(len(s.X), len(s.Lo), len(s.Hi)) {
+		px, okx := p.sx.pos(s.X[j])
+		lo, okl := p.sy.pos(s.Lo[j])
+		hi, okh := p.sy.pos(s.Hi[j])
+		if !okx || !okl || !okh {
+			continue
+		}
+		fmt.Fprintf(&d, "M%s %sV%sM%s %sH%sM%s %sH%s", num(px), num(lo), num(hi),
+			num(px-3), num(lo), num(px+3), num(px-3), num(hi), num(px+3))
+	}
+	if d.Len() > 0 {
+		fmt.Fprintf(b, `<path class="bars" d="%s" fill="none" stroke="%s" stroke-opacity="0.55" stroke-width="1.2"/>`, d.String(), color)
+	}
 }
 
 // path returns s as an SVG path (a point that cannot be drawn lifts the
