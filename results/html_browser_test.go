@@ -175,6 +175,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		{"sweep", 2, func(w *bytes.Buffer) error {
 			return WriteHTMLSweep(w, sweepSteps(), &KneeMark{Rate: 7800, Label: "knee at 7,800 req/s"}, 20*time.Millisecond, "sweep")
 		}},
+		{"history", 2, func(w *bytes.Buffer) error { return WriteHistoryHTML(w, historyForTest(t)) }},
 	}
 	for _, rep := range reports {
 		t.Run(rep.name, func(t *testing.T) {

@@ -26,6 +26,7 @@ type HistoryOptions struct {
 	Resamples  int
 	Markdown   string
 	JSON       string
+	HTML       string
 	Force      bool
 
 	rules []analysis.FailRule
@@ -79,6 +80,7 @@ one. See docs/history.md.`,
 	f.IntVar(&opts.Resamples, "resamples", analysis.DefaultResamples, "bootstrap resamples of the drift gate")
 	f.StringVar(&opts.Markdown, "markdown", "", "write the history as Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
 	f.StringVar(&opts.JSON, "json", "", "write the history as JSON here (docs/history.md)")
+	f.StringVar(&opts.HTML, "html", "", "write an HTML page here: p50, p99, p99.9 and errors per run with their intervals, the change points marked")
 	f.BoolVar(&opts.Force, "force", false, "follow runs that differ in rate or phases (with a warning)")
 	return cmd
 }
@@ -104,7 +106,7 @@ func (o *HistoryOptions) parse() error {
 	case o.Last > 0 && len(o.rules) == 0:
 		return usageErrorf("--last sets the drift gate's window: give --fail-on too")
 	}
-	for flag, p := range map[string]string{"--markdown": o.Markdown, "--json": o.JSON} {
+	for flag, p := range map[string]string{"--markdown": o.Markdown, "--json": o.JSON, "--html": o.HTML} {
 		if p != "" {
 			if err := results.CheckWritable(p); err != nil {
 				return usageErrorf("%s: %v", flag, err)
@@ -179,7 +181,7 @@ func historyRun(io *IOStreams, opts *HistoryOptions) error {
 	for _, out := range []struct {
 		path  string
 		write func(stdio.Writer, *results.History) error
-	}{{opts.Markdown, results.WriteHistoryMarkdown}, {opts.JSON, results.WriteHistoryJSON}} {
+	}{{opts.Markdown, results.WriteHistoryMarkdown}, {opts.JSON, results.WriteHistoryJSON}, {opts.HTML, results.WriteHistoryHTML}} {
 		if out.path == "" {
 			continue
 		}

@@ -56,9 +56,9 @@ func TestHistoryRunNamesTheStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	md, js := filepath.Join(out, "h.md"), filepath.Join(out, "h.json")
+	md, js, page := filepath.Join(out, "h.md"), filepath.Join(out, "h.json"), filepath.Join(out, "h.html")
 	io, stdout, errOut := testIO()
-	if code := Execute(context.Background(), io, []string{"history", dir, "--markdown", md, "--json", js}); code != ExitOK {
+	if code := Execute(context.Background(), io, []string{"history", dir, "--markdown", md, "--json", js, "--html", page}); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(stdout.String(), "p99 rose 14% [+8%, +21%] between run 7 (build-7) and run 8 (build-8)") {
@@ -67,6 +67,9 @@ func TestHistoryRunNamesTheStep(t *testing.T) {
 	b, err := os.ReadFile(md)
 	if err != nil || !strings.HasPrefix(string(b), "## 📈 tailgate history:") {
 		t.Errorf("markdown %v:\n%s", err, b)
+	}
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "p99 rose 14%") || strings.Count(string(b), "<svg ") != 2 {
+		t.Errorf("html %v: %d bytes", err, len(b))
 	}
 	var rep results.HistoryReport
 	if b, err := os.ReadFile(js); err != nil || json.Unmarshal(b, &rep) != nil || len(rep.Runs) != 20 || rep.Runs[7].Label != "build-8" {
