@@ -99,7 +99,7 @@ func TestHistoryDriftGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := analysis.CompareOptions{Resamples: 400, Seed: 1}
+	opt := analysis.CompareOptions{Resamples: 200, Seed: 1}
 	creep := readSeries(t, histtest.Series{Runs: 14, Drift: 1.03, Seed: 4, Rate: 200})
 	if err := creep.Gate(0, []analysis.FailRule{rule}, opt); err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func buildTailgate(t *testing.T) string {
 			return
 		}
 		tailgateBinary.path = filepath.Join(dir, "tailgate")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", tailgateBinary.path, "./cmd/tailgate")
+		cmd := exec.Command(goTool(), "build", "-o", tailgateBinary.path, "./cmd/tailgate")
 		cmd.Dir = "../.."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			tailgateBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
