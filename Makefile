@@ -22,7 +22,8 @@ test: vet actionlint release-check unit fuzz-short
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
-	$(GO) test -count=1 -run 'TestMemory' ./analysis/
+	# Without -race: the memory bound, and the change points' false-alarm rate over 200 series.
+	$(GO) test -count=1 -run 'TestMemory|TestChangeFalseAlarmRate' ./analysis/
 	# Without -race too: the fast client's raw socket calls are only made then.
 	$(GO) test -count=1 ./targets/h1/
 
