@@ -124,6 +124,7 @@ func (opts *RunOptions) addOutputFlags(f *pflag.FlagSet, noOut bool) {
 	f.StringVar(&opts.Outputs.HTML, "html", "", "write a self-contained HTML report here")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics of the running test at http://ADDR/metrics")
 	f.StringVar(&opts.TargetMetrics, "target-metrics", "", "scrape the target's Prometheus endpoint (URL) each second: CPU, memory, GC pauses per phase")
+	f.StringVar(&opts.Build, "build", "", "record the build of the system under test (e.g. a commit) in the result file: 'tailgate history' labels runs with it")
 	opts.Verdict.addFlags(f)
 }
 

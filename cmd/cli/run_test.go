@@ -430,3 +430,19 @@ func TestRunPreconnect(t *testing.T) {
 		t.Errorf("--preconnect -2: exit %d %s", code, errOut)
 	}
 }
+
+// TestRunBuildLabel: --build is recorded in the result file, where
+// history reads its label.
+func TestRunBuildLabel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "r.json")
+	io, _, errOut := testIO()
+	code := Execute(context.Background(), io, []string{"run", srv.URL, "--rate", "20", "--duration", "300ms", "--build", "abc1234", "--out", out, "-q"})
+	if code != ExitOK && code != ExitInvalid {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if f := readResult(t, out); f.Build != "abc1234" {
+		t.Errorf("build %q, want abc1234", f.Build)
+	}
+}

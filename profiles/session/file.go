@@ -33,6 +33,7 @@ func (p *Plan) fileOf(sum *analysis.Summary, st generator.Stats, fig figures) (*
 		return nil, err
 	}
 	f.ToolVersion = p.opts.ToolVersion
+	f.Build = p.opts.Build
 	f.Command = p.opts.Command
 	f.Started = fig.started.UTC()
 	f.Ended = fig.started.Add(st.Elapsed).UTC()

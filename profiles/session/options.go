@@ -100,6 +100,7 @@ type Options struct {
 	// Recorded in the result file.
 	Command     []string
 	ToolVersion string
+	Build       string // the build of the system under test, e.g. a commit; history labels runs with it
 
 	// Explicit says which options were given rather than defaulted, where
 	// that matters: a given option wins over a profile's setting.
