@@ -133,6 +133,8 @@ main() {
 	[ -n "${INPUT_RATE:-}" ] && args+=(--rate "$INPUT_RATE")
 	[ -n "${INPUT_DURATION:-}" ] && args+=(--duration "$INPUT_DURATION")
 	[ -n "${INPUT_SLO_FILE:-}" ] && args+=(--slo-file "$INPUT_SLO_FILE")
+	# The commit under test labels the run for tailgate history.
+	[ -n "${GITHUB_SHA:-}" ] && args+=(--build "$GITHUB_SHA")
 	local -a more
 	mapfile -d '' more < <(lines --slo "${INPUT_OBJECTIVES:-}")
 	args+=("${more[@]}")
