@@ -36,6 +36,8 @@ func demoFlags(fs *pflag.FlagSet, cfg *demo.Config) {
 	fs.IntVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "entries in the demo cache")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "fixed pool of request handlers (0 = unlimited); sets a known capacity")
 	fs.DurationVar(&cfg.ServiceTime, "service-time", cfg.ServiceTime, "fixed extra time per request inside a worker")
+	fs.DurationVar(&cfg.BatchFixed, "batch-fixed", cfg.BatchFixed, "POST /batch: fixed cost of a request inside a worker, whatever its items")
+	fs.DurationVar(&cfg.BatchPerItem, "batch-per-item", cfg.BatchPerItem, "POST /batch: cost of each item inside a worker")
 	fs.Int64Var(&cfg.Seed, "latency-seed", cfg.Seed, "seed of the demo target's latency and fault draws")
 }
 
