@@ -268,6 +268,12 @@ func (b CapacityBracket) Next(precision float64) (rate float64, ok bool) {
 //     make a step look saturated, never the reverse. A saturated step at
 //     or below Lo does not move Hi; it is listed in Contradicted.
 func BracketCapacity(steps []Step, slo func(Step) (bool, string)) CapacityBracket {
+	return bracketCapacity(steps, slo, "req/s")
+}
+
+// bracketCapacity is BracketCapacity with rates in unit ("req/s",
+// "items/s") in its sentence.
+func bracketCapacity(steps []Step, slo func(Step) (bool, string), unit string) CapacityBracket {
 	var b CapacityBracket
 	var used []*Step
 	for i := range steps {
@@ -335,42 +341,42 @@ func BracketCapacity(steps []Step, slo func(Step) (bool, string)) CapacityBracke
 	}
 	slices.Sort(b.Contradicted)
 	b.Overruled = slices.Compact(slices.Sorted(slices.Values(b.Overruled)))
-	b.Sentence = b.sentence(hi)
+	b.Sentence = b.sentence(hi, unit)
 	return b
 }
 
-func (b CapacityBracket) sentence(hi *Step) string {
+func (b CapacityBracket) sentence(hi *Step, unit string) string {
 	var s string
 	switch {
 	case b.Lo > 0 && b.Hi > 0:
-		s = fmt.Sprintf("capacity between %s and %s req/s: at %s the target completed %s/s%s",
-			kneeRate(b.Lo), kneeRate(b.Hi), kneeRate(b.Hi), kneeRate(b.HiCompleted), growthClause(hi))
+		s = fmt.Sprintf("capacity between %s and %s %s: at %s the target completed %s/s%s",
+			kneeRate(b.Lo), kneeRate(b.Hi), unit, kneeRate(b.Hi), kneeRate(b.HiCompleted), growthClause(hi))
 	case b.Lo > 0:
-		s = fmt.Sprintf("capacity above %s req/s: no step above it saturated the target", kneeRate(b.Lo))
+		s = fmt.Sprintf("capacity above %s %s: no step above it saturated the target", kneeRate(b.Lo), unit)
 	case b.Hi > 0:
-		s = fmt.Sprintf("capacity below %s req/s: at the lowest rate that could count, %s, the target completed %s/s%s",
-			kneeRate(b.Hi), kneeRate(b.Hi), kneeRate(b.HiCompleted), growthClause(hi))
+		s = fmt.Sprintf("capacity below %s %s: at the lowest rate that could count, %s, the target completed %s/s%s",
+			kneeRate(b.Hi), unit, kneeRate(b.Hi), kneeRate(b.HiCompleted), growthClause(hi))
 	default:
 		s = "capacity unknown: no valid step"
 	}
 	if b.SLO != "" {
 		switch {
 		case b.SLOFailsAt > 0:
-			s += fmt.Sprintf("; %s fails at %s req/s, below saturation", b.SLO, kneeRate(b.SLOFailsAt))
+			s += fmt.Sprintf("; %s fails at %s %s, below saturation", b.SLO, kneeRate(b.SLOFailsAt), unit)
 		case b.Lo == 0 && b.Hi == 0:
 			s += fmt.Sprintf("; %s was not met at any unsaturated rate", b.SLO)
 		}
 	}
 	if len(b.Overruled) > 0 {
-		s += fmt.Sprintf("; %s req/s kept up in a short step but saturated in a longer one", joinRates(b.Overruled))
+		s += fmt.Sprintf("; %s %s kept up in a short step but saturated in a longer one", joinRates(b.Overruled), unit)
 	}
 	if n := len(b.Contradicted); n > 0 {
 		step := "the step"
 		if n > 1 {
 			step = "the steps"
 		}
-		s += fmt.Sprintf("; %s at %s req/s looked saturated too, yet a higher one kept up (a disturbance, or capacity close to it)",
-			step, joinRates(b.Contradicted))
+		s += fmt.Sprintf("; %s at %s %s looked saturated too, yet a higher one kept up (a disturbance, or capacity close to it)",
+			step, joinRates(b.Contradicted), unit)
 	}
 	return s
 }

@@ -195,11 +195,21 @@ type SearchInfo struct {
 	Sentence   string  `json:"sentence"`
 }
 
-// BatchInfo is a batching grid: cells, the Pareto frontier and the
-// recommendation (analysis.MarkPareto, Recommend).
+// BatchInfo is a batching grid (analysis.AnalyzeBatch): its cells in
+// run order (Cells[i] is Steps[i]), its settings with their capacity,
+// reference p99, cost and frontier, and the recommendation.
 type BatchInfo struct {
 	Cells          []analysis.BatchCell `json:"cells"`
 	Recommendation string               `json:"recommendation"`
+	// Search says each setting's capacity was searched for (no --rates).
+	Search bool `json:"search,omitempty"`
+	// Settings are the grid's settings by batch size, then linger; absent
+	// in files written before they existed.
+	Settings []analysis.BatchSetting `json:"settings,omitempty"`
+	// ReferenceRate is the item rate the settings' p99s are compared at;
+	// SLO names the objectives capacity had to meet ("" for none).
+	ReferenceRate float64 `json:"reference_rate,omitempty"`
+	SLO           string  `json:"slo,omitempty"`
 }
 
 // BalanceInfo describes a balanced run: the strategy, the endpoints in

@@ -517,37 +517,6 @@ func WriteSweep(w io.Writer, f *File) error {
 	return nil
 }
 
-// WriteBatch renders a batching grid: a row per cell (batch size, linger,
-// offered item rate, throughput, item p99, batch fill, flush causes), the
-// Pareto frontier marked, regressions flagged, and the recommendation.
-func WriteBatch(w io.Writer, f *File) error {
-	f = f.Redacted()
-	fmt.Fprintf(w, "tailgate batch → %s\n\n", f.Settings.Target)
-	t := newTable(w, "batch", "linger", "offered items/s", "items/s", "item p99", "fill", "by size", "by linger", "")
-	for _, c := range f.Batch.Cells {
-		mark := ""
-		switch {
-		case !c.Valid:
-			mark = "invalid"
-		case c.Pareto && c.Regressed:
-			mark = "★ frontier, p99 worse than unbatched"
-		case c.Pareto:
-			mark = "★ frontier"
-		case c.Regressed:
-			mark = "throughput up, p99 worse"
-		}
-		if err := t.Append(fmt.Sprint(c.BatchSize), FormatDuration(c.Linger), formatRate(c.Rate), formatRate(c.Throughput),
-			FormatDuration(c.P99), fmt.Sprintf("%.0f%%", 100*c.MeanFill), fmt.Sprint(c.FlushBySize), fmt.Sprint(c.FlushByLinger), mark); err != nil {
-			return err
-		}
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, f.Batch.Recommendation)
-	return nil
-}
-
 // writeBreakdown prints where the time went per phase, which part grew
 // from the first measured phase to each later one, Little's law, and the
 // bytes per second.

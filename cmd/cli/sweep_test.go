@@ -217,51 +217,6 @@ func TestSweepSearch(t *testing.T) {
 	}
 }
 
-func TestBatchGrid(t *testing.T) {
-	base := startDemoProcess(t, "--workers", "4")
-	out := filepath.Join(t.TempDir(), "b.json")
-	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"batch", base + "/batch", "--batch-sizes", "1,16", "--linger", "0,5ms",
-		"--rates", "1500", "--cell-duration", "3s", "--cooldown", "200ms", "--slo", "p99<200ms", "--max-send-lag", "100ms",
-		"--max-in-flight", "4096", "--out", out, "-q"})
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
-	}
-	f := readResult(t, out)
-	cells := f.Batch.Cells
-	if len(cells) != 3 || len(f.Steps) != 3 { // B=1 runs once: linger does nothing there
-		t.Fatalf("%d cells, %d steps", len(cells), len(f.Steps))
-	}
-	for _, st := range f.Steps {
-		requireKeptUp(t, st)
-	}
-	var unbatched, batched *float64
-	for i := range cells {
-		c := &cells[i]
-		if c.BatchSize == 1 {
-			unbatched = &c.Throughput
-		}
-		if c.BatchSize == 16 && c.Linger == 5*time.Millisecond {
-			batched = &c.Throughput
-			if c.MeanFill <= 0 || c.FlushBySize+c.FlushByLinger == 0 {
-				t.Errorf("cell %+v", c)
-			}
-		}
-	}
-	// 4 workers × (5 ms + 0.2 ms per item): unbatched capacity ≈ 770
-	// items/s, below the 1,500 offered; batches of 16 carry it.
-	if unbatched == nil || batched == nil || *batched < 1.5**unbatched {
-		t.Errorf("throughput unbatched %v batched %v\n%s", *unbatched, *batched, stdout)
-	}
-	io2, html, _ := testIO()
-	if code := Execute(context.Background(), io2, []string{"report", out, "--format", "html"}); code != 0 || !strings.Contains(html.String(), "Item p99 against throughput") {
-		t.Errorf("batch html: %d", code)
-	}
-	if !strings.Contains(stdout.String(), "★ frontier") || !strings.Contains(f.Batch.Recommendation, "B=16") {
-		t.Errorf("table:\n%s\nrecommendation %q", stdout, f.Batch.Recommendation)
-	}
-}
-
 // --rate max is closed loop, labelled so; sweep --concurrency fits the
 // Universal Scalability Law to the closed-loop steps.
 func TestClosedLoopAndUSL(t *testing.T) {

@@ -34,6 +34,15 @@ type stepper struct {
 	n    int
 	all  []*results.File
 	met  map[stepKey]bool // whether each step met every objective
+	// unit names the rates ("req/s"; a batch grid's "items/s"); name
+	// names step n at rate ("step-3"), prefix starts its progress lines.
+	unit   string
+	name   func(n int, rate float64) string
+	prefix string
+	// nominal makes each step's Offered the rate asked for, not the rate
+	// the schedule offered (Poisson arrivals scatter it): a batch grid's
+	// settings are compared at the same rates.
+	nominal bool
 }
 
 // stepKey tells steps apart for the objective's answer: the analysis
@@ -41,6 +50,14 @@ type stepper struct {
 type stepKey struct {
 	offered float64
 	p99     time.Duration
+}
+
+// units is the unit of the stepper's rates.
+func (s *stepper) units() string {
+	if s.unit == "" {
+		return "req/s"
+	}
+	return s.unit
 }
 
 func (s *stepper) logf(format string, a ...any) {
@@ -53,7 +70,10 @@ func (s *stepper) logf(format string, a ...any) {
 func (s *stepper) run(ctx context.Context, rate float64, d time.Duration) (*results.File, analysis.Step, error) {
 	s.n++
 	name := fmt.Sprintf("step-%d", s.n)
-	s.logf("step %d: %s req/s for %v\n", s.n, formatRate(rate), d)
+	if s.name != nil {
+		name = s.name(s.n, rate)
+	}
+	s.logf("%sstep %d: %s %s for %v\n", s.prefix, s.n, formatRate(rate), s.units(), d)
 	m, err := s.plan.Step(name, s.n, rate, d).Measure(ctx)
 	if err != nil {
 		return nil, analysis.Step{}, err
@@ -61,6 +81,9 @@ func (s *stepper) run(ctx context.Context, rate float64, d time.Duration) (*resu
 	f := m.File
 	s.o.Judge(f, nil)
 	st := judgeStep(f, d)
+	if s.nominal {
+		st.Offered = rate
+	}
 	if s.met == nil {
 		s.met = map[stepKey]bool{}
 	}
@@ -147,13 +170,9 @@ func meets(f *results.File) bool {
 // slo is the objective's answer for a step of this sweep, for the
 // analysis; nil without an objective.
 func (s *stepper) slo() func(analysis.Step) (bool, string) {
-	objs := s.o.SLO.Objectives
-	if len(objs) == 0 {
+	name := objectivesName(s.o)
+	if name == "" {
 		return nil
-	}
-	name := objs[0].String()
-	if len(objs) > 1 {
-		name += fmt.Sprintf(" (and %d more)", len(objs)-1)
 	}
 	return func(st analysis.Step) (bool, string) {
 		return s.met[stepKey{st.Offered, st.P99}], name
@@ -329,6 +348,7 @@ func sortSteps(info *results.SweepInfo, files []*results.File) {
 // generator kept up" is among the conditions.
 func search(ctx context.Context, sr *stepper, opts SweepOptions, info *results.SweepInfo, pause func() bool) (*results.SearchInfo, error) {
 	slo := sr.slo()
+	u := sr.units()
 	si := &results.SearchInfo{}
 	var b analysis.CapacityBracket
 	var stopped string
@@ -356,7 +376,7 @@ steps:
 				retried = true
 				continue
 			}
-			stopped = fmt.Sprintf("; stopped at %s req/s, where the generator could not keep up (%s)", formatRate(rate), st.Why)
+			stopped = fmt.Sprintf("; stopped at %s %s, where the generator could not keep up (%s)", formatRate(rate), u, st.Why)
 			break steps
 		}
 		retried = false
@@ -384,27 +404,27 @@ steps:
 	conf := "no confirming run"
 	switch {
 	case si.Confirmed:
-		conf = fmt.Sprintf("confirmed by a run twice as long at %s req/s", formatRate(b.Lo))
+		conf = fmt.Sprintf("confirmed by a run twice as long at %s %s", formatRate(b.Lo), u)
 	case len(confirmed) > 0:
 		conf = "NOT confirmed by the longer run: the margin is thin"
 	}
 	up := b.Upper()
 	switch {
 	case si.SLO != "" && b.Lo == 0:
-		si.Sentence = fmt.Sprintf("%s is not met even at %s req/s", si.SLO, formatRate(opts.From))
+		si.Sentence = fmt.Sprintf("%s is not met even at %s %s", si.SLO, formatRate(opts.From), u)
 	case si.SLO != "" && up == 0:
-		si.Sentence = fmt.Sprintf("%s holds up to at least %s req/s (the highest rate tried)", si.SLO, formatRate(b.Lo))
+		si.Sentence = fmt.Sprintf("%s holds up to at least %s %s (the highest rate tried)", si.SLO, formatRate(b.Lo), u)
 	case si.SLO != "":
-		si.Sentence = fmt.Sprintf("%s holds up to %s req/s (fails at %s); %s", si.SLO, formatRate(b.Lo), formatRate(up), conf)
+		si.Sentence = fmt.Sprintf("%s holds up to %s %s (fails at %s); %s", si.SLO, formatRate(b.Lo), u, formatRate(up), conf)
 	case b.Lo == 0 && b.Hi == 0:
 		si.Sentence = "no step could be judged"
 	case b.Lo == 0:
-		si.Sentence = fmt.Sprintf("the target saturated even at %s req/s", formatRate(b.Hi))
+		si.Sentence = fmt.Sprintf("the target saturated even at %s %s", formatRate(b.Hi), u)
 	case up == 0:
-		si.Sentence = fmt.Sprintf("capacity above %s req/s (the highest rate tried)", formatRate(b.Lo))
+		si.Sentence = fmt.Sprintf("capacity above %s %s (the highest rate tried)", formatRate(b.Lo), u)
 	default:
-		si.Sentence = fmt.Sprintf("capacity between %s and %s req/s (%.1f%% wide); %s",
-			formatRate(b.Lo), formatRate(up), 100*(up/b.Lo-1), conf)
+		si.Sentence = fmt.Sprintf("capacity between %s and %s %s (%.1f%% wide); %s",
+			formatRate(b.Lo), formatRate(up), u, 100*(up/b.Lo-1), conf)
 	}
 	si.Sentence += stopped
 	return si, nil
