@@ -625,7 +625,9 @@ func gains(r, b *BatchSetting, ref float64, slo string) string {
 		t.WriteString(" under " + slo)
 	}
 	switch {
-	case b.CapHi == 0 && b.Lo() > 0:
+	case !capBeats(r, b):
+		fmt.Fprintf(&t, "; its capacity ties with that of %s (%s)", b.Label(), b.capText())
+	case b.CapHi == 0:
 		fmt.Fprintf(&t, "; %s held up to %s items/s and was not measured beyond, so the gain over it is not known", b.Label(), kneeRate(b.Lo()))
 	case r.Estimate > 0 && b.Estimate > 0:
 		fmt.Fprintf(&t, ", %s the capacity of %s (%s)", capRatio(r, b), b.Label(), b.capText())

@@ -46,7 +46,10 @@ func WriteHTMLBatch(w io.Writer, f *File) error {
 		Head: []string{"offered items/s", "batch", "linger", "items/s", "item p99", "fill", "by size", "by linger", "state"}}
 	for _, c := range batchCellsByRate(info.Cells) {
 		state := htmlCell{batchCellState(&c, info.SLO), "ok"}
-		if state.Text != "ok" {
+		switch {
+		case !c.Valid:
+			state = htmlCell{"INVALID: " + c.Why, "bad"}
+		case state.Text != "ok":
 			state.Class = "warn"
 		}
 		cells.Rows = append(cells.Rows, []htmlCell{numCell(formatRate(c.Rate)), numCell(strconv.Itoa(c.BatchSize)),

@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,7 +144,7 @@ func batchCapacity(s *analysis.BatchSetting) (capacity, bracket string) {
 	b := &s.Capacity
 	switch {
 	case b.Lo > 0 && s.CapHi > 0:
-		return formatRate(s.Estimate), fmt.Sprintf("[%s, %s]", formatRate(b.Lo), formatRate(s.CapHi))
+		return formatRate(math.Round(s.Estimate)), fmt.Sprintf("[%s, %s]", formatRate(b.Lo), formatRate(s.CapHi))
 	case b.Lo > 0:
 		return "≥ " + formatRate(b.Lo), "-"
 	case b.Hi > 0:
@@ -206,11 +207,12 @@ func batchCellsByRate(cells []analysis.BatchCell) []analysis.BatchCell {
 }
 
 // batchCellState is a cell's state: "ok", "saturated: completed 840/s",
-// "missed p99<50ms", "errors 1.2%" or "INVALID: why".
+// "missed p99<50ms", "errors 1.2%" or "INVALID" (the reasons are long:
+// writeBatchGrid lists them under the table).
 func batchCellState(c *analysis.BatchCell, slo string) string {
 	switch {
 	case !c.Valid:
-		return "INVALID: " + c.Why
+		return "INVALID"
 	case c.Saturated:
 		return fmt.Sprintf("saturated: completed %s/s", formatRate(c.Throughput))
 	case c.ErrorRate > 0:
@@ -240,7 +242,15 @@ func writeBatchGrid(w io.Writer, info *BatchInfo) error {
 			return err
 		}
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for _, c := range batchCellsByRate(info.Cells) {
+		if !c.Valid {
+			fmt.Fprintf(w, "INVALID, not counted: %s at %s items/s: %s\n", c.Label(), formatRate(c.Rate), c.Why)
+		}
+	}
+	return nil
 }
 
 // writeBatchCells renders a grid written before settings existed: a row

@@ -145,7 +145,7 @@ func TestBatchNoGain(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "b.json")
 		io, stdout, errOut := testIO()
 		code := Execute(context.Background(), io, append([]string{"batch", base + "/batch", "--batch-sizes", "1,8", "--linger", "5ms",
-			"--cell-duration", "1s", "--cooldown", "200ms", "--from", "50", "--precision", "0.1", "--max-steps", "12",
+			"--cell-duration", "1s", "--cooldown", "100ms", "--from", "100", "--precision", "0.15", "--max-steps", "10",
 			"--max-send-lag", "100ms", "--out", out, "-q"}, args...))
 		if code != ExitOK {
 			t.Fatalf("%v: exit %d: %s\n%s", args, code, errOut, stdout)

@@ -290,7 +290,7 @@ func TestOutputsOfSeveral(t *testing.T) {
 		{"sweep", []string{"sweep", base + "/", "--from", "40", "--to", "80", "--steps", "2", "--step-duration", "1s", "--cooldown", "0s", "--max-send-lag", "1s"},
 			"step", []string{"step-1", "step-2"}},
 		{"batch", []string{"batch", base + "/batch", "--batch-sizes", "1,2", "--linger", "0", "--rates", "60", "--cell-duration", "1s", "--cooldown", "0s", "--max-send-lag", "1s"},
-			"step", []string{"B=1 L=0s @60.0/s", "B=2 L=0s @60.0/s"}},
+			"step", []string{"B=1 L=0 step-1 @60.0/s", "B=2 L=0 step-1 @60.0/s"}},
 		{"ab", []string{"ab", "--a", base + "/", "--b", base + "/item?key={{seq}}", "--rate", "60", "--duration", "1500ms", "--max-send-lag", "1s"},
 			"side", []string{"A", "B"}},
 	} {

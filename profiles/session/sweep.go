@@ -430,24 +430,6 @@ steps:
 	return si, nil
 }
 
-// windowRate is the rate of completions (or of successes, okOnly) within
-// whole seconds of a step: the phase's own rate also counts the backlog
-// drained after the step ends, which hides overload. secs are the rows
-// inside the step, the first left out as the pipeline fills.
-func windowRate(secs []analysis.Second, okOnly bool) (float64, bool) {
-	if len(secs) == 0 {
-		return 0, false
-	}
-	var done int64
-	for _, r := range secs {
-		done += r.Completed
-		if okOnly {
-			done -= r.Errors
-		}
-	}
-	return float64(done) / float64(len(secs)), true
-}
-
 // stepSeconds are the per-second rows wholly inside a step of length d,
 // the first second left out.
 func stepSeconds(f *results.File, d time.Duration) []analysis.Second {
