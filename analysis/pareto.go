@@ -187,12 +187,15 @@ type BatchAnalysis struct {
 // at which every such setting has a valid cell.
 //
 // The recommendation, among the settings that held some rate: those whose
-// capacity no other's exceeds beyond the intervals (CapLo of one ≥ CapHi
-// of the other); of these, those whose cost no other's undercuts beyond
-// the intervals; of these, those whose reference p99 no other's undercuts
+// capacity no other's beats (capBeats: CapLo of one ≥ CapHi of the other;
+// for a capacity bounded only below, a held rate more than 10 % beyond
+// it); of these, those whose cost no other's undercuts beyond the
+// intervals; of these, those whose reference p99 no other's undercuts
 // beyond the intervals (RefP99Hi of one < RefP99Lo of the other); of
 // these, the smallest batch, then the shortest linger. When that is the
-// baseline (B = 1, no linger), batching does not help here.
+// baseline (B = 1, no linger), batching does not help here, unless a
+// batched setting was not measured beyond a rate below what the baseline
+// held: then the sentence says whether batching helps is not known.
 func AnalyzeBatch(cells []BatchCell, slo string) BatchAnalysis {
 	a := BatchAnalysis{Recommended: -1}
 	groups := groupSettings(cells)
