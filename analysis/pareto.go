@@ -115,16 +115,17 @@ type BatchSetting struct {
 	Capacity CapacityBracket
 	// CapLo and CapHi are the interval comparisons use: capacity ≥
 	// CapLo = 95 % of Lo (a held cell completed at least that much,
-	// SaturatedCompletion), capacity ≤ CapHi, the lower of Capacity.Upper
-	// and, when Hi is the upper end, HiCompleted × (1 + CapacityScatter)
-	// (never below Lo). CapHi is 0 when nothing above Lo failed: the
-	// capacity is only bounded below.
+	// SaturatedCompletion), capacity ≤ CapHi = Capacity.Upper, or, when a
+	// saturated cell at Hi ends a bracket wider than its completion
+	// rate's own scatter (Hi > (1 + 2 × CapacityScatter) × Lo, as a grid
+	// at fixed rates leaves it) or no rate was held, the lower of that and
+	// HiCompleted × (1 + CapacityScatter), never below Lo. CapHi is 0 when
+	// nothing above Lo failed: the capacity is only bounded below.
 	CapLo, CapHi float64
-	// Estimate is the capacity shown: the bracket's midpoint, or, when a
-	// saturated cell ends a bracket wider than its completion rate's own
-	// scatter (Hi > (1 + 2 × CapacityScatter) × Lo), its completion rate
-	// (within [Lo, CapHi]); Lo when only bounded below (AtLeast); the
-	// completion rate when no rate was held (Lo = 0). 0 when unknown.
+	// Estimate is the capacity shown: the bracket's midpoint; in the wide
+	// case above, the completion rate (within [Lo, CapHi]); Lo when only
+	// bounded below (AtLeast); the completion rate when no rate was held
+	// (Lo = 0). 0 when unknown.
 	Estimate float64
 	AtLeast  bool
 
@@ -301,20 +302,24 @@ func settingOf(cells []BatchCell, g []int, slo string) BatchSetting {
 	b := &s.Capacity
 	s.CapLo = SaturatedCompletion * b.Lo
 	s.CapHi = b.Upper()
-	byCompletion := b.Hi > 0 && s.CapHi == b.Hi && b.HiCompleted > 0
-	if byCompletion {
-		s.CapHi = max(min(s.CapHi, b.HiCompleted*(1+CapacityScatter)), b.Lo)
-	}
+	// A bracket narrower than the completion rate's own scatter bounds the
+	// capacity better than the completion rate does (a short cell's
+	// completions also lag its arrivals by the time the pipeline takes
+	// to fill).
+	byCompletion := b.Hi > 0 && s.CapHi == b.Hi && b.HiCompleted > 0 && b.Hi > (1+2*CapacityScatter)*b.Lo
 	switch {
+	case byCompletion && b.Lo > 0:
+		s.CapHi = max(min(s.CapHi, b.HiCompleted*(1+CapacityScatter)), b.Lo)
+		s.Estimate = min(max(b.HiCompleted, b.Lo), s.CapHi)
 	case b.Lo > 0 && s.CapHi > 0:
 		s.Estimate = (b.Lo + s.CapHi) / 2
-		if byCompletion && b.Hi > (1+2*CapacityScatter)*b.Lo {
-			s.Estimate = min(max(b.HiCompleted, b.Lo), s.CapHi)
-		}
 	case b.Lo > 0:
 		s.Estimate, s.AtLeast = b.Lo, true
-	case b.Hi > 0:
+	case b.Hi > 0: // nothing held
 		s.Estimate = b.HiCompleted
+		if b.HiCompleted > 0 {
+			s.CapHi = min(s.CapHi, b.HiCompleted*(1+CapacityScatter))
+		}
 	}
 	return s
 }
@@ -644,7 +649,7 @@ func gains(r, b *BatchSetting, ref float64, slo string) string {
 		}
 	}
 	if r.Cost > 0 && b.Cost > 0 {
-		fmt.Fprintf(&t, "; %s, %s× the cost of %s (%s)", r.costText(), kneeRatio(r.Cost/b.Cost), b.Label(), kneeNum(b.Cost))
+		fmt.Fprintf(&t, "; %s, %s× the cost of %s (%s)", r.costText(), kneeNum(r.Cost/b.Cost), b.Label(), kneeNum(b.Cost))
 	}
 	return t.String()
 }

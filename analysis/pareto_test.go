@@ -77,7 +77,7 @@ func TestAnalyzeBatchHelps(t *testing.T) {
 	if b16.Capacity.Lo != 8800 || b16.Capacity.Hi != 9600 || !b16.Pareto || b1.Pareto || b16.Regressed {
 		t.Errorf("B=16: %+v", b16)
 	}
-	want := "B=16, linger 2 ms: capacity 9,190 items/s [8,800, 9,570], 9.7× the capacity of B=1, no linger (950 items/s [900, 1,000]); p99 4 ms at 800 items/s (B=1, no linger: 14 ms)"
+	want := "B=16, linger 2 ms: capacity 9,200 items/s [8,800, 9,600], 9.7× the capacity of B=1, no linger (950 items/s [900, 1,000]); p99 4 ms at 800 items/s (B=1, no linger: 14 ms)"
 	if a.Recommendation != want {
 		t.Errorf("recommendation\n got %q\nwant %q", a.Recommendation, want)
 	}

@@ -144,7 +144,7 @@ func batchCapacity(s *analysis.BatchSetting) (capacity, bracket string) {
 	b := &s.Capacity
 	switch {
 	case b.Lo > 0 && s.CapHi > 0:
-		return formatRate(math.Round(s.Estimate)), fmt.Sprintf("[%s, %s]", formatRate(b.Lo), formatRate(s.CapHi))
+		return formatRate(round3(s.Estimate)), fmt.Sprintf("[%s, %s]", formatRate(b.Lo), formatRate(s.CapHi))
 	case b.Lo > 0:
 		return "≥ " + formatRate(b.Lo), "-"
 	case b.Hi > 0:
@@ -279,4 +279,14 @@ func writeBatchCells(w io.Writer, info *BatchInfo) error {
 	}
 	fmt.Fprintln(w, info.Recommendation)
 	return nil
+}
+
+// round3 rounds v to 3 significant digits, as the recommendation prints
+// an estimate.
+func round3(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
+	p := math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-2)
+	return math.Round(v/p) * p
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -38,10 +39,10 @@ func closedBatch(t *testing.T, base string) float64 {
 
 // closedReference is the closed-loop capacity around a batch run: the
 // mean of the runs before and after it, or, when they differ by more
-// than 15 % (the machine changed under them), the median of three.
+// than 10 % (the machine changed under them), the median of three.
 func closedReference(t *testing.T, base string, before, after float64) (float64, string) {
 	t.Helper()
-	if math.Abs(before-after) <= 0.15*(before+after)/2 {
+	if math.Abs(before-after) <= 0.1*(before+after)/2 {
 		return (before + after) / 2, fmt.Sprintf("%.0f and %.0f items/s", before, after)
 	}
 	third := closedBatch(t, base)
@@ -131,21 +132,27 @@ func TestBatchCapacity(t *testing.T) {
 	}
 }
 
-// A target whose cost does not depend on batching (4 workers, 10 ms per
-// item, nothing per request): batching buys nothing, and the
-// recommendation says so and is B=1, whatever the noise, on three seeds
-// and at fixed rates.
+// A target whose cost does not depend on batching: 32 workers, 100 ms
+// per item, nothing per request (about 320 items/s however the items
+// come). Every request also costs the time the worker takes to wake up,
+// a few milliseconds on a loaded machine: with 10 ms per item that made
+// batches of 8 carry 20–40 % more than single items closed loop, a real
+// gain; against 100 ms it is a few percent. Batching buys nothing, and the
+// recommendation says so and is B=1, whatever the noise, on two seeds
+// and at fixed rates. Cells of 2 s: a cell's first second, where
+// completions lag arrivals by the time an item takes, is left out of its
+// judgement only when it has a second one.
 func TestBatchNoGain(t *testing.T) {
-	base := batchTarget(t, "4", "0", "10ms")
+	base := batchTarget(t, "32", "0", "100ms")
 	runs := 0
 	for _, args := range [][]string{
-		{"--seed", "1"}, {"--seed", "2"}, {"--seed", "3"},
-		{"--rates", "100,200", "--seed", "4"},
+		{"--seed", "1"}, {"--seed", "2"},
+		{"--rates", "100,200", "--seed", "3"},
 	} {
 		out := filepath.Join(t.TempDir(), "b.json")
 		io, stdout, errOut := testIO()
 		code := Execute(context.Background(), io, append([]string{"batch", base + "/batch", "--batch-sizes", "1,8", "--linger", "5ms",
-			"--cell-duration", "1s", "--cooldown", "100ms", "--from", "100", "--precision", "0.15", "--max-steps", "10",
+			"--cell-duration", "2s", "--cooldown", "100ms", "--from", "100", "--precision", "0.2", "--max-steps", "10",
 			"--max-send-lag", "100ms", "--out", out, "-q"}, args...))
 		if code != ExitOK {
 			t.Fatalf("%v: exit %d: %s\n%s", args, code, errOut, stdout)
@@ -175,34 +182,49 @@ func TestBatchNoGain(t *testing.T) {
 func TestBatchGrid(t *testing.T) {
 	base := startDemoProcess(t, "--workers", "4")
 	out := filepath.Join(t.TempDir(), "b.json")
-	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"batch", base + "/batch", "--batch-sizes", "16,1", "--linger", "5ms",
-		"--rates", "1500,300", "--cell-duration", "2s", "--cooldown", "200ms", "--slo", "p99<200ms", "--max-send-lag", "100ms",
-		"--max-in-flight", "256", "--out", out, "-q"})
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+	var f *results.File
+	var stdout *bytes.Buffer
+	// A cell the generator could not keep to its schedule (the machine
+	// starved it) is INVALID: the grid runs once more, then the test
+	// skips.
+	for try := 0; ; try++ {
+		io, so, errOut := testIO()
+		stdout = so
+		code := Execute(context.Background(), io, []string{"batch", base + "/batch", "--batch-sizes", "16,1", "--linger", "5ms",
+			"--rates", "1000,300", "--cell-duration", "2s", "--cooldown", "200ms", "--slo", "p99<200ms", "--max-send-lag", "100ms",
+			"--out", out, "-q"})
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+		}
+		f = readResult(t, out)
+		bad := slices.IndexFunc(f.Batch.Cells, func(c analysis.BatchCell) bool { return !c.Valid })
+		if bad < 0 {
+			break
+		}
+		if c := f.Batch.Cells[bad]; try == 1 {
+			t.Skipf("machine overloaded: cell %d (%s at %v) invalid: %s", bad, c.Label(), c.Rate, c.Why)
+		}
 	}
-	f := readResult(t, out)
 	cells := f.Batch.Cells
 	if len(cells) != 4 || len(f.Steps) != 4 || len(f.Batch.Settings) != 2 || f.Batch.Search { // B=1 runs without linger: it does nothing there
 		t.Fatalf("%d cells, %d steps, %d settings", len(cells), len(f.Steps), len(f.Batch.Settings))
 	}
-	for i, c := range cells {
-		if !c.Valid {
-			t.Skipf("machine overloaded: cell %d (%s at %v) invalid: %s", i, c.Label(), c.Rate, c.Why)
-		}
+	for _, c := range cells {
 		if c.BatchSize == 16 && c.Linger > 0 && (c.MeanFill <= 0 || c.FlushBySize+c.FlushByLinger == 0) {
 			t.Errorf("cell %+v", c)
 		}
 	}
 	// 4 workers × (5 ms + 0.2 ms per item): unbatched capacity ≈ 770
-	// items/s, below the 1,500 offered; batches of 16 carry it.
+	// items/s (650 on the loaded project machine), below the 1,000
+	// offered; batches of 16 carry it. (At 1,500, twice B=1's capacity, the
+	// generator sharing 2 cores with the target fell behind its schedule
+	// in every run: the cell was INVALID, not saturated.)
 	b1, b16 := batchSettingOf(t, f, 1, 0), batchSettingOf(t, f, 16, 5*time.Millisecond)
-	if b1.Capacity.Lo != 300 || b1.Capacity.Hi != 1500 || b1.Capacity.HiCompleted <= 0 || b1.Capacity.HiCompleted > 1200 {
+	if b1.Capacity.Lo != 300 || b1.Capacity.Hi != 1000 || b1.Capacity.HiCompleted <= 0 || b1.Capacity.HiCompleted > 950 {
 		t.Errorf("B=1: %+v", b1.Capacity)
 	}
 	rec := f.Batch.Recommendation
-	if !b16.Recommended || !strings.HasPrefix(rec, "B=16, linger 5 ms: capacity ≥ 1,500 items/s under p99<200ms, ≥ ") ||
+	if !b16.Recommended || !strings.HasPrefix(rec, "B=16, linger 5 ms: capacity ≥ 1,000 items/s under p99<200ms, ≥ ") ||
 		!strings.Contains(rec, "× the capacity of B=1, no linger (") {
 		t.Errorf("recommendation %q\n%s", rec, stdout)
 	}
@@ -211,11 +233,11 @@ func TestBatchGrid(t *testing.T) {
 	var rows []string
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if fields := strings.Split(line, "│"); len(fields) > 4 && strings.TrimSpace(fields[1]) != "" &&
-			(strings.TrimSpace(fields[1]) == "300" || strings.TrimSpace(fields[1]) == "1500") {
+			(strings.TrimSpace(fields[1]) == "300" || strings.TrimSpace(fields[1]) == "1000") {
 			rows = append(rows, strings.Join(strings.Fields(strings.Join(fields[1:4], " ")), " "))
 		}
 	}
-	want := []string{"300 1 0", "300 16 5.00ms", "1500 1 0", "1500 16 5.00ms"}
+	want := []string{"300 1 0", "300 16 5.00ms", "1000 1 0", "1000 16 5.00ms"}
 	if !slices.Equal(rows, want) || !strings.Contains(stdout.String(), "saturated: completed ") {
 		t.Errorf("rows %q, want %q\n%s", rows, want, stdout)
 	}
