@@ -80,23 +80,44 @@ func cutShort(ss ...*analysis.BatchSetting) string {
 // batches of 16, less on a loaded machine): each setting's capacity is
 // searched for; the unbatched one matches what a closed-loop run
 // measures, and the batched one is recommended with its gain named
-// against B=1.
+// against B=1. Evenly spaced arrivals: with Poisson ones a 1-s cell's
+// offered count scatters by ±4 % at 600 items/s, and a cell at 90 % of
+// capacity that drew 5 % more items than its rate completed less than 95
+// % of them (saturated), 15 % below the closed-loop capacity.
 func TestBatchCapacity(t *testing.T) {
 	base := batchTarget(t, "2", "2ms", "100us")
-	before := closedBatch(t, base)
 	out := filepath.Join(t.TempDir(), "b.json")
-	io, stdout, errOut := testIO()
-	code := Execute(context.Background(), io, []string{"batch", base + "/batch", "--batch-sizes", "1,16", "--linger", "2ms",
-		"--cell-duration", "1s", "--cooldown", "200ms", "--from", "200", "--precision", "0.1", "--max-steps", "16",
-		"--max-send-lag", "100ms", "--max-in-flight", "256", "--target-metrics", base + "/metrics", "--out", out, "-q"})
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
-	}
-	ref, refText := closedReference(t, base, before, closedBatch(t, base))
-	f := readResult(t, out)
-	b1, b16 := batchSettingOf(t, f, 1, 0), batchSettingOf(t, f, 16, 2*time.Millisecond)
-	if why := cutShort(b1, b16); why != "" {
-		t.Skipf("machine overloaded: %s\n%s", why, stdout)
+	var f *results.File
+	var stdout *bytes.Buffer
+	var b1, b16 *analysis.BatchSetting
+	var ref float64
+	var refText string
+	// An unbatched search the starved generator cut short measured
+	// nothing: the run is made once more, then the test skips. (A batched
+	// one cut short still held rates far above B=1's capacity: its
+	// capacity is then "≥" what it held.)
+	for try := 0; ; try++ {
+		before := closedBatch(t, base)
+		io, so, errOut := testIO()
+		stdout = so
+		code := Execute(context.Background(), io, []string{"batch", base + "/batch", "--batch-sizes", "1,16", "--linger", "2ms",
+			"--cell-duration", "2s", "--cooldown", "200ms", "--from", "400", "--precision", "0.1", "--max-steps", "16",
+			"--max-send-lag", "100ms", "--max-in-flight", "256", "--target-metrics", base + "/metrics",
+			"--out", out, "-q"})
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s\n%s", code, errOut, stdout)
+		}
+		ref, refText = closedReference(t, base, before, closedBatch(t, base))
+		f = readResult(t, out)
+		b1, b16 = batchSettingOf(t, f, 1, 0), batchSettingOf(t, f, 16, 2*time.Millisecond)
+		why := cutShort(b1)
+		if why == "" {
+			break
+		}
+		if try == 1 {
+			t.Skipf("machine overloaded: %s\n%s", why, stdout)
+		}
+		t.Logf("machine overloaded, once more: %s", why)
 	}
 	// The unbatched capacity, bracketed on both sides, within 15 % of
 	// closed loop.
