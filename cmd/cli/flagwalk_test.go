@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -320,15 +321,7 @@ func TestOutputsOfSeveral(t *testing.T) {
 			for o := range files {
 				read(o)
 			}
-			fh, err := os.Open(files["hdr-log"])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fh.Close()
-			logs, err := results.ReadIntervalLog(fh)
-			if err != nil {
-				t.Fatal(err)
-			}
+			logs := readIntervalLogFile(t, files["hdr-log"])
 			csv := read("csv")
 			if !strings.HasPrefix(csv, tc.key+",t,phase,") {
 				t.Errorf("CSV header: %q", strings.SplitN(csv, "\n", 2)[0])
@@ -368,4 +361,20 @@ func tagsOf[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// readIntervalLogFile reads an HdrHistogram interval log's histograms by
+// tag.
+func readIntervalLogFile(t *testing.T, path string) map[string][]*hdr.Histogram {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	logs, err := results.ReadIntervalLog(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logs
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"tailgate/results"
 )
 
 // --hdr-log, --csv, --html and --metrics-addr all come out of one run, and
@@ -31,15 +29,7 @@ func TestRunWritesReports(t *testing.T) {
 	}
 	f := readResult(t, filepath.Join(dir, "r.json"))
 
-	fh, err := os.Open(filepath.Join(dir, "r.hlog"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	logs, err := results.ReadIntervalLog(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
+	logs := readIntervalLogFile(t, filepath.Join(dir, "r.hlog"))
 	// The tags are the ones docs/reports.md's HistogramLogProcessor
 	// commands select by: phase and metric, nothing else.
 	for tag := range logs {
