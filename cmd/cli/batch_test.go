@@ -184,6 +184,14 @@ func TestBatchNoGain(t *testing.T) {
 			t.Logf("%v: machine overloaded, not counted: %s", args, why)
 			continue
 		}
+		if b1.CapHi > 0 && b1.CapHi < 160 {
+			// The target carries about 320 items/s unbatched: a bracket
+			// that ends below half of that was found on a machine that
+			// could not run the target (seen in CI with other sessions
+			// loading both cores: 41 items/s [38, 44]).
+			t.Logf("%v: machine overloaded, not counted: B=1's capacity %.0f items/s [%.0f, %.0f] is below half the target's", args, b1.Estimate, b1.Capacity.Lo, b1.CapHi)
+			continue
+		}
 		runs++
 		t.Logf("%v: B=1 %.0f items/s [%.0f, %.0f], B=8 %.0f [%.0f, %.0f]: %s", args, b1.Estimate, b1.Capacity.Lo, b1.CapHi,
 			b8.Estimate, b8.Capacity.Lo, b8.CapHi, f.Batch.Recommendation)
