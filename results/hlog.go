@@ -58,18 +58,24 @@ type IntervalLog struct {
 // (e.g. "worker=2", "run=nightly"); a tag without '=' is kept as a bare
 // word.
 func NewIntervalLog(w io.Writer, start time.Time, tags ...string) *IntervalLog {
-	var extra strings.Builder
-	for _, t := range tags {
-		extra.WriteByte(';')
-		if k, v, ok := strings.Cut(t, "="); ok {
-			extra.WriteString(tagEscape(k) + "=" + tagEscape(v))
-		} else {
-			extra.WriteString(tagEscape(t))
-		}
-	}
 	lw := hdr.NewHistogramLogWriter(w)
 	lw.SetBaseTime(start.UnixMilli())
-	return &IntervalLog{lw: lw, start: start, extra: extra.String(), scratch: analysis.NewHistogram()}
+	return &IntervalLog{lw: lw, start: start, extra: extraTags(tags), scratch: analysis.NewHistogram()}
+}
+
+// extraTags are "key=value" tags (or bare words), escaped, each after a
+// ';'.
+func extraTags(tags []string) string {
+	var b strings.Builder
+	for _, t := range tags {
+		b.WriteByte(';')
+		if k, v, ok := strings.Cut(t, "="); ok {
+			b.WriteString(tagEscape(k) + "=" + tagEscape(v))
+		} else {
+			b.WriteString(tagEscape(t))
+		}
+	}
+	return b.String()
 }
 
 // IntervalTag returns the tag IntervalLog writes for a phase and metric
@@ -195,15 +201,7 @@ func (l *IntervalLog) Sink() analysis.IntervalSink {
 // holds several measurements, a sweep's steps or an A/B run's sides, on
 // one clock.
 func (l *IntervalLog) SinkAt(start time.Time, phases []analysis.PhaseWindow, tags ...string) analysis.IntervalSink {
-	var extra strings.Builder
-	for _, t := range tags {
-		extra.WriteByte(';')
-		if k, v, ok := strings.Cut(t, "="); ok {
-			extra.WriteString(tagEscape(k) + "=" + tagEscape(v))
-		} else {
-			extra.WriteString(tagEscape(t))
-		}
-	}
+	more := extraTags(tags)
 	shift := start.Sub(l.start)
 	return func(iv *analysis.Interval) error {
 		l.mu.Lock()
@@ -218,11 +216,11 @@ func (l *IntervalLog) SinkAt(start time.Time, phases []analysis.PhaseWindow, tag
 		moved := *iv
 		moved.Start += shift
 		moved.End += shift
-		if err := l.writeTagged(&moved, iv.Response, name, "response", extra.String()); err != nil {
+		if err := l.writeTagged(&moved, iv.Response, name, "response", more); err != nil {
 			return err
 		}
 		if l.Service {
-			return l.writeTagged(&moved, iv.Service, name, "service", extra.String())
+			return l.writeTagged(&moved, iv.Service, name, "service", more)
 		}
 		return nil
 	}

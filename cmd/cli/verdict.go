@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"tailgate/analysis"
+	"tailgate/profiles/session"
 	"tailgate/results"
 )
 
@@ -113,24 +113,6 @@ func (v *verdictOptions) judge(f *results.File, findings []analysis.Finding) (an
 	return verdict, nil
 }
 
-// verdictCode maps a verdict to the exit-code contract.
-func verdictCode(v analysis.Verdict) error {
-	switch v.Status {
-	case analysis.StatusFail:
-		return withCode(ExitFail, fmt.Errorf("FAIL: %s", firstReason(v)))
-	case analysis.StatusInvalid:
-		return withCode(ExitInvalid, fmt.Errorf("INVALID: %s", firstReason(v)))
-	}
-	return nil
-}
-
-func firstReason(v analysis.Verdict) string {
-	if len(v.Reasons) > 0 {
-		s := v.Reasons[0]
-		if n := len(v.Reasons) - 1; n > 0 {
-			s += fmt.Sprintf(" (and %d more)", n)
-		}
-		return s
-	}
-	return v.String()
-}
+// verdictCode maps a verdict to the exit-code contract, as the session
+// does for the commands that load a target.
+func verdictCode(v analysis.Verdict) error { return session.VerdictError(v) }
