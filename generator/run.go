@@ -94,8 +94,16 @@ type Options struct {
 	// step. Sends are up to TimerSlack late, timed from their intended
 	// times and shown as send lag; CPU per request falls with the wakes.
 	// wrk2 works this way with a 1 ms step (its event loop's resolution),
-	// without reporting the lateness. 0: wake for each request.
+	// without reporting the lateness. 0: wake for each request, or as
+	// AdaptiveGrid says.
 	TimerSlack time.Duration
+
+	// AdaptiveGrid, when set and TimerSlack is 0, sizes the grid from the
+	// target's measured service times as the run goes (see AdaptiveGrid):
+	// a wake per request while the target answers in microseconds, a grid
+	// of a few percent of its median when it takes milliseconds. The
+	// grid in force is in Stats.Grid.
+	AdaptiveGrid *AdaptiveGrid
 }
 
 // SlackWake is when a request intended at t leaves with timer slack sl
@@ -178,6 +186,11 @@ type Stats struct {
 	Gaps []Gap
 	// With Options.Batch: batches sent, and why each left.
 	Batches, FlushBySize, FlushByLinger uint64
+	// Grid is the wake-up grid in force, by intended time (see GridAt):
+	// one step for a fixed Options.TimerSlack, one per change with
+	// Options.AdaptiveGrid (at most MaxGridSteps); nil for a wake per
+	// request throughout.
+	Grid []GridStep
 }
 
 // Gap is one sampled inter-dispatch gap.
@@ -291,6 +304,12 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 	if err := d.setSource(s, t); err != nil {
 		return Stats{}, err
 	}
+	if opt.TimerSlack > 0 {
+		d.st.Grid = []GridStep{{At: 0, Step: opt.TimerSlack}}
+	} else if opt.AdaptiveGrid != nil {
+		d.grid = newGridSizer(*opt.AdaptiveGrid)
+		d.l.svc = d.grid.svc
+	}
 
 	// dctx ends the dispatch: at an interrupt (ctx) or at the deadline.
 	d.dctx = ctx
@@ -339,6 +358,7 @@ type dispatcher struct {
 	g     *Gauges
 	timer *time.Timer
 	fine  *fineTimer // nil with Options.CoarseTimers
+	grid  *gridSizer // nil unless Options.AdaptiveGrid applies
 	gaps  gapSampler
 	st    Stats
 	// next yields the next unit to send: one request, or a batch of them.
@@ -419,13 +439,18 @@ func singles(s Schedule, mapper SeqMapper) (next func() (token, bool), pending f
 // due after Options.Deadline, or when dctx is done (see stopped).
 func (d *dispatcher) dispatch() {
 	slack, deadline, coarse := d.opt.TimerSlack, d.opt.Deadline, d.opt.CoarseTimers
-	var prevAt time.Duration
+	var prevAt, wake time.Duration
 	for {
 		tok, ok := d.next()
 		if !ok {
 			return
 		}
-		wake := SlackWake(tok.at, slack)
+		if g := d.grid; g != nil && g.next != g.cur && tok.at > wake {
+			// A new grid applies from the first unit past the last wake,
+			// so wakes stay in order across the change.
+			slack = d.setGrid(tok.at)
+		}
+		wake = SlackWake(tok.at, slack)
 		period := wake - prevAt
 		if period > 0 {
 			prevAt = wake
@@ -438,6 +463,9 @@ func (d *dispatcher) dispatch() {
 			return
 		}
 		ready := time.Since(d.start)
+		if d.grid != nil {
+			d.grid.tick(ready)
+		}
 		if d.heldUntil > wake { // ready ≥ heldUntil: the dispatcher was still handing out the backlog
 			tok.held = d.heldUntil - wake
 		}
@@ -465,6 +493,18 @@ func (d *dispatcher) dispatch() {
 			return
 		}
 	}
+}
+
+// setGrid puts the adaptive grid's decision in force from intended time
+// at on, records the step and returns the grid.
+func (d *dispatcher) setGrid(at time.Duration) time.Duration {
+	g := d.grid
+	g.cur = g.next
+	d.st.Grid = append(d.st.Grid, GridStep{At: at, Step: g.cur})
+	if len(d.st.Grid) >= MaxGridSteps {
+		g.frozen = true
+	}
+	return g.cur
 }
 
 // waitSlot hands tok (k requests, ready at ready) to the first worker to
@@ -658,6 +698,7 @@ type loop struct {
 	start   time.Time
 	target  Target
 	wt      WorkerTarget // target, when it is one
+	svc     *svcHist     // service times for the adaptive grid; nil: not kept
 	rec     Recorder
 	ctx     context.Context
 	work    chan token
@@ -743,6 +784,9 @@ func (l *loop) do(id int, tok token, res *Result) {
 	}
 	done := time.Since(l.start)
 	l.g.InFlight.Add(-1)
+	if l.svc != nil && out.Err != ErrCanceled {
+		l.svc.add(done - sent)
+	}
 	if out.Err != ErrNone && l.ctx.Err() != nil {
 		out.Err = ErrCanceled // whatever the target saw, the run cut it short
 		if l.censor.Load() {
