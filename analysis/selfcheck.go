@@ -310,8 +310,15 @@ func checkPhase(s *Summary, p *PhaseSummary, asked []float64, cfg SelfCheckConfi
 		if p.Lateness.Count == 0 { // files before the split
 			lag, what = p.SendLag.P99, "p99 "
 		}
-		f := Finding{Check: CheckSendLag, Blame: BlameGenerator, Phase: p.Name, OK: lag <= cfg.MaxSendLagP99,
-			Measured: what + formatDur(lag), Limit: "≤ " + formatDur(cfg.MaxSendLagP99)}
+		// Lateness up to the wake-up grid is by design (each request
+		// leaves at the first grid point after its intended time).
+		limit, limitS := cfg.MaxSendLagP99, "≤ "+formatDur(cfg.MaxSendLagP99)
+		if g := gridMax(s, p, cfg); g > 0 {
+			limit += g
+			limitS += " + the " + formatDur(g) + " wake-up grid"
+		}
+		f := Finding{Check: CheckSendLag, Blame: BlameGenerator, Phase: p.Name, OK: lag <= limit,
+			Measured: what + formatDur(lag), Limit: limitS}
 		if p.SlotWait.Count > 0 {
 			f.Measured += fmt.Sprintf(" (send lag p99 %s, of which waits for a slot: see %s)", formatDur(p.SendLag.P99), CheckBackpressure)
 		}
@@ -511,6 +518,15 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 	// sample has them; Poisson phases on single gaps, whose distribution
 	// is the point.
 	spans := kind != "poisson" && len(s.Generator.Gaps) > 0 && s.Generator.Gaps[0][3] > 0
+	// Sends leave on the wake-up grid in force: the run's steps when it
+	// recorded them, else the configured slack.
+	steps := s.Generator.GridSteps()
+	gridAt := func(t time.Duration) time.Duration {
+		if steps == nil {
+			return cfg.TimerSlack
+		}
+		return generator.GridAt(steps, t)
+	}
 	var actual, intended []float64
 	for _, g := range s.Generator.Gaps {
 		at := time.Duration(g[0])
@@ -530,7 +546,8 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 			a *= r / 1e9 // in units of the expected gap
 		}
 		actual = append(actual, a)
-		intended = append(intended, float64(generator.SlackWake(at, cfg.TimerSlack)-generator.SlackWake(at-time.Duration(gi), cfg.TimerSlack)))
+		from := at - time.Duration(gi)
+		intended = append(intended, float64(generator.SlackWake(at, gridAt(at))-generator.SlackWake(from, gridAt(from))))
 	}
 	f := Finding{Check: CheckArrivals, Blame: BlameGenerator, Phase: p.Name}
 	if len(actual) < minGaps {
@@ -574,8 +591,8 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 	if spans {
 		f.Measured = fmt.Sprintf("gap CV %.2f (intended %.2f) over %d sampled spans of ≥ %v", cvA, cvI, len(actual), generator.GapSpan)
 	}
-	if cfg.TimerSlack > 0 {
-		f.Measured += fmt.Sprintf(", intended sends moved onto the %v timer-slack grid", cfg.TimerSlack)
+	if g := gridMax(s, p, cfg); g > 0 {
+		f.Measured += ", intended sends moved onto the " + gridDesc(s, p, cfg) + " timer-slack grid"
 	}
 	f.Limit = fmt.Sprintf("≤ intended + %.2f", cfg.MaxGapCVExcess)
 	if !f.OK {
@@ -583,6 +600,37 @@ func checkArrivals(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) (Finding, b
 			"give the generator more CPU, or add a second generator (--segment)"
 	}
 	return f, true
+}
+
+// gridMax is the largest wake-up grid in force during phase p: from the
+// run's recorded steps, else the configured slack.
+func gridMax(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) time.Duration {
+	if g := gridOf(s, p); g != nil {
+		return g.Max
+	}
+	return cfg.TimerSlack
+}
+
+// gridDesc describes the grid in force during p: "1ms", "0–800µs".
+func gridDesc(s *Summary, p *PhaseSummary, cfg SelfCheckConfig) string {
+	g := gridOf(s, p)
+	if g == nil {
+		return formatDur(cfg.TimerSlack)
+	}
+	if g.Min == g.Max {
+		return formatDur(g.Max)
+	}
+	return formatDur(g.Min) + "–" + formatDur(g.Max)
+}
+
+// gridOf is p's grid range: its TimerGrid, or computed from the run's
+// steps (a summary read from a file written before TimerGrid); nil when
+// the run recorded none.
+func gridOf(s *Summary, p *PhaseSummary) *GridRange {
+	if p.TimerGrid != nil {
+		return p.TimerGrid
+	}
+	return GridOver(s.Generator.GridSteps(), p.Start, p.Start+p.Duration)
 }
 
 // ADExponential returns the modified Anderson–Darling statistic

@@ -571,3 +571,66 @@ func TestSelfCheckClosedLoopBottleneck(t *testing.T) {
 		t.Fatalf("bottleneck: %v", b)
 	}
 }
+
+// An adaptive grid that changed during the run (recorded in
+// Generator.Grid): sends that followed it pass the arrivals check, the
+// same gaps judged without it fail; send lag within the grid in force
+// does not fail the send-lag check, while the same lag without a grid
+// does.
+func TestSelfCheckAdaptiveGrid(t *testing.T) {
+	steps := [][2]int64{{0, 0}, {int64(100 * time.Millisecond), int64(time.Millisecond)}, {int64(200 * time.Millisecond), int64(400 * time.Microsecond)}}
+	grid := func(t time.Duration) time.Duration {
+		var g time.Duration
+		for _, s := range steps {
+			if time.Duration(s[0]) <= t {
+				g = time.Duration(s[1])
+			}
+		}
+		return g
+	}
+	rs := poissonRun(6, nil)
+	rs.phases[0].lag = func(_ *rand.Rand, i int) time.Duration { return 900 * time.Microsecond }
+	s := rs.build(t)
+	rng := rand.New(rand.NewPCG(6, 6))
+	var at time.Duration
+	setGaps(s, rng, func(a time.Duration) time.Duration { at = a; return time.Second / 7000 }, func(_ int, g time.Duration) time.Duration {
+		return generator.SlackWake(at+g, grid(at+g)) - generator.SlackWake(at, grid(at))
+	})
+	cfg := SelfCheckConfig{Arrivals: map[string]string{"main": "constant"}, MaxSendLagP99: 500 * time.Microsecond}
+	s.Generator.Grid = steps
+	fs := SelfCheck(s, nil, cfg)
+	if a := findingsOf(fs, CheckArrivals, "main"); len(a) != 1 || !a[0].OK || !strings.Contains(a[0].Measured, "0–1.00ms timer-slack grid") {
+		t.Fatalf("sends on the recorded grid: %v", a)
+	}
+	if l := findingsOf(fs, CheckSendLag, "main"); len(l) != 1 || !l[0].OK || !strings.Contains(l[0].Limit, "1.00ms wake-up grid") {
+		t.Fatalf("lag within the grid: %v", l)
+	}
+	s.Generator.Grid = nil
+	fs = SelfCheck(s, nil, cfg)
+	if a := findingsOf(fs, CheckArrivals, "main"); len(a) != 1 || a[0].OK {
+		t.Fatalf("grid gaps pass without the grid: the test cannot tell: %v", a)
+	}
+	if l := findingsOf(fs, CheckSendLag, "main"); len(l) != 1 || l[0].OK {
+		t.Fatalf("900µs lag passes a 500µs limit without a grid: %v", l)
+	}
+}
+
+func TestGridOver(t *testing.T) {
+	steps := []generator.GridStep{{At: 0, Step: 0}, {At: time.Second, Step: 800 * time.Microsecond}, {At: 3 * time.Second, Step: 80 * time.Microsecond}}
+	for _, c := range []struct {
+		from, to time.Duration
+		want     GridRange
+	}{
+		{0, time.Second, GridRange{0, 0, 0}},
+		{0, 2 * time.Second, GridRange{0, 800 * time.Microsecond, 800 * time.Microsecond}},
+		{2 * time.Second, 4 * time.Second, GridRange{80 * time.Microsecond, 800 * time.Microsecond, 80 * time.Microsecond}},
+		{4 * time.Second, 5 * time.Second, GridRange{80 * time.Microsecond, 80 * time.Microsecond, 80 * time.Microsecond}},
+	} {
+		if got := GridOver(steps, c.from, c.to); got == nil || *got != c.want {
+			t.Errorf("GridOver [%v, %v) = %+v, want %+v", c.from, c.to, got, c.want)
+		}
+	}
+	if GridOver(nil, 0, time.Second) != nil {
+		t.Error("a run without a grid has a grid range")
+	}
+}

@@ -208,6 +208,10 @@ type PhaseSummary struct {
 	// or lacked CPU). Two significant digits.
 	SlotWait Dist `json:"slot_wait"`
 	Lateness Dist `json:"scheduler_lateness"`
+	// TimerGrid is the scheduler's wake-up grid over the phase (a fixed
+	// --timer-slack, or the adaptive grid's range); nil when every
+	// request had a wake of its own.
+	TimerGrid *GridRange `json:"timer_grid,omitempty"`
 
 	// Breakdown says where the time went; nil when the target does not
 	// report timings (Outcome.TTFB).
@@ -340,6 +344,10 @@ type GeneratorStats struct {
 	// span] in ns; the span reaches back to the dispatch at least
 	// generator.GapSpan before (files before 2026-11-26 have no spans: 0).
 	Gaps [][5]int64 `json:"gap_sample,omitempty"`
+	// Grid is the wake-up grid in force, [from intended time, step] in
+	// ns, one entry per change (generator.Stats.Grid); empty when every
+	// request had a wake of its own.
+	Grid [][2]int64 `json:"timer_grid,omitempty"`
 	// With client-side batching: batches sent and why each left.
 	Batches       uint64 `json:"batches,omitempty"`
 	FlushBySize   uint64 `json:"flush_by_size,omitempty"`
@@ -393,6 +401,9 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 			Elapsed: st.Elapsed, Interrupted: st.Interrupted,
 			Expired: st.Expired, CutOff: st.CutOff, DeadlineHit: st.DeadlineHit,
 		},
+	}
+	for _, g := range st.Grid {
+		s.Generator.Grid = append(s.Generator.Grid, [2]int64{int64(g.At), int64(g.Step)})
 	}
 	for _, g := range st.Gaps {
 		s.Generator.Gaps = append(s.Generator.Gaps, [5]int64{int64(g.At), int64(g.Intended), int64(g.Actual), int64(g.SpanIntended), int64(g.SpanActual)})
@@ -452,6 +463,7 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 		}
 	}
 	s.Total = summarize("total", false, start, totalDur, total, totalUnsent)
+	setGridRanges(s)
 	return s
 }
 

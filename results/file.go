@@ -49,6 +49,12 @@ type Settings struct {
 	// wake per request; CoarseTimers says Go timers alone were used.
 	TimerSlack   time.Duration `json:"timer_slack_ns,omitempty"`
 	CoarseTimers bool          `json:"coarse_timers,omitempty"`
+	// AdaptiveGrid says the grid followed the target's latency (the
+	// default since 2026-12: 5 % of the service-time median, at most 1 ms,
+	// a wake per request below 1 ms); the grid in force is in each
+	// phase's timer_grid and the generator's timer_grid steps. All three
+	// unset: a wake per request (--precise-timers).
+	AdaptiveGrid bool `json:"adaptive_grid,omitempty"`
 	// Preconnected is how many connections were opened before the first
 	// request (--preconnect).
 	Preconnected int `json:"preconnected,omitempty"`

@@ -311,6 +311,14 @@ func addPhase(p, o *analysis.PhaseSummary) error {
 	p.Censored += o.Censored
 	p.Held += o.Held
 	p.LastDone = max(p.LastDone, o.LastDone)
+	if g := o.TimerGrid; g != nil { // the segments' grids together
+		if p.TimerGrid == nil {
+			c := *g
+			p.TimerGrid = &c
+		} else {
+			p.TimerGrid.Min, p.TimerGrid.Max, p.TimerGrid.Last = min(p.TimerGrid.Min, g.Min), max(p.TimerGrid.Max, g.Max), max(p.TimerGrid.Last, g.Last)
+		}
+	}
 	if o.MinService > 0 && (p.MinService == 0 || o.MinService < p.MinService) {
 		p.MinService = o.MinService
 	}

@@ -121,6 +121,15 @@ func runHead(f *File) string {
 	return head.String()
 }
 
+// FormatGrid says which wake-up grid was in force: "800µs", or for a
+// grid that changed, "0–800µs, 800µs at the end".
+func FormatGrid(g *analysis.GridRange) string {
+	if g.Min == g.Max {
+		return FormatDuration(g.Max)
+	}
+	return fmt.Sprintf("%s–%s, %s at the end", FormatDuration(g.Min), FormatDuration(g.Max), FormatDuration(g.Last))
+}
+
 // writeLatency writes the total's percentiles on both clocks, plainly
 // labelled, and the send lag under them.
 func writeLatency(w io.Writer, tot *analysis.PhaseSummary) error {
@@ -155,6 +164,9 @@ func writeLatency(w io.Writer, tot *analysis.PhaseSummary) error {
 				tot.SlotWait.Count, FormatDuration(tot.SlotWait.P50), FormatDuration(tot.SlotWait.P99), FormatDuration(tot.SlotWait.Max))
 		}
 		fmt.Fprintln(w)
+	}
+	if g := tot.TimerGrid; g != nil {
+		fmt.Fprintf(w, "  wake-up grid (sends coalesced onto it, up to one step late by design): %s\n", FormatGrid(g))
 	}
 	fmt.Fprintln(w)
 	return nil

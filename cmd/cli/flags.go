@@ -105,9 +105,10 @@ func (opts *RunOptions) addLoopFlags(f *pflag.FlagSet) {
 	f.StringVar(&raw.policy, "on-saturation", "wait", "when the in-flight cap is full: wait (timed from the intended time) or drop (counted)")
 	f.DurationVar(&opts.Drain, "drain", generator.DefaultDrain, "how long to wait for requests in flight after the schedule ends (or an interrupt); then they are cut off and counted as censored, timed at their lower bound")
 	f.IntVarP(&opts.Connections, "connections", "c", 0, "cap on open connections (0 = as many as requests in flight)")
-	f.BoolVar(&opts.CoarseTimers, "coarse-timers", false, "wake the scheduler with Go timers only: less CPU per request at low rates, but sends up to ~1 ms late (default: a precise timer for the last 2 ms)")
+	f.BoolVar(&opts.CoarseTimers, "coarse-timers", false, "wake the scheduler with Go timers only: less CPU per request at low rates, but sends up to ~1 ms late, whatever the target's latency (default: a precise timer for the last 2 ms, on the adaptive grid of --timer-slack)")
 	f.IntVar(&opts.Preconnect, "preconnect", -1, "HTTP/1.1: connections to open before the first request, as wrk2 does (default: --connections if set, else the peak rate × 5 ms, 1 to 64; 0: none)")
-	f.DurationVar(&opts.TimerSlack, "timer-slack", 0, "coalesce the scheduler's wake-ups onto a grid of this step (e.g. 1ms, as wrk2's event loop): less CPU per request, sends up to this late, timed from their intended times and shown as send lag (0: wake for each request)")
+	f.DurationVar(&opts.TimerSlack, "timer-slack", 0, "coalesce the scheduler's wake-ups onto a fixed grid of this step (e.g. 1ms, as wrk2's event loop): less CPU per request, sends up to this late, timed from their intended times and shown as send lag; 0: a wake per request (default: a grid of 5% of the target's service-time median, at most 1ms, none when it answers in under 1ms)")
+	f.BoolVar(&opts.PreciseTimers, "precise-timers", false, "wake the scheduler for each request, whatever the target's latency (as --timer-slack 0; default: an adaptive grid, see --timer-slack)")
 }
 
 // addOutputFlags registers the outputs: the result file (unless noOut),

@@ -116,6 +116,9 @@ func (opts *RunOptions) finish(c *cobra.Command, io *IOStreams) error {
 	opts.Explicit = session.Explicit{Seed: changed("seed"), Method: changed("method"), Body: changed("data"),
 		CacheHeader: changed("cache-header"), MaxInFlight: changed("max-in-flight"), Balance: changed("balance")}
 	opts.Log, opts.Progress, opts.TTY = io.ErrOut, !opts.Quiet, io.StderrTTY
+	if changed("timer-slack") && opts.TimerSlack == 0 {
+		opts.PreciseTimers = true // --timer-slack 0: a wake per request
+	}
 	opts.Abort = abortOf(c.Context())
 	var err error
 	if raw.policy != "" {

@@ -65,6 +65,8 @@ func (o *Options) checkLoop() error {
 		return inputErrorf("--timer-slack %v: want 0 to 1s", o.TimerSlack)
 	case o.CoarseTimers && o.TimerSlack > 0:
 		return inputErrorf("--timer-slack and --coarse-timers: choose one (Go timers already wake up to ~1 ms late)")
+	case o.PreciseTimers && (o.CoarseTimers || o.TimerSlack > 0):
+		return inputErrorf("--precise-timers with --timer-slack or --coarse-timers: choose one")
 	case o.Connections < 0:
 		return inputErrorf("--connections %d: must not be negative", o.Connections)
 	case o.Timeout <= 0:

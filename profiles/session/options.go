@@ -53,8 +53,12 @@ type Options struct {
 	Connections  int           // cap on open connections (0: as many as requests in flight)
 	Preconnect   int           // connections opened before the first request; -1: automatic
 	Engine       string        // HTTP client: auto, fast-h1 or net/http
-	CoarseTimers bool
-	TimerSlack   time.Duration
+	// The scheduler's wake-ups: by default on a grid sized from the
+	// target's latency (generator.AdaptiveGrid); CoarseTimers, a fixed
+	// TimerSlack grid, or PreciseTimers (a wake per request) instead.
+	CoarseTimers  bool
+	TimerSlack    time.Duration
+	PreciseTimers bool
 
 	// The request.
 	Timeout       time.Duration

@@ -97,6 +97,12 @@ func (p *Plan) finishPlan(ho targets.HTTPOptions, prof *profiles.Profile) error 
 	}
 	p.gen = generator.Options{MaxInFlight: o.MaxInFlight, OnSaturation: o.OnSaturation, Drain: o.Drain,
 		CoarseTimers: o.CoarseTimers, TimerSlack: o.TimerSlack, Abort: o.Abort}
+	if !o.PreciseTimers && !o.CoarseTimers && o.TimerSlack == 0 {
+		// The default: a grid of 5 % of the target's service-time median,
+		// at most 1 ms, none while it answers in under a millisecond.
+		p.gen.AdaptiveGrid = &generator.AdaptiveGrid{}
+		p.settings.AdaptiveGrid = true
+	}
 	if p.balanced != nil {
 		p.settings.Endpoints, p.settings.Balance = o.Endpoints, o.Balance
 	}
