@@ -287,7 +287,7 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		target: t,
 		rec:    rec,
 		ctx:    reqCtx,
-		work:   make(chan token),
+		idle:   newIdleWorkers(),
 		g:      d.g,
 	}
 	d.l.wt, _ = t.(WorkerTarget)
@@ -321,7 +321,7 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 	d.dispatch()
 	d.st.Elapsed = time.Since(start)
 	d.accountUndispatched()
-	close(d.l.work)
+	d.l.idle.close()
 	d.awaitWorkers(cancelReqs)
 	return d.stats(), nil
 }
@@ -472,11 +472,10 @@ func (d *dispatcher) dispatch() {
 		k := tok.items()
 		d.g.Due.Add(k)
 		d.st.Intended += k
-		select {
-		case d.l.work <- tok:
+		if w := d.l.idle.pop(); w != nil {
+			w.work <- tok
 			d.gaps.add(tok.at, ready, tok.held > 0)
 			continue
-		default:
 		}
 		if d.l.workers < d.maxIn {
 			d.gaps.add(tok.at, ready, tok.held > 0)
@@ -515,15 +514,20 @@ func (d *dispatcher) waitSlot(tok token, k uint64, ready time.Duration) bool {
 	d.st.SlotWaits += k
 	d.gaps.add(tok.at, ready, true)
 	tok.waited, tok.ready = true, ready
-	select {
-	case d.l.work <- tok:
-		d.heldUntil = time.Since(d.start)
-		return true
-	case <-d.dctx.Done():
-		// The unit was due but never left: stopped counts it again.
-		d.st.Intended -= k
-		d.stopped(tok, true)
-		return false
+	for {
+		if w := d.l.idle.pop(); w != nil {
+			w.work <- tok
+			d.heldUntil = time.Since(d.start)
+			return true
+		}
+		select {
+		case <-d.l.idle.freed:
+		case <-d.dctx.Done():
+			// The unit was due but never left: stopped counts it again.
+			d.st.Intended -= k
+			d.stopped(tok, true)
+			return false
+		}
 	}
 }
 
@@ -701,7 +705,7 @@ type loop struct {
 	svc     *svcHist     // service times for the adaptive grid; nil: not kept
 	rec     Recorder
 	ctx     context.Context
-	work    chan token
+	idle    *idleWorkers
 	g       *Gauges
 	workers int // only touched by the dispatcher
 	wg      sync.WaitGroup
@@ -746,19 +750,22 @@ func (l *loop) censorUnsent(tok token, deadline time.Duration, expired *uint64) 
 }
 
 func (l *loop) spawn(first token) {
-	id := l.workers
+	w := &idleWorker{id: l.workers, work: make(chan token, 1)}
 	l.workers++
 	l.wg.Add(1)
-	go l.worker(id, first)
+	go l.worker(w, first)
 }
 
-func (l *loop) worker(id int, tok token) {
+func (l *loop) worker(w *idleWorker, tok token) {
 	defer l.wg.Done()
 	res := new(Result) // reused: Recorders must not retain it
 	for {
-		l.do(id, tok, res)
+		l.do(w.id, tok, res)
+		if !l.idle.push(w) {
+			return
+		}
 		var ok bool
-		if tok, ok = <-l.work; !ok {
+		if tok, ok = <-w.work; !ok {
 			return
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"runtime/trace"
 	"strings"
 	"syscall"
@@ -81,7 +82,8 @@ response time and service time side by side from HdrHistograms.
 
 Environment: TAILGATE_TRACE=FILE writes a Go execution trace of the command to
 FILE, for diagnosing the generator itself (go run ./bench/schedgaps FILE says
-what held up the send loop).`,
+what held up the send loop); TAILGATE_CPUPROFILE=FILE writes a CPU profile (go tool
+pprof).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -121,6 +123,17 @@ func Main() int {
 			return ExitError
 		}
 		defer stopTrace()
+	}
+	if p := os.Getenv("TAILGATE_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tailgate: TAILGATE_CPUPROFILE: %v\n", err)
+			return ExitError
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	return Execute(ctx, System(), os.Args[1:])
 }
