@@ -103,20 +103,24 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count $${BENCH_COUNT:-6} ./generator/ ./analysis/ ./targets/h1/ | tee bench/out/go.txt
 	$(GO) run $(BENCHSTAT) docs/bench/go-baseline.txt bench/out/go.txt
 
-## bench-load: tailgate (and a --timer-slack 1ms row) beside wrk/wrk2/fortio/vegeta/hey/ghz and bench/floor on loopback, one table (~16 min);
-## LOADBENCH_FLAGS e.g. '-tools tailgate,wrk -runs 5 -md bench.md'. Other tools: make bench-tools.
-bench-load: build
-	$(GO) run ./bench/loadbench -bin $(BIN) -tools-dir bin/tools -runs 3 $(LOADBENCH_FLAGS)
+## bench-load: every peer at its pinned version (bench-tools), then tailgate (default timing, and
+## --timer-slack 1ms and --precise-timers rows) beside wrk2/wrk/fortio/vegeta/hey/ghz and bench/floor
+## on loopback, the machine printed, one table (~30 min): bench/out/load.md, and docs/performance.md's
+## table replaced with it. LOADBENCH_FLAGS e.g. '-tools tailgate,wrk2 -scenarios slow -runs 5'.
+LOADBENCH_DOC ?= docs/performance.md
+bench-load: build bench-tools
+	@mkdir -p bench/out
+	$(GO) run ./bench/loadbench -bin $(BIN) -tools-dir bin/tools -runs 3 -md bench/out/load.md \
+	  $(if $(LOADBENCH_DOC),-doc $(LOADBENCH_DOC)) $(LOADBENCH_FLAGS)
 
-## bench-tools: the Go load generators bench-load compares with, at pinned versions, into bin/tools
-## (go install pkg@version: go.mod and go.sum are untouched). fortio v1.69 and later need grol.io/grol,
-## which the module proxy here refuses (403). wrk: apt-get install -y wrk; wrk2 is built by hand (WRK2=path).
-BENCH_TOOLS := fortio.org/fortio@v1.68.2 github.com/rakyll/hey@v0.1.5 \
-	github.com/tsenart/vegeta/v12@v12.13.0 github.com/bojand/ghz/cmd/ghz@v0.120.0
+## bench-tools: the load generators bench-load compares with, at pinned versions, into bin/tools
+## (scripts/bench-peers.sh): fortio v1.68.2, hey v0.1.5, vegeta v12.13.0, ghz v0.120.0 by go install
+## (go.mod and go.sum untouched; fortio v1.69 and later need grol.io/grol, which the module proxy here
+## refuses); wrk2 built from github.com/giltene/wrk2 at a pinned commit outside the repository
+## (WRK2_SRC=a clone to build from); wrk from Debian (apt-get, as root).
 .PHONY: bench-tools
 bench-tools:
-	@for p in $(BENCH_TOOLS); do echo "GOBIN=$(CURDIR)/bin/tools $(GO) install $$p"; \
-	  GOBIN=$(CURDIR)/bin/tools $(GO) install $$p || exit 1; done
+	scripts/bench-peers.sh
 
 ## soak: an hour at 1,000 req/s against the demo target, RSS sampled each minute (not in CI).
 soak: build

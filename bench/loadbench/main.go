@@ -7,6 +7,9 @@
 //
 //   - fixed rate (-rates, default 5,000 and 20,000 req/s): tailgate, wrk2,
 //     fortio, vegeta, hey;
+//   - fixed rate against a slow target (-slow-rate, default 5,000 req/s,
+//     against a second demo whose /item answers in -slow-service, 20 ms):
+//     the same tools, with connections enough for the requests in flight;
 //   - maximum throughput, closed loop on -conns connections (default 50):
 //     tailgate --rate max, wrk, wrk2 with a huge -R, fortio -qps 0, vegeta
 //     -rate 0, hey;
@@ -29,7 +32,6 @@ package main
 
 import (
 	"context"
-	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,7 +40,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,9 @@ type config struct {
 	only       map[string]bool // -tools; nil: all
 	scenarios  map[string]bool
 	md         string
+	doc        string        // a Markdown file whose loadbench block is replaced with the table
+	slowRate   float64       // req/s of the slow-target rows
+	slowSvc    time.Duration // the slow target's service time
 	maxServer  string // raw or demo: the HTTP target of the closed-loop rows
 	floorBin   string // bench/floor, built into a temporary directory
 }
@@ -77,10 +81,13 @@ func main() {
 	flag.IntVar(&c.fixedConns, "fixed-conns", 64, "fixed rate: connections of wrk2 and fortio (hey: 50 workers; tailgate and vegeta: as many as needed)")
 	flag.IntVar(&c.grpcConns, "grpc-conns", 1, "gRPC at a fixed rate: connections of tailgate (-c) and ghz (--connections)")
 	flag.StringVar(&tools, "tools", "", "run only these tools (comma list of "+strings.Join(toolOrder, ",")+"; default all)")
-	flag.StringVar(&scen, "scenarios", "fixed,max,grpc", "which rows: fixed (fixed rates), max (closed loop), grpc")
+	flag.StringVar(&scen, "scenarios", "fixed,slow,max,grpc", "which rows: fixed (fixed rates), slow (a fixed rate against a slow target), max (closed loop), grpc")
+	flag.Float64Var(&c.slowRate, "slow-rate", 5000, "rate of the slow-target rows, req/s")
+	flag.DurationVar(&c.slowSvc, "slow-service", 20*time.Millisecond, "service time of the slow target (the demo's --service-time)")
+	flag.StringVar(&c.doc, "doc", "", "also replace the block between <!-- loadbench:begin --> and <!-- loadbench:end --> in this Markdown file with the table (docs/performance.md)")
 	flag.StringVar(&extra, "args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
 	flag.StringVar(&c.md, "md", "", "also write the table as Markdown to this file")
-	flag.StringVar(&variants, "variants", "--timer-slack 1ms", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none)")
+	flag.StringVar(&variants, "variants", "--timer-slack 1ms;--precise-timers", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none); the plain tailgate row has the default timing (the adaptive grid)")
 	flag.StringVar(&c.maxServer, "max-server", "raw", "HTTP target of the closed-loop rows: raw (a canned-response server that costs almost nothing, so that the generator saturates) or demo")
 	flag.Parse()
 	c.extra = strings.Fields(extra)
@@ -109,16 +116,16 @@ func main() {
 	}
 	c.scenarios = map[string]bool{}
 	for _, s := range splitList(scen) {
-		if s != "fixed" && s != "max" && s != "grpc" {
-			fatalf("-scenarios: unknown %q (fixed, max, grpc)", s)
+		if s != "fixed" && s != "slow" && s != "max" && s != "grpc" {
+			fatalf("-scenarios: unknown %q (fixed, slow, max, grpc)", s)
 		}
 		c.scenarios[s] = true
 	}
 	if c.maxServer != "raw" && c.maxServer != "demo" {
 		fatalf("-max-server: %q (raw or demo)", c.maxServer)
 	}
-	if c.runs < 1 || c.dur <= 0 || c.conns < 1 || c.fixedConns < 1 || c.grpcConns < 1 {
-		fatalf("-runs, -duration, -conns, -fixed-conns and -grpc-conns must be positive")
+	if c.runs < 1 || c.dur <= 0 || c.conns < 1 || c.fixedConns < 1 || c.grpcConns < 1 || c.slowRate <= 0 || c.slowSvc <= 0 {
+		fatalf("-runs, -duration, -conns, -fixed-conns, -grpc-conns, -slow-rate and -slow-service must be positive")
 	}
 	if err := run(c); err != nil {
 		fatalf("%v", err)
@@ -144,6 +151,7 @@ func splitList(s string) []string {
 type scenario struct {
 	title string
 	rate  float64 // req/s; 0: closed loop at maximum throughput
+	svc   time.Duration // > 0: against the slow target, which answers in this
 	grpc  bool
 	tools []*tool // those that apply, found or not, in toolOrder
 	base  *tool   // the baseline of the ratio columns, or nil
@@ -154,6 +162,30 @@ type target struct {
 	httpURL  string // http://127.0.0.1:PORT/
 	grpcAddr string // 127.0.0.1:PORT
 	rawURL   string // the minimal server for the closed-loop rows; "" for the demo
+	slowURL  string // the slow demo's /item; "" when not started
+}
+
+// forScenario is where sc's rows send.
+func (tg target) forScenario(sc scenario) target {
+	switch {
+	case sc.svc > 0:
+		tg.httpURL = tg.slowURL
+	case sc.rate == 0 && !sc.grpc && tg.rawURL != "":
+		tg.httpURL = tg.rawURL
+	}
+	return tg
+}
+
+// connsFor is the connections of the tools that take a fixed number at a
+// fixed rate (wrk2, fortio, hey's workers, the floor): -fixed-conns, or
+// twice the requests in flight against the slow target (rate × service
+// time), so that none of them is short of connections.
+func connsFor(c config, sc scenario) int {
+	if sc.rate == 0 {
+		return c.conns
+	}
+	need := int(2 * sc.rate * sc.svc.Seconds())
+	return max(c.fixedConns, need)
 }
 
 // result is one run of one tool in one scenario.
@@ -188,11 +220,19 @@ func run(c config) error {
 		return errors.New("nothing to run: check -tools and -scenarios")
 	}
 
-	tg, stop, err := startTarget(c.bin)
+	tg, stop, err := startTarget(c.bin, 0)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	if c.scenarios["slow"] {
+		slow, stopSlow, err := startTarget(c.bin, c.slowSvc)
+		if err != nil {
+			return err
+		}
+		defer stopSlow()
+		tg.slowURL = slow.httpURL + "item?key=k"
+	}
 	if c.maxServer == "raw" && c.scenarios["max"] {
 		raw, stopRaw, err := startRawServer(tmp)
 		if err != nil {
@@ -202,7 +242,8 @@ func run(c config) error {
 		tg.rawURL = raw
 	}
 
-	m := describeMachine(c.bin)
+	m := benchhost.Describe(c.bin)
+	fmt.Fprintf(os.Stderr, "loadbench: machine: %s\n", m)
 	nRuns := 0
 	for _, sc := range scens {
 		for _, t := range sc.tools {
@@ -232,11 +273,7 @@ func run(c config) error {
 			for k := range found {
 				t := found[(k+r)%len(found)]
 				out := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", t.name, si, r))
-				stg := tg
-				if sc.rate == 0 && !sc.grpc && tg.rawURL != "" {
-					stg.httpURL = tg.rawURL
-				}
-				s, err := t.run(t, c, stg, sc, out)
+				s, err := t.run(t, c, tg.forScenario(sc), sc, out)
 				res[si][t] = append(res[si][t], result{s, err})
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "run %d/%d %s, %s: failed: %v\n", r+1, c.runs, sc.title, t.name, err)
@@ -248,7 +285,7 @@ func run(c config) error {
 			}
 		}
 	}
-	m.end = time.Now().UTC()
+	m.End()
 
 	tb := buildTable(c, scens, res)
 	fmt.Println()
@@ -258,6 +295,12 @@ func run(c config) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "loadbench: wrote %s\n", c.md)
+	}
+	if c.doc != "" {
+		if err := replaceBlock(c.doc, tb.markdown(m, c)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "loadbench: updated the table in %s\n", c.doc)
 	}
 	return nil
 }
@@ -293,6 +336,11 @@ func plan(c config) []scenario {
 			out = append(out, scenario{title: fmt.Sprintf("HTTP/1.1 fixed %s req/s", thousands(r)), rate: r, tools: ts, base: base(ts, "wrk2", "fortio")})
 		}
 	}
+	if c.scenarios["slow"] {
+		ts := pick(func(t *tool) bool { return t.fixed })
+		out = append(out, scenario{title: fmt.Sprintf("HTTP/1.1 fixed %s req/s, target answering in %v", thousands(c.slowRate), c.slowSvc),
+			rate: c.slowRate, svc: c.slowSvc, tools: ts, base: base(ts, "wrk2", "fortio")})
+	}
 	if c.scenarios["max"] {
 		ts := pick(func(t *tool) bool { return t.max })
 		srv := "demo target"
@@ -318,8 +366,9 @@ func plan(c config) []scenario {
 
 // startTarget starts the demo target, HTTP and gRPC, pinned to CPU 1. Its
 // one key is cached for an hour, so its cost is small and constant and the
-// generator is what is measured.
-func startTarget(bin string) (target, func(), error) {
+// generator is what is measured. With svc > 0, /item answers after svc
+// (--service-time, no worker cap).
+func startTarget(bin string, svc time.Duration) (target, func(), error) {
 	httpAddr, err := freeAddr()
 	if err != nil {
 		return target{}, nil, err
@@ -328,7 +377,11 @@ func startTarget(bin string) (target, func(), error) {
 	if err != nil {
 		return target{}, nil, err
 	}
-	srv := benchhost.Pin(context.Background(), "1", bin, "serve", "demo", "--addr", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h")
+	args := []string{"serve", "demo", "--addr", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h"}
+	if svc > 0 {
+		args = append(args, "--service-time", svc.String(), "--workers", "0")
+	}
+	srv := benchhost.Pin(context.Background(), "1", bin, args...)
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
 		return target{}, nil, err
@@ -446,42 +499,30 @@ func execPinned(c config, name string, args []string, okExit ...int) (execution,
 	return e, nil
 }
 
-// machine is the machine line of the table.
-type machine struct {
-	cpu, kernel, goVersion string
-	cpus                   int
-	pinned                 bool
-	load                   string
-	start, end             time.Time
+// The block of a Markdown file that -doc replaces.
+const (
+	blockBegin = "<!-- loadbench:begin -->"
+	blockEnd   = "<!-- loadbench:end -->"
+)
+
+// replaceBlock replaces what lies between blockBegin and blockEnd in the
+// file at path with md.
+func replaceBlock(path, md string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, err := withBlock(string(b), md)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
-func describeMachine(bin string) machine {
-	m := machine{cpu: benchhost.CPUModel(), cpus: runtime.NumCPU(), pinned: benchhost.Pinned(), start: time.Now().UTC(), goVersion: runtime.Version()}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = "Linux " + strings.TrimSpace(string(b))
-	} else {
-		m.kernel = runtime.GOOS
+func withBlock(doc, md string) (string, error) {
+	i, j := strings.Index(doc, blockBegin), strings.Index(doc, blockEnd)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("no %s … %s block", blockBegin, blockEnd)
 	}
-	if bi, err := buildinfo.ReadFile(bin); err == nil {
-		m.goVersion = bi.GoVersion
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			m.load = strings.Join(f[:3], " ")
-		}
-	}
-	return m
-}
-
-func (m machine) String() string {
-	pin := "generator pinned to CPU 0 and target to CPU 1 (taskset)"
-	if !m.pinned {
-		pin = "not pinned (no taskset or one CPU)"
-	}
-	s := fmt.Sprintf("%s, %d CPUs, %s, %s, %s–%s UTC, %s", m.cpu, m.cpus, m.kernel, m.goVersion,
-		m.start.Format("2006-01-02 15:04"), m.end.Format("15:04"), pin)
-	if m.load != "" {
-		s += ", load average " + m.load + " at start"
-	}
-	return s
+	return doc[:i+len(blockBegin)] + "\n" + strings.TrimRight(md, "\n") + "\n" + doc[j:], nil
 }

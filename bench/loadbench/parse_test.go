@@ -93,3 +93,49 @@ func TestParseFloor(t *testing.T) {
 		t.Fatal("a run with no responses was accepted")
 	}
 }
+
+func TestWithBlock(t *testing.T) {
+	doc := "intro\n" + blockBegin + "\nold table\n" + blockEnd + "\nafter\n"
+	got, err := withBlock(doc, "| new |\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "intro\n" + blockBegin + "\n| new |\n" + blockEnd + "\nafter\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if _, err := withBlock("no block", "x"); err == nil {
+		t.Fatal("a document without the block accepted")
+	}
+}
+
+// The slow target's rows get connections for twice its requests in flight.
+func TestConnsFor(t *testing.T) {
+	c := config{conns: 50, fixedConns: 64}
+	for _, tc := range []struct {
+		sc   scenario
+		want int
+	}{
+		{scenario{rate: 0}, 50},
+		{scenario{rate: 5000}, 64},
+		{scenario{rate: 5000, svc: 20 * time.Millisecond}, 200},
+		{scenario{rate: 100, svc: 20 * time.Millisecond}, 64},
+	} {
+		if got := connsFor(c, tc.sc); got != tc.want {
+			t.Errorf("connsFor(%+v) = %d, want %d", tc.sc, got, tc.want)
+		}
+	}
+}
+
+// Each tailgate row gets its CPU ÷ every peer that ran.
+func TestRatios(t *testing.T) {
+	tg := &tool{name: "tailgate", path: "x"}
+	w := &tool{name: "wrk2", path: "y"}
+	h := &tool{name: "hey"} // not found
+	sc := scenario{title: "load", rate: 5000, tools: []*tool{tg, w, h}}
+	var tb table
+	tb.addRatios(sc, map[*tool][]result{tg: {{s: sample{cpuPerReq: 30}}}, w: {{s: sample{cpuPerReq: 20}}}})
+	rt := tb.ratioTable()
+	if len(rt) != 2 || len(rt[0]) != 3 || rt[0][2] != "÷ wrk2" || rt[1][2] != "1.50×" {
+		t.Fatalf("ratio table %q", rt)
+	}
+}

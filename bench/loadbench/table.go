@@ -3,17 +3,19 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"tailgate/internal/benchhost"
 	"tailgate/results"
 )
 
 var columns = []string{"generator", "offered/s", "achieved/s", "CPU µs/req", "CPU ÷ base", "req/s ÷ base",
-	"max RSS", "send lag p50 / p99", "errors", "self-check", "CPU µs/req, each run"}
+	"max RSS", "send lag p50 / p99", "wake-up grid; lag p99 ÷ service p50", "errors", "self-check", "CPU µs/req, each run"}
 
 // group is one scenario's rows.
 type group struct {
@@ -23,7 +25,16 @@ type group struct {
 
 type table struct {
 	groups []group
-	notes  []string // tools not found, failed runs
+	ratios []ratioRow // each tailgate row's CPU ÷ each peer's
+	peers  []string   // the ratio table's columns
+	notes  []string   // tools not found, failed runs
+}
+
+// ratioRow is one tailgate row's CPU per request ÷ each peer's, in one
+// load: "" where the peer did not run.
+type ratioRow struct {
+	load, row string
+	by        map[string]string
 }
 
 // agg is the medians of one tool's runs in one scenario.
@@ -32,13 +43,16 @@ type agg struct {
 	achieved, cpu, rss float64
 	errors             float64
 	lag50, lag99       float64 // ns
+	svc50              float64 // ns
+	grids              string  // the distinct wake-up grids of the runs
 	verdicts           string
 	each               []string
 }
 
 func aggregate(rs []result) agg {
 	var a agg
-	var ach, cpu, rss, errs, l50, l99 []float64
+	var ach, cpu, rss, errs, l50, l99, s50 []float64
+	var grids []string
 	verdicts := map[string]int{}
 	for _, r := range rs {
 		if r.err != nil {
@@ -54,12 +68,17 @@ func aggregate(rs []result) agg {
 		errs = append(errs, float64(s.errors))
 		l50 = append(l50, float64(s.lag50))
 		l99 = append(l99, float64(s.lag99))
+		s50 = append(s50, float64(s.svc50))
+		if s.grid != "" && !slices.Contains(grids, s.grid) {
+			grids = append(grids, s.grid)
+		}
 		if s.verdict != "" {
 			verdicts[s.verdict]++
 		}
 	}
 	a.achieved, a.cpu, a.rss, a.errors = median(ach), median(cpu), median(rss), median(errs)
-	a.lag50, a.lag99 = median(l50), median(l99)
+	a.lag50, a.lag99, a.svc50 = median(l50), median(l99), median(s50)
+	a.grids = strings.Join(grids, "; ")
 	var vs []string
 	for v := range verdicts {
 		vs = append(vs, v)
@@ -116,12 +135,12 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 		for _, t := range sc.tools {
 			if t.path == "" {
 				notFound[t] = true
-				g.rows = append(g.rows, []string{t.name, offered, "not found", "", "", "", "", "", "", "", ""})
+				g.rows = append(g.rows, []string{t.name, offered, "not found", "", "", "", "", "", "", "", "", ""})
 				continue
 			}
 			a := aggregate(res[si][t])
 			if a.ok == 0 {
-				g.rows = append(g.rows, []string{t.label(), offered, "failed", "", "", "", "", "", "", "", strings.Join(a.each, " ")})
+				g.rows = append(g.rows, []string{t.label(), offered, "failed", "", "", "", "", "", "", "", "", strings.Join(a.each, " ")})
 				for _, r := range res[si][t] {
 					tb.notes = append(tb.notes, fmt.Sprintf("%s, %s: %v", sc.title, t.name, r.err))
 					break
@@ -135,9 +154,12 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 				cpuRatio = fmt.Sprintf("%.2f×", a.cpu/base.cpu)
 				rateRatio = fmt.Sprintf("%.2f×", a.achieved/base.achieved)
 			}
-			lag, verdict := "", ""
+			lag, verdict, grid := "", "", ""
 			if isTailgate(t) {
 				verdict = a.verdicts
+				if sc.rate > 0 {
+					grid = gridCell(a)
+				}
 			}
 			if isTailgate(t) || isFloor(t) {
 				if sc.rate > 0 {
@@ -145,7 +167,7 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 				}
 			}
 			g.rows = append(g.rows, []string{t.label(), offered, thousands(a.achieved), strconv.FormatFloat(a.cpu, 'f', 1, 64),
-				cpuRatio, rateRatio, mb(int64(a.rss)), lag, thousands(a.errors), verdict, strings.Join(a.each, " ")})
+				cpuRatio, rateRatio, mb(int64(a.rss)), lag, grid, thousands(a.errors), verdict, strings.Join(a.each, " ")})
 			for _, r := range res[si][t] {
 				if r.err != nil {
 					tb.notes = append(tb.notes, fmt.Sprintf("%s, %s: a run failed: %v", sc.title, t.name, r.err))
@@ -153,6 +175,7 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 			}
 		}
 		tb.groups = append(tb.groups, g)
+		tb.addRatios(sc, res[si])
 	}
 	for _, name := range toolOrder {
 		if t := toolByName(name); notFound[t] {
@@ -160,6 +183,62 @@ func buildTable(c config, scens []scenario, res []map[*tool][]result) table {
 		}
 	}
 	return tb
+}
+
+// gridCell says which wake-up grid a tailgate row's runs had ("none" for a
+// wake per request) and their send-lag p99 as a share of the service-time
+// p50.
+func gridCell(a agg) string {
+	g := a.grids
+	if g == "" {
+		g = "none"
+	}
+	if a.svc50 > 0 && !math.IsNaN(a.svc50) {
+		g += fmt.Sprintf("; %.1f%%", 100*a.lag99/a.svc50)
+	}
+	return g
+}
+
+// addRatios adds each tailgate row's CPU per request ÷ each other tool's
+// in scenario sc.
+func (tb *table) addRatios(sc scenario, res map[*tool][]result) {
+	var peers []*tool
+	for _, t := range sc.tools {
+		if !isTailgate(t) && t.path != "" && aggregate(res[t]).ok > 0 {
+			peers = append(peers, t)
+			if !slices.Contains(tb.peers, t.name) {
+				tb.peers = append(tb.peers, t.name)
+			}
+		}
+	}
+	for _, t := range sc.tools {
+		a := aggregate(res[t])
+		if !isTailgate(t) || t.path == "" || a.ok == 0 {
+			continue
+		}
+		r := ratioRow{load: sc.title, row: t.label(), by: map[string]string{}}
+		for _, p := range peers {
+			r.by[p.name] = fmt.Sprintf("%.2f×", a.cpu/aggregate(res[p]).cpu)
+		}
+		tb.ratios = append(tb.ratios, r)
+	}
+}
+
+// ratioTable is the ratio rows as cells: a header, then one row each.
+func (tb table) ratioTable() [][]string {
+	head := []string{"load", "tailgate row"}
+	for _, p := range tb.peers {
+		head = append(head, "÷ "+p)
+	}
+	out := [][]string{head}
+	for _, r := range tb.ratios {
+		row := []string{r.load, r.row}
+		for _, p := range tb.peers {
+			row = append(row, r.by[p])
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // settings describes how each tool was run.
@@ -174,6 +253,9 @@ func settings(c config) []string {
 		fmt.Sprintf("ghz: `--insecure --connections %d --concurrency 50 --rps R --duration-stop wait` (closed loop: `--connections %d --concurrency %d`), method found by server reflection",
 			c.grpcConns, c.conns, c.conns),
 		fmt.Sprintf("floor: bench/floor `-url URL -c %d -rate R` (closed loop: `-c %d -rate 0`): not a tool but the cost floor of this machine, one thread and one epoll set, a static request, responses only delimited, precise wakes; `-lazy` wakes for its timer only and times responses by the kernel's receive timestamps", c.fixedConns, c.conns),
+		fmt.Sprintf("slow target: a second demo with `--service-time %v --workers 0`, `GET /item?key=k`; wrk2, fortio, hey and the floor get %d connections (twice the requests in flight) instead of %d",
+			c.slowSvc, connsFor(c, scenario{rate: c.slowRate, svc: c.slowSvc}), c.fixedConns),
+		"tailgate rows: the plain row has the default timing (the adaptive wake-up grid: 5 % of the service-time p50, at most 1 ms, none under 1 ms); the others add the flags shown",
 	}
 	if len(c.extra) > 0 {
 		s[0] += fmt.Sprintf("; extra flags `%s`", strings.Join(c.extra, " "))
@@ -181,16 +263,16 @@ func settings(c config) []string {
 	return s
 }
 
-func header(m machine, c config) []string {
+func header(m benchhost.Machine, c config) []string {
 	return []string{
 		"machine: " + m.String(),
-		fmt.Sprintf("target: tailgate serve demo --cache-ttl 1h (one cached key), HTTP/1.1 keep-alive and gRPC on loopback; %d run(s) of %v per tool and load, interleaved, medians shown", c.runs, c.dur),
+		fmt.Sprintf("target: tailgate serve demo --cache-ttl 1h (one cached key), HTTP/1.1 keep-alive and gRPC on loopback (the slow rows: a second demo, /item answering in %v); %d run(s) of %v per tool and load, interleaved, medians shown", c.slowSvc, c.runs, c.dur),
 		"CPU µs/req: user+sys of the generator process (rusage) ÷ responses completed; lower is better. max RSS from the same rusage.",
 		"ratios: the tool ÷ its load's base (CPU ÷ base: lower is better; req/s ÷ base: higher is better); achieved/s as each tool reports it.",
 	}
 }
 
-func (tb table) text(m machine, c config) string {
+func (tb table) text(m benchhost.Machine, c config) string {
 	var b strings.Builder
 	for _, l := range header(m, c) {
 		b.WriteString(l + "\n")
@@ -224,6 +306,23 @@ func (tb table) text(m machine, c config) string {
 			line(r)
 		}
 	}
+	if len(tb.ratios) > 0 {
+		b.WriteString("\ntailgate's CPU per request ÷ each peer's, same load, same run:\n")
+		rt := tb.ratioTable()
+		rw := make([]int, len(rt[0]))
+		for _, r := range rt {
+			for i, cell := range r {
+				rw[i] = max(rw[i], utf8.RuneCountInString(cell))
+			}
+		}
+		for _, r := range rt {
+			var l strings.Builder
+			for i, cell := range r {
+				l.WriteString(cell + strings.Repeat(" ", rw[i]-utf8.RuneCountInString(cell)+2))
+			}
+			b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+		}
+	}
 	b.WriteString("\n")
 	for _, n := range tb.notes {
 		b.WriteString("note: " + n + "\n")
@@ -234,7 +333,7 @@ func (tb table) text(m machine, c config) string {
 	return b.String()
 }
 
-func (tb table) markdown(m machine, c config) string {
+func (tb table) markdown(m benchhost.Machine, c config) string {
 	var b strings.Builder
 	for _, l := range header(m, c) {
 		b.WriteString(l + "\n\n")
@@ -252,6 +351,15 @@ func (tb table) markdown(m machine, c config) string {
 				cells[j] = strings.ReplaceAll(cells[j], "|", `\|`)
 			}
 			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+	}
+	if len(tb.ratios) > 0 {
+		b.WriteString("\ntailgate's CPU per request ÷ each peer's, same load, same run:\n\n")
+		for i, r := range tb.ratioTable() {
+			b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+			if i == 0 {
+				b.WriteString(strings.Repeat("|---", len(r)) + "|\n")
+			}
 		}
 	}
 	b.WriteString("\n")

@@ -23,8 +23,10 @@ type sample struct {
 	cpuPerReq    float64 // µs of user+sys per completed response
 	maxRSS       int64   // KiB
 	errors       int64
-	lag50, lag99 time.Duration // tailgate only
+	lag50, lag99 time.Duration // tailgate and the floor
 	verdict      string        // tailgate only: its self-check verdict
+	svc50        time.Duration // tailgate only: service-time p50
+	grid         string        // tailgate only: the wake-up grid in force ("" for none)
 }
 
 // tool is one load generator. run runs it once in a scenario; out is a
@@ -49,8 +51,8 @@ var toolOrder = []string{"tailgate", "wrk2", "wrk", "fortio", "vegeta", "hey", "
 var tools = []*tool{
 	{name: "tailgate", fixed: true, max: true, grpc: true, run: runTailgate, howto: "make build (or -bin)"},
 	{name: "wrk2", fixed: true, max: true, run: runWrk,
-		howto: "not packaged in Debian and not a Go module: build github.com/giltene/wrk2 (make), then put wrk2 on PATH or set WRK2=/path/to/wrk2"},
-	{name: "wrk", max: true, run: runWrk, howto: "apt-get install -y wrk, or WRK=/path/to/wrk"},
+		howto: "not packaged in Debian and not a Go module: make bench-tools builds it from github.com/giltene/wrk2 at a pinned commit (WRK2_SRC=a clone to build from), or set WRK2=/path/to/wrk2"},
+	{name: "wrk", max: true, run: runWrk, howto: "make bench-tools (apt-get install wrk, as root), or WRK=/path/to/wrk"},
 	{name: "fortio", fixed: true, max: true, run: runFortio, howto: "make bench-tools, or FORTIO=/path/to/fortio"},
 	{name: "vegeta", fixed: true, max: true, run: runVegeta, howto: "make bench-tools, or VEGETA=/path/to/vegeta"},
 	{name: "hey", fixed: true, max: true, run: runHey, howto: "make bench-tools, or HEY=/path/to/hey"},
@@ -102,6 +104,9 @@ func (t *tool) resolve(c config) {
 		return
 	}
 	t.version = toolVersion(t.path)
+	if b, err := os.ReadFile(t.path + ".version"); err == nil { // written by scripts/bench-peers.sh
+		t.version = strings.TrimSpace(string(b))
+	}
 }
 
 func isExecutable(p string) bool {
@@ -234,7 +239,10 @@ func runTailgate(t *tool, c config, tg target, sc scenario, out string) (sample,
 		maxRSS: e.maxRSS, verdict: verdict,
 	}
 	if sc.rate > 0 {
-		s.lag50, s.lag99 = tot.SendLag.P50, tot.SendLag.P99
+		s.lag50, s.lag99, s.svc50 = tot.SendLag.P50, tot.SendLag.P99, tot.Service.P50
+		if tot.TimerGrid != nil {
+			s.grid = results.FormatGrid(tot.TimerGrid)
+		}
 	}
 	s.cpuPerReq = perReq(e.cpu, s.completed)
 	return s, nil
@@ -243,10 +251,7 @@ func runTailgate(t *tool, c config, tg target, sc scenario, out string) (sample,
 // runFloor: bench/floor -url URL -c N [-rate R] [-lazy], its one line of
 // JSON read for the count, the achieved rate and the send lag.
 func runFloor(t *tool, c config, tg target, sc scenario, out string) (sample, error) {
-	conns := c.conns
-	if sc.rate > 0 {
-		conns = c.fixedConns
-	}
+	conns := connsFor(c, sc)
 	args := []string{"-url", tg.httpURL, "-c", strconv.Itoa(conns), "-d", c.dur.String(), "-rate", rateArg(sc.rate)}
 	e, err := execPinned(c, t.path, append(args, t.args...))
 	if err != nil {
@@ -284,10 +289,7 @@ func parseFloor(b []byte) (sample, error) {
 // runWrk: wrk -t1 -cN -dD URL (closed loop); wrk2 the same with -R (a huge
 // one for the closed loop).
 func runWrk(t *tool, c config, tg target, sc scenario, out string) (sample, error) {
-	conns := c.conns
-	if sc.rate > 0 {
-		conns = c.fixedConns
-	}
+	conns := connsFor(c, sc)
 	args := []string{"-t1", "-c" + strconv.Itoa(conns), "-d" + seconds(c.dur)}
 	if t.name == "wrk2" {
 		r := "10000000"
@@ -323,7 +325,7 @@ func runFortio(t *tool, c config, tg target, sc scenario, out string) (sample, e
 	out += ".json"
 	args := []string{"load", "-loglevel", "Warning", "-t", c.dur.String(), "-json", out}
 	if sc.rate > 0 {
-		args = append(args, "-qps", rateArg(sc.rate), "-c", strconv.Itoa(c.fixedConns), "-uniform")
+		args = append(args, "-qps", rateArg(sc.rate), "-c", strconv.Itoa(connsFor(c, sc)), "-uniform")
 	} else {
 		args = append(args, "-qps", "0", "-c", strconv.Itoa(c.conns))
 	}
@@ -411,8 +413,8 @@ func parseVegeta(b []byte) (sample, error) {
 func runHey(t *tool, c config, tg target, sc scenario, out string) (sample, error) {
 	args := []string{"-z", c.dur.String()}
 	if sc.rate > 0 {
-		const workers = 50
-		args = append(args, "-c", strconv.Itoa(workers), "-q", rateArg(sc.rate/workers))
+		workers := max(50, connsFor(c, sc)) // 50, or enough for the slow target's requests in flight
+		args = append(args, "-c", strconv.Itoa(workers), "-q", rateArg(sc.rate/float64(workers)))
 	} else {
 		args = append(args, "-c", strconv.Itoa(c.conns))
 	}

@@ -6,6 +6,7 @@ package benchhost
 import (
 	"bufio"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CPUModel is the processor's model name from /proc/cpuinfo, else GOARCH.
@@ -93,6 +95,73 @@ func LastLine(s string) string {
 	}
 	if len(s) > 200 {
 		s = s[:200] + "…"
+	}
+	return s
+}
+
+// Machine is what a benchmark table says about the machine it ran on.
+type Machine struct {
+	CPU    string // model name
+	Cores  int    // logical CPUs
+	Kernel string // "Linux 6.1.0", else GOOS
+	Go     string // the Go version of the measured binary, else this one's
+	Pinned bool   // Pin pins (taskset, two CPUs or more)
+	// Load is the load average (1, 5, 15 minutes) when Describe was
+	// called, and LoadEnd when End was: a shared machine's noise.
+	Load, LoadEnd string
+	Start, Stop   time.Time
+}
+
+// Describe reads the machine now; bin, when not empty, is the binary whose
+// Go version is reported.
+func Describe(bin string) Machine {
+	m := Machine{CPU: CPUModel(), Cores: runtime.NumCPU(), Pinned: Pinned(), Start: time.Now().UTC(), Go: runtime.Version(), Load: LoadAverage()}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	} else {
+		m.Kernel = runtime.GOOS
+	}
+	if bin != "" {
+		if bi, err := buildinfo.ReadFile(bin); err == nil {
+			m.Go = bi.GoVersion
+		}
+	}
+	return m
+}
+
+// End records the end of the measurement and the load average then.
+func (m *Machine) End() {
+	m.Stop, m.LoadEnd = time.Now().UTC(), LoadAverage()
+}
+
+// LoadAverage is /proc/loadavg's three load averages, "0.91 1.07 1.20", or
+// "" where there is none.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
+}
+
+func (m Machine) String() string {
+	pin := "generator pinned to CPU 0 and target to CPU 1 (taskset)"
+	if !m.Pinned {
+		pin = "not pinned (no taskset or one CPU)"
+	}
+	s := fmt.Sprintf("%s, %d CPUs, %s, %s, %s", m.CPU, m.Cores, m.Kernel, m.Go, m.Start.Format("2006-01-02 15:04"))
+	if !m.Stop.IsZero() {
+		s += "–" + m.Stop.Format("15:04")
+	}
+	s += " UTC, " + pin
+	if m.Load != "" {
+		s += ", load average " + m.Load + " at start"
+		if m.LoadEnd != "" {
+			s += ", " + m.LoadEnd + " at the end"
+		}
 	}
 	return s
 }

@@ -37,3 +37,15 @@ func TestLastLine(t *testing.T) {
 		t.Fatalf("not cut: %d bytes", len(got))
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	m := Describe("")
+	if m.CPU == "" || m.Cores < 1 || m.Kernel == "" || m.Go == "" || m.Start.IsZero() {
+		t.Fatalf("machine %+v", m)
+	}
+	m.End()
+	s := m.String()
+	if !strings.Contains(s, m.CPU) || !strings.Contains(s, "CPUs") || (m.Load != "" && !strings.Contains(s, "load average "+m.Load)) {
+		t.Fatalf("machine line %q", s)
+	}
+}
