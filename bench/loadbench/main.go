@@ -64,8 +64,8 @@ type config struct {
 	doc        string        // a Markdown file whose loadbench block is replaced with the table
 	slowRate   float64       // req/s of the slow-target rows
 	slowSvc    time.Duration // the slow target's service time
-	maxServer  string // raw or demo: the HTTP target of the closed-loop rows
-	floorBin   string // bench/floor, built into a temporary directory
+	maxServer  string        // raw or demo: the HTTP target of the closed-loop rows
+	floorBin   string        // bench/floor, built into a temporary directory
 }
 
 func main() {
@@ -150,7 +150,7 @@ func splitList(s string) []string {
 // scenario is one group of rows: the same load, one row per tool.
 type scenario struct {
 	title string
-	rate  float64 // req/s; 0: closed loop at maximum throughput
+	rate  float64       // req/s; 0: closed loop at maximum throughput
 	svc   time.Duration // > 0: against the slow target, which answers in this
 	grpc  bool
 	tools []*tool // those that apply, found or not, in toolOrder
