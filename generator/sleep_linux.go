@@ -35,7 +35,17 @@ type fineTimer struct {
 	// constant rate), the timer re-arms itself and no system call is
 	// needed to set it: armed is its next expiry, period its interval.
 	base, armed, period int64
+
+	// start is the run's offset 0; at and early are the wait in progress:
+	// its offset, and whether rfn has not yet been called for it.
+	start time.Time
+	at    time.Duration
+	early bool
 }
+
+// earlyMargin is how far before its expiry a wait must begin for its
+// first, doomed read to be skipped.
+const earlyMargin = 20 * time.Microsecond
 
 // newFineTimer returns a timer for the run whose offset 0 is start, or nil
 // when timerfd is unavailable (the dispatcher then uses nanosleep).
@@ -46,7 +56,7 @@ func newFineTimer(start time.Time) *fineTimer {
 	}
 	// A non-blocking descriptor given to os.NewFile is registered with the
 	// runtime's poller, so Read parks the goroutine instead of the thread.
-	t := &fineTimer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd")}
+	t := &fineTimer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd"), start: start}
 	rc, err := t.f.SyscallConn()
 	if err != nil {
 		t.f.Close()
@@ -60,6 +70,18 @@ func newFineTimer(start time.Time) *fineTimer {
 	}
 	t.base = now.Nano() - int64(time.Since(start))
 	t.rfn = func(fd uintptr) bool {
+		if t.early {
+			// The first call of a wait comes after the poller was reset
+			// for it: while the clock is before the expiry the timer has
+			// not fired, its edge is still to come, and reading would
+			// only return EAGAIN (a system call per wait for nothing).
+			// (With a margin: base was read a little after the clock,
+			// so the timer may fire up to that little before at.)
+			t.early = false
+			if time.Since(t.start) < t.at-earlyMargin {
+				return false
+			}
+		}
 		for {
 			_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
 			if e != unix.EINTR {
@@ -93,6 +115,9 @@ func (t *fineTimer) sleepUntil(at, period time.Duration) {
 		}
 		t.armed, t.period = dl, max(int64(period), 0)
 	}
+	// Only when no expiry is pending unread: a settime just now, or a
+	// read that consumed every expiry so far.
+	t.at, t.early = at, true
 	if err := t.rc.Read(t.rfn); err != nil {
 		t.armed, t.period = 0, 0
 		t.fallback(dl)
