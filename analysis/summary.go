@@ -324,6 +324,7 @@ type GeneratorStats struct {
 	SlotWaits    uint64        `json:"slot_waits"`
 	PeakInFlight int           `json:"peak_in_flight"`
 	Workers      int           `json:"workers"`
+	Retired      int           `json:"retired_workers,omitempty"` // of Workers, ended after sitting idle
 	Elapsed      time.Duration `json:"elapsed_ns"`
 	Interrupted  bool          `json:"interrupted"`
 	// CPU is the generator process's user+system CPU time during the run,
@@ -397,7 +398,7 @@ func (c *Collector) Summarize(st generator.Stats) *Summary {
 		Late: c.late,
 		Generator: GeneratorStats{
 			Intended: st.Intended, Sent: st.Sent, Dropped: st.Dropped, Unsent: st.Unsent,
-			SlotWaits: st.SlotWaits, PeakInFlight: st.PeakInFlight, Workers: st.Workers,
+			SlotWaits: st.SlotWaits, PeakInFlight: st.PeakInFlight, Workers: st.Workers, Retired: st.Retired,
 			Elapsed: st.Elapsed, Interrupted: st.Interrupted,
 			Expired: st.Expired, CutOff: st.CutOff, DeadlineHit: st.DeadlineHit,
 		},

@@ -33,6 +33,7 @@ func RunClosed(ctx context.Context, n int, d time.Duration, t Target, rec Record
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
 	l := &loop{start: start, target: t, rec: rec, ctx: reqCtx, g: g}
+	g.Workers.Add(int64(n))
 	l.wt, _ = t.(WorkerTarget)
 	for w := 0; w < n; w++ {
 		wg.Add(1)

@@ -173,3 +173,56 @@ func TestRoundGrid(t *testing.T) {
 		}
 	}
 }
+
+// retireTarget is a workerTarget that also records retirements, and
+// fails when a retired worker's number is used before it is given out
+// again (a new worker's first call).
+type retireTarget struct {
+	workerTarget
+	retired map[int]int // by worker: times retired
+}
+
+func (r *retireTarget) RetireWorker(w int) {
+	r.mu.Lock()
+	if r.busy[w] {
+		r.broken = true
+	}
+	r.retired[w]++
+	r.mu.Unlock()
+}
+
+// After a burst the workers it needed and no longer uses are retired, the
+// target is told, and their numbers are reused by later workers.
+func TestRetireIdleWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := &retireTarget{workerTarget: workerTarget{busy: map[int]bool{}, calls: map[int]int{}}, retired: map[int]int{}}
+		// 2,000 req/s of 3 ms calls (6 in flight) for 1 s, 20 req/s for 5 s,
+		// then 2,000 req/s again for 1 s.
+		sched := &Sequence{Phases: []PhaseSchedule{
+			{Constant{Rate: 2000, Duration: time.Second}, time.Second},
+			{Constant{Rate: 20, Duration: 5 * time.Second}, 5 * time.Second},
+			{Constant{Rate: 2000, Duration: time.Second}, time.Second},
+		}}
+		st, err := Run(context.Background(), sched, rt, &collect{}, Options{CoarseTimers: true, RetireIdle: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range rt.retired {
+			n += c
+		}
+		if st.Retired == 0 || n != st.Retired || rt.broken {
+			t.Fatalf("retired %d, target told %d (%v), broken %v", st.Retired, n, rt.retired, rt.broken)
+		}
+		if st.Workers <= st.PeakInFlight || st.Workers-st.Retired > st.PeakInFlight+2 {
+			t.Fatalf("%d workers started, %d retired, peak %d: retired workers not replaced, or left running", st.Workers, st.Retired, st.PeakInFlight)
+		}
+		maxID := 0
+		for w := range rt.calls {
+			maxID = max(maxID, w)
+		}
+		if maxID >= st.PeakInFlight+2 {
+			t.Fatalf("worker numbers up to %d for a peak of %d: retired numbers not reused", maxID, st.PeakInFlight)
+		}
+	})
+}

@@ -1,12 +1,16 @@
 package generator
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // idleWorker is a worker goroutine of the open-loop pool: it takes its
 // next unit from work (capacity 1, so handing one over never blocks).
 type idleWorker struct {
-	id   int
-	work chan token
+	id    int
+	work  chan token
+	since time.Duration // when it last became idle (set by itself before push)
 }
 
 // idleWorkers is the stack of workers waiting for a unit, the most
@@ -64,6 +68,26 @@ func (s *idleWorkers) push(w *idleWorker) bool {
 	}
 	s.mu.Unlock()
 	return true
+}
+
+// retire takes off the stack the workers idle since before cutoff: the
+// bottom of the stack, the least recently used. The caller ends them.
+func (s *idleWorkers) retire(cutoff time.Duration) []*idleWorker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for n < len(s.stack) && s.stack[n].since < cutoff {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]*idleWorker, n)
+	copy(out, s.stack[:n])
+	k := copy(s.stack, s.stack[n:])
+	clear(s.stack[k:])
+	s.stack = s.stack[:k]
+	return out
 }
 
 // close ends the idle workers, and the busy ones when they finish.

@@ -107,6 +107,14 @@ type WorkerTarget interface {
 	DoWorker(ctx context.Context, worker int, seq uint64) Outcome
 }
 
+// A WorkerRetirer is told when a worker of the send loop has exited (it
+// sat idle for Options.RetireIdle): the target may drop what it keeps for
+// that worker (fast-h1 closes its connection). The number may be given to
+// a new worker later.
+type WorkerRetirer interface {
+	RetireWorker(worker int)
+}
+
 // A BatchTarget sends several logical requests (items) as one request,
 // for client-side batching: seqs are the items' sequence numbers.
 type BatchTarget interface {

@@ -98,6 +98,14 @@ type Options struct {
 	// AdaptiveGrid says.
 	TimerSlack time.Duration
 
+	// RetireIdle, when positive, ends a worker that has waited this long
+	// for a request (the least recently used first), so that the
+	// goroutines, stacks and connections a transient peak of requests in
+	// flight needed are given back: memory then follows the recent peak,
+	// not the run's highest. The target is told (WorkerRetirer). 0: workers
+	// live until the run ends.
+	RetireIdle time.Duration
+
 	// AdaptiveGrid, when set and TimerSlack is 0, sizes the grid from the
 	// target's measured service times as the run goes (see AdaptiveGrid):
 	// a wake per request while the target answers in microseconds, a grid
@@ -158,6 +166,8 @@ type Gauges struct {
 	Dropped  atomic.Uint64
 	Done     atomic.Uint64 // completed, with or without error
 	InFlight atomic.Int64
+	Peak     atomic.Int64 // the most in flight at once so far
+	Workers  atomic.Int64 // workers now (open loop: started less retired)
 }
 
 // Stats describes the send loop itself, for checking the generator kept up.
@@ -173,6 +183,7 @@ type Stats struct {
 	SlotWaits    uint64        // requests that had to wait for an in-flight slot
 	PeakInFlight int           // high-water mark of concurrent requests
 	Workers      int           // goroutines started
+	Retired      int           // of them, ended after Options.RetireIdle idle
 	Start        time.Time     // the run's time origin
 	Elapsed      time.Duration // from Start to the end of sending
 	Ended        time.Duration // from Start to the last result
@@ -291,6 +302,7 @@ func Run(ctx context.Context, s Schedule, t Target, rec Recorder, opt Options) (
 		g:      d.g,
 	}
 	d.l.wt, _ = t.(WorkerTarget)
+	d.l.retirer, _ = t.(WorkerRetirer)
 	d.st.Start = start
 	d.st.StartLate = startLate
 
@@ -369,7 +381,13 @@ type dispatcher struct {
 	// heldUntil is when the dispatcher last got a slot after waiting for
 	// one: lateness before it is the cap's, not the scheduler's.
 	heldUntil time.Duration
+	// lastRetire is when idle workers were last looked at (RetireIdle).
+	lastRetire time.Duration
 }
+
+// retireEvery is how often the dispatcher looks for workers idle past
+// Options.RetireIdle.
+const retireEvery = time.Second
 
 // setSource sets d.next and d.pending: the schedule's requests one by
 // one, or batched by Options.Batch (t must then be a BatchTarget).
@@ -465,6 +483,10 @@ func (d *dispatcher) dispatch() {
 		ready := time.Since(d.start)
 		if d.grid != nil {
 			d.grid.tick(ready)
+		}
+		if d.opt.RetireIdle > 0 && ready-d.lastRetire >= retireEvery {
+			d.lastRetire = ready
+			d.l.retire(ready - d.opt.RetireIdle)
 		}
 		if d.heldUntil > wake { // ready ≥ heldUntil: the dispatcher was still handing out the backlog
 			tok.held = d.heldUntil - wake
@@ -649,7 +671,8 @@ func (d *dispatcher) stats() Stats {
 	st.Sent = st.Intended - st.Dropped - st.Unsent - st.Expired
 	st.Gaps = d.gaps.sample
 	st.PeakInFlight = int(d.l.peak.Load())
-	st.Workers = d.l.workers
+	st.Workers = d.l.started
+	st.Retired = d.l.retired
 	return st
 }
 
@@ -706,16 +729,20 @@ type loop struct {
 	rec     Recorder
 	ctx     context.Context
 	idle    *idleWorkers
+	retirer WorkerRetirer // target, when it is one
+	started int           // workers started (only the dispatcher)
+	retired int           // of them, retired (only the dispatcher)
+	freeIDs []int         // numbers of retired workers, for new ones
 	g       *Gauges
 	workers int // only touched by the dispatcher
 	wg      sync.WaitGroup
-	peak    atomic.Int64
 	dropRes Result // only touched by the dispatcher
 	// At the deadline: censor is set before requests are cancelled, and
 	// cutAt is the deadline; cut counts the requests cut off.
 	censor atomic.Bool
 	cutAt  time.Duration
 	cut    atomic.Uint64
+	peak   atomic.Int64 // this run's most in flight (Gauges.Peak may outlive it)
 }
 
 // cutOff marks the requests in flight from now on as censored at deadline.
@@ -750,10 +777,31 @@ func (l *loop) censorUnsent(tok token, deadline time.Duration, expired *uint64) 
 }
 
 func (l *loop) spawn(first token) {
-	w := &idleWorker{id: l.workers, work: make(chan token, 1)}
+	id := l.workers
+	if n := len(l.freeIDs); n > 0 {
+		id, l.freeIDs = l.freeIDs[n-1], l.freeIDs[:n-1]
+	}
+	w := &idleWorker{id: id, work: make(chan token, 1)}
 	l.workers++
+	l.started++
+	l.g.Workers.Add(1)
 	l.wg.Add(1)
 	go l.worker(w, first)
+}
+
+// retire ends the workers idle since before cutoff (an offset from the
+// run's start), and tells the target.
+func (l *loop) retire(cutoff time.Duration) {
+	for _, w := range l.idle.retire(cutoff) {
+		close(w.work)
+		l.workers--
+		l.g.Workers.Add(-1)
+		l.retired++
+		if l.retirer != nil {
+			l.retirer.RetireWorker(w.id)
+		}
+		l.freeIDs = append(l.freeIDs, w.id)
+	}
 }
 
 func (l *loop) worker(w *idleWorker, tok token) {
@@ -761,6 +809,7 @@ func (l *loop) worker(w *idleWorker, tok token) {
 	res := new(Result) // reused: Recorders must not retain it
 	for {
 		l.do(w.id, tok, res)
+		w.since = time.Since(l.start)
 		if !l.idle.push(w) {
 			return
 		}
@@ -773,7 +822,12 @@ func (l *loop) worker(w *idleWorker, tok token) {
 
 func (l *loop) do(id int, tok token, res *Result) {
 	in := l.g.InFlight.Add(1)
-	for p := l.peak.Load(); in > p && !l.peak.CompareAndSwap(p, in); p = l.peak.Load() {
+	for p := l.peak.Load(); in > p; p = l.peak.Load() {
+		if l.peak.CompareAndSwap(p, in) { // a new high (rare): published too
+			for q := l.g.Peak.Load(); in > q && !l.g.Peak.CompareAndSwap(q, in); q = l.g.Peak.Load() {
+			}
+			break
+		}
 	}
 	sent := time.Since(l.start)
 	if tok.waited {

@@ -28,6 +28,8 @@ const MetricsContentType = string(expfmt.FmtText)
 //	tailgate_requests_dropped_total    counter  requests dropped (in-flight cap, policy drop)
 //	tailgate_requests_completed_total  counter  requests completed, with or without error
 //	tailgate_in_flight                 gauge    requests in flight now
+//	tailgate_peak_in_flight            gauge    the most requests in flight at once so far
+//	tailgate_workers                   gauge    the send loop's workers now (each may hold a connection)
 //
 // and, once last reports a closed second (ok true), that second's numbers,
 // all gauges:
@@ -104,6 +106,8 @@ func (m *metricsHandler) families() []*dto.MetricFamily {
 	counter("tailgate_requests_dropped_total", "Requests dropped without being sent (in-flight cap reached, policy drop).", g.Dropped.Load())
 	counter("tailgate_requests_completed_total", "Requests completed, with or without error.", g.Done.Load())
 	gauge("tailgate_in_flight", "Requests in flight.", g.InFlight.Load())
+	gauge("tailgate_peak_in_flight", "The most requests in flight at once so far.", g.Peak.Load())
+	gauge("tailgate_workers", "The send loop's workers now (each may hold a connection).", g.Workers.Load())
 
 	if m.last == nil {
 		return out

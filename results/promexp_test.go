@@ -207,6 +207,8 @@ func TestMetricsHandlerLiveSecond(t *testing.T) {
 			col.Record(i%4, r)
 		}
 		g.InFlight.Store(int64(3 + s))
+		g.Peak.Store(int64(10 + s))
+		g.Workers.Store(int64(12 + s))
 		if err := col.Tick(time.Duration(s+1)*time.Second + 300*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +222,8 @@ func TestMetricsHandlerLiveSecond(t *testing.T) {
 		}
 		checked := map[string]bool{"tailgate_last_second_offered": true}
 		for name, want := range map[string]int64{"tailgate_last_second_completed": completed, "tailgate_last_second_errors": errs,
-			"tailgate_last_second_dropped": dropped, "tailgate_last_second_start_seconds": int64(s), "tailgate_in_flight": int64(3 + s)} {
+			"tailgate_last_second_dropped": dropped, "tailgate_last_second_start_seconds": int64(s), "tailgate_in_flight": int64(3 + s),
+			"tailgate_peak_in_flight": int64(10 + s), "tailgate_workers": int64(12 + s)} {
 			checked[name] = true
 			if got := gauge(name); got != float64(want) {
 				t.Errorf("second %d: %s = %g, want %d", s, name, got, want)

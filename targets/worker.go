@@ -11,9 +11,19 @@ import (
 // each endpoint through them. Fan-out and hedging send several requests at
 // once for one worker, so they do not.
 var (
-	_ generator.WorkerTarget = (*Balanced)(nil)
-	_ generator.WorkerTarget = (*Switch)(nil)
+	_ generator.WorkerTarget  = (*Balanced)(nil)
+	_ generator.WorkerTarget  = (*Switch)(nil)
+	_ generator.WorkerRetirer = (*Balanced)(nil)
 )
+
+// RetireWorker tells every endpoint's target that worker w has ended.
+func (b *Balanced) RetireWorker(w int) {
+	for _, t := range b.all {
+		if r, ok := t.(generator.WorkerRetirer); ok {
+			r.RetireWorker(w)
+		}
+	}
+}
 
 // doWorker sends through t for worker w (< 0: no worker).
 func doWorker(ctx context.Context, t generator.Target, w int, seq uint64) generator.Outcome {

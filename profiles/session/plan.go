@@ -17,6 +17,10 @@ import (
 	"tailgate/targets/balance"
 )
 
+// RetireIdle is how long a send-loop worker (a goroutine, and with fast-h1
+// its connection) waits for a request before it ends (generator.Options).
+const RetireIdle = 10 * time.Second
+
 // Plan is a load test ready to measure: the target chain, the schedule
 // and its phases, the fault plan and the generator's options. A command
 // that measures several times (a sweep's steps, a batch grid's cells)
@@ -97,6 +101,9 @@ func (p *Plan) finishPlan(ho targets.HTTPOptions, prof *profiles.Profile) error 
 	}
 	p.gen = generator.Options{MaxInFlight: o.MaxInFlight, OnSaturation: o.OnSaturation, Drain: o.Drain,
 		CoarseTimers: o.CoarseTimers, TimerSlack: o.TimerSlack, Abort: o.Abort}
+	// Workers a transient peak needed end after this long idle, so that
+	// memory follows the recent peak in flight, not the run's highest.
+	p.gen.RetireIdle = RetireIdle
 	if !o.PreciseTimers && !o.CoarseTimers && o.TimerSlack == 0 {
 		// The default: a grid of 5 % of the target's service-time median,
 		// at most 1 ms, none while it answers in under a millisecond.

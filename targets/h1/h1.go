@@ -429,6 +429,17 @@ func (t *Target) DoWorker(ctx context.Context, w int, seq uint64) generator.Outc
 	return t.do(ctx, &t.req, seq, nil, w)
 }
 
+// RetireWorker closes worker w's own connection: the send loop ended the
+// worker (generator.WorkerRetirer), and the connection and its buffers
+// are not kept for a worker that may never come back.
+func (t *Target) RetireWorker(w int) {
+	if w >= 0 && w < len(t.owned) {
+		if c := t.owned[w].c.Swap(nil); c != nil {
+			c.close()
+		}
+	}
+}
+
 // take returns worker w's own connection if it has a usable one, else one
 // from the idle stack, else nil.
 func (t *Target) take(w int, now time.Time) *conn {

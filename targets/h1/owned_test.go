@@ -85,3 +85,30 @@ func TestCappedConnectionsAreNotOwned(t *testing.T) {
 		t.Fatalf("owned slots %d, %d dials under a cap of 1", len(tg.owned), tg.dials.Load())
 	}
 }
+
+// A retired worker's connection is closed, and its number, given to a new
+// worker, dials a new one; other workers keep theirs.
+func TestRetireWorkerClosesItsConnection(t *testing.T) {
+	s := newRawServer(t, func(int, *rawRequest) rawReply { return rawReply{ok200(2), false} })
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr + "/"})
+	defer tg.Close()
+	ctx := context.Background()
+	for w := 0; w < 2; w++ {
+		if out := tg.DoWorker(ctx, w, 0); !out.OK() {
+			t.Fatalf("worker %d: %+v", w, out)
+		}
+	}
+	tg.RetireWorker(1)
+	tg.RetireWorker(99) // beyond the owned slots: nothing to do
+	if tg.owned[1].c.Load() != nil || tg.owned[0].c.Load() == nil {
+		t.Fatal("retiring worker 1 left its connection, or took worker 0's")
+	}
+	for w := 0; w < 2; w++ {
+		if out := tg.DoWorker(ctx, w, 1); !out.OK() {
+			t.Fatalf("worker %d again: %+v", w, out)
+		}
+	}
+	if d := tg.dials.Load(); d != 3 {
+		t.Fatalf("%d dials, want 3 (worker 1 twice)", d)
+	}
+}
