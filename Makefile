@@ -122,9 +122,11 @@ bench-load: build bench-tools
 bench-tools:
 	scripts/bench-peers.sh
 
-## soak: an hour at 1,000 req/s against the demo target, RSS sampled each minute (not in CI).
+## soak: an hour at 5,000 req/s against the demo target (SOAK_DURATION, SOAK_RATE); prints the RSS curve
+## (every 10 s for 2 minutes, then every minute) with the peak in flight and the workers, the fit
+## RSS ≈ base + cost × workers, and fails if RSS spreads over 2 % after minute 2 (not in CI).
 soak: build
-	$(GO) run ./bench/soak -bin $(BIN) -duration $${SOAK_DURATION:-1h}
+	$(GO) run ./bench/soak -bin $(BIN) -duration $${SOAK_DURATION:-1h} -rate $${SOAK_RATE:-5000}
 
 clean:
 	rm -rf bin dist demo-run.json
