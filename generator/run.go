@@ -105,6 +105,10 @@ type Options struct {
 	// not the run's highest. The target is told (WorkerRetirer). 0: workers
 	// live until the run ends.
 	RetireIdle time.Duration
+	// OnRetire, when set, is called by the send loop after it retired n
+	// workers (n > 0), e.g. to give the memory back to the operating
+	// system; it must not block.
+	OnRetire func(n int)
 
 	// AdaptiveGrid, when set and TimerSlack is 0, sizes the grid from the
 	// target's measured service times as the run goes (see AdaptiveGrid):
@@ -486,7 +490,9 @@ func (d *dispatcher) dispatch() {
 		}
 		if d.opt.RetireIdle > 0 && ready-d.lastRetire >= retireEvery {
 			d.lastRetire = ready
-			d.l.retire(ready - d.opt.RetireIdle)
+			if n := d.l.retire(ready - d.opt.RetireIdle); n > 0 && d.opt.OnRetire != nil {
+				d.opt.OnRetire(n)
+			}
 		}
 		if d.heldUntil > wake { // ready ≥ heldUntil: the dispatcher was still handing out the backlog
 			tok.held = d.heldUntil - wake
@@ -790,9 +796,10 @@ func (l *loop) spawn(first token) {
 }
 
 // retire ends the workers idle since before cutoff (an offset from the
-// run's start), and tells the target.
-func (l *loop) retire(cutoff time.Duration) {
-	for _, w := range l.idle.retire(cutoff) {
+// run's start), tells the target, and returns how many it ended.
+func (l *loop) retire(cutoff time.Duration) int {
+	ws := l.idle.retire(cutoff)
+	for _, w := range ws {
 		close(w.work)
 		l.workers--
 		l.g.Workers.Add(-1)
@@ -802,6 +809,7 @@ func (l *loop) retire(cutoff time.Duration) {
 		}
 		l.freeIDs = append(l.freeIDs, w.id)
 	}
+	return len(ws)
 }
 
 func (l *loop) worker(w *idleWorker, tok token) {

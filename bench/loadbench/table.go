@@ -15,7 +15,7 @@ import (
 )
 
 var columns = []string{"generator", "offered/s", "achieved/s", "CPU µs/req", "CPU ÷ base", "req/s ÷ base",
-	"max RSS", "send lag p50 / p99", "wake-up grid; lag p99 ÷ service p50", "errors", "self-check", "CPU µs/req, each run"}
+	"max RSS", "send lag p50 / p99", "wake-up grid", "errors", "self-check", "CPU µs/req, each run"}
 
 // group is one scenario's rows.
 type group struct {
@@ -78,7 +78,7 @@ func aggregate(rs []result) agg {
 	}
 	a.achieved, a.cpu, a.rss, a.errors = median(ach), median(cpu), median(rss), median(errs)
 	a.lag50, a.lag99, a.svc50 = median(l50), median(l99), median(s50)
-	a.grids = strings.Join(grids, "; ")
+	a.grids = strings.Join(grids, " or ")
 	var vs []string
 	for v := range verdicts {
 		vs = append(vs, v)
@@ -194,7 +194,7 @@ func gridCell(a agg) string {
 		g = "none"
 	}
 	if a.svc50 > 0 && !math.IsNaN(a.svc50) {
-		g += fmt.Sprintf("; %.1f%%", 100*a.lag99/a.svc50)
+		g += fmt.Sprintf("; lag p99 = %.1f%% of service p50", 100*a.lag99/a.svc50)
 	}
 	return g
 }

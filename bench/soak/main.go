@@ -9,18 +9,19 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"tailgate/internal/benchhost"
 	"tailgate/results"
 )
 
@@ -31,6 +32,7 @@ func main() {
 	flag.Float64Var(&c.rate, "rate", 5000, "offered rate, req/s")
 	flag.DurationVar(&c.every, "every", time.Minute, "sampling interval after the warm-up (every 10 s before)")
 	flag.DurationVar(&c.warm, "warmup", 2*time.Minute, "samples before this are warm-up: not held to the limit")
+	flag.StringVar(&c.keys, "keys", "zipf:1.1:100000", "the {{key}} distribution of the requests (tailgate run --keys)")
 	flag.Float64Var(&c.limit, "limit", 0.02, "largest RSS spread after the warm-up, (max − min) ÷ min")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -40,7 +42,7 @@ func main() {
 }
 
 type config struct {
-	bin               string
+	bin, keys         string
 	dur, every, warm  time.Duration
 	rate, limit       float64
 	metrics, loadAddr string
@@ -115,7 +117,10 @@ func run(c config) error {
 	if c.metrics, err = freeAddr(); err != nil {
 		return err
 	}
-	srv := exec.Command(c.bin, "serve", "demo", "--http", addr)
+	// The target answers every key from its cache once it has seen it, on
+	// the other CPU, so that it keeps up and what is measured is the
+	// generator's memory, not a saturated target's backlog.
+	srv := benchhost.Pin(context.Background(), "1", c.bin, "serve", "demo", "--http", addr, "--cache-ttl", "1h", "--cache-size", "100000")
 	if err := srv.Start(); err != nil {
 		return err
 	}
@@ -124,7 +129,7 @@ func run(c config) error {
 	tmp, _ := os.MkdirTemp("", "soak")
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, "soak.json")
-	gen := exec.Command(c.bin, "run", "http://"+addr+"/item?key={{key}}", "--keys", "zipf:1.1:100000",
+	gen := benchhost.Pin(context.Background(), "0", c.bin, "run", "http://"+addr+"/item?key={{key}}", "--keys", c.keys,
 		"--rate", fmt.Sprint(c.rate), "--duration", c.dur.String(), "--arrivals", "poisson", "--out", out, "-q",
 		"--metrics-addr", c.metrics)
 	gen.Stderr = os.Stderr
