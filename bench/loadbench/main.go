@@ -220,27 +220,11 @@ func run(c config) error {
 		return errors.New("nothing to run: check -tools and -scenarios")
 	}
 
-	tg, stop, err := startTarget(c.bin, 0)
+	tg, stop, err := startTargets(c, tmp)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if c.scenarios["slow"] {
-		slow, stopSlow, err := startTarget(c.bin, c.slowSvc)
-		if err != nil {
-			return err
-		}
-		defer stopSlow()
-		tg.slowURL = slow.httpURL + "item?key=k"
-	}
-	if c.maxServer == "raw" && c.scenarios["max"] {
-		raw, stopRaw, err := startRawServer(tmp)
-		if err != nil {
-			return err
-		}
-		defer stopRaw()
-		tg.rawURL = raw
-	}
 
 	m := benchhost.Describe(c.bin)
 	fmt.Fprintf(os.Stderr, "loadbench: machine: %s\n", m)
@@ -287,7 +271,46 @@ func run(c config) error {
 	}
 	m.End()
 
-	tb := buildTable(c, scens, res)
+	return writeTable(c, buildTable(c, scens, res), m)
+}
+
+// startTargets starts the targets the scenarios need: the demo, the slow
+// demo and the minimal server; stop stops them all.
+func startTargets(c config, tmp string) (tg target, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	tg, s, err := startTarget(c.bin, 0)
+	if err != nil {
+		return tg, nil, err
+	}
+	stops = append(stops, s)
+	if c.scenarios["slow"] {
+		slow, s, err := startTarget(c.bin, c.slowSvc)
+		if err != nil {
+			stop()
+			return tg, nil, err
+		}
+		stops = append(stops, s)
+		tg.slowURL = slow.httpURL + "item?key=k"
+	}
+	if c.maxServer == "raw" && c.scenarios["max"] {
+		raw, s, err := startRawServer(tmp)
+		if err != nil {
+			stop()
+			return tg, nil, err
+		}
+		stops = append(stops, s)
+		tg.rawURL = raw
+	}
+	return tg, stop, nil
+}
+
+// writeTable prints the table and writes it to -md and into -doc.
+func writeTable(c config, tb table, m benchhost.Machine) error {
 	fmt.Println()
 	fmt.Print(tb.text(m, c))
 	if c.md != "" {
