@@ -45,7 +45,7 @@ type config struct {
 	bin, keys         string
 	dur, every, warm  time.Duration
 	rate, limit       float64
-	metrics, loadAddr string
+	metrics           string
 }
 
 // point is one sample of the generator.
