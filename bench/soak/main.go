@@ -42,10 +42,10 @@ func main() {
 }
 
 type config struct {
-	bin, keys         string
-	dur, every, warm  time.Duration
-	rate, limit       float64
-	metrics           string
+	bin, keys        string
+	dur, every, warm time.Duration
+	rate, limit      float64
+	metrics          string
 }
 
 // point is one sample of the generator.
