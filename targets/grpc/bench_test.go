@@ -2,6 +2,9 @@ package grpc
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -18,6 +21,8 @@ func BenchmarkDo(b *testing.B) {
 		{"static", Options{Data: `{"key":"k"}`}},
 		{"templated", Options{Data: `{"key":"k{{key}}"}`}},
 		{"templated/4conns", Options{Data: `{"key":"k{{key}}"}`, Connections: 4}},
+		{"static/grpc-go", Options{Data: `{"key":"k"}`, Engine: EngineGRPC}},
+		{"templated/grpc-go", Options{Data: `{"key":"k{{key}}"}`, Engine: EngineGRPC}},
 	} {
 		o := bc.o
 		o.Target, o.Method, o.Protoset = addr, "demo.Store/Get", demoProtoset
@@ -46,5 +51,36 @@ func BenchmarkScan(b *testing.B) {
 		if out, tm := tg.DoTimed(context.Background(), 0); !out.OK() || tm.Messages != 10 {
 			b.Fatalf("outcome %+v, timing %+v", out, tm)
 		}
+	}
+}
+
+// BenchmarkExternal calls demo.Store/Get on the server at
+// $TAILGATE_GRPC_BENCH_ADDR (a `tailgate serve demo --grpc ADDR` pinned
+// to another CPU), so that a CPU profile shows the client alone. conc
+// goroutines call at once, as the generator's workers do.
+func BenchmarkExternal(b *testing.B) {
+	addr := os.Getenv("TAILGATE_GRPC_BENCH_ADDR")
+	if addr == "" {
+		b.Skip("TAILGATE_GRPC_BENCH_ADDR not set")
+	}
+	engine := os.Getenv("TAILGATE_GRPC_BENCH_ENGINE") // grpc or grpc-fast; empty: auto
+	for _, conc := range []int{1, 50} {
+		tg := newTarget(b, Options{Target: addr, Method: "demo.Store/Get", Protoset: demoProtoset, Data: `{"key":"k"}`, Engine: engine})
+		b.Run("conc"+strconv.Itoa(conc), func(b *testing.B) {
+			b.ReportAllocs()
+			var n atomic.Int64
+			var wg sync.WaitGroup
+			for range conc {
+				wg.Go(func() {
+					for n.Add(1) <= int64(b.N) {
+						if out := tg.Do(context.Background(), 0); !out.OK() {
+							b.Errorf("outcome %+v", out)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
 	}
 }

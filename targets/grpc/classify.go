@@ -45,6 +45,13 @@ import (
 // server whose status message quotes such an error (a proxy reporting
 // "connection refused" upstream) is counted as a transport failure too.
 func Classify(ctx context.Context, err error) (status int, kind generator.ErrKind) {
+	dl, _ := ctx.Deadline()
+	return classify(ctx.Err(), dl, err)
+}
+
+// classify is Classify for a call whose context ended with ctxErr (nil if
+// it has not) and whose deadline is dl (zero: none).
+func classify(ctxErr error, dl time.Time, err error) (status int, kind generator.ErrKind) {
 	if err == nil {
 		return 1000, generator.ErrNone
 	}
@@ -55,7 +62,7 @@ func Classify(ctx context.Context, err error) (status int, kind generator.ErrKin
 	}
 	code := s.Code()
 	st := 1000 + int(code)
-	ctxErr := ctx.Err()
+	passed := !dl.IsZero() && !time.Now().Before(dl)
 	switch code {
 	case codes.OK:
 		return st, generator.ErrNone
@@ -63,13 +70,13 @@ func Classify(ctx context.Context, err error) (status int, kind generator.ErrKin
 		// The deadline may have passed before ctx's timer noticed, and the
 		// server enforces the same (propagated) deadline: either way it is
 		// the request's timeout.
-		if errors.Is(ctxErr, context.DeadlineExceeded) || deadlinePassed(ctx) {
+		if errors.Is(ctxErr, context.DeadlineExceeded) || passed {
 			return st, generator.ErrTimeout
 		}
 		return st, generator.ErrNone
 	case codes.Canceled:
-		if ctxErr != nil || deadlinePassed(ctx) {
-			if errors.Is(ctxErr, context.DeadlineExceeded) || deadlinePassed(ctx) {
+		if ctxErr != nil || passed {
+			if errors.Is(ctxErr, context.DeadlineExceeded) || passed {
 				return st, generator.ErrTimeout
 			}
 			return st, generator.ErrCanceled
@@ -80,7 +87,7 @@ func Classify(ctx context.Context, err error) (status int, kind generator.ErrKin
 		return st, generator.ErrNone
 	case codes.Unavailable, codes.Internal, codes.Unknown:
 		kind := transportKind(code, s.Message())
-		if kind != generator.ErrNone && !kind.Generator() && deadlinePassed(ctx) {
+		if kind != generator.ErrNone && !kind.Generator() && passed {
 			// The call had timed out when its connection failed (a peer
 			// closing after its own timeout, say): a timeout, as HTTP
 			// counts it, whichever the client noticed first.
@@ -89,11 +96,6 @@ func Classify(ctx context.Context, err error) (status int, kind generator.ErrKin
 		return st, kind
 	}
 	return st, generator.ErrNone
-}
-
-func deadlinePassed(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
 }
 
 // grpcStatus extracts a status from err (which may wrap one).

@@ -22,9 +22,27 @@
 // targets.Template ({{seq}}, {{key}}, {{data.COLUMN}}) and decoded into a
 // dynamicpb message. New renders it for request 0 and rejects it if it does
 // not decode, naming the offending field and listing the message's fields.
-// Static data is decoded once. Metadata values are templates too.
+// Requests travel encoded: static data is encoded once, a rendered template
+// is encoded once per distinct rendering (a cache of the last 4,096, so
+// requests for a key seen before cost no protobuf work). Metadata values
+// are templates too.
 //
-// Unary calls go through ClientConn.Invoke. Streaming calls open a stream,
+// Responses are not decoded into messages: they are checked on the wire
+// against the method's output descriptor (a malformed one fails the call
+// with Internal, as decoding it would), and the cache field, when asked
+// for, is read there.
+//
+// # Engines
+//
+// Unary calls to a host:port target go through package h2, the
+// "grpc-fast" engine: HTTP/2 frames written and read by tailgate itself,
+// with no allocation and no goroutine per call, statuses and errors
+// counted as grpc-go's (TestEnginesAgree*). Streaming calls, and targets
+// grpc-go resolves (unix:, dns:///), use grpc-go, the "grpc" engine, with
+// a codec that passes the encoded messages through. Options.Engine forces
+// either; [Target.Engine] says which is in use.
+//
+// Unary calls on grpc-go go through ClientConn.Invoke. Streaming calls open a stream,
 // send the request (for client and bidi streaming, Data may be a JSON array:
 // one message per element), half-close, and read every response message
 // until the server ends the stream, so they are timed to the last message;
@@ -42,7 +60,8 @@
 //
 // # Connections
 //
-// Options.Connections client connections (one grpc.ClientConn each, each
-// its own HTTP/2 connection) are used round robin, request by request.
-// Options.StreamsPerConnection optionally caps the concurrent calls on each.
+// Options.Connections client connections (each its own HTTP/2 connection:
+// the fast client's, or one grpc.ClientConn each) are used round robin,
+// request by request. Options.StreamsPerConnection optionally caps the
+// concurrent calls on each.
 package grpc

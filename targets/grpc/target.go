@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
+	"net"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,13 +15,13 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"tailgate/generator"
 	"tailgate/targets"
+	"tailgate/targets/grpc/h2"
 )
 
 // DefaultTimeout is the per-request deadline when Options.Timeout is 0.
@@ -91,7 +92,18 @@ type Options struct {
 	// metadata rather than in the message. Reading it costs the call's
 	// metadata; empty: not read.
 	CacheHeader string
+	// Engine chooses the client: EngineFast (package h2) or EngineGRPC
+	// (grpc-go). Empty or "auto": the fast client where it applies (unary
+	// methods on a host:port target), grpc-go otherwise; EngineFast where
+	// it does not apply is an error.
+	Engine string
 }
+
+// Engines: see Options.Engine and Target.Engine.
+const (
+	EngineFast = "grpc-fast"
+	EngineGRPC = "grpc"
+)
 
 // Timing is what [Target.DoTimed] adds to an Outcome. Offsets are from the
 // start of the call (the generator's Sent, give or take rendering the
@@ -123,15 +135,18 @@ type Target struct {
 	files   *protoregistry.Files
 	stream  *grpc.StreamDesc // nil for unary methods
 	dec     decoder
-	dataT   *targets.Template // nil when the data is static
-	static  []proto.Message   // the requests when the data is static
-	staticN int64
+	dataT   *targets.Template            // nil when the data is static
+	static  *encoded                     // the requests when the data is static
+	reqs    *requestCache                // encodings of templated requests
 	mdStat  metadata.MD                  // static metadata, or nil
 	mdT     map[string]*targets.Template // templated metadata, or nil
+	mdKeys  []string                     // mdT's keys, sorted
 	conns   []*conn
+	fast    *h2.Client // the fast engine, or nil
 	next    atomic.Uint64
 	cacheF  protoreflect.FieldDescriptor
 	cacheV  string
+	check   *responseChecker
 	invalid atomic.Uint64
 	// certAsked is set once a server asked for a client certificate and
 	// none was configured.
@@ -171,9 +186,6 @@ func New(ctx context.Context, o Options) (*Target, error) {
 	if err := t.parseMetadata(data); err != nil {
 		return nil, err
 	}
-	if err := t.dial(); err != nil {
-		return nil, err
-	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -188,11 +200,58 @@ func New(ctx context.Context, o Options) (*Target, error) {
 	if err := t.setCacheField(); err != nil {
 		return nil, err
 	}
+	t.check = newResponseChecker(md.Output(), t.cacheF, t.cacheV)
 	if err := t.useData(dataT); err != nil {
+		return nil, err
+	}
+	if err := t.useEngine(); err != nil {
 		return nil, err
 	}
 	ok = true
 	return t, nil
+}
+
+// useEngine starts the client of the engine chosen (see Options.Engine):
+// the fast client, or grpc-go's connections (beyond the one reflection
+// may have opened, which the fast client closes).
+func (t *Target) useEngine() error {
+	why := t.fastUnsupported()
+	switch {
+	case t.opt.Engine == EngineFast && why != "":
+		return fmt.Errorf("grpc: engine %s: %s", EngineFast, why)
+	case t.opt.Engine == EngineGRPC || why != "":
+		return t.dial(t.opt.Connections)
+	}
+	for _, c := range t.conns {
+		c.cc.Close()
+	}
+	t.conns = nil
+	return t.startFast()
+}
+
+// fastUnsupported says why the fast client cannot make these calls, or
+// "" when it can.
+func (t *Target) fastUnsupported() string {
+	switch {
+	case t.stream != nil:
+		return "streaming methods need grpc-go"
+	case strings.Contains(t.opt.Target, "/"):
+		return "target " + t.opt.Target + " is not host:port"
+	case strings.HasSuffix(t.opt.CacheHeader, "-bin"):
+		return "a binary cache header needs grpc-go"
+	}
+	if _, _, err := net.SplitHostPort(t.opt.Target); err != nil {
+		return "target " + t.opt.Target + " is not host:port"
+	}
+	return ""
+}
+
+// Engine names the client in use: EngineFast or EngineGRPC.
+func (t *Target) Engine() string {
+	if t.fast != nil {
+		return EngineFast
+	}
+	return EngineGRPC
 }
 
 // check validates o, fills in the defaults (Timeout, Connections) and
@@ -218,6 +277,8 @@ func (o *Options) check() (svc, method string, err error) {
 		err = fmt.Errorf("grpc: connections must not be negative, got %d", o.Connections)
 	case o.StreamsPerConnection < 0:
 		err = fmt.Errorf("grpc: streams per connection must not be negative, got %d", o.StreamsPerConnection)
+	case o.Engine != "" && o.Engine != "auto" && o.Engine != EngineFast && o.Engine != EngineGRPC:
+		err = fmt.Errorf("grpc: engine %q: want auto, %s or %s", o.Engine, EngineFast, EngineGRPC)
 	}
 	if err != nil {
 		return "", "", err
@@ -254,6 +315,11 @@ func (t *Target) describe(ctx context.Context, svc, method string) (protoreflect
 			return nil, fmt.Errorf("grpc: %w", err)
 		}
 		return md, nil
+	}
+	// Reflection runs over grpc-go: its first connection, which the
+	// fast client closes.
+	if err := t.dial(1); err != nil {
+		return nil, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -303,9 +369,13 @@ func (t *Target) useData(dataT *targets.Template) error {
 		return fmt.Errorf("grpc: data for %s (rendered for request 0): %w", t.method, err)
 	}
 	if dataT.Static() {
-		t.static, t.staticN = msgs, n
+		enc, err := encodeAll(msgs)
+		if err != nil {
+			return fmt.Errorf("grpc: data for %s: %w", t.method, err)
+		}
+		t.static = &encoded{msgs: enc, size: n}
 	} else {
-		t.dataT = dataT
+		t.dataT, t.reqs = dataT, newRequestCache()
 	}
 	return nil
 }
@@ -334,6 +404,8 @@ func (t *Target) parseMetadata(data *targets.Data) error {
 	}
 	if t.mdT == nil {
 		t.mdStat = stat
+	} else {
+		t.mdKeys = slices.Sorted(maps.Keys(t.mdT))
 	}
 	return nil
 }
@@ -380,8 +452,9 @@ func (o Options) tls() targets.TLSOptions {
 	return targets.TLSOptions{Insecure: o.Insecure, CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile, ServerName: o.ServerName}
 }
 
-// dial creates the connections and starts connecting them.
-func (t *Target) dial() error {
+// dial creates grpc-go connections, up to n in all, and starts connecting
+// them.
+func (t *Target) dial(n int) error {
 	creds := insecure.NewCredentials()
 	if t.opt.TLS {
 		cfg, err := targets.TLSConfig(t.opt.tls())
@@ -390,13 +463,13 @@ func (t *Target) dial() error {
 		}
 		creds = newTLSCreds(cfg, func() { t.certAsked.Store(true) })
 	}
-	for range t.opt.Connections {
+	for len(t.conns) < n {
 		cc, err := grpc.NewClient(t.opt.Target,
 			grpc.WithTransportCredentials(creds),
 			grpc.WithUserAgent("tailgate"),
+			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
 		)
 		if err != nil {
-			t.Close()
 			return fmt.Errorf("grpc: target %q: %w", t.opt.Target, err)
 		}
 		c := &conn{cc: cc}
@@ -415,6 +488,9 @@ func (t *Target) Close() error {
 	for _, c := range t.conns {
 		errs = append(errs, c.cc.Close())
 	}
+	if t.fast != nil {
+		t.fast.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -425,172 +501,6 @@ func (t *Target) Method() protoreflect.MethodDescriptor { return t.md }
 // a request message; they were not sent and their Outcome has Err
 // generator.ErrOther.
 func (t *Target) InvalidRequests() uint64 { return t.invalid.Load() }
-
-// Do calls the method once; see DoTimed.
-func (t *Target) Do(ctx context.Context, seq uint64) generator.Outcome {
-	out, tm := t.DoTimed(ctx, seq)
-	out.TTFB = tm.FirstMessage // the breakdown's time to first byte, for gRPC
-	return out
-}
-
-// DoTimed calls the method once, under the per-request deadline, and
-// reads the whole response: a unary call returns with its reply, a
-// streaming one when the server ends the stream, so the call is timed to
-// its last message. Outcome.Status is 1000 + the gRPC code; BytesOut and
-// BytesIn are the encoded sizes of the messages sent and received (without
-// gRPC framing and headers); see [Classify] for Err.
-func (t *Target) DoTimed(ctx context.Context, seq uint64) (generator.Outcome, Timing) {
-	start := time.Now()
-	var out generator.Outcome
-	var tm Timing
-	reqs, n := t.static, t.staticN
-	if t.dataT != nil {
-		buf := t.dataT.Append(make([]byte, 0, 2*len(t.opt.Data)), seq, t.opt.Vars)
-		var err error
-		if reqs, n, err = t.dec.decode(buf); err != nil {
-			t.invalid.Add(1)
-			out.Err = generator.ErrOther
-			out.Msg = targets.TrimMsg("invalid request data: " + err.Error())
-			return out, tm
-		}
-	}
-	out.BytesOut = n
-	ctx, cancel := context.WithTimeout(ctx, t.opt.Timeout)
-	defer cancel()
-	if md := t.metadata(seq); md != nil {
-		ctx = metadata.NewOutgoingContext(ctx, md)
-	}
-	c, release, err := t.pick(ctx)
-	if err != nil {
-		out.Status, out.Err = Classify(ctx, err)
-		out.Msg = Message(err)
-		return out, tm
-	}
-	defer release()
-
-	var last protoreflect.Message
-	var hdr, trl metadata.MD
-	if t.stream == nil {
-		resp := dynamicpb.NewMessage(t.md.Output())
-		if t.opt.CacheHeader != "" {
-			err = c.cc.Invoke(ctx, t.method, reqs[0], resp, grpc.Header(&hdr), grpc.Trailer(&trl))
-		} else {
-			err = c.cc.Invoke(ctx, t.method, reqs[0], resp)
-		}
-		if err == nil {
-			tm.FirstMessage = time.Since(start)
-			tm.LastMessage, tm.Messages = tm.FirstMessage, 1
-			out.BytesIn = int64(proto.Size(resp))
-			last = resp
-		}
-	} else {
-		last, err = t.callStream(ctx, c.cc, reqs, start, &tm, &out, &hdr, &trl)
-	}
-	out.Status, out.Err = Classify(ctx, err)
-	if err != nil {
-		out.Msg = Message(err)
-	}
-	if err == nil && t.opt.CacheHeader != "" {
-		out.CacheHit = t.hitIn(hdr) || t.hitIn(trl)
-	}
-	if err == nil && last != nil && t.cacheF != nil {
-		v := last.Get(t.cacheF)
-		if t.cacheF.Kind() == protoreflect.BoolKind {
-			out.CacheHit = v.Bool()
-		} else {
-			out.CacheHit = strings.EqualFold(v.String(), t.cacheV)
-		}
-	}
-	return out, tm
-}
-
-// callStream runs a streaming call: it sends reqs (concurrently with
-// receiving, for bidi calls), half-closes, and receives until the server
-// ends the stream. It returns the last message received and the call's
-// error (nil for status OK).
-func (t *Target) callStream(ctx context.Context, cc *grpc.ClientConn, reqs []proto.Message, start time.Time, tm *Timing, out *generator.Outcome, hdr, trl *metadata.MD) (protoreflect.Message, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st, err := cc.NewStream(ctx, t.stream, t.method)
-	if err != nil {
-		return nil, err
-	}
-	send := func() error {
-		for _, r := range reqs {
-			if err := st.SendMsg(r); err != nil {
-				return err // io.EOF: the server ended the call; RecvMsg has its status
-			}
-		}
-		return st.CloseSend()
-	}
-	var wg sync.WaitGroup
-	if t.stream.ClientStreams && t.stream.ServerStreams && len(reqs) > 1 {
-		wg.Go(func() { _ = send() })
-	} else if err := send(); err != nil && err != io.EOF {
-		return nil, err
-	}
-	// Runs before the deferred cancel: every early return below cancels
-	// first, and after io.EOF the stream is over, so SendMsg has returned.
-	defer wg.Wait()
-	var last, spare *dynamicpb.Message
-	for {
-		m := spare
-		if m == nil {
-			m = dynamicpb.NewMessage(t.md.Output())
-		}
-		err := st.RecvMsg(m)
-		if err == io.EOF {
-			if t.opt.CacheHeader != "" {
-				*hdr, _ = st.Header()
-				*trl = st.Trailer()
-			}
-			return last, nil
-		}
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		tm.Messages++
-		tm.LastMessage = time.Since(start)
-		if tm.Messages == 1 {
-			tm.FirstMessage = tm.LastMessage
-		}
-		out.BytesIn += int64(proto.Size(m))
-		last, spare = m, last
-		if !t.stream.ServerStreams {
-			if t.opt.CacheHeader != "" {
-				*hdr, _ = st.Header()
-			}
-			return last, nil // client streaming: one reply, then the status
-		}
-	}
-}
-
-// hitIn reports whether md's CacheHeader says the response was a hit.
-func (t *Target) hitIn(md metadata.MD) bool {
-	want := t.opt.CacheHit
-	if want == "" {
-		want = DefaultCacheHit
-	}
-	for _, v := range md.Get(t.opt.CacheHeader) {
-		if strings.EqualFold(v, want) {
-			return true
-		}
-	}
-	return false
-}
-
-// metadata returns request seq's metadata, or nil.
-func (t *Target) metadata(seq uint64) metadata.MD {
-	if t.mdT == nil {
-		return t.mdStat
-	}
-	md := make(metadata.MD, len(t.mdT))
-	for k, tm := range t.mdT {
-		md[k] = []string{string(tm.Append(nil, seq, t.opt.Vars))}
-	}
-	return md
-}
 
 // pick returns the next connection in turn, waiting for a free stream when
 // StreamsPerConnection caps it (trying the others first), and the function
