@@ -29,7 +29,7 @@ const (
 // Settings are the knobs a run was made with, as given.
 type Settings struct {
 	Target      string        `json:"target"`
-	Engine      string        `json:"engine,omitempty"` // the client: fast-h1, net/http or grpc
+	Engine      string        `json:"engine,omitempty"` // the client: fast-h1, net/http, grpc-fast or grpc
 	Method      string        `json:"method,omitempty"`
 	Rate        float64       `json:"rate_rps,omitempty"`
 	Duration    time.Duration `json:"duration_ns,omitempty"`

@@ -254,7 +254,7 @@ func TestMTLSGRPC(t *testing.T) {
 	code, stdout, stderr, out = tlsRun(t, url, "--cacert", ca.File, "--cert", client.CertFile, "--key", client.KeyFile)
 	wantAllOK(t, "grpc with --cert", code, stdout, stderr, out)
 	f := readResult(t, out)
-	if f.Settings.Engine != "grpc" || f.Summary.Total.GRPCCodes["OK"] != f.Summary.Total.Intended {
+	if f.Settings.Engine != "grpc-fast" || f.Summary.Total.GRPCCodes["OK"] != f.Summary.Total.Intended {
 		t.Errorf("engine %q codes %v of %d", f.Settings.Engine, f.Summary.Total.GRPCCodes, f.Summary.Total.Intended)
 	}
 }

@@ -71,8 +71,8 @@ func (o *Options) checkLoop() error {
 		return inputErrorf("--connections %d: must not be negative", o.Connections)
 	case o.Timeout <= 0:
 		return inputErrorf("--timeout %v: must be positive", o.Timeout)
-	case o.Engine != "auto" && o.Engine != "fast-h1" && o.Engine != "net/http":
-		return inputErrorf("--engine %q: want auto, fast-h1 or net/http", o.Engine)
+	case o.Engine != "auto" && o.Engine != "fast-h1" && o.Engine != "net/http" && o.Engine != "grpc-fast" && o.Engine != "grpc":
+		return inputErrorf("--engine %q: want auto, fast-h1, net/http, grpc-fast or grpc", o.Engine)
 	case o.MaxSendLag <= 0:
 		return inputErrorf("--max-send-lag %v: must be positive", o.MaxSendLag)
 	}

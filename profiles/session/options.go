@@ -52,7 +52,7 @@ type Options struct {
 	Drain        time.Duration // wait for requests in flight after the schedule
 	Connections  int           // cap on open connections (0: as many as requests in flight)
 	Preconnect   int           // connections opened before the first request; -1: automatic
-	Engine       string        // HTTP client: auto, fast-h1 or net/http
+	Engine       string        // client: auto, fast-h1 or net/http; for gRPC grpc-fast or grpc
 	// The scheduler's wake-ups: by default on a grid sized from the
 	// target's latency (generator.AdaptiveGrid); CoarseTimers, a fixed
 	// TimerSlack grid, or PreciseTimers (a wake per request) instead.

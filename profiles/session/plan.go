@@ -79,6 +79,7 @@ type Plan struct {
 	gen         generator.Options
 	total       time.Duration // planned length, for progress and the deadline
 	warm        int           // connections to open before the first request
+	grpcEngine  string        // the gRPC client in use: grpc-fast or grpc
 	hdr         *hdrLog       // the interval log shared by every measurement; nil: none
 	label       Label         // this measurement's step or side, in outputs that hold several
 }
@@ -124,7 +125,7 @@ func NewPlan(o *Options) (*Plan, error) {
 func (p *Plan) finishPlan(ho targets.HTTPOptions, prof *profiles.Profile) error {
 	o := p.opts
 	p.settings = results.Settings{
-		Engine: engineOf(o, ho),
+		Engine: p.engineOf(o, ho),
 		Target: redact.URL(ho.URL), Method: ho.Method, Seed: o.seed(profileSeed(prof)), MaxInFlight: o.MaxInFlight,
 		OnSaturation: o.OnSaturation.String(), Connections: o.Connections, Timeout: o.Timeout, HTTP2: o.HTTP2,
 		TimerSlack: o.TimerSlack, CoarseTimers: o.CoarseTimers,
@@ -474,6 +475,9 @@ func (p *Plan) balance(ho targets.HTTPOptions, seed uint64) error {
 		o := ho
 		o.URL = withHost(ho.URL, addr)
 		t, _, err := newTarget(p.opts, o)
+		if err == nil {
+			p.noteEngine(t)
+		}
 		return t, err
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ func (p *Plan) buildTarget(ho targets.HTTPOptions, prof *profiles.Profile) error
 	} else if p.target, p.closer, err = newTarget(o, ho); err != nil {
 		return err
 	}
+	p.noteEngine(p.target)
 	if o.HedgeAfter != "" {
 		after, _ := generator.ParseHedgeAfter(o.HedgeAfter)
 		if p.hedge, err = targets.NewHedge(p.target, after); err != nil {
@@ -50,8 +51,9 @@ func (p *Plan) buildTarget(ho targets.HTTPOptions, prof *profiles.Profile) error
 	return nil
 }
 
-// newTarget builds the client for one URL: gRPC, the fast HTTP/1.1 client
-// where it applies (unless the options ask for net/http), else net/http.
+// newTarget builds the client for one URL: gRPC (the fast client where it
+// applies, else grpc-go), the fast HTTP/1.1 client where it applies
+// (unless the options ask for net/http), else net/http.
 func newTarget(o *Options, ho targets.HTTPOptions) (generator.Target, func(), error) {
 	if isGRPC(ho.URL) {
 		g, err := newGRPCTarget(o, ho)
@@ -59,6 +61,9 @@ func newTarget(o *Options, ho targets.HTTPOptions) (generator.Target, func(), er
 			return nil, nil, err
 		}
 		return g, func() { g.Close() }, nil
+	}
+	if o.Engine == grpct.EngineFast || o.Engine == grpct.EngineGRPC {
+		return nil, nil, inputErrorf("--engine %s: for grpc:// and grpcs:// URLs only", o.Engine)
 	}
 	if o.Engine != "net/http" {
 		if ok, why := h1.Supported(ho); ok {
@@ -104,6 +109,9 @@ func newGRPCTarget(opts *Options, ho targets.HTTPOptions) (*grpct.Target, error)
 		o.Insecure, o.CAFile, o.CertFile, o.KeyFile, o.ServerName = t.Insecure, t.CAFile, t.CertFile, t.KeyFile, t.ServerName
 	}
 	o.Timeout = opts.Timeout
+	if opts.Engine == grpct.EngineFast || opts.Engine == grpct.EngineGRPC {
+		o.Engine = opts.Engine
+	}
 	o.Connections = max(opts.Connections, 1)
 	o.StreamsPerConnection = opts.Streams
 	// Cache hits are counted only when asked: a field of the response
@@ -126,10 +134,18 @@ func newGRPCTarget(opts *Options, ho targets.HTTPOptions) (*grpct.Target, error)
 	return t, nil
 }
 
-// engineOf names the client a run uses: grpc, fast-h1 or net/http.
-func engineOf(o *Options, ho targets.HTTPOptions) string {
+// noteEngine remembers the engine of a gRPC target, for engineOf.
+func (p *Plan) noteEngine(t generator.Target) {
+	if g, ok := t.(*grpct.Target); ok {
+		p.grpcEngine = g.Engine()
+	}
+}
+
+// engineOf names the client a run uses: grpc-fast or grpc (the gRPC
+// target's, noted by noteEngine), fast-h1 or net/http.
+func (p *Plan) engineOf(o *Options, ho targets.HTTPOptions) string {
 	if isGRPC(ho.URL) {
-		return "grpc"
+		return p.grpcEngine
 	}
 	if o.Engine == "net/http" {
 		return "net/http"
