@@ -14,7 +14,8 @@
 //     tailgate --rate max, wrk, wrk2 with a huge -R, fortio -qps 0, vegeta
 //     -rate 0, hey;
 //   - gRPC demo.Store/Get at -grpc-rate (default 5,000 req/s) and at maximum:
-//     tailgate and ghz.
+//     tailgate (its default engine, grpc-fast, and a row per -grpc-variants,
+//     by default --engine grpc: grpc-go) and ghz.
 //
 // For every run it records what the tool reports as achieved, the generator's
 // CPU time per response (user+sys from the child's rusage ÷ responses
@@ -70,7 +71,7 @@ type config struct {
 
 func main() {
 	var c config
-	var rates, tools, scen, extra, variants string
+	var rates, tools, scen, extra, variants, grpcVariants string
 	flag.StringVar(&c.bin, "bin", "bin/tailgate", "tailgate binary (also serves the demo target)")
 	flag.StringVar(&c.toolsDir, "tools-dir", "bin/tools", "directory searched for the other tools before PATH (make bench-tools installs there)")
 	flag.StringVar(&rates, "rates", "5000,20000", "fixed rates, req/s")
@@ -88,16 +89,11 @@ func main() {
 	flag.StringVar(&extra, "args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
 	flag.StringVar(&c.md, "md", "", "also write the table as Markdown to this file")
 	flag.StringVar(&variants, "variants", "--timer-slack 1ms;--precise-timers", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none); the plain tailgate row has the default timing (the adaptive grid)")
+	flag.StringVar(&grpcVariants, "grpc-variants", "--engine grpc", "extra gRPC tailgate rows, each with these run flags (';'-separated; empty for none)")
 	flag.StringVar(&c.maxServer, "max-server", "raw", "HTTP target of the closed-loop rows: raw (a canned-response server that costs almost nothing, so that the generator saturates) or demo")
 	flag.Parse()
 	c.extra = strings.Fields(extra)
-	var vs []string
-	for _, v := range strings.Split(variants, ";") {
-		if v = strings.TrimSpace(v); v != "" {
-			vs = append(vs, v)
-		}
-	}
-	addVariants(vs)
+	addVariants(splitVariants(variants), splitVariants(grpcVariants))
 	for _, r := range splitList(rates) {
 		v, err := strconv.ParseFloat(r, 64)
 		if err != nil || v <= 0 {

@@ -156,9 +156,21 @@ func isFloor(t *tool) bool { return strings.Fields(t.name)[0] == "floor" }
 // isTailgate reports whether t is tailgate or one of its variant rows.
 func isTailgate(t *tool) bool { return strings.Fields(t.name)[0] == "tailgate" }
 
-// addVariants adds a fixed-rate tailgate row for each variant (run flags,
-// space-separated), after the plain tailgate row.
-func addVariants(variants []string) {
+// splitVariants splits ';'-separated variants, dropping empty ones.
+func splitVariants(s string) []string {
+	var vs []string
+	for _, v := range strings.Split(s, ";") {
+		if v = strings.TrimSpace(v); v != "" {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// addVariants adds, after the plain tailgate row, a fixed-rate HTTP row
+// for each of variants and a gRPC row (both loads) for each of
+// grpcVariants: run flags, space-separated.
+func addVariants(variants, grpcVariants []string) {
 	var order []string
 	for _, name := range toolOrder {
 		order = append(order, name)
@@ -167,6 +179,16 @@ func addVariants(variants []string) {
 		}
 		for _, v := range variants {
 			t := &tool{name: "tailgate " + v, fixed: true, run: runTailgate, howto: "make build (or -bin)", args: strings.Fields(v)}
+			tools = append(tools, t)
+			order = append(order, t.name)
+		}
+		for _, v := range grpcVariants {
+			name := "tailgate " + v
+			if t := toolByName(name); t != nil {
+				t.grpc = true
+				continue
+			}
+			t := &tool{name: name, grpc: true, run: runTailgate, howto: "make build (or -bin)", args: strings.Fields(v)}
 			tools = append(tools, t)
 			order = append(order, t.name)
 		}

@@ -4,9 +4,14 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
+
+	"tailgate/generator"
 )
 
 // BenchmarkDo measures one unary call to the demo service (no simulated
@@ -83,4 +88,59 @@ func BenchmarkExternal(b *testing.B) {
 			wg.Wait()
 		})
 	}
+}
+
+// BenchmarkExternalRate runs the generator at $TAILGATE_GRPC_BENCH_RATE
+// (default 5,000/s) for b.N requests against the server at
+// $TAILGATE_GRPC_BENCH_ADDR, as `tailgate run` does, and reports the
+// process's CPU time per request; run it pinned to one CPU
+// (taskset -c 0) with -cpuprofile to see where a request's CPU goes.
+func BenchmarkExternalRate(b *testing.B) {
+	addr := os.Getenv("TAILGATE_GRPC_BENCH_ADDR")
+	if addr == "" {
+		b.Skip("TAILGATE_GRPC_BENCH_ADDR not set")
+	}
+	rate := 5000.0
+	if r, err := strconv.ParseFloat(os.Getenv("TAILGATE_GRPC_BENCH_RATE"), 64); err == nil {
+		rate = r
+	}
+	tg := newTarget(b, Options{Target: addr, Method: "demo.Store/Get", Protoset: demoProtoset, Data: `{"key":"k"}`,
+		Engine: os.Getenv("TAILGATE_GRPC_BENCH_ENGINE")})
+	var failed atomic.Int64
+	rec := generator.RecorderFunc(func(_ int, r *generator.Result) {
+		if !r.OK() {
+			failed.Add(1)
+		}
+	})
+	cpu0, r0, w0 := cpuTime(), syscalls("syscr"), syscalls("syscw")
+	b.ResetTimer()
+	st, err := generator.Run(context.Background(), generator.Constant{Rate: rate, Duration: time.Duration(float64(b.N) / rate * float64(time.Second))},
+		tg, rec, generator.Options{MaxInFlight: 4096})
+	b.StopTimer()
+	if err != nil || failed.Load() > 0 {
+		b.Fatalf("%v, %d failed", err, failed.Load())
+	}
+	n := float64(max(st.Sent, 1))
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/n, "cpu-µs/req")
+	b.ReportMetric(float64(syscalls("syscr")-r0)/n, "reads/req")
+	b.ReportMetric(float64(syscalls("syscw")-w0)/n, "writes/req")
+
+}
+
+// syscalls reads a count of /proc/self/io (syscr, syscw), or 0.
+func syscalls(name string) int64 {
+	b, _ := os.ReadFile("/proc/self/io")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, name+": "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

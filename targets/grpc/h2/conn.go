@@ -51,14 +51,18 @@ type conn struct {
 	winCh    chan struct{} // closed when a window grows; nil if none waits
 	winWaits atomic.Int32
 
-	// Control frames to send (acks, window updates, resets), written by
-	// whoever holds wlock next: the next request's write, or within
-	// lazyDelay, or at once when urgent.
+	// Control frames to send: urgent ones (window updates, settings acks)
+	// at once, or by whoever holds wlock when they are queued; held ones
+	// (ping acks, resets) with the first request written once they have
+	// waited ackHold, or by the timer after 2 × ackHold.
 	cmu         sync.Mutex
 	ctrl        []byte
 	ctrlPending atomic.Bool
-	lazy        *time.Timer
-	lazyArmed   atomic.Bool
+	urgent      atomic.Bool
+	heldAt      atomic.Int64 // when the oldest held frame was queued, since epoch; 0: none
+	epoch       time.Time
+	held        *time.Timer
+	heldArmed   atomic.Bool
 
 	mu       sync.Mutex
 	streams  map[uint32]*stream
@@ -104,20 +108,25 @@ func newConn(cl *Client, nc net.Conn) *conn {
 	c.sendWin.Store(65535)
 	c.dec = hpack.NewDecoder(defaultTableSize, c.onField)
 	c.dec.SetMaxStringLength(maxHeaderBytes)
-	c.lazy = time.AfterFunc(time.Hour, func() {
-		c.lazyArmed.Store(false)
+	c.epoch = time.Now()
+	c.held = time.AfterFunc(time.Hour, func() {
+		c.heldArmed.Store(false)
 		c.flushControl()
 	})
-	c.lazy.Stop()
+	c.held.Stop()
 	return c
 }
 
-// lazyDelay bounds how long a control frame waits for a request to ride
-// with. Acks of the server's pings are the common case: grpc-go servers
-// send one (a BDP estimate) for the DATA of a request when none is
-// outstanding, so an ack written after the next request's DATA halves
-// the pings, and saves a write per request.
-const lazyDelay = time.Millisecond
+// ackHold is how long a ping ack (or a reset) waits before it rides with
+// a request. grpc-go servers send a ping (for their BDP estimate) on the
+// DATA of a request whenever none is outstanding: acked at once, that is
+// a write of ours and a wake-up of both sides for every other request;
+// held, one ping per ackHold at most, and no write of its own. The server
+// then measures a longer round trip, which only slows the growth of its
+// receive window for large uploads.
+const ackHold = time.Millisecond
+
+func (c *conn) now() int64 { return int64(time.Since(c.epoch)) + 1 }
 
 // maxHeaderBytes bounds a response header value.
 const maxHeaderBytes = 1 << 20
@@ -219,22 +228,27 @@ func (c *conn) lookup(id uint32) *stream {
 	return st
 }
 
-// queue adds a control frame for the next write: at once if urgent (when
-// no one is writing), else within lazyDelay.
+// queue adds a control frame: urgent ones are written at once (or by the
+// writer holding the lock), the others are held (see ackHold).
 func (c *conn) queue(add func([]byte) []byte, urgent bool) {
 	c.cmu.Lock()
 	c.ctrl = add(c.ctrl)
 	c.ctrlPending.Store(true)
+	if urgent {
+		c.urgent.Store(true)
+	} else if c.heldAt.Load() == 0 {
+		c.heldAt.Store(c.now())
+	}
 	c.cmu.Unlock()
 	if urgent {
 		c.flushControl()
-	} else if !c.lazyArmed.Swap(true) {
-		c.lazy.Reset(lazyDelay)
+	} else if !c.heldArmed.Swap(true) {
+		c.held.Reset(2 * ackHold)
 	}
 }
 
-// flushControl writes the queued control frames unless someone holds the
-// write lock (who then writes them).
+// flushControl writes every queued control frame, unless someone holds
+// the write lock (who then writes the urgent ones).
 func (c *conn) flushControl() {
 	for c.ctrlPending.Load() {
 		select {
@@ -242,7 +256,7 @@ func (c *conn) flushControl() {
 		default:
 			return
 		}
-		b := c.takeControl(c.wbuf[:0])
+		b := c.takeControl(c.wbuf[:0], true)
 		if len(b) > 0 {
 			if _, err := c.nc.Write(b); err != nil {
 				c.shut(writeErrorStatus(err))
@@ -250,30 +264,41 @@ func (c *conn) flushControl() {
 		}
 		c.wbuf = b[:0]
 		<-c.wlock
+		if !c.urgent.Load() {
+			return
+		}
 	}
 }
 
-// takeControl appends the queued control frames to b (wlock held).
-func (c *conn) takeControl(b []byte) []byte {
+// takeControl appends the queued control frames to b (wlock held): all of
+// them if all, else unless they are only held frames not yet due.
+func (c *conn) takeControl(b []byte, all bool) []byte {
 	if !c.ctrlPending.Load() {
 		return b
+	}
+	if !all && !c.urgent.Load() {
+		if at := c.heldAt.Load(); at != 0 && c.now()-at < int64(ackHold) {
+			return b
+		}
 	}
 	c.cmu.Lock()
 	b = append(b, c.ctrl...)
 	c.ctrl = c.ctrl[:0]
 	c.ctrlPending.Store(false)
+	c.urgent.Store(false)
+	c.heldAt.Store(0)
 	c.cmu.Unlock()
-	if c.lazyArmed.Swap(false) {
-		c.lazy.Stop()
+	if c.heldArmed.Swap(false) {
+		c.held.Stop()
 	}
 	return b
 }
 
-// unlock releases the write lock and writes what the reader queued
-// meanwhile.
+// unlock releases the write lock and writes the urgent control frames
+// queued meanwhile.
 func (c *conn) unlock() {
 	<-c.wlock
-	if c.ctrlPending.Load() {
+	if c.urgent.Load() {
 		c.flushControl()
 	}
 }
@@ -334,7 +359,7 @@ func (c *conn) open(st *stream, msg []byte, dyn [][]byte) (int, error) {
 	b, sent := c.appendData(b, st, msg, 0)
 	// Control frames after the request: a ping ack after the DATA it
 	// would otherwise make the server answer with a new ping.
-	b = c.takeControl(b)
+	b = c.takeControl(b, false)
 	_, err := c.nc.Write(b)
 	c.wbuf = b[:0]
 	if err != nil {
@@ -411,7 +436,7 @@ func (c *conn) sendRest(ctx context.Context, st *stream, msg []byte, off int) er
 		}
 		b, o := c.appendData(c.wbuf[:0], st, msg, off)
 		off = o
-		b = c.takeControl(b)
+		b = c.takeControl(b, false)
 		_, err := c.nc.Write(b)
 		c.wbuf = b[:0]
 		c.unlock()

@@ -215,7 +215,7 @@ func (c *conn) onData(f *frame) error {
 	if c.recvUnacked >= connWindow/2 {
 		incr := c.recvUnacked
 		c.recvUnacked = 0
-		c.queue(func(b []byte) []byte { return appendWindowUpdate(b, 0, incr) }, false)
+		c.queue(func(b []byte) []byte { return appendWindowUpdate(b, 0, incr) }, true)
 	}
 	data, err := unpad(f)
 	if err != nil {
@@ -230,7 +230,7 @@ func (c *conn) onData(f *frame) error {
 	if st.recvUnacked >= streamWindow/2 && !end {
 		incr, id := st.recvUnacked, st.id
 		st.recvUnacked = 0
-		c.queue(func(b []byte) []byte { return appendWindowUpdate(b, id, incr) }, false)
+		c.queue(func(b []byte) []byte { return appendWindowUpdate(b, id, incr) }, true)
 	}
 	if st.nonGRPC != nil {
 		k := min(len(data), nonGRPCBody-len(st.body))
