@@ -39,8 +39,9 @@ func (t *Target) startFast() error {
 		// grpc-go's credentials, as its own connections use them: ALPN
 		// h2, the server name from the target, errors explained.
 		creds := newTLSCreds(tc, func() { t.certAsked.Store(true) })
-		// As grpc-go: a server name set is the channel's authority.
-		cfg.Authority = creds.Info().ServerName
+		// As grpc-go: the credentials' server name, when set, is the
+		// channel's authority (:authority, and the name verified).
+		cfg.Authority = tc.ServerName
 		cfg.Handshake = func(ctx context.Context, authority string, raw net.Conn) (net.Conn, error) {
 			c, _, err := creds.ClientHandshake(ctx, authority, raw)
 			return c, err
