@@ -357,3 +357,44 @@ func TestEnginesRetryUnprocessed(t *testing.T) {
 		}
 	}
 }
+
+// Both engines time a call alike: against a dependency that takes 10 ms,
+// their median service times are between 10 and 20 ms,
+// and within a quarter of each other.
+func TestEnginesTiming(t *testing.T) {
+	cfg := noDelay()
+	cfg.DepMedian = 10 * time.Millisecond // σ = 0: every call takes 10 ms
+	cfg.CacheTTL = 0
+	addr, _ := serve(t, cfg, noReflection)
+	medians := map[string]time.Duration{}
+	for e, tg := range bothEngines(t, Options{Target: addr, Method: "demo.Store/Get", Protoset: demoProtoset, Data: `{"key":"{{seq}}"}`}) {
+		rec := new(results)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		st, err := generator.Run(ctx, generator.Constant{Rate: 50, Duration: time.Second}, tg, rec, generator.Options{MaxInFlight: 64})
+		cancel()
+		if err != nil || st.Sent != uint64(len(rec.all)) || len(rec.all) < 40 {
+			t.Fatalf("%s: %v, stats %+v, %d results", e, err, st, len(rec.all))
+		}
+		var svc []time.Duration
+		for _, r := range rec.all {
+			if !r.OK() {
+				t.Fatalf("%s: %+v", e, r.Outcome)
+			}
+			if r.TTFB <= 0 || r.TTFB > r.ServiceTime() {
+				t.Fatalf("%s: TTFB %v, service time %v", e, r.TTFB, r.ServiceTime())
+			}
+			svc = append(svc, r.ServiceTime())
+		}
+		medians[e] = median(svc)
+	}
+	g, f := medians[EngineGRPC], medians[EngineFast]
+	t.Logf("median service time: grpc-go %v, grpc-fast %v", g, f)
+	for e, m := range medians {
+		if m < cfg.DepMedian || m > 2*cfg.DepMedian {
+			t.Errorf("%s: median service time %v for a %v dependency", e, m, cfg.DepMedian)
+		}
+	}
+	if f*4 > g*5 || g*4 > f*5 {
+		t.Errorf("median service times grpc-go %v and grpc-fast %v differ by more than a quarter", g, f)
+	}
+}
