@@ -208,17 +208,7 @@ func (c *Client) attempt(ctx context.Context, st *stream, msg []byte, dyn [][]by
 				return ctxStatus(ctx.Err()), false
 			}
 		}
-		select {
-		case cn.wlock <- struct{}{}:
-		case <-st.timer.C:
-			cn.releaseSem()
-			return errDeadline, false
-		case <-ctx.Done():
-			cn.releaseSem()
-			return ctxStatus(ctx.Err()), false
-		}
 		off, err = cn.open(st, msg, dyn)
-		cn.unlock()
 		if err == nil {
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -492,5 +493,55 @@ func BenchmarkCall(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// countingConn counts its writes.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// On one CPU, calls on a busy connection share writes: 50 callers
+// looping on one connection write far fewer times than they call.
+func TestWriteBatching(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	addr := cannedServer(t)
+	var writes atomic.Int64
+	d := &net.Dialer{}
+	c := newClient(t, Config{Addr: addr, Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, a)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{nc, &writes}, nil
+	}})
+	if r := call(c, "warm"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	const callers, each = 50, 100
+	w0 := writes.Load()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			var r Result
+			for range each {
+				if c.Call(context.Background(), []byte("x"), nil, &r); r.Err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n := writes.Load() - w0
+	t.Logf("%d calls, %d writes", callers*each, n)
+	if failed.Load() != 0 || n > callers*each*3/4 {
+		t.Errorf("%d failed, %d writes for %d calls: want none failed and at most 3/4 as many writes", failed.Load(), n, callers*each)
 	}
 }

@@ -2,10 +2,9 @@ package h2
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,14 +30,21 @@ type conn struct {
 	nc net.Conn
 	fr *frameReader
 
-	// Writing: wlock is held (a value in it) by whoever writes.
-	wlock  chan struct{}
-	wbuf   []byte
-	hbuf   []byte // header block
-	tbuf   []byte // grpc-timeout
-	mode   blockMode
-	used   int    // dynamic table bytes the requests' fields take
-	nextID uint32 // under wlock
+	// Writing (see write.go): wmu guards what follows, never held across
+	// a system call.
+	wmu      sync.Mutex
+	pend     []byte // frames to write
+	out      []byte // the frames being written
+	writing  uint8  // who writes pend: nobody, a caller, or writeLoop
+	kick     chan struct{}
+	batch    bool   // GOMAXPROCS is 1: leave a busy connection's writes to writeLoop
+	werr     error  // a write failed: the connection is done
+	hbuf     []byte // header block
+	tbuf     []byte // grpc-timeout
+	mode     blockMode
+	used     int // dynamic table bytes the requests' fields take
+	nextID   uint32
+	lastOpen time.Time
 
 	// Set by the reader from the server's SETTINGS.
 	maxFrame   atomic.Int32
@@ -51,18 +57,14 @@ type conn struct {
 	winCh    chan struct{} // closed when a window grows; nil if none waits
 	winWaits atomic.Int32
 
-	// Control frames to send: urgent ones (window updates, settings acks)
-	// at once, or by whoever holds wlock when they are queued; held ones
-	// (ping acks, resets) with the first request written once they have
-	// waited ackHold, or by the timer after 2 × ackHold.
-	cmu         sync.Mutex
-	ctrl        []byte
-	ctrlPending atomic.Bool
-	urgent      atomic.Bool
-	heldAt      atomic.Int64 // when the oldest held frame was queued, since epoch; 0: none
-	epoch       time.Time
-	held        *time.Timer
-	heldArmed   atomic.Bool
+	// Held control frames (ping acks, resets, under wmu): they go with
+	// the first request written once they have waited ackHold, or by the
+	// timer after 2 × ackHold. Urgent ones go straight to pend.
+	held      []byte
+	heldAt    int64 // when the oldest held frame was queued, since epoch; 0: none
+	epoch     time.Time
+	heldTimer *time.Timer
+	heldArmed bool
 
 	mu       sync.Mutex
 	streams  map[uint32]*stream
@@ -99,7 +101,7 @@ type block struct {
 func newConn(cl *Client, nc net.Conn) *conn {
 	c := &conn{
 		cl: cl, nc: nc, fr: newFrameReader(nc, 64<<10),
-		wlock: make(chan struct{}, 1), nextID: 1,
+		kick: make(chan struct{}, 1), nextID: 1, batch: runtime.GOMAXPROCS(0) == 1,
 		streams: map[uint32]*stream{}, closed: make(chan struct{}),
 	}
 	c.maxFrame.Store(defaultMaxFrame)
@@ -109,24 +111,10 @@ func newConn(cl *Client, nc net.Conn) *conn {
 	c.dec = hpack.NewDecoder(defaultTableSize, c.onField)
 	c.dec.SetMaxStringLength(maxHeaderBytes)
 	c.epoch = time.Now()
-	c.held = time.AfterFunc(time.Hour, func() {
-		c.heldArmed.Store(false)
-		c.flushControl()
-	})
-	c.held.Stop()
+	c.heldTimer = time.AfterFunc(time.Hour, c.flushHeld)
+	c.heldTimer.Stop()
 	return c
 }
-
-// ackHold is how long a ping ack (or a reset) waits before it rides with
-// a request. grpc-go servers send a ping (for their BDP estimate) on the
-// DATA of a request whenever none is outstanding: acked at once, that is
-// a write of ours and a wake-up of both sides for every other request;
-// held, one ping per ackHold at most, and no write of its own. The server
-// then measures a longer round trip, which only slows the growth of its
-// receive window for large uploads.
-const ackHold = time.Millisecond
-
-func (c *conn) now() int64 { return int64(time.Since(c.epoch)) + 1 }
 
 // maxHeaderBytes bounds a response header value.
 const maxHeaderBytes = 1 << 20
@@ -138,8 +126,7 @@ func (c *conn) handshake(ctx context.Context) error {
 		_ = c.nc.SetDeadline(dl)
 		defer c.nc.SetDeadline(time.Time{})
 	}
-	b := append(c.wbuf[:0], clientPreface...)
-	b = appendSettings(b, settingEnablePush, 0, settingInitialWindowSize, streamWindow)
+	b := append([]byte(clientPreface), appendSettings(nil, settingEnablePush, 0, settingInitialWindowSize, streamWindow)...)
 	b = appendWindowUpdate(b, 0, connWindow-65535)
 	if _, err := c.nc.Write(b); err != nil {
 		return err
@@ -151,8 +138,14 @@ func (c *conn) handshake(ctx context.Context) error {
 	if f.typ != frameSettings || f.has(flagAck) {
 		return errNotSettings
 	}
-	c.wbuf = b[:0]
-	return c.onSettings(&f, true) // and its ack is written
+	if err := c.onSettings(&f, true); err != nil {
+		return err
+	}
+	if c.werr != nil { // writing the settings ack
+		return c.werr
+	}
+	go c.writeLoop()
+	return nil
 }
 
 // shut closes the connection from outside the reader, which then fails it
@@ -226,226 +219,6 @@ func (c *conn) lookup(id uint32) *stream {
 	st := c.streams[id]
 	c.mu.Unlock()
 	return st
-}
-
-// queue adds a control frame: urgent ones are written at once (or by the
-// writer holding the lock), the others are held (see ackHold).
-func (c *conn) queue(add func([]byte) []byte, urgent bool) {
-	c.cmu.Lock()
-	c.ctrl = add(c.ctrl)
-	c.ctrlPending.Store(true)
-	if urgent {
-		c.urgent.Store(true)
-	} else if c.heldAt.Load() == 0 {
-		c.heldAt.Store(c.now())
-	}
-	c.cmu.Unlock()
-	if urgent {
-		c.flushControl()
-	} else if !c.heldArmed.Swap(true) {
-		c.held.Reset(2 * ackHold)
-	}
-}
-
-// flushControl writes every queued control frame, unless someone holds
-// the write lock (who then writes the urgent ones).
-func (c *conn) flushControl() {
-	for c.ctrlPending.Load() {
-		select {
-		case c.wlock <- struct{}{}:
-		default:
-			return
-		}
-		b := c.takeControl(c.wbuf[:0], true)
-		if len(b) > 0 {
-			if _, err := c.nc.Write(b); err != nil {
-				c.shut(writeErrorStatus(err))
-			}
-		}
-		c.wbuf = b[:0]
-		<-c.wlock
-		if !c.urgent.Load() {
-			return
-		}
-	}
-}
-
-// takeControl appends the queued control frames to b (wlock held): all of
-// them if all, else unless they are only held frames not yet due.
-func (c *conn) takeControl(b []byte, all bool) []byte {
-	if !c.ctrlPending.Load() {
-		return b
-	}
-	if !all && !c.urgent.Load() {
-		if at := c.heldAt.Load(); at != 0 && c.now()-at < int64(ackHold) {
-			return b
-		}
-	}
-	c.cmu.Lock()
-	b = append(b, c.ctrl...)
-	c.ctrl = c.ctrl[:0]
-	c.ctrlPending.Store(false)
-	c.urgent.Store(false)
-	c.heldAt.Store(0)
-	c.cmu.Unlock()
-	if c.heldArmed.Swap(false) {
-		c.held.Stop()
-	}
-	return b
-}
-
-// unlock releases the write lock and writes the urgent control frames
-// queued meanwhile.
-func (c *conn) unlock() {
-	<-c.wlock
-	if c.urgent.Load() {
-		c.flushControl()
-	}
-}
-
-func writeErrorStatus(err error) error {
-	return connErrorStatus("transport: error writing to server: " + err.Error())
-}
-
-var errRetry = errors.New("connection not usable")
-
-// open registers st and writes its HEADERS and as much of its message as
-// the windows allow (wlock held). It returns how much of the message (with
-// its 5-byte prefix) went, or errRetry when the connection takes no new
-// calls.
-func (c *conn) open(st *stream, msg []byte, dyn [][]byte) (int, error) {
-	if c.unusable.Load() {
-		return 0, errRetry
-	}
-	if c.nextID > maxStreamID {
-		c.mu.Lock()
-		c.draining = true
-		c.unusable.Store(true)
-		idle := len(c.streams) == 0
-		c.mu.Unlock()
-		if idle {
-			c.closeDrained()
-		}
-		return 0, errRetry
-	}
-	st.id = c.nextID
-	st.sendWin.Store(c.initWin.Load())
-	c.mu.Lock()
-	if c.streams == nil || c.draining {
-		c.mu.Unlock()
-		return 0, errRetry
-	}
-	c.streams[st.id] = st
-	c.mu.Unlock()
-	c.nextID += 2
-
-	c.tbuf = appendTimeout(c.tbuf[:0], time.Until(st.deadline))
-	mode, hb := c.mode, c.hbuf[:0]
-	switch limit := c.tableLimit.Load(); {
-	case mode == modePrime && c.cl.plan.tableSize(c.tbuf, dyn) > int(limit):
-		mode, c.mode = modeLiteral, modeLiteral
-	case mode == modeIndexed && c.used > int(limit):
-		// The server shrank its table below what we put in it.
-		hb = appendTableSizeUpdate(hb, 0)
-		mode, c.mode = modeLiteral, modeLiteral
-	}
-	if mode == modePrime {
-		c.used = c.cl.plan.tableSize(c.tbuf, dyn)
-		c.mode = modeIndexed
-	}
-	hb = c.cl.plan.appendBlock(hb, mode, c.tbuf, dyn)
-	c.hbuf = hb
-	b := appendHeaders(c.wbuf[:0], st.id, hb, false, int(c.maxFrame.Load()))
-	b, sent := c.appendData(b, st, msg, 0)
-	// Control frames after the request: a ping ack after the DATA it
-	// would otherwise make the server answer with a new ping.
-	b = c.takeControl(b, false)
-	_, err := c.nc.Write(b)
-	c.wbuf = b[:0]
-	if err != nil {
-		c.shut(writeErrorStatus(err))
-	}
-	return sent, nil
-}
-
-// appendData appends DATA frames with the message from offset off (into
-// prefix and message), as far as the windows and the frame size allow,
-// and returns the new offset. The last frame ends the stream.
-func (c *conn) appendData(b []byte, st *stream, msg []byte, off int) ([]byte, int) {
-	total := 5 + len(msg)
-	maxFrame := int(c.maxFrame.Load())
-	for off < total {
-		n := int(min(int64(total-off), c.sendWin.Load(), st.sendWin.Load(), int64(maxFrame)))
-		if n <= 0 {
-			break
-		}
-		var flags uint8
-		if off+n == total {
-			flags = flagEndStream
-		}
-		b = appendFrameHeader(b, n, frameData, flags, st.id)
-		end := off + n
-		if off < 5 {
-			var prefix [5]byte
-			binary.BigEndian.PutUint32(prefix[1:], uint32(len(msg)))
-			k := min(5, end)
-			b = append(b, prefix[off:k]...)
-			off = k
-		}
-		if off < end {
-			b = append(b, msg[off-5:end-5]...)
-			off = end
-		}
-		c.sendWin.Add(int64(-n))
-		st.sendWin.Add(int64(-n))
-	}
-	return b, off
-}
-
-// sendRest writes the rest of a message, from offset off, as the windows
-// allow. It returns nil once the message is sent or the stream has ended,
-// else the status of the call's deadline or ctx, which ended first.
-func (c *conn) sendRest(ctx context.Context, st *stream, msg []byte, off int) error {
-	total := 5 + len(msg)
-	for off < total {
-		c.winWaits.Add(1)
-		ch := c.windowChan()
-		if c.sendWin.Load() <= 0 || st.sendWin.Load() <= 0 {
-			var err error
-			select {
-			case <-ch:
-			case <-st.done:
-				st.done <- struct{}{} // for the caller's wait
-			case <-st.timer.C:
-				err = errDeadline
-			case <-ctx.Done():
-				err = ctxStatus(ctx.Err())
-			}
-			if err != nil {
-				c.winWaits.Add(-1)
-				return err
-			}
-		}
-		c.winWaits.Add(-1)
-		c.wlock <- struct{}{}
-		if st.state.Load() != stateActive {
-			// The server ended the stream: reset our half.
-			c.unlock()
-			c.queue(func(b []byte) []byte { return appendRSTStream(b, st.id, codeCancel) }, false)
-			return nil
-		}
-		b, o := c.appendData(c.wbuf[:0], st, msg, off)
-		off = o
-		b = c.takeControl(b, false)
-		_, err := c.nc.Write(b)
-		c.wbuf = b[:0]
-		c.unlock()
-		if err != nil {
-			c.shut(writeErrorStatus(err))
-			return nil
-		}
-	}
-	return nil
 }
 
 // abandon gives up on st (its deadline passed or ctx ended): unless the

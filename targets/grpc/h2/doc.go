@@ -4,10 +4,12 @@
 // grpc-go spends, per call, a stream object with its goroutine hand-offs
 // (the caller, the loopy writer, the reader), a codec, and encoders with
 // their own state. Here a call writes its HEADERS and DATA itself, in one
-// write, under the connection's write lock; one reader per connection
-// decodes the responses and wakes the caller. Request header blocks are
-// precomputed (see hpack.go), responses are decoded with
-// golang.org/x/net/http2/hpack, and a call allocates nothing once its
+// write; calls that come together on a connection share writes (see
+// write.go); one reader per connection decodes the responses and wakes
+// the caller. Request header blocks are precomputed (see hpack.go),
+// responses are decoded with golang.org/x/net/http2/hpack, frames are
+// read and written without golang.org/x/net/http2's Framer (which
+// allocates a frame per HEADERS), and a call allocates nothing once its
 // stream object is pooled.
 //
 // What the client does as grpc-go does, so that the two engines count a

@@ -91,7 +91,7 @@ func FuzzReader(f *testing.F) {
 			r = iotest.OneByteReader(r)
 		}
 		c := newConn(cl, &fakeConn{r: r})
-		defer c.held.Stop()
+		defer c.heldTimer.Stop()
 		var sts []*stream
 		for id := uint32(1); id <= 5; id += 2 {
 			st := newStream()
