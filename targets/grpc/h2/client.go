@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"tailgate/targets/internal/rawsock"
 )
 
 // DefaultMaxRecvSize is the largest response message accepted, grpc-go's
@@ -398,15 +400,14 @@ func (c *Client) connect() (*conn, error) {
 	if err != nil {
 		return nil, dialStatus(err, false)
 	}
+	// Raw reads and writes (under TLS too): see package rawsock.
+	nc = rawsock.Wrap(nc)
 	if c.cfg.Handshake != nil {
 		raw := nc
 		if nc, err = c.cfg.Handshake(ctx, c.cfg.Authority, raw); err != nil {
 			raw.Close()
 			return nil, dialStatus(err, true)
 		}
-	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
 	}
 	cn := newConn(c, nc)
 	if err := cn.handshake(ctx); err != nil {

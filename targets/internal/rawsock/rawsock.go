@@ -1,0 +1,132 @@
+// Package rawsock reads and writes TCP connections with raw system calls,
+// for clients that idle between requests.
+//
+// net.Conn's Read and Write enter the runtime's syscall state, and the
+// first entry after the process has been idle wakes the runtime's sysmon
+// thread (entersyscall → entersyscallWakeSysmon): a futex wake and a
+// context switch. An open-loop generator at a few thousand requests a
+// second idles between sends, so it pays that on nearly every request.
+// Through the connection's syscall.RawConn, a raw read or write of a
+// non-blocking socket returns at once (EAGAIN when it would block), so it
+// costs the thread nothing; the goroutine parks on the runtime's poller
+// only when the socket would block, and deadlines, cancellation and Close
+// work as with net.Conn. targets/h1 does the same for HTTP/1.1 (its sock,
+// where this was measured first: 4.1 context switches per request at
+// 5,000 req/s on one core against 1.9 with raw calls, 20% less CPU).
+package rawsock
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// Conn is a TCP connection whose Read and Write are raw system calls; the
+// rest (Close, deadlines, addresses) is the wrapped connection's. One
+// Read and one Write may run at once, as with net.Conn.
+type Conn struct {
+	net.Conn
+	rc     syscall.RawConn
+	rd, wr op
+}
+
+// op is one direction's call in progress.
+type op struct {
+	trap  uintptr
+	p     []byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+}
+
+// Wrap returns nc with raw reads and writes where it can (a plain TCP
+// socket on Linux), else nc itself.
+func Wrap(nc net.Conn) net.Conn {
+	if !supported {
+		return nc
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nc
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nc
+	}
+	c := &Conn{Conn: nc, rc: rc, rd: op{trap: sysRead}, wr: op{trap: sysWrite}}
+	// The closures are made once per connection, not per call.
+	c.rd.fn = c.rd.do
+	c.wr.fn = c.wr.do
+	return c
+}
+
+// do makes one raw read or write of o.p; false means "would block: wait".
+func (o *op) do(fd uintptr) bool {
+	for {
+		r, e := rawRW(o.trap, fd, o.p)
+		switch e {
+		case 0:
+			o.n, o.errno = r, 0
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		o.n, o.errno = 0, e
+		return true
+	}
+}
+
+// Read reads as net.Conn does: io.EOF at the end, *net.OpError otherwise.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	o := &c.rd
+	o.p = p
+	err := c.rc.Read(o.fn)
+	o.p = nil
+	if err != nil {
+		return 0, c.opError("read", err)
+	}
+	if o.errno != 0 {
+		return 0, c.opError("read", os.NewSyscallError("read", o.errno))
+	}
+	if o.n == 0 {
+		return 0, io.EOF
+	}
+	return o.n, nil
+}
+
+// Write writes all of p, as net.Conn does.
+func (c *Conn) Write(p []byte) (int, error) {
+	o := &c.wr
+	var done int
+	for done < len(p) {
+		o.p = p[done:]
+		err := c.rc.Write(o.fn)
+		o.p = nil
+		if err != nil {
+			return done, c.opError("write", err)
+		}
+		if o.errno != 0 {
+			return done, c.opError("write", os.NewSyscallError("write", o.errno))
+		}
+		done += o.n
+	}
+	return done, nil
+}
+
+// opError is err as net.Conn would return it: the poller's own
+// *net.OpError (a deadline, say) renamed from "raw-read" to "read";
+// otherwise wrapped, with the connection's addresses.
+func (c *Conn) opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		e := *oe
+		e.Op = op
+		return &e
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
