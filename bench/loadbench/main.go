@@ -66,6 +66,7 @@ type config struct {
 	slowRate   float64       // req/s of the slow-target rows
 	slowSvc    time.Duration // the slow target's service time
 	maxServer  string        // raw or demo: the HTTP target of the closed-loop rows
+	grpcMax    string        // raw or demo: the gRPC target of the closed-loop rows
 	floorBin   string        // bench/floor, built into a temporary directory
 }
 
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&variants, "variants", "--timer-slack 1ms;--precise-timers", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none); the plain tailgate row has the default timing (the adaptive grid)")
 	flag.StringVar(&grpcVariants, "grpc-variants", "--engine grpc", "extra gRPC tailgate rows, each with these run flags (';'-separated; empty for none)")
 	flag.StringVar(&c.maxServer, "max-server", "raw", "HTTP target of the closed-loop rows: raw (a canned-response server that costs almost nothing, so that the generator saturates) or demo")
+	flag.StringVar(&c.grpcMax, "grpc-max-server", "raw", "gRPC target of the closed-loop rows: raw (bench/grpcraw, a canned-response server, described by the demo's protoset) or demo")
 	flag.Parse()
 	c.extra = strings.Fields(extra)
 	addVariants(splitVariants(variants), splitVariants(grpcVariants))
@@ -116,6 +118,9 @@ func main() {
 			fatalf("-scenarios: unknown %q (fixed, slow, max, grpc)", s)
 		}
 		c.scenarios[s] = true
+	}
+	if c.grpcMax != "raw" && c.grpcMax != "demo" {
+		fatalf("-grpc-max-server: %q (raw or demo)", c.grpcMax)
 	}
 	if c.maxServer != "raw" && c.maxServer != "demo" {
 		fatalf("-max-server: %q (raw or demo)", c.maxServer)
@@ -149,8 +154,11 @@ type scenario struct {
 	rate  float64       // req/s; 0: closed loop at maximum throughput
 	svc   time.Duration // > 0: against the slow target, which answers in this
 	grpc  bool
-	tools []*tool // those that apply, found or not, in toolOrder
-	base  *tool   // the baseline of the ratio columns, or nil
+	// protoset describes the gRPC method to the generators, for a server
+	// without reflection (bench/grpcraw); "": reflection.
+	protoset string
+	tools    []*tool // those that apply, found or not, in toolOrder
+	base     *tool   // the baseline of the ratio columns, or nil
 }
 
 // target is where the generators send.
@@ -159,17 +167,21 @@ type target struct {
 	grpcAddr string // 127.0.0.1:PORT
 	rawURL   string // the minimal server for the closed-loop rows; "" for the demo
 	slowURL  string // the slow demo's /item; "" when not started
+	grpcRaw  string // bench/grpcraw's address for the gRPC closed-loop rows; "" for the demo
 }
 
-// forScenario is where sc's rows send.
-func (tg target) forScenario(sc scenario) target {
+// forScenario is where sc's rows send, and sc with the protoset that
+// describes bench/grpcraw's method when its rows send there.
+func (tg target) forScenario(sc scenario) (target, scenario) {
 	switch {
 	case sc.svc > 0:
 		tg.httpURL = tg.slowURL
 	case sc.rate == 0 && !sc.grpc && tg.rawURL != "":
 		tg.httpURL = tg.rawURL
+	case sc.rate == 0 && sc.grpc && tg.grpcRaw != "":
+		tg.grpcAddr, sc.protoset = tg.grpcRaw, grpcProtoset
 	}
-	return tg
+	return tg, sc
 }
 
 // connsFor is the connections of the tools that take a fixed number at a
@@ -253,7 +265,8 @@ func run(c config) error {
 			for k := range found {
 				t := found[(k+r)%len(found)]
 				out := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", t.name, si, r))
-				s, err := t.run(t, c, tg.forScenario(sc), sc, out)
+				stg, ssc := tg.forScenario(sc)
+				s, err := t.run(t, c, stg, ssc, out)
 				res[si][t] = append(res[si][t], result{s, err})
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "run %d/%d %s, %s: failed: %v\n", r+1, c.runs, sc.title, t.name, err)
@@ -301,6 +314,15 @@ func startTargets(c config, tmp string) (tg target, stop func(), err error) {
 		}
 		stops = append(stops, s)
 		tg.rawURL = raw
+	}
+	if c.grpcMax == "raw" && c.scenarios["grpc"] {
+		raw, s, err := startGRPCRawServer(tmp)
+		if err != nil {
+			stop()
+			return tg, nil, err
+		}
+		stops = append(stops, s)
+		tg.grpcRaw = raw
 	}
 	return tg, stop, nil
 }
@@ -372,7 +394,8 @@ func plan(c config) []scenario {
 		ts := pick(func(t *tool) bool { return t.grpc })
 		out = append(out,
 			scenario{title: fmt.Sprintf("gRPC fixed %s req/s, %d conn(s)", thousands(c.grpcRate), c.grpcConns), rate: c.grpcRate, grpc: true, tools: ts, base: base(ts, "ghz")},
-			scenario{title: fmt.Sprintf("gRPC max, closed loop, %d conns", c.conns), grpc: true, tools: ts, base: base(ts, "ghz")})
+			scenario{title: fmt.Sprintf("gRPC max, closed loop, %d conns, %s", c.conns, map[string]string{"raw": "minimal server", "demo": "demo target"}[c.grpcMax]),
+				grpc: true, tools: ts, base: base(ts, "ghz")})
 	}
 	var keep []scenario
 	for _, sc := range out {
@@ -455,6 +478,40 @@ func startRawServer(dir string) (string, func(), error) {
 		return "", nil, fmt.Errorf("raw server did not start on %s", addr)
 	}
 	return "http://" + addr + "/", stop, nil
+}
+
+// grpcProtoset describes demo.Store to the generators, for bench/grpcraw
+// (no reflection): relative to the repository root, where loadbench runs.
+const grpcProtoset = "targets/servers/grpcdemo/testdata/demo.protoset"
+
+// startGRPCRawServer builds bench/grpcraw and starts it pinned to CPU 1.
+// It returns the server's address and how to stop it.
+func startGRPCRawServer(dir string) (string, func(), error) {
+	bin := filepath.Join(dir, "grpcraw")
+	b := exec.Command("go", "build", "-o", bin, "./bench/grpcraw")
+	b.Stderr = os.Stderr
+	if err := b.Run(); err != nil {
+		return "", nil, fmt.Errorf("building the raw gRPC server (run from the repository root): %v", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	srv := benchhost.Pin(context.Background(), "1", bin, "-addr", addr)
+	stdin, err := srv.StdinPipe() // the server exits when its stdin closes
+	if err != nil {
+		return "", nil, err
+	}
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { stdin.Close(); srv.Wait() }
+	if !waitListening(addr) {
+		stop()
+		return "", nil, fmt.Errorf("raw gRPC server did not start on %s", addr)
+	}
+	return addr, stop, nil
 }
 
 // waitListening waits up to 5 s for addr to accept connections.

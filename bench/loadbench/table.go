@@ -252,6 +252,7 @@ func settings(c config) []string {
 		fmt.Sprintf("hey: `-c 50 -q R/50` (-q is per worker; closed loop: `-c %d`)", c.conns),
 		fmt.Sprintf("ghz: `--insecure --connections %d --concurrency 50 --rps R --duration-stop wait` (closed loop: `--connections %d --concurrency %d`), method found by server reflection",
 			c.grpcConns, c.conns, c.conns),
+		grpcMaxSetting(c),
 		fmt.Sprintf("floor: bench/floor `-url URL -c %d -rate R` (closed loop: `-c %d -rate 0`): not a tool but the cost floor of this machine, one thread and one epoll set, a static request, responses only delimited, precise wakes; `-lazy` wakes for its timer only and times responses by the kernel's receive timestamps", c.fixedConns, c.conns),
 		fmt.Sprintf("slow target: a second demo with `--service-time %v --workers 0`, `GET /item?key=k`; wrk2, fortio, hey and the floor get %d connections (twice the requests in flight) instead of %d",
 			c.slowSvc, connsFor(c, scenario{rate: c.slowRate, svc: c.slowSvc}), c.fixedConns),
@@ -261,6 +262,14 @@ func settings(c config) []string {
 		s[0] += fmt.Sprintf("; extra flags `%s`", strings.Join(c.extra, " "))
 	}
 	return s
+}
+
+// grpcMaxSetting says what the gRPC closed-loop rows ran against.
+func grpcMaxSetting(c config) string {
+	if c.grpcMax == "raw" {
+		return "gRPC closed loop: against bench/grpcraw (a canned response, no request decoded, so that the generators saturate), the method described to tailgate and ghz by `--protoset` " + grpcProtoset
+	}
+	return "gRPC closed loop: against the demo target"
 }
 
 func header(m benchhost.Machine, c config) []string {

@@ -234,6 +234,9 @@ func runTailgate(t *tool, c config, tg target, sc scenario, out string) (sample,
 	}
 	if sc.grpc {
 		args = append(args, "--data", grpcData)
+		if sc.protoset != "" {
+			args = append(args, "--protoset", sc.protoset)
+		}
 	}
 	args = append(args, c.extra...)
 	args = append(args, t.args...)
@@ -482,14 +485,18 @@ func parseHey(out string) (sample, error) {
 }
 
 // runGhz: ghz --insecure --call demo.Store.Get --connections N --concurrency
-// 50 --rps R -z D, the method found by the demo's server reflection; JSON
-// output. Closed loop: no --rps, --connections and --concurrency both -conns.
+// 50 --rps R -z D, the method found by the demo's server reflection (or in
+// the scenario's protoset); JSON output. Closed loop: no --rps,
+// --connections and --concurrency both -conns.
 // --duration-stop wait lets the calls in flight at the end finish, as
 // tailgate does, instead of counting them as Unavailable errors.
 func runGhz(t *tool, c config, tg target, sc scenario, out string) (sample, error) {
 	out += ".json"
 	args := []string{"--insecure", "--call", strings.ReplaceAll(grpcMethod, "/", "."), "-d", grpcData,
 		"-z", c.dur.String(), "--duration-stop", "wait", "-O", "json", "-o", out}
+	if sc.protoset != "" {
+		args = append(args, "--protoset", sc.protoset)
+	}
 	if sc.rate > 0 {
 		args = append(args, "--connections", strconv.Itoa(c.grpcConns), "--concurrency", "50", "--rps", rateArg(sc.rate))
 	} else {
