@@ -247,9 +247,16 @@ func run(c config) error {
 	fmt.Fprintf(os.Stderr, "loadbench: %d runs of %v (about %v); target %s, gRPC %s\n",
 		nRuns*c.runs, c.dur, (time.Duration(nRuns*c.runs) * (c.dur + 2*time.Second)).Round(time.Minute), tg.httpURL, tg.grpcAddr)
 
-	// res[scenario][tool] holds one result per run. Runs are interleaved and
-	// the order of the tools is rotated from run to run, so that a burst of
-	// noise on the machine does not land on the same tool every time.
+	res := runAll(c, scens, tg, tmp)
+	m.End()
+	return writeTable(c, buildTable(c, scens, res), m)
+}
+
+// runAll runs every found tool of every scenario c.runs times and returns
+// res[scenario][tool], one result per run. Runs are interleaved and the
+// order of the tools is rotated from run to run, so that a burst of noise
+// on the machine does not land on the same tool every time.
+func runAll(c config, scens []scenario, tg target, tmp string) []map[*tool][]result {
 	res := make([]map[*tool][]result, len(scens))
 	for i := range res {
 		res[i] = map[*tool][]result{}
@@ -278,9 +285,7 @@ func run(c config) error {
 			}
 		}
 	}
-	m.End()
-
-	return writeTable(c, buildTable(c, scens, res), m)
+	return res
 }
 
 // startTargets starts the targets the scenarios need: the demo, the slow
