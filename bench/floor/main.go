@@ -433,6 +433,12 @@ func (c *conn) read(stamp bool) (done, ok bool) {
 	if err != nil || n <= 0 {
 		return false, false
 	}
+	return c.consume(n)
+}
+
+// consume takes n bytes just read into c.buf[c.n:]; done: a whole response
+// is in. With -uring the kernel did the reading.
+func (c *conn) consume(n int) (done, ok bool) {
 	if c.need >= 0 { // reading the body
 		c.need -= n
 		if c.need <= 0 {
