@@ -20,6 +20,10 @@
 // timerfd whose period is the gap between requests, read once per expiry.
 // It prints one line of JSON: completed, achieved, errors, lag and latency
 // percentiles in nanoseconds.
+//
+// With -uring it does the same on io_uring instead of epoll and system
+// calls, its sends timed by timeouts in the ring (see uring.go): an
+// experiment, measured against this loop by bench/uring.
 package main
 
 import (
@@ -31,6 +35,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 	"unsafe"
@@ -63,18 +68,37 @@ type report struct {
 	LagMax    int64   `json:"lag_max_ns"`
 	LatP50    int64   `json:"latency_p50_ns"`
 	LatP99    int64   `json:"latency_p99_ns"`
+	LagCount  int64   `json:"lag_samples"` // send lags recorded: with -uring one in -stamp-every
 	Wakes     int64   `json:"wakes"`
 	Redials   int64   `json:"redials"`
 }
 
+// options are the command's flags.
+type options struct {
+	url        string
+	conns      int
+	rate       float64 // req/s; 0: closed loop
+	dur        time.Duration
+	lazy       bool
+	uring      bool
+	timer      string        // -uring at a constant rate: timerfd or timeout
+	interval   time.Duration // -uring at a constant rate: how far ahead sends are queued, and the wake period
+	stampEvery int64         // -uring: one send in stampEvery has its lag measured
+}
+
 func main() {
-	rawURL := flag.String("url", "", "target, http://host:port/path (IPv4 literal host)")
-	conns := flag.Int("c", 50, "connections")
-	rate := flag.Float64("rate", 0, "requests/s at a constant rate; 0: closed loop")
-	dur := flag.Duration("d", 10*time.Second, "duration")
-	lazy := flag.Bool("lazy", false, "constant rate: wake for the timer only, and read responses when sending, timed by the kernel's receive timestamps (SO_TIMESTAMPNS)")
+	var o options
+	flag.StringVar(&o.url, "url", "", "target, http://host:port/path (IPv4 literal host)")
+	flag.IntVar(&o.conns, "c", 50, "connections")
+	flag.Float64Var(&o.rate, "rate", 0, "requests/s at a constant rate; 0: closed loop")
+	flag.DurationVar(&o.dur, "d", 10*time.Second, "duration")
+	flag.BoolVar(&o.lazy, "lazy", false, "constant rate: wake for the timer only, and read responses when sending, timed by the kernel's receive timestamps (SO_TIMESTAMPNS)")
+	flag.BoolVar(&o.uring, "uring", false, "io_uring instead of epoll, sends timed by timeouts in the ring (an experiment, see uring.go)")
+	flag.StringVar(&o.timer, "uring-timer", "link-timeout", "-uring at a constant rate: what holds each send until it is due: link-timeout (a poll that never fires, cancelled by its LINK_TIMEOUT) or timeout (an IORING_OP_TIMEOUT); see gate in uring.go")
+	flag.DurationVar(&o.interval, "interval", time.Millisecond, "-uring at a constant rate: wake this often, queueing the sends due before the next wake")
+	flag.Int64Var(&o.stampEvery, "stamp-every", 16, "-uring at a constant rate: measure the send lag (kernel send timestamps) of one request in this many")
 	flag.Parse()
-	r, err := run(*rawURL, *conns, *rate, *dur, *lazy)
+	r, err := run(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
@@ -82,36 +106,49 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(r)
 }
 
-func run(rawURL string, nconns int, rate float64, dur time.Duration, lazy bool) (report, error) {
-	u, err := url.Parse(rawURL)
+func run(o options) (report, error) {
+	u, err := url.Parse(o.url)
 	if err != nil || u.Scheme != "http" {
-		return report{}, fmt.Errorf("-url %q: want http://IPv4:port/path", rawURL)
+		return report{}, fmt.Errorf("-url %q: want http://IPv4:port/path", o.url)
 	}
 	sa, err := sockaddr(u.Host)
 	if err != nil {
 		return report{}, err
 	}
-	if nconns < 1 {
-		return report{}, fmt.Errorf("-c %d: want at least 1", nconns)
+	if o.conns < 1 {
+		return report{}, fmt.Errorf("-c %d: want at least 1", o.conns)
+	}
+	if o.uring && (o.lazy || o.rate > 0 && (o.interval <= 0 || o.stampEvery < 1 || o.timer != "link-timeout" && o.timer != "timeout")) {
+		return report{}, fmt.Errorf("-uring: not with -lazy; -interval and -stamp-every must be positive, -uring-timer link-timeout or timeout")
 	}
 	f := &floor{
-		host: u.Host,
-		sa:   sa,
-		req:  []byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: floor\r\n\r\n"),
-		rate: rate,
-		lazy: lazy,
-		tfd:  -1,
-		lat:  hdrhistogram.New(1, int64(time.Minute), 3),
-		lag:  hdrhistogram.New(1, int64(time.Minute), 3),
+		host:        u.Host,
+		sa:          sa,
+		req:         []byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: floor\r\n\r\n"),
+		rate:        o.rate,
+		lazy:        o.lazy,
+		uring:       o.uring,
+		linkTimeout: o.timer != "timeout",
+		interval:    int64(o.interval),
+		stampEvery:  o.stampEvery,
+		tfd:         -1,
+		lat:         hdrhistogram.New(1, int64(time.Minute), 3),
+		lag:         hdrhistogram.New(1, int64(time.Minute), 3),
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer f.closeAll()
-	if err := f.open(nconns); err != nil {
+	if err := f.open(o.conns); err != nil {
 		return report{}, err
 	}
 	f.start = time.Now()
-	f.end = int64(dur)
+	f.end = int64(o.dur)
+	if f.uring {
+		if err := f.ringLoop(); err != nil {
+			return report{}, err
+		}
+		return f.finish(), nil
+	}
 	if err := f.begin(); err != nil {
 		return report{}, err
 	}
@@ -129,6 +166,18 @@ type floor struct {
 	req  []byte // the request, written whole
 	rate float64
 	lazy bool
+
+	// -uring (uring.go)
+	uring       bool
+	linkTimeout bool // sends held by link timeouts, else by timeouts (see gate)
+	efd         int  // the eventfd the link timeouts' polls wait on
+	ur          *ring
+	us          []uconn
+	interval    int64 // ns between wakes
+	stampEvery  int64
+	planned     int64 // requests queued, at a constant rate
+	mono        int64 // CLOCK_MONOTONIC ns at the start
+	realOff     int64 // CLOCK_REALTIME ns at the start
 
 	fds     []int // every descriptor opened, closed at the end
 	ep      int   // the epoll set the loop waits on
@@ -148,16 +197,25 @@ type floor struct {
 // now is the time since the start, in nanoseconds.
 func (f *floor) now() int64 { return int64(time.Since(f.start)) }
 
-// closeAll closes every descriptor the run opened.
+// closeAll closes every descriptor the run opened, the ring first.
 func (f *floor) closeAll() {
+	if f.ur != nil {
+		f.ur.close()
+	}
 	for _, fd := range f.fds {
 		unix.Close(fd)
 	}
 }
 
 // open creates the epoll sets (two with lazy: one for the timer, one for
-// the connections) and dials every connection.
+// the connections), or with -uring the ring, and dials every connection.
 func (f *floor) open(nconns int) error {
+	if f.uring {
+		if err := f.openRing(nconns); err != nil {
+			return err
+		}
+		return f.dialAll(nconns)
+	}
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return err
@@ -173,6 +231,10 @@ func (f *floor) open(nconns int) error {
 		}
 		f.fds = append(f.fds, f.cep)
 	}
+	return f.dialAll(nconns)
+}
+
+func (f *floor) dialAll(nconns int) error {
 	f.cs = make([]*conn, nconns)
 	for i := range f.cs {
 		if err := f.dial(i); err != nil {
@@ -184,7 +246,8 @@ func (f *floor) open(nconns int) error {
 }
 
 // dial opens connection i: connected, TCP_NODELAY, nonblocking (with lazy,
-// receive-timestamped), in the connections' epoll set under its index.
+// receive-timestamped), in the connections' epoll set under its index;
+// with -uring, see dialRing.
 func (f *floor) dial(i int) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -195,25 +258,31 @@ func (f *floor) dial(i int) error {
 		return fmt.Errorf("connect %s: %v", f.host, err)
 	}
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	f.cs[i] = &conn{fd: fd, buf: make([]byte, 64<<10), need: -1, oob: make([]byte, 64)}
+	if f.uring {
+		return f.dialRing(i)
+	}
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return err
 	}
 	if f.lazy {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	}
-	if err := unix.EpollCtl(f.cep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}); err != nil {
-		return err
-	}
-	f.cs[i] = &conn{fd: fd, buf: make([]byte, 64<<10), need: -1, oob: make([]byte, 64)}
-	return nil
+	return unix.EpollCtl(f.cep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)})
 }
 
 // redial replaces a connection the server closed while it was idle
 // (servers close connections that sent no request for a while: the
-// demo target after 10 s).
+// demo target after 10 s). The old descriptor leaves the list closed at
+// the end: its number may be reused meanwhile, by this run or by anyone
+// else in the process.
 func (f *floor) redial(i int) error {
-	unix.EpollCtl(f.cep, unix.EPOLL_CTL_DEL, f.cs[i].fd, nil)
-	unix.Close(f.cs[i].fd)
+	old := f.cs[i].fd
+	if !f.uring {
+		unix.EpollCtl(f.cep, unix.EPOLL_CTL_DEL, old, nil)
+	}
+	unix.Close(old)
+	f.fds = slices.DeleteFunc(f.fds, func(fd int) bool { return fd == old })
 	f.rep.Redials++
 	return f.dial(i)
 }
@@ -415,6 +484,7 @@ func (f *floor) finish() report {
 	rep.LagP50, rep.LagP99 = at(f.lag, 0.5), at(f.lag, 0.99)
 	rep.LagP999, rep.LagMax = at(f.lag, 0.999), f.lag.Max()
 	rep.LatP50, rep.LatP99 = at(f.lat, 0.5), at(f.lat, 0.99)
+	rep.LagCount = f.lag.TotalCount()
 	return rep
 }
 
