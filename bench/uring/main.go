@@ -61,6 +61,7 @@ type config struct {
 	interval   string
 	stampEvery string
 	only       []string // mode names; nil: all
+	quietWait  time.Duration
 }
 
 // sample is one run of one mode.
@@ -73,6 +74,8 @@ type sample struct {
 	lat50, lat99     time.Duration
 	lagSamples, errs int64
 	redials          int64
+	cpu              time.Duration
+	others           float64 // the machine's CPU used by other processes during the run, fraction of all CPUs
 }
 
 func main() {
@@ -87,6 +90,7 @@ func main() {
 	flag.IntVar(&c.maxConns, "max-conns", 50, "connections in closed loop")
 	flag.StringVar(&c.interval, "interval", "1ms", "floor -interval for the io_uring modes")
 	flag.StringVar(&c.stampEvery, "stamp-every", "16", "floor -stamp-every for the io_uring modes")
+	flag.DurationVar(&c.quietWait, "quiet-wait", 3*time.Minute, "before each run, wait up to this long for a second in which the machine is at least 90 % idle")
 	flag.StringVar(&only, "modes", "", "run only these modes (comma list: epoll, epoll -lazy, uring, uring timeout)")
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
@@ -117,6 +121,7 @@ type scenario struct {
 	rate  float64
 	url   string
 	modes []mode
+	pid   int // the target's
 }
 
 func (s scenario) String() string {
@@ -156,13 +161,16 @@ func run(c config) error {
 			}
 			for k := range sc.modes {
 				m := sc.modes[(k+r)%len(sc.modes)]
+				waitQuiet(c.quietWait)
+				before := snapshot(sc.pid)
 				s, err := runFloor(c, floor, sc, m)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %v", sc, m.name, err)
 				}
+				s.others = snapshot(sc.pid).othersSince(before, s.cpu)
 				res[si][m.name] = append(res[si][m.name], s)
-				fmt.Fprintf(os.Stderr, "run %d/%d %s %s: %.0f/s, %.2f µs/req, %.2f vcsw/req, %.2f wakes/req, lag p50 %v p99 %v (%d measured), %d errors, %d redials\n",
-					r+1, c.runs, sc, m.name, s.achieved, s.cpuPerReq, s.vcswPerReq, s.wakesPerReq, s.lag50, s.lag99, s.lagSamples, s.errs, s.redials)
+				fmt.Fprintf(os.Stderr, "run %d/%d %s %s: %.0f/s, %.2f µs/req, %.2f vcsw/req, %.2f wakes/req, lag p50 %v p99 %v (%d measured), %d errors, %d redials, others %.0f %%\n",
+					r+1, c.runs, sc, m.name, s.achieved, s.cpuPerReq, s.vcswPerReq, s.wakesPerReq, s.lag50, s.lag99, s.lagSamples, s.errs, s.redials, 100*s.others)
 				time.Sleep(300 * time.Millisecond)
 			}
 		}
@@ -202,13 +210,13 @@ func targets(c config, tmp string) ([]scenario, func(), error) {
 	}
 	var scens []scenario
 	if len(c.rates) > 0 {
-		addr, s, err := serve(nil, c.bin, "serve", "demo", "--cache-ttl", "1h", "--addr")
+		addr, pid, s, err := serve(nil, c.bin, "serve", "demo", "--cache-ttl", "1h", "--addr")
 		if err != nil {
 			return nil, nil, err
 		}
 		stops = append(stops, s)
 		for _, r := range c.rates {
-			scens = append(scens, scenario{rate: r, url: "http://" + addr + "/", modes: pick(func(m mode) bool { return m.fixed })})
+			scens = append(scens, scenario{rate: r, url: "http://" + addr + "/", modes: pick(func(m mode) bool { return m.fixed }), pid: pid})
 		}
 	}
 	if c.max {
@@ -219,31 +227,32 @@ func targets(c config, tmp string) ([]scenario, func(), error) {
 		}
 		// The raw server exits when its standard input closes.
 		pr, pw := io.Pipe()
-		addr, s, err := serve(pr, raw, "serve", "-kind", "raw", "-addr")
+		addr, pid, s, err := serve(pr, raw, "serve", "-kind", "raw", "-addr")
 		if err != nil {
 			stop()
 			return nil, nil, err
 		}
 		stops = append(stops, func() { pw.Close(); s() })
-		scens = append(scens, scenario{url: "http://" + addr + "/", modes: pick(func(m mode) bool { return m.max })})
+		scens = append(scens, scenario{url: "http://" + addr + "/", modes: pick(func(m mode) bool { return m.max }), pid: pid})
 	}
 	return scens, stop, nil
 }
 
-// serve starts name args... ADDR on CPU 1 and waits until it listens.
-func serve(stdin io.Reader, name string, args ...string) (string, func(), error) {
+// serve starts name args... ADDR on CPU 1 and waits until it listens;
+// pid is its process (taskset execs it).
+func serve(stdin io.Reader, name string, args ...string) (addr string, pid int, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	ln.Close()
 	cmd := benchhost.Pin(context.Background(), "1", name, append(args, addr)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
-	stop := func() {
+	stop = func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -257,12 +266,12 @@ func serve(stdin io.Reader, name string, args ...string) (string, func(), error)
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return addr, stop, nil
+			return addr, cmd.Process.Pid, stop, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	stop()
-	return "", nil, fmt.Errorf("%s did not start on %s", filepath.Base(name), addr)
+	return "", 0, nil, fmt.Errorf("%s did not start on %s", filepath.Base(name), addr)
 }
 
 // runFloor runs the floor once on CPU 0 and reads its report and rusage.
@@ -307,7 +316,8 @@ func runFloor(c config, floor string, sc scenario, m mode) (sample, error) {
 		return sample{}, fmt.Errorf("no rusage")
 	}
 	n := float64(r.Completed)
-	s.cpuPerReq = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e3 / n
+	s.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s.cpuPerReq = float64(s.cpu.Nanoseconds()) / 1e3 / n
 	s.vcswPerReq = float64(ru.Nvcsw) / n
 	s.wakesPerReq = float64(r.Wakes) / n
 	return s, nil
@@ -316,8 +326,8 @@ func runFloor(c config, floor string, sc scenario, m mode) (sample, error) {
 // table is the Markdown table of the medians.
 func table(scens []scenario, res []map[string][]sample) string {
 	var b strings.Builder
-	b.WriteString("| load | loop | achieved req/s | CPU µs/req | vol. ctx switches/req | loop wakes/req | send lag p50 / p99 | latency p50 / p99 | errors |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| load | loop | achieved req/s | CPU µs/req | vol. ctx switches/req | loop wakes/req | send lag p50 / p99 | latency p50 / p99 | errors | others' CPU |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for si, sc := range scens {
 		for _, m := range sc.modes {
 			ss := res[si][m.name]
@@ -336,14 +346,15 @@ func table(scens []scenario, res []map[string][]sample) string {
 			if sc.rate > 0 {
 				lag = dur(func(s sample) time.Duration { return s.lag50 }) + " / " + dur(func(s sample) time.Duration { return s.lag99 })
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s / %s | %.0f |\n", sc, m.name,
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s / %s | %.0f | %.0f %% |\n", sc, m.name,
 				med(func(s sample) float64 { return s.achieved }),
 				med(func(s sample) float64 { return s.cpuPerReq }),
 				med(func(s sample) float64 { return s.vcswPerReq }),
 				med(func(s sample) float64 { return s.wakesPerReq }),
 				lag,
 				dur(func(s sample) time.Duration { return s.lat50 }), dur(func(s sample) time.Duration { return s.lat99 }),
-				med(func(s sample) float64 { return float64(s.errs) }))
+				med(func(s sample) float64 { return float64(s.errs) }),
+				100*med(func(s sample) float64 { return s.others }))
 		}
 	}
 	return b.String()
@@ -373,4 +384,68 @@ func loadavg() string {
 func kernel() string {
 	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	return strings.TrimSpace(string(b))
+}
+
+// cpuSnap is the machine's CPU time (busy and total, in USER_HZ ticks,
+// from /proc/stat) and the target's (utime+stime ticks) at one moment.
+type cpuSnap struct {
+	busy, total, target int64
+}
+
+func snapshot(pid int) cpuSnap {
+	var s cpuSnap
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		// user nice system idle iowait irq softirq steal (guest time is
+		// in user already); stolen time is noise as much as a neighbour.
+		for k, f := range strings.Fields(line)[1:] {
+			if k > 7 {
+				break
+			}
+			v, _ := strconv.ParseInt(f, 10, 64)
+			s.total += v
+			if k != 3 && k != 4 {
+				s.busy += v
+			}
+		}
+	}
+	if pid > 0 {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+			// After the command name in parentheses, utime and stime are
+			// the 12th and 13th fields.
+			if _, rest, ok := strings.Cut(string(b), ") "); ok {
+				if f := strings.Fields(rest); len(f) > 12 {
+					u, _ := strconv.ParseInt(f[11], 10, 64)
+					st, _ := strconv.ParseInt(f[12], 10, 64)
+					s.target = u + st
+				}
+			}
+		}
+	}
+	return s
+}
+
+// othersSince is the fraction of the machine that processes other than
+// the floor (which used own) and the target used since before.
+func (s cpuSnap) othersSince(before cpuSnap, own time.Duration) float64 {
+	total := s.total - before.total
+	if total <= 0 {
+		return 0
+	}
+	const hz = 100 // USER_HZ
+	busy := float64(s.busy-before.busy-(s.target-before.target)) - own.Seconds()*hz
+	return max(busy, 0) / float64(total)
+}
+
+// waitQuiet waits, up to limit, for a second in which the machine is at
+// least 90 % idle.
+func waitQuiet(limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
+		a := snapshot(0)
+		time.Sleep(time.Second)
+		b := snapshot(0)
+		if b.total > a.total && float64(b.busy-a.busy)/float64(b.total-a.total) < 0.1 {
+			return
+		}
+	}
 }
