@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -152,6 +153,14 @@ func run(c config) error {
 		return err
 	}
 	defer stop()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stop() // the targets, and the floor dies with its context
+		os.RemoveAll(tmp)
+		os.Exit(1)
+	}()
 	start, load0 := time.Now().UTC(), loadavg()
 	res := make([]map[string][]sample, len(scens))
 	for r := 0; r < c.runs; r++ {
