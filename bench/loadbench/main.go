@@ -424,7 +424,7 @@ func startTarget(bin string, svc time.Duration) (target, func(), error) {
 	if err != nil {
 		return target{}, nil, err
 	}
-	args := []string{"serve", "demo", "--addr", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h"}
+	args := []string{"serve", "demo", "--http", httpAddr, "--grpc", grpcAddr, "--cache-ttl", "1h"}
 	if svc > 0 {
 		args = append(args, "--service-time", svc.String(), "--workers", "0")
 	}

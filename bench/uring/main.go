@@ -219,7 +219,7 @@ func targets(c config, tmp string) ([]scenario, func(), error) {
 	}
 	var scens []scenario
 	if len(c.rates) > 0 {
-		addr, pid, s, err := serve(nil, c.bin, "serve", "demo", "--cache-ttl", "1h", "--addr")
+		addr, pid, s, err := serve(nil, c.bin, "serve", "demo", "--cache-ttl", "1h", "--http")
 		if err != nil {
 			return nil, nil, err
 		}

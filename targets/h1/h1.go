@@ -554,12 +554,7 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	out.BytesOut = int64(bodyLen)
 
 	c.rd.start()
-	n, err := c.io.Write(head)
-	if err == nil && len(body) > 0 {
-		var m int
-		m, err = c.io.Write(body)
-		n += m
-	}
+	n, err := c.send(head, body)
 	if err != nil {
 		out.Err, out.Msg = t.classify(ctx, err, deadline)
 		if c.reused && (n == 0 || t.replay) && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
@@ -583,6 +578,36 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 		return out, discard
 	}
 	return out, keep
+}
+
+// send writes the request's head and body. On a raw socket the last of
+// them goes out from inside the wait for the response (sock.sendRecv),
+// whose first bytes are then in c.rd: that saves a read per request that
+// would find nothing yet.
+func (c *conn) send(head, body []byte) (int, error) {
+	var n int
+	last := head
+	if len(body) > 0 {
+		last = body
+		m, err := c.io.Write(head)
+		if n = m; err != nil {
+			return n, err
+		}
+	}
+	if c.sk != nil && c.rd.w < len(c.rd.buf) {
+		wrote, got, err := c.sk.sendRecv(last, c.rd.buf[c.rd.w:])
+		n += wrote
+		if wrote == len(last) {
+			c.rd.took(got, err)
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		last = last[wrote:]
+	}
+	m, err := c.io.Write(last)
+	return n + m, err
 }
 
 // classify maps an error to its kind and Outcome.Msg; the context's own

@@ -134,6 +134,7 @@ func (p *pool) close() {
 type conn struct {
 	nc         net.Conn
 	io         io.ReadWriter   // reads and writes: a raw sock where possible, else nc
+	sk         *sock           // the raw sock, or nil
 	raw        syscall.RawConn // the socket, for alive; nil if unknown
 	rd         reader
 	wbuf, bbuf []byte // rendered request head and templated body
@@ -160,7 +161,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 func newConn(nc net.Conn) *conn {
 	c := &conn{nc: nc, raw: rawConn(nc), io: nc}
 	if s := newSock(nc); s != nil {
-		c.io = s
+		c.io, c.sk = s, s
 	}
 	c.rd.nc = c.io
 	c.rd.buf = make([]byte, readBufSize)

@@ -46,6 +46,9 @@ type reader struct {
 	got   bool      // a byte of the current response has arrived
 	first time.Time // when it did
 	bare  bool      // the last line read ended with a bare LF, not CRLF
+	// pending is an error the read that sent the request met (sock's
+	// sendRecv), returned by the next fill.
+	pending error
 }
 
 // start begins a response.
@@ -56,7 +59,19 @@ func (b *reader) start() {
 			b.buf = make([]byte, readBufSize) // a long header line grew it: do not keep that
 		}
 	}
-	b.got = false
+	b.got, b.pending = false, nil
+}
+
+// took accounts for n bytes of a response read into buf[w:] by other
+// means (sock's sendRecv), with err, the error that read met.
+func (b *reader) took(n int, err error) {
+	b.w += n
+	if n > 0 && !b.got {
+		b.got, b.first = true, time.Now()
+	}
+	if n == 0 {
+		b.pending = err
+	}
 }
 
 func (b *reader) buffered() int { return b.w - b.r }
@@ -75,6 +90,10 @@ func (b *reader) fill() error {
 		nb := make([]byte, min(2*len(b.buf), maxLine))
 		copy(nb, b.buf[:b.w])
 		b.buf = nb
+	}
+	if err := b.pending; err != nil {
+		b.pending = nil
+		return err
 	}
 	for {
 		n, err := b.nc.Read(b.buf[b.w:])

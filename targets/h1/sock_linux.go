@@ -30,6 +30,14 @@ type sock struct {
 	n        int
 	errno    syscall.Errno
 	rfn, wfn func(fd uintptr) bool
+
+	// sendRecv's state: the request (wp, written wn bytes of it), the
+	// response's buffer (p), and whether the write is done.
+	wp    []byte
+	wn    int
+	wrote bool
+	srfn  func(fd uintptr) bool
+	reads int // read system calls made, for the tests
 }
 
 // newSock returns a raw reader/writer for nc, or nil when nc is not a
@@ -50,11 +58,72 @@ func newSock(nc net.Conn) *sock {
 	// The closures are made once per connection, not per call.
 	s.rfn = func(fd uintptr) bool { return s.do(unix.SYS_READ, fd) }
 	s.wfn = func(fd uintptr) bool { return s.do(unix.SYS_WRITE, fd) }
+	s.srfn = s.sendRecvFn
 	return s
+}
+
+// sendRecv writes req and reads the first bytes of the response into p,
+// in one wait on the poller: the write is made from inside the read's
+// wait, after the poller was reset for it, so the response's readiness
+// cannot have been consumed before and the read is tried only once the
+// socket is readable. A read tried straight after the write, as Write
+// then Read do, finds nothing yet (the target has not answered within a
+// microsecond) and costs a system call that returns EAGAIN, one for every
+// request. wrote is how much of req went out: short of len(req) the
+// socket's buffer was full (or the write failed) and the caller finishes
+// with Write and Read; n and err are the read's, as Read's.
+func (s *sock) sendRecv(req, p []byte) (wrote, n int, err error) {
+	s.wp, s.wn, s.wrote, s.p, s.n, s.errno = req, 0, false, p, 0, 0
+	err = s.rc.Read(s.srfn)
+	wrote, s.wp, s.p = s.wn, nil, nil
+	switch {
+	case !s.wrote: // a short or failed write, or the deadline before it
+		if err == nil && s.errno != 0 {
+			err = opError("write", os.NewSyscallError("write", s.errno))
+		} else if err != nil {
+			err = opError("write", err)
+		}
+		return wrote, 0, err
+	case err != nil:
+		return wrote, 0, opError("read", err)
+	case s.errno != 0:
+		return wrote, 0, opError("read", os.NewSyscallError("read", s.errno))
+	case s.n == 0:
+		return wrote, 0, io.EOF
+	}
+	return wrote, s.n, nil
+}
+
+// sendRecvFn is sendRecv's callback: the first call writes, and asks to
+// wait when the whole request went out; the later ones read.
+func (s *sock) sendRecvFn(fd uintptr) bool {
+	if s.wrote {
+		return s.do(unix.SYS_READ, fd)
+	}
+	for {
+		r, e := rawRW(unix.SYS_WRITE, fd, s.wp[s.wn:])
+		if e == unix.EINTR {
+			continue
+		}
+		if e == 0 {
+			s.wn += r
+		}
+		if e != 0 && e != unix.EAGAIN {
+			s.errno = e
+		}
+		if e != 0 || s.wn < len(s.wp) {
+			return true // not all written: the caller carries on
+		}
+		s.wrote = true
+		return false
+	}
 }
 
 // do makes one raw read or write of s.p; false means "would block: wait".
 func (s *sock) do(trap, fd uintptr) bool {
+	if trap == unix.SYS_READ {
+		s.reads++
+	}
 	for {
 		r, e := rawRW(trap, fd, s.p)
 		switch e {
