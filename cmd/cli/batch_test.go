@@ -63,6 +63,12 @@ func batchSettingOf(t *testing.T, f *results.File, b int, l time.Duration) *anal
 	return nil
 }
 
+// capacityOff reports whether setting b's capacity is not bracketed on
+// both sides or is more than 15 % from the closed-loop reference ref.
+func capacityOff(b *analysis.BatchSetting, ref float64) bool {
+	return b.Capacity.Lo == 0 || b.CapHi == 0 || math.Abs(b.Estimate/ref-1) > 0.15
+}
+
 // cutShort says why a setting's search, if any, ended early: twice in a
 // row the generator could not keep to the schedule (the machine starved
 // it), so the setting's capacity was not measured.
@@ -93,9 +99,13 @@ func TestBatchCapacity(t *testing.T) {
 	var ref float64
 	var refText string
 	// An unbatched search the starved generator cut short measured
-	// nothing: the run is made once more, then the test skips. (A batched
-	// one cut short still held rates far above B=1's capacity: its
+	// nothing, and one made while other work took the machine (the closed
+	// loop measured before and after it, in calmer moments) compares
+	// nothing: the run is made again, up to three times in all; then a cut
+	// short search skips the test and a mismatch fails it. (A batched
+	// search cut short still held rates far above B=1's capacity: its
 	// capacity is then "≥" what it held.)
+	const tries = 3
 	for try := 0; ; try++ {
 		before := closedBatch(t, base)
 		io, so, errOut := testIO()
@@ -111,17 +121,23 @@ func TestBatchCapacity(t *testing.T) {
 		f = readResult(t, out)
 		b1, b16 = batchSettingOf(t, f, 1, 0), batchSettingOf(t, f, 16, 2*time.Millisecond)
 		why := cutShort(b1)
-		if why == "" {
+		if why == "" && !capacityOff(b1, ref) {
 			break
 		}
-		if try == 1 {
-			t.Skipf("machine overloaded: %s\n%s", why, stdout)
+		if try == tries-1 {
+			if why != "" {
+				t.Skipf("machine overloaded: %s\n%s", why, stdout)
+			}
+			break
+		}
+		if why == "" {
+			why = fmt.Sprintf("unbatched capacity %.0f items/s, closed loop %s", b1.Estimate, refText)
 		}
 		t.Logf("machine overloaded, once more: %s", why)
 	}
 	// The unbatched capacity, bracketed on both sides, within 15 % of
 	// closed loop.
-	if b1.Capacity.Lo == 0 || b1.CapHi == 0 || math.Abs(b1.Estimate/ref-1) > 0.15 {
+	if capacityOff(b1, ref) {
 		t.Errorf("unbatched capacity %.0f items/s %+v, closed loop %s\n%s", b1.Estimate, b1.Capacity, refText, stdout)
 	}
 	t.Logf("unbatched capacity %.0f items/s [%.0f, %.0f], closed loop %s; B=16 %.0f items/s", b1.Estimate, b1.Capacity.Lo, b1.CapHi, refText, b16.Estimate)
