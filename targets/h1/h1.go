@@ -581,7 +581,7 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 }
 
 // send writes the request's head and body. On a raw socket the last of
-// them goes out from inside the wait for the response (sock.sendRecv),
+// them goes out from inside the wait for the response (rawsock's SendRecv),
 // whose first bytes are then in c.rd: that saves a read per request that
 // would find nothing yet.
 func (c *conn) send(head, body []byte) (int, error) {
@@ -595,7 +595,7 @@ func (c *conn) send(head, body []byte) (int, error) {
 		}
 	}
 	if c.sk != nil && c.rd.w < len(c.rd.buf) {
-		wrote, got, err := c.sk.sendRecv(last, c.rd.buf[c.rd.w:])
+		wrote, got, err := c.sk.SendRecv(last, c.rd.buf[c.rd.w:])
 		n += wrote
 		if wrote == len(last) {
 			c.rd.took(got, err)

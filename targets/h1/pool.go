@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"tailgate/targets/internal/rawsock"
 	"time"
 )
 
@@ -133,8 +134,8 @@ func (p *pool) close() {
 // holding it touches it.
 type conn struct {
 	nc         net.Conn
-	io         io.ReadWriter   // reads and writes: a raw sock where possible, else nc
-	sk         *sock           // the raw sock, or nil
+	io         io.ReadWriter   // reads and writes: raw system calls where possible (rawsock), else nc
+	sk         *rawsock.Conn   // io when it is raw, else nil
 	raw        syscall.RawConn // the socket, for alive; nil if unknown
 	rd         reader
 	wbuf, bbuf []byte // rendered request head and templated body
@@ -160,8 +161,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 func newConn(nc net.Conn) *conn {
 	c := &conn{nc: nc, raw: rawConn(nc), io: nc}
-	if s := newSock(nc); s != nil {
-		c.io, c.sk = s, s
+	if rc, ok := rawsock.Wrap(nc).(*rawsock.Conn); ok {
+		c.io, c.sk = rc, rc
 	}
 	c.rd.nc = c.io
 	c.rd.buf = make([]byte, readBufSize)

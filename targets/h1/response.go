@@ -46,8 +46,8 @@ type reader struct {
 	got   bool      // a byte of the current response has arrived
 	first time.Time // when it did
 	bare  bool      // the last line read ended with a bare LF, not CRLF
-	// pending is an error the read that sent the request met (sock's
-	// sendRecv), returned by the next fill.
+	// pending is an error the read that sent the request met (rawsock's
+	// SendRecv), returned by the next fill.
 	pending error
 }
 
@@ -63,7 +63,7 @@ func (b *reader) start() {
 }
 
 // took accounts for n bytes of a response read into buf[w:] by other
-// means (sock's sendRecv), with err, the error that read met.
+// means (rawsock's SendRecv), with err, the error that read met.
 func (b *reader) took(n int, err error) {
 	b.w += n
 	if n > 0 && !b.got {

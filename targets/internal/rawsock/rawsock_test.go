@@ -87,3 +87,97 @@ func TestWrapOther(t *testing.T) {
 		t.Error("a pipe was wrapped")
 	}
 }
+
+// SendRecv writes the request and reads the answer with one read: the
+// read waits for the socket to be readable instead of being tried (and
+// finding nothing) straight after the write. Write then Read, against the
+// same slow answer, make two.
+func TestSendRecvReadsOnceReadable(t *testing.T) {
+	nc, srv := pair(t)
+	c, ok := nc.(*Conn)
+	if !ok {
+		t.Skip("no raw calls on this platform")
+	}
+	answer := func() {
+		buf := make([]byte, 64)
+		n, _ := srv.Read(buf)
+		time.Sleep(20 * time.Millisecond)
+		srv.Write(bytes.ToUpper(buf[:n]))
+	}
+	go answer()
+	p := make([]byte, 64)
+	wrote, n, err := c.SendRecv([]byte("ping"), p)
+	if err != nil || wrote != 4 || string(p[:n]) != "PING" {
+		t.Fatalf("SendRecv: wrote %d, read %q, %v", wrote, p[:n], err)
+	}
+	if c.reads != 1 {
+		t.Errorf("SendRecv made %d reads for one answer, want 1", c.reads)
+	}
+
+	c.reads = 0
+	go answer()
+	if _, err := c.Write([]byte("pong")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = c.Read(p); err != nil || string(p[:n]) != "PONG" {
+		t.Fatalf("Read: %q, %v", p[:n], err)
+	}
+	if c.reads != 2 {
+		t.Errorf("Write then Read made %d reads, want 2 (one finding nothing): the test no longer shows the saving", c.reads)
+	}
+}
+
+// A request larger than the socket's buffer goes out in part: SendRecv
+// says how much, reads nothing, and Write finishes it.
+func TestSendRecvShortWrite(t *testing.T) {
+	nc, srv := pair(t)
+	c, ok := nc.(*Conn)
+	if !ok {
+		t.Skip("no raw calls on this platform")
+	}
+	c.Conn.(*net.TCPConn).SetWriteBuffer(4096)
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	wrote, n, err := c.SendRecv(big, make([]byte, 64))
+	if err != nil || n != 0 || wrote <= 0 || wrote >= len(big) {
+		t.Fatalf("SendRecv of 1 MB to a peer not reading: wrote %d, read %d, %v", wrote, n, err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		m, _ := io.Copy(io.Discard, io.LimitReader(srv, int64(len(big))))
+		got <- int(m)
+	}()
+	if m, err := c.Write(big[wrote:]); err != nil || wrote+m != len(big) {
+		t.Fatalf("the rest: %d more, %v", m, err)
+	}
+	if total := <-got; total != len(big) {
+		t.Errorf("the peer read %d bytes of %d", total, len(big))
+	}
+}
+
+// A deadline passed before the call: nothing is written, and the error is
+// a write timeout, as net.Conn's Write gives. An answer that does not come
+// before the deadline: the request went out, and the error is a read
+// timeout.
+func TestSendRecvDeadlines(t *testing.T) {
+	nc, srv := pair(t)
+	c, ok := nc.(*Conn)
+	if !ok {
+		t.Skip("no raw calls on this platform")
+	}
+	c.SetDeadline(time.Now().Add(-time.Second))
+	wrote, n, err := c.SendRecv([]byte("ping"), make([]byte, 8))
+	var oe *net.OpError
+	if wrote != 0 || n != 0 || !errors.As(err, &oe) || oe.Op != "write" || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("deadline passed: wrote %d, read %d, err %v; want nothing and a write deadline error", wrote, n, err)
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Millisecond))
+	wrote, n, err = c.SendRecv([]byte("ping"), make([]byte, 8))
+	if wrote != 4 || n != 0 || !errors.As(err, &oe) || oe.Op != "read" || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("no answer: wrote %d, read %d, err %v; want 4 written and a read deadline error", wrote, n, err)
+	}
+	buf := make([]byte, 8)
+	srv.SetReadDeadline(time.Now().Add(time.Second))
+	if m, _ := io.ReadFull(srv, buf[:4]); string(buf[:m]) != "ping" {
+		t.Errorf("the peer read %q", buf[:m])
+	}
+}
