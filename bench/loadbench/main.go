@@ -458,18 +458,30 @@ func startTarget(bin string, svc time.Duration) (target, func(), error) {
 // response for every request head, no allocation), pinned to CPU 1, for
 // the closed-loop rows: there the target must not be what saturates.
 func startRawServer(dir string) (string, func(), error) {
-	bin := filepath.Join(dir, "loadcmp")
-	b := exec.Command("go", "build", "-o", bin, "./targets/h1/internal/loadcmp/cmd/loadcmp")
+	addr, stop, err := startCanned(dir, "raw server", "./targets/h1/internal/loadcmp/cmd/loadcmp", "serve", "-kind", "raw", "-addr")
+	if err != nil {
+		return "", nil, err
+	}
+	return "http://" + addr + "/", stop, nil
+}
+
+// startCanned builds the canned-response server pkg (what, in errors) and
+// starts it pinned to CPU 1 with args and a free address after them. It
+// returns the address and how to stop it: the server exits when its
+// standard input closes.
+func startCanned(dir, what, pkg string, args ...string) (string, func(), error) {
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	b := exec.Command("go", "build", "-o", bin, pkg)
 	b.Stderr = os.Stderr
 	if err := b.Run(); err != nil {
-		return "", nil, fmt.Errorf("building the raw server (run from the repository root): %v", err)
+		return "", nil, fmt.Errorf("building the %s (run from the repository root): %v", what, err)
 	}
 	addr, err := freeAddr()
 	if err != nil {
 		return "", nil, err
 	}
-	srv := benchhost.Pin(context.Background(), "1", bin, "serve", "-kind", "raw", "-addr", addr)
-	stdin, err := srv.StdinPipe() // the server exits when its stdin closes
+	srv := benchhost.Pin(context.Background(), "1", bin, append(args, addr)...)
+	stdin, err := srv.StdinPipe()
 	if err != nil {
 		return "", nil, err
 	}
@@ -480,9 +492,9 @@ func startRawServer(dir string) (string, func(), error) {
 	stop := func() { stdin.Close(); srv.Wait() }
 	if !waitListening(addr) {
 		stop()
-		return "", nil, fmt.Errorf("raw server did not start on %s", addr)
+		return "", nil, fmt.Errorf("%s did not start on %s", what, addr)
 	}
-	return "http://" + addr + "/", stop, nil
+	return addr, stop, nil
 }
 
 // grpcProtoset describes demo.Store to the generators, for bench/grpcraw
@@ -492,31 +504,7 @@ const grpcProtoset = "targets/servers/grpcdemo/testdata/demo.protoset"
 // startGRPCRawServer builds bench/grpcraw and starts it pinned to CPU 1.
 // It returns the server's address and how to stop it.
 func startGRPCRawServer(dir string) (string, func(), error) {
-	bin := filepath.Join(dir, "grpcraw")
-	b := exec.Command("go", "build", "-o", bin, "./bench/grpcraw")
-	b.Stderr = os.Stderr
-	if err := b.Run(); err != nil {
-		return "", nil, fmt.Errorf("building the raw gRPC server (run from the repository root): %v", err)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return "", nil, err
-	}
-	srv := benchhost.Pin(context.Background(), "1", bin, "-addr", addr)
-	stdin, err := srv.StdinPipe() // the server exits when its stdin closes
-	if err != nil {
-		return "", nil, err
-	}
-	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
-	if err := srv.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { stdin.Close(); srv.Wait() }
-	if !waitListening(addr) {
-		stop()
-		return "", nil, fmt.Errorf("raw gRPC server did not start on %s", addr)
-	}
-	return addr, stop, nil
+	return startCanned(dir, "raw gRPC server", "./bench/grpcraw", "-addr")
 }
 
 // waitListening waits up to 5 s for addr to accept connections.

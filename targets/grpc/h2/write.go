@@ -57,6 +57,21 @@ func (c *conn) flushLocked() {
 		return
 	}
 	c.writing = writerCaller
+	c.writePending()
+	if len(c.pend) > 0 {
+		c.writing = writerLoop
+		c.wmu.Unlock()
+		c.kickLoop()
+		return
+	}
+	c.writing = writerNone
+	c.wmu.Unlock()
+}
+
+// writePending writes what is pending, with wmu (held on entry and on
+// return) released for the write, so that callers append to the other
+// buffer meanwhile.
+func (c *conn) writePending() {
 	b := c.pend
 	c.pend = c.out[:0]
 	c.wmu.Unlock()
@@ -66,14 +81,6 @@ func (c *conn) flushLocked() {
 	if err != nil {
 		c.failWrite(err)
 	}
-	if len(c.pend) > 0 {
-		c.writing = writerLoop
-		c.wmu.Unlock()
-		c.kickLoop()
-		return
-	}
-	c.writing = writerNone
-	c.wmu.Unlock()
 }
 
 // writeLoop writes what callers appended while one of them was writing,
@@ -96,15 +103,7 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		for len(c.pend) > 0 {
-			b := c.pend
-			c.pend = c.out[:0]
-			c.wmu.Unlock()
-			_, err := c.nc.Write(b)
-			c.wmu.Lock()
-			c.out = b[:0]
-			if err != nil {
-				c.failWrite(err)
-			}
+			c.writePending()
 		}
 		c.writing = writerNone
 		c.wmu.Unlock()
