@@ -2,31 +2,17 @@ package cli
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"tailgate/internal/demotest"
 	"tailgate/targets/servers/demo"
-	"tailgate/targets/servers/grpcdemo"
 )
 
 func startGRPCDemo(t *testing.T) (*demo.Server, string) {
 	t.Helper()
-	d, err := demo.New(demo.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	g := grpcdemo.NewServer(d)
-	go func() { defer close(done); g.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return d, "grpc://" + ln.Addr().String()
+	return demotest.GRPC(t, nil)
 }
 
 func TestRunGRPC(t *testing.T) {

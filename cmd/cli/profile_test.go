@@ -2,13 +2,13 @@ package cli
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"tailgate/analysis"
+	"tailgate/internal/demotest"
 	"tailgate/results"
 	"tailgate/targets/servers/demo"
 )
@@ -16,23 +16,7 @@ import (
 // startDemo serves a demo target on loopback for the test's lifetime.
 func startDemo(t *testing.T, mutate func(*demo.Config)) (*demo.Server, string) {
 	t.Helper()
-	cfg := demo.DefaultConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv, err := demo.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, "http://" + ln.Addr().String()
+	return demotest.HTTP(t, mutate)
 }
 
 // requireKeptUp skips a latency comparison when the machine was so loaded

@@ -1,31 +1,15 @@
 package session
 
 import (
-	"context"
-	"net"
 	"strings"
+	"tailgate/internal/demotest"
 	"testing"
-
-	"tailgate/targets/servers/demo"
-	"tailgate/targets/servers/grpcdemo"
 )
 
 // The result names the gRPC engine in use: grpc-fast for unary methods,
 // grpc (grpc-go) for streaming ones or when asked.
 func TestGRPCEngine(t *testing.T) {
-	d, err := demo.New(demo.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); grpcdemo.NewServer(d).Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	base := "grpc://" + ln.Addr().String()
+	_, base := demotest.GRPC(t, nil)
 	for _, c := range []struct {
 		method, engine, want string
 	}{
