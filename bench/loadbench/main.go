@@ -433,17 +433,7 @@ func startTarget(bin string, svc time.Duration) (target, func(), error) {
 	if err := srv.Start(); err != nil {
 		return target{}, nil, err
 	}
-	stop := func() {
-		srv.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { srv.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			srv.Process.Kill()
-			<-done
-		}
-	}
+	stop := func() { benchhost.Stop(srv) }
 	for _, addr := range []string{httpAddr, grpcAddr} {
 		if !waitListening(addr) {
 			stop()

@@ -261,17 +261,7 @@ func serve(stdin io.Reader, name string, args ...string) (addr string, pid int, 
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
 	}
-	stop = func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
+	stop = func() { benchhost.Stop(cmd) }
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()

@@ -3,9 +3,9 @@ package cli
 import (
 	"context"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
+	"tailgate/internal/protosettest"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -14,11 +14,6 @@ import (
 	"google.golang.org/grpc/interop"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // startWorldGRPC serves grpc-go's own interop TestService and health
@@ -43,41 +38,6 @@ func startWorldGRPC(t *testing.T, withReflection bool) string {
 	return "grpc://" + ln.Addr().String()
 }
 
-// protosetOf writes the descriptors of the files that define the named
-// services (and their imports) as a protoset file.
-func protosetOf(t *testing.T, services ...string) string {
-	t.Helper()
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(fd protoreflect.FileDescriptor)
-	add = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := 0; i < fd.Imports().Len(); i++ {
-			add(fd.Imports().Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	}
-	for _, svc := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		add(d.ParentFile())
-	}
-	b, err := proto.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "world.protoset")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // Default flags work against any method of a stranger's server: unary and
 // streaming, with reflection and from a protoset; no response field is
 // required (the HTTP cache header says nothing of gRPC).
@@ -94,7 +54,7 @@ func TestGRPCWorldServersDefaultFlags(t *testing.T) {
 		base := startWorldGRPC(t, refl)
 		var extra []string
 		if !refl {
-			extra = []string{"--protoset", protosetOf(t, "grpc.testing.TestService", "grpc.health.v1.Health")}
+			extra = []string{"--protoset", protosettest.Of(t, "grpc.testing.TestService", "grpc.health.v1.Health")}
 		}
 		for _, c := range calls {
 			out := filepath.Join(t.TempDir(), "r.json")

@@ -64,6 +64,19 @@ var (
 	wrkSocket   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
 
+// Stop interrupts cmd and waits for it to exit, killing it after 5 s.
+func Stop(cmd *exec.Cmd) {
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
 // ParseWrk reads wrk's (or wrk2's) summary.
 func ParseWrk(out string) (Wrk, error) {
 	var w Wrk

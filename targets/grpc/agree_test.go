@@ -8,8 +8,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,13 +20,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/interop"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
 
 	"tailgate/generator"
+	"tailgate/internal/protosettest"
 )
 
 // Both engines count every call alike: the same status and error kind,
@@ -71,41 +65,6 @@ func agree(t *testing.T, name string, tgs map[string]*Target, want *generator.Ou
 	}
 }
 
-// worldProtoset writes the descriptors of grpc-go's interop TestService
-// and health service.
-func worldProtoset(t *testing.T) string {
-	t.Helper()
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(fd protoreflect.FileDescriptor)
-	add = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := range fd.Imports().Len() {
-			add(fd.Imports().Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	}
-	for _, svc := range []protoreflect.FullName{"grpc.testing.TestService", "grpc.health.v1.Health"} {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(svc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		add(d.ParentFile())
-	}
-	b, err := proto.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "world.protoset")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestEnginesAgreeWorld: grpc-go's interop TestService and health server.
 func TestEnginesAgreeWorld(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -120,7 +79,7 @@ func TestEnginesAgreeWorld(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.Serve(ln) })
 	t.Cleanup(func() { s.Stop(); wg.Wait() })
-	addr, ps := ln.Addr().String(), worldProtoset(t)
+	addr, ps := ln.Addr().String(), protosettest.Of(t, "grpc.testing.TestService", "grpc.health.v1.Health")
 	big := strings.Repeat("x", 300<<10)
 	for _, c := range []struct {
 		name, method, data string
