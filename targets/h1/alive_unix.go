@@ -31,7 +31,6 @@ func (c *conn) alive() bool {
 	}
 	// The last request's deadline may have passed while the connection
 	// sat idle; the peek must not fail on it.
-	c.dlStale.Store(true)
 	if c.nc.SetReadDeadline(time.Time{}) != nil {
 		return false
 	}

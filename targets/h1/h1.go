@@ -93,8 +93,6 @@ type Target struct {
 	addr    string      // host:port to dial
 	tlsConf *tls.Config // nil for http
 
-	slack time.Duration // how late a connection's deadline may be (conn.setDeadline)
-
 	req       request // for Do
 	batch     request // for DoBatch
 	head      bool    // HEAD: responses have no body
@@ -182,7 +180,6 @@ func New(o targets.HTTPOptions) (*Target, error) {
 	t := &Target{
 		opt:         o,
 		timeout:     o.Timeout,
-		slack:       deadlineSlack(o.Timeout),
 		head:        o.Method == http.MethodHead,
 		cacheHeader: o.CacheHeader,
 		cacheHit:    o.CacheHit,
@@ -543,7 +540,7 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 		// running: do not trust its deadline.
 		return generator.Outcome{Err: generator.ErrOther, Msg: msgBusy}, retry
 	}
-	if err := c.setDeadline(deadline, t.slack); err != nil {
+	if err := c.nc.SetDeadline(deadline); err != nil {
 		return t.failed(ctx, err, deadline), discard
 	}
 	if err := ctx.Err(); err != nil { // cancelled before the deadline was set

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"tailgate/targets/internal/rawsock"
 	"time"
@@ -142,10 +141,6 @@ type conn struct {
 	wbuf, bbuf []byte // rendered request head and templated body
 	reused     bool   // a response has been read on it
 	lastUse    time.Time
-	// dl is the deadline set on nc (see setDeadline); dlStale says that
-	// something else has set one since (the cancellation hook, alive).
-	dl      time.Time
-	dlStale atomic.Bool
 
 	// Cancellation: an AfterFunc on the last context seen with a Done
 	// channel, kept while requests keep coming with that same channel (the
@@ -197,37 +192,11 @@ func (c *conn) watch(ctx context.Context) bool {
 	c.stopWatch = context.AfterFunc(ctx, func() {
 		c.mu.Lock()
 		if c.busy == done {
-			c.dlStale.Store(true)
 			c.nc.SetDeadline(aLongTimeAgo)
 		}
 		c.mu.Unlock()
 	})
 	return true
-}
-
-// deadlineSlack is how much later than a request's deadline its
-// connection's may fire, so that the deadline is not set again for every
-// request: each SetDeadline stops and starts a runtime timer, 2 % of the
-// CPU a request in closed loop. A connection's deadline is set slack past
-// the one asked for, and kept while requests' deadlines fall within slack
-// before it: set once per slack per connection, never early, and a
-// timeout fires at most slack late (1/64 of the timeout, at most 10 ms),
-// on a request that is counted as timed out either way (classify).
-func deadlineSlack(timeout time.Duration) time.Duration {
-	return min(timeout/64, 10*time.Millisecond)
-}
-
-// setDeadline makes nc's deadline d, or up to slack after d.
-func (c *conn) setDeadline(d time.Time, slack time.Duration) error {
-	if !c.dlStale.Swap(false) && !c.dl.Before(d) && c.dl.Sub(d) <= slack {
-		return nil
-	}
-	c.dl = d.Add(slack)
-	if err := c.nc.SetDeadline(c.dl); err != nil {
-		c.dl = time.Time{}
-		return err
-	}
-	return nil
 }
 
 // idle marks c as serving no request.
