@@ -70,7 +70,7 @@ func runAction(t *testing.T, inputs map[string]string) actionRun {
 	}
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "action.sh"))
 	cmd.Dir, cmd.Env = work, env
-	b, err := cmd.CombinedOutput()
+	b, err := combinedOutput(t, cmd, childLimit)
 	r := actionRun{stdout: string(b), outputs: map[string]string{}, dir: work}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()

@@ -36,13 +36,20 @@ phases:
 			"--start-at", startAt, "--out", filepath.Join(dir, fmt.Sprintf("r-%d.json", i)), "-q", "--max-send-lag", "1s")
 		cmd.Env = append(os.Environ(), "TAILGATE_RUN_MAIN=1")
 		cmd.Stderr = os.Stderr
+		inGroup(cmd)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		procs = append(procs, cmd)
 	}
 	for _, p := range procs {
-		if err := p.Wait(); err != nil {
+		// A segment that hangs prints its stacks on stderr and fails.
+		stop := time.AfterFunc(childLimit, func() { stopGroup(p, false) })
+		err := p.Wait()
+		if !stop.Stop() {
+			t.Fatalf("a segment still ran after %v: stopped, its stacks are above", childLimit)
+		}
+		if err != nil {
 			if p.ProcessState.ExitCode() == ExitInvalid {
 				t.Skipf("a segment was INVALID: machine overloaded (its self-check is on stderr above)")
 			}
