@@ -47,8 +47,10 @@
 //     once more, on a new connection, if it is idempotent (GET, HEAD,
 //     OPTIONS, TRACE, or with an Idempotency-Key header) or if nothing of
 //     it was written. net/http notices most such closes beforehand, from
-//     a reader goroutine per connection; here a connection that sat idle
-//     for 10 ms or more is checked with one non-blocking peek before reuse.
+//     a reader goroutine per connection; here a reused connection is
+//     checked with one non-blocking peek before the request goes out (on a
+//     socket read through rawsock, every time; otherwise once it has sat
+//     idle for 10 ms or more).
 //
 // It differs in that templated URL values are percent-escaped where a
 // request line cannot carry them (space, '#', non-ASCII) rather than
@@ -546,6 +548,11 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	if err := ctx.Err(); err != nil { // cancelled before the deadline was set
 		return t.failed(ctx, err, deadline), keep
 	}
+	if c.sk != nil && c.reused && !c.sk.Quiet() {
+		// Closed (or spoken on) while idle: nothing was sent, so any
+		// request may go again on a new connection.
+		return generator.Outcome{Err: generator.ErrReset, Msg: msgStale}, retry
+	}
 	head, body, wb, bb, bodyLen, kind := r.render(c.wbuf, c.bbuf, seq, seqs)
 	c.wbuf, c.bbuf = wb, bb
 	if kind != generator.ErrNone {
@@ -583,7 +590,12 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 // send writes the request's head and body. On a raw socket the last of
 // them goes out from inside the wait for the response (rawsock's SendRecv),
 // whose first bytes are then in c.rd: that saves a read per request that
-// would find nothing yet.
+// would find nothing yet. The wait resets the poller's readiness, so a FIN
+// or bytes that came while the connection sat idle would be forgotten, and
+// a server that closes the way a lingering close does (its FIN sent, what
+// follows read and dropped, no reset) would leave the request waiting for
+// its timeout: exchange peeks first on a reused raw connection (Quiet),
+// the check pool.pop makes only after aliveCheck on other connections.
 func (c *conn) send(head, body []byte) (int, error) {
 	var n int
 	last := head
@@ -641,6 +653,10 @@ func (t *Target) failed(ctx context.Context, err error, deadline time.Time) gene
 	out.Err, out.Msg = t.classify(ctx, err, deadline)
 	return out
 }
+
+// msgStale is Outcome.Msg of the first try of a request whose reused
+// connection the server had closed; the request is retried.
+const msgStale = "h1: connection closed by the server while idle"
 
 // msgBusy is Outcome.Msg when a connection's cancellation hook for an
 // earlier request may still be running.

@@ -1,10 +1,12 @@
 package h1
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -605,5 +607,39 @@ func TestWarm(t *testing.T) {
 	defer capped.Close()
 	if got := capped.Warm(context.Background(), 10); got != 3 {
 		t.Fatalf("warmed %d with --connections 3", got)
+	}
+}
+
+// TestLingeringClose: a server that closes a keep-alive connection the way
+// nginx's lingering close and net/http's closeWriteAndWait do, sending its
+// FIN right after a response while it goes on reading (and dropping) what
+// arrives, then closing without a reset. The next request, sent sooner
+// than the idle check, must not wait for its timeout on that connection:
+// net/http's reader goroutine sees the FIN first; here the wait for the
+// answer must see it as the end of the connection, and the idempotent
+// request is retried on a new one.
+func TestLingeringClose(t *testing.T) {
+	s := newConnServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := readRawRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, ok200(1))
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		readRawRequest(br) // the next request is read and dropped
+	})
+	const timeout = 5 * time.Second
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr, Timeout: timeout})
+	for i := 0; i < 10; i++ {
+		start := time.Now()
+		out := tg.Do(context.Background(), 0)
+		if !out.OK() {
+			t.Fatalf("request %d: %+v", i, out)
+		}
+		if el := time.Since(start); el > timeout/2 {
+			t.Fatalf("request %d took %v of its %v timeout: it waited on a connection the server had closed", i, el, timeout)
+		}
+		time.Sleep(aliveCheck / 5) // the FIN arrives; the connection is not checked before reuse
 	}
 }

@@ -76,7 +76,8 @@ func (p *pool) release() {
 // system call; one that sat idle, which is when servers close them, pays
 // it, so that a request that cannot be retried is not sent on a dead
 // connection (net/http learns the same from its per-connection reader
-// goroutine).
+// goroutine). A raw socket (rawsock) is checked on every reuse instead,
+// by exchange: see conn.send.
 const aliveCheck = 10 * time.Millisecond
 
 // pop takes the most recently used idle connection, or returns nil.
@@ -104,7 +105,7 @@ func (p *pool) pop(now time.Time) *conn {
 // server.
 func fresh(c *conn, now time.Time) bool {
 	idle := now.Sub(c.lastUse)
-	return idle <= IdleTimeout && (idle < aliveCheck || c.alive())
+	return idle <= IdleTimeout && (idle < aliveCheck || c.sk != nil || c.alive())
 }
 
 // push returns c to the idle stack, or closes it if the stack is full or

@@ -19,3 +19,10 @@ func rawRW(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 	r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 	return int(r), e
 }
+
+// rawPeek is recv(2) of one byte with MSG_PEEK|MSG_DONTWAIT.
+func rawPeek(fd uintptr, b *byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(b)), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return int(r), e
+}

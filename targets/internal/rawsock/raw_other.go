@@ -12,3 +12,5 @@ const (
 )
 
 func rawRW(uintptr, uintptr, []byte) (int, syscall.Errno) { return 0, syscall.ENOSYS }
+
+func rawPeek(uintptr, *byte) (int, syscall.Errno) { return 0, syscall.ENOSYS }

@@ -2,7 +2,10 @@
 
 package rawsock
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 const (
 	supported = true
@@ -30,4 +33,16 @@ func rawRW(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 		}
 	}
 	return max(n, 0), e
+}
+
+// rawPeek is recv(2) of one byte with MSG_PEEK|MSG_DONTWAIT.
+func rawPeek(fd uintptr, b *byte) (int, syscall.Errno) {
+	n, _, err := syscall.Recvfrom(int(fd), unsafe.Slice(b, 1), syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	if err != nil {
+		if e, ok := err.(syscall.Errno); ok {
+			return 0, e
+		}
+		return 0, syscall.EIO
+	}
+	return n, 0
 }

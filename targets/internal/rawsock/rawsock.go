@@ -30,6 +30,7 @@ type Conn struct {
 	rc     syscall.RawConn
 	rd, wr op
 	sr     sendRecv
+	pk     peek
 	reads  int // read system calls made, for the tests
 }
 
@@ -39,6 +40,13 @@ type sendRecv struct {
 	w     []byte
 	wn    int
 	wrote bool
+	fn    func(fd uintptr) bool
+}
+
+// peek is Quiet's call: its callback and what it saw.
+type peek struct {
+	b     byte
+	quiet bool
 	fn    func(fd uintptr) bool
 }
 
@@ -70,6 +78,7 @@ func Wrap(nc net.Conn) net.Conn {
 	c.rd.fn = c.read
 	c.wr.fn = c.wr.do
 	c.sr.fn = c.sendRecvFn
+	c.pk.fn = c.peekFn
 	return c
 }
 
@@ -149,7 +158,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 // buffer was full, the write failed or the deadline had passed) nothing
 // was read and err is the write's: the caller finishes with Write and
 // Read. Otherwise n and err are the read's, as Read's. One SendRecv may
-// run at once, and no Read beside it.
+// run at once, and no Read beside it. What arrived before the call (a FIN
+// while the connection sat idle) may be noticed only at the deadline:
+// check Quiet first on a connection that was idle.
 func (c *Conn) SendRecv(req, p []byte) (wrote, n int, err error) {
 	if len(p) == 0 {
 		return 0, 0, nil
@@ -176,6 +187,32 @@ func (c *Conn) SendRecv(req, p []byte) (wrote, n int, err error) {
 		return wrote, 0, io.EOF
 	}
 	return wrote, o.n, nil
+}
+
+// Quiet reports whether nothing is waiting to be read: no byte, no FIN
+// from the peer, no error. It peeks without blocking, one system call and
+// no allocation. Call it before SendRecv on a connection that sat idle:
+// SendRecv's wait forgets readiness that came before it, so a peer that
+// closed (or spoke) while the connection was idle, and then stays silent,
+// would be noticed only at the deadline. A read deadline in the past
+// makes it false.
+func (c *Conn) Quiet() bool {
+	c.pk.quiet = false
+	if c.rc.Read(c.pk.fn) != nil {
+		return false
+	}
+	return c.pk.quiet
+}
+
+func (c *Conn) peekFn(fd uintptr) bool {
+	for {
+		_, e := rawPeek(fd, &c.pk.b)
+		if e == syscall.EINTR {
+			continue
+		}
+		c.pk.quiet = e == syscall.EAGAIN
+		return true
+	}
 }
 
 // sendRecvFn is SendRecv's callback: the first call writes, and asks to

@@ -181,3 +181,52 @@ func TestSendRecvDeadlines(t *testing.T) {
 		t.Errorf("the peer read %q", buf[:m])
 	}
 }
+
+// Quiet is true only while nothing waits to be read: a byte, the peer's
+// FIN (a lingering close: its write side shut, reading on) and a reset each
+// make it false, a deadline in the past too; peeking consumes nothing, and
+// allocates nothing.
+func TestQuiet(t *testing.T) {
+	settle := func(c *Conn, want bool) bool { // what arrives takes a moment
+		for i := 0; i < 200 && c.Quiet() != want; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		return c.Quiet() == want
+	}
+	nc, s := pair(t)
+	c := nc.(*Conn)
+	if !c.Quiet() {
+		t.Fatal("an idle connection is not quiet")
+	}
+	if a := testing.AllocsPerRun(100, func() { c.Quiet() }); a != 0 {
+		t.Errorf("Quiet allocates %.1f a call", a)
+	}
+	s.Write([]byte("x"))
+	if !settle(c, false) {
+		t.Fatal("quiet with a byte waiting")
+	}
+	buf := make([]byte, 4)
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("the byte was consumed: read %d, %v", n, err)
+	}
+	if !c.Quiet() {
+		t.Fatal("not quiet once the byte was read")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(-time.Second))
+	if c.Quiet() {
+		t.Error("quiet past the read deadline")
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	s.(*net.TCPConn).CloseWrite()
+	if !settle(c, false) {
+		t.Fatal("quiet after the peer's FIN")
+	}
+
+	nc2, s2 := pair(t)
+	c2 := nc2.(*Conn)
+	s2.(*net.TCPConn).SetLinger(0)
+	s2.Close()
+	if !settle(c2, false) {
+		t.Fatal("quiet after a reset")
+	}
+}
