@@ -63,20 +63,22 @@ func newFineTimer(start time.Time) *fineTimer {
 		return nil
 	}
 	t.rc = rc
-	var now unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) != nil {
+	base, ok := monotonicBase(start)
+	if !ok {
 		t.f.Close()
 		return nil
 	}
-	t.base = now.Nano() - int64(time.Since(start))
+	t.base = base
 	t.rfn = func(fd uintptr) bool {
 		if t.early {
 			// The first call of a wait comes after the poller was reset
 			// for it: while the clock is before the expiry the timer has
 			// not fired, its edge is still to come, and reading would
 			// only return EAGAIN (a system call per wait for nothing).
-			// (With a margin: base was read a little after the clock,
-			// so the timer may fire up to that little before at.)
+			// This holds only because base is never below the true
+			// one (see monotonicBase): a timer armed early would fire
+			// before this check and its edge would be lost to the
+			// reset, a wait for ever.
 			t.early = false
 			if time.Since(t.start) < t.at-earlyMargin {
 				return false
@@ -93,6 +95,44 @@ func newFineTimer(start time.Time) *fineTimer {
 		}
 	}
 	return t
+}
+
+// baseStall, in tests, runs between monotonicBase's clock readings, as a
+// preemption there would.
+var baseStall func(try int)
+
+// monotonicBase returns start's offset 0 on CLOCK_MONOTONIC, the clock of
+// the timerfd, from the runtime's reading of the same clock (time.Since).
+// The two cannot be read at once; the thread may be preempted between
+// them, by milliseconds on a loaded machine. The offset returned is never
+// below the true one, so that a timer armed at base+at never fires before
+// time.Since(start) reaches at, which fineTimer's skipped first read
+// relies on: the runtime's clock is read before the kernel's, and of a
+// few tries the narrowest pair is kept (too high by that width at most,
+// a wake that much late).
+func monotonicBase(start time.Time) (int64, bool) {
+	best, width := int64(0), int64(-1)
+	for try := 0; try < 5; try++ {
+		before := int64(time.Since(start))
+		if baseStall != nil {
+			baseStall(try)
+		}
+		var now unix.Timespec
+		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) != nil {
+			return 0, false
+		}
+		if baseStall != nil {
+			baseStall(try)
+		}
+		after := int64(time.Since(start))
+		if w := after - before; width < 0 || w < width {
+			best, width = now.Nano()-before, w
+		}
+		if width < int64(time.Microsecond) {
+			break
+		}
+	}
+	return best, true
 }
 
 // sleepUntil waits until the run's offset at, or a little after. period,

@@ -45,3 +45,41 @@ func TestFineTimer(t *testing.T) {
 		}
 	}
 }
+
+// A preemption between the two clock readings that set the timer's base
+// (the thread descheduled for milliseconds on a loaded machine, as in a CI
+// run that hung here for minutes) must make wakes late, never lose one:
+// were the base low, the timer would fire before the wait began while the
+// clock still said it was early, the wait would skip its read, and the
+// poller's reset would have eaten the only edge.
+func TestFineTimerBaseAfterPreemption(t *testing.T) {
+	const stall = 3 * time.Millisecond
+	baseStall = func(int) { time.Sleep(stall) } // every try preempted
+	t.Cleanup(func() { baseStall = nil })
+	start := time.Now()
+	ft := newFineTimer(start)
+	if ft == nil {
+		t.Fatal("timerfd unavailable on linux")
+	}
+	for i := 0; i < 5; i++ {
+		at := time.Since(start) + 4*stall
+		// Enter the wait between a low base's expiry (at - stall) and at.
+		time.Sleep(at - stall/2 - time.Since(start))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ft.sleepUntil(at, 0)
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			ft.close() // frees the wait
+			<-done
+			t.Fatalf("wait %d for %v still waiting after 2s: an expiry was lost", i, at)
+		}
+		if got := time.Since(start); got < at {
+			t.Fatalf("wait %d for %v returned at %v: early", i, at, got)
+		}
+	}
+	ft.close()
+}
