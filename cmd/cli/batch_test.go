@@ -103,8 +103,9 @@ func TestBatchCapacity(t *testing.T) {
 	// loop measured before and after it, in calmer moments) compares
 	// nothing: the run is made again, up to three times in all; then a cut
 	// short search skips the test and a mismatch fails it. (A batched
-	// search cut short still held rates far above B=1's capacity: its
-	// capacity is then "≥" what it held.)
+	// search cut short usually still held rates far above B=1's capacity:
+	// its capacity is then "≥" what it held; cut short below 3× B=1, as
+	// once in CI at 1,600 items/s, it too is made again.)
 	const tries = 3
 	for try := 0; ; try++ {
 		before := closedBatch(t, base)
@@ -121,6 +122,12 @@ func TestBatchCapacity(t *testing.T) {
 		f = readResult(t, out)
 		b1, b16 = batchSettingOf(t, f, 1, 0), batchSettingOf(t, f, 16, 2*time.Millisecond)
 		why := cutShort(b1)
+		if why == "" && b16.Estimate < 3*b1.Estimate {
+			// B=16 held rates the generator then could not keep up with
+			// (CI's other packages took the machine): its "≥" compares
+			// nothing.
+			why = cutShort(b16)
+		}
 		if why == "" && !capacityOff(b1, ref) {
 			break
 		}
