@@ -2,18 +2,12 @@ package cli
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
-	"tailgate/internal/protosettest"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/interop"
-	testgrpc "google.golang.org/grpc/interop/grpc_testing"
-	"google.golang.org/grpc/reflection"
+	"tailgate/internal/protosettest"
+	"tailgate/internal/worldtest"
 )
 
 // startWorldGRPC serves grpc-go's own interop TestService and health
@@ -21,21 +15,7 @@ import (
 // asked.
 func startWorldGRPC(t *testing.T, withReflection bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	testgrpc.RegisterTestServiceServer(s, interop.NewTestServer())
-	hs := health.NewServer()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	healthpb.RegisterHealthServer(s, hs)
-	if withReflection {
-		reflection.Register(s)
-	}
-	go s.Serve(ln)
-	t.Cleanup(s.Stop)
-	return "grpc://" + ln.Addr().String()
+	return "grpc://" + worldtest.GRPC(t, withReflection)
 }
 
 // Default flags work against any method of a stranger's server: unary and

@@ -15,14 +15,10 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/interop"
-	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 
 	"tailgate/generator"
 	"tailgate/internal/protosettest"
+	"tailgate/internal/worldtest"
 )
 
 // Both engines count every call alike: the same status and error kind,
@@ -67,19 +63,7 @@ func agree(t *testing.T, name string, tgs map[string]*Target, want *generator.Ou
 
 // TestEnginesAgreeWorld: grpc-go's interop TestService and health server.
 func TestEnginesAgreeWorld(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	testgrpc.RegisterTestServiceServer(s, interop.NewTestServer())
-	hs := health.NewServer()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	healthpb.RegisterHealthServer(s, hs)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = s.Serve(ln) })
-	t.Cleanup(func() { s.Stop(); wg.Wait() })
-	addr, ps := ln.Addr().String(), protosettest.Of(t, "grpc.testing.TestService", "grpc.health.v1.Health")
+	addr, ps := worldtest.GRPC(t, false), protosettest.Of(t, "grpc.testing.TestService", "grpc.health.v1.Health")
 	big := strings.Repeat("x", 300<<10)
 	for _, c := range []struct {
 		name, method, data string
