@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -16,24 +14,6 @@ import (
 // run ends on time, so one still running after this hangs.
 const childLimit = 2 * time.Minute
 
-// syncBuffer is a bytes.Buffer for a child's stdout and stderr at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
-}
-
 // combinedOutput is cmd.CombinedOutput, except that a child (or any of
 // its children) still running after limit fails the test with every Go
 // process's goroutine stacks (SIGQUIT to the process group) in the
@@ -41,7 +21,7 @@ func (s *syncBuffer) Bytes() []byte {
 // test that waited.
 func combinedOutput(t testing.TB, cmd *exec.Cmd, limit time.Duration) ([]byte, error) {
 	t.Helper()
-	var out syncBuffer
+	var out lockedBuffer // lease_test.go
 	cmd.Stdout, cmd.Stderr = &out, &out
 	inGroup(cmd)
 	if err := cmd.Start(); err != nil {
@@ -51,7 +31,7 @@ func combinedOutput(t testing.TB, cmd *exec.Cmd, limit time.Duration) ([]byte, e
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return out.Bytes(), err
+		return []byte(out.String()), err
 	case <-time.After(limit):
 	}
 	stopGroup(cmd, false)
@@ -61,7 +41,7 @@ func combinedOutput(t testing.TB, cmd *exec.Cmd, limit time.Duration) ([]byte, e
 		stopGroup(cmd, true)
 		<-done
 	}
-	t.Fatalf("%s still running after %v: stopped with SIGQUIT; its output and stacks:\n%s", cmd.Path, limit, out.Bytes())
+	t.Fatalf("%s still running after %v: stopped with SIGQUIT; its output and stacks:\n%s", cmd.Path, limit, out.String())
 	return nil, nil
 }
 
@@ -101,7 +81,7 @@ func TestCombinedOutputStopsAHang(t *testing.T) {
 				panic(r)
 			}
 		}()
-		combinedOutput(ft, cmd, 2*time.Second)
+		combinedOutput(ft, cmd, 5*time.Second) // time for the child to reach TestHangChild on a loaded machine
 	}()
 	if !ft.failed || !strings.Contains(ft.msg, "goroutine ") || !strings.Contains(ft.msg, "TestHangChild") {
 		t.Fatalf("failed=%v, message:\n%s", ft.failed, ft.msg)
