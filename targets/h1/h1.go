@@ -75,6 +75,7 @@ import (
 
 	"tailgate/generator"
 	"tailgate/targets"
+	"tailgate/targets/internal/rawsock"
 )
 
 // ErrUnsupported is wrapped by New's error when the options need something
@@ -500,6 +501,9 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 			if c, err = t.dial(ctx, deadline); err != nil {
 				return t.failed(ctx, err, deadline)
 			}
+			if dialed != nil {
+				dialed()
+			}
 			connect = max(time.Since(t0), 1)
 		}
 		out, st := t.exchange(ctx, c, r, seq, seqs, deadline)
@@ -548,11 +552,6 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	if err := ctx.Err(); err != nil { // cancelled before the deadline was set
 		return t.failed(ctx, err, deadline), keep
 	}
-	if c.sk != nil && c.reused && !c.sk.Quiet() {
-		// Closed (or spoken on) while idle: nothing was sent, so any
-		// request may go again on a new connection.
-		return generator.Outcome{Err: generator.ErrReset, Msg: msgStale}, retry
-	}
 	head, body, wb, bb, bodyLen, kind := r.render(c.wbuf, c.bbuf, seq, seqs)
 	c.wbuf, c.bbuf = wb, bb
 	if kind != generator.ErrNone {
@@ -587,40 +586,69 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 	return out, keep
 }
 
-// send writes the request's head and body. On a raw socket the last of
-// them goes out from inside the wait for the response (rawsock's SendRecv),
-// whose first bytes are then in c.rd: that saves a read per request that
-// would find nothing yet. The wait resets the poller's readiness, so a FIN
-// or bytes that came while the connection sat idle would be forgotten, and
-// a server that closes the way a lingering close does (its FIN sent, what
-// follows read and dropped, no reset) would leave the request waiting for
-// its timeout: exchange peeks first on a reused raw connection (Quiet),
-// the check pool.pop makes only after aliveCheck on other connections.
+// send writes the request's head and body. On a raw socket they go out
+// from inside the wait for the response (rawsock's SendRecv), whose first
+// bytes are then in c.rd: that saves a read per request that would find
+// nothing yet. The wait resets the poller's readiness, so SendRecv peeks
+// first, after the reset: a FIN or bytes that came while a reused
+// connection sat idle (a server closing as a lingering close does: FIN
+// sent, what follows read and dropped, no reset) is errStale, nothing
+// written, and the request is retried on a new connection; on a new
+// connection, whatever the server sent first (a 503 on accept, say) is
+// read as the response, after the request is written, as net/http does.
+// Other connections are checked by pool.pop after aliveCheck.
 func (c *conn) send(head, body []byte) (int, error) {
+	if c.sk != nil && c.rd.w < len(c.rd.buf) {
+		wrote, got, err := c.sk.SendRecv(head, body, c.rd.buf[c.rd.w:], true)
+		switch {
+		case err == rawsock.ErrSpoke && c.reused:
+			return 0, errStale
+		case err == rawsock.ErrSpoke:
+		case wrote == len(head)+len(body):
+			c.rd.took(got, err)
+			return wrote, nil
+		case err != nil:
+			return wrote, err
+		}
+		// The rest goes out by plain writes; the read then comes first.
+		if wrote < len(head) {
+			head = head[wrote:]
+		} else {
+			head, body = nil, body[wrote-len(head):]
+		}
+		n, err := c.write(head, body)
+		return wrote + n, err
+	}
+	return c.write(head, body)
+}
+
+// write writes head and body, whichever is not empty.
+func (c *conn) write(head, body []byte) (int, error) {
 	var n int
-	last := head
-	if len(body) > 0 {
-		last = body
+	if len(head) > 0 {
 		m, err := c.io.Write(head)
 		if n = m; err != nil {
 			return n, err
 		}
 	}
-	if c.sk != nil && c.rd.w < len(c.rd.buf) {
-		wrote, got, err := c.sk.SendRecv(last, c.rd.buf[c.rd.w:])
-		n += wrote
-		if wrote == len(last) {
-			c.rd.took(got, err)
-			return n, nil
-		}
+	if len(body) > 0 {
+		m, err := c.io.Write(body)
+		n += m
 		if err != nil {
 			return n, err
 		}
-		last = last[wrote:]
 	}
-	m, err := c.io.Write(last)
-	return n + m, err
+	return n, nil
 }
+
+// dialed, in tests, runs after a new connection is made, before its
+// request goes out.
+var dialed func()
+
+// errStale is send's error when the server had closed (or spoken on) a
+// reused connection while it sat idle: nothing was written, and the
+// request goes again on a new connection.
+var errStale = errors.New("h1: connection closed by the server while idle")
 
 // classify maps an error to its kind and Outcome.Msg; the context's own
 // error wins, since cancelling a request shows as a deadline in the past.
@@ -653,10 +681,6 @@ func (t *Target) failed(ctx context.Context, err error, deadline time.Time) gene
 	out.Err, out.Msg = t.classify(ctx, err, deadline)
 	return out
 }
-
-// msgStale is Outcome.Msg of the first try of a request whose reused
-// connection the server had closed; the request is retried.
-const msgStale = "h1: connection closed by the server while idle"
 
 // msgBusy is Outcome.Msg when a connection's cancellation hook for an
 // earlier request may still be running.

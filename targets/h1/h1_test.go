@@ -643,3 +643,32 @@ func TestLingeringClose(t *testing.T) {
 		time.Sleep(aliveCheck / 5) // the FIN arrives; the connection is not checked before reuse
 	}
 }
+
+// TestAnswerOnAccept: a server at its limit that answers 503 the moment it
+// accepts, sends its FIN and reads on (a lingering close). The request on
+// that new connection goes out and the 503 is its answer, well before the
+// timeout: what the server sent before the request must not be lost to
+// the poller's reset while the request waits.
+func TestAnswerOnAccept(t *testing.T) {
+	s := newConnServer(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, c)
+	})
+	// The 503 is there before the request goes out.
+	dialed = func() { time.Sleep(20 * time.Millisecond) }
+	t.Cleanup(func() { dialed = nil })
+	const timeout = 5 * time.Second
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr, Timeout: timeout})
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		out := tg.Do(context.Background(), 0)
+		if out.Status != 503 || out.Err != generator.ErrNone {
+			t.Fatalf("request %d: %+v, want the 503", i, out)
+		}
+		if el := time.Since(start); el > timeout/2 {
+			t.Fatalf("request %d took %v of its %v timeout", i, el, timeout)
+		}
+	}
+}

@@ -16,6 +16,7 @@
 package rawsock
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -30,23 +31,19 @@ type Conn struct {
 	rc     syscall.RawConn
 	rd, wr op
 	sr     sendRecv
-	pk     peek
-	reads  int // read system calls made, for the tests
+	pk     byte // quiet's peek
+	reads  int  // read system calls made, for the tests
 }
 
-// sendRecv is SendRecv's call in progress: the request (w, written wn
-// bytes of it, wrote once all of it) and the read into rd.
+// sendRecv is SendRecv's call in progress: the request (w[0] then w[1],
+// wn bytes of them written, wrote once all of them), whether to peek
+// first, and whether the peer had spoken.
 type sendRecv struct {
-	w     []byte
+	w     [2][]byte
 	wn    int
+	check bool
 	wrote bool
-	fn    func(fd uintptr) bool
-}
-
-// peek is Quiet's call: its callback and what it saw.
-type peek struct {
-	b     byte
-	quiet bool
+	spoke bool
 	fn    func(fd uintptr) bool
 }
 
@@ -78,7 +75,6 @@ func Wrap(nc net.Conn) net.Conn {
 	c.rd.fn = c.read
 	c.wr.fn = c.wr.do
 	c.sr.fn = c.sendRecvFn
-	c.pk.fn = c.peekFn
 	return c
 }
 
@@ -145,33 +141,51 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// SendRecv writes req and reads the first bytes of the answer into p, in
-// one wait on the poller: the write is made from inside the read's wait,
-// after the poller was reset for it, so the answer's readiness cannot
-// have been consumed before, and the read is tried only once the socket
-// is readable. A read tried straight after a write, as Write then Read
-// do, finds nothing yet when the peer takes more than a microsecond to
-// answer, and costs a system call that returns EAGAIN: one per request
-// for a client that waits for each answer.
+// ErrSpoke is SendRecv's error when check found that the peer had sent
+// something (bytes, its FIN, an error) before the request: nothing was
+// written.
+var ErrSpoke = errors.New("rawsock: the peer spoke before the request")
+
+// SendRecv writes head and then body (either may be empty) and reads the
+// first bytes of the answer into p, in one wait on the poller: the writes
+// are made from inside the read's wait, after the poller was reset for
+// it, so the answer's readiness cannot have been consumed before, and the
+// read is tried only once the socket is readable. A read tried straight
+// after a write, as Write then Read do, finds nothing yet when the peer
+// takes more than a microsecond to answer, and costs a system call that
+// returns EAGAIN. Both parts are written there: an answer to a head
+// written before the wait (a server that answers without reading the
+// body) would come before the reset and be forgotten.
 //
-// wrote is how much of req went out. Short of len(req) (the socket's
-// buffer was full, the write failed or the deadline had passed) nothing
-// was read and err is the write's: the caller finishes with Write and
-// Read. Otherwise n and err are the read's, as Read's. One SendRecv may
-// run at once, and no Read beside it. What arrived before the call (a FIN
-// while the connection sat idle) may be noticed only at the deadline:
-// check Quiet first on a connection that was idle.
-func (c *Conn) SendRecv(req, p []byte) (wrote, n int, err error) {
+// The reset also forgets what came before the call: a FIN or bytes the
+// peer sent while the connection sat idle, which the wait would then
+// never see if the peer stays silent (a lingering close: FIN sent, what
+// follows read and dropped, no reset). With check, SendRecv first peeks,
+// inside the wait and so after the reset (one system call, which replaces
+// the read that finds nothing): when something is there, nothing is
+// written and err is ErrSpoke. Without check, nothing may have arrived
+// since the last read.
+//
+// wrote is how much of head and body went out. Short of all (the
+// socket's buffer was full, a write failed, the deadline had passed, or
+// ErrSpoke) nothing was read and err is the write's: the caller finishes
+// with Write and Read, whose read comes first. Otherwise n and err are
+// the read's, as Read's. One SendRecv may run at once, and no Read beside
+// it.
+func (c *Conn) SendRecv(head, body, p []byte, check bool) (wrote, n int, err error) {
 	if len(p) == 0 {
 		return 0, 0, nil
 	}
-	c.sr.w, c.sr.wn, c.sr.wrote = req, 0, false
+	sr := &c.sr
+	sr.w, sr.wn, sr.check, sr.wrote, sr.spoke = [2][]byte{head, body}, 0, check, false, false
 	c.rd.p, c.rd.n, c.rd.errno = p, 0, 0
-	err = c.rc.Read(c.sr.fn)
-	wrote, c.sr.w, c.rd.p = c.sr.wn, nil, nil
+	err = c.rc.Read(sr.fn)
+	wrote, sr.w, c.rd.p = sr.wn, [2][]byte{}, nil
 	o := &c.rd
 	switch {
-	case !c.sr.wrote:
+	case sr.spoke && err == nil:
+		return 0, 0, ErrSpoke
+	case !sr.wrote:
 		if err == nil && o.errno != 0 {
 			err = os.NewSyscallError("write", o.errno)
 		}
@@ -189,54 +203,54 @@ func (c *Conn) SendRecv(req, p []byte) (wrote, n int, err error) {
 	return wrote, o.n, nil
 }
 
-// Quiet reports whether nothing is waiting to be read: no byte, no FIN
-// from the peer, no error. It peeks without blocking, one system call and
-// no allocation. Call it before SendRecv on a connection that sat idle:
-// SendRecv's wait forgets readiness that came before it, so a peer that
-// closed (or spoke) while the connection was idle, and then stays silent,
-// would be noticed only at the deadline. A read deadline in the past
-// makes it false.
-func (c *Conn) Quiet() bool {
-	c.pk.quiet = false
-	if c.rc.Read(c.pk.fn) != nil {
-		return false
-	}
-	return c.pk.quiet
-}
-
-func (c *Conn) peekFn(fd uintptr) bool {
-	for {
-		_, e := rawPeek(fd, &c.pk.b)
-		if e == syscall.EINTR {
-			continue
-		}
-		c.pk.quiet = e == syscall.EAGAIN
-		return true
-	}
-}
-
-// sendRecvFn is SendRecv's callback: the first call writes, and asks to
-// wait when the whole request went out; the later ones read.
+// sendRecvFn is SendRecv's callback: the first call peeks (with check)
+// and writes, and asks to wait when the whole request went out; the
+// later ones read.
 func (c *Conn) sendRecvFn(fd uintptr) bool {
-	if c.sr.wrote {
+	sr := &c.sr
+	if sr.wrote {
 		return c.read(fd)
 	}
+	if sr.check {
+		sr.check = false
+		if !c.quiet(fd) {
+			sr.spoke = true
+			return true
+		}
+	}
 	for {
-		r, e := rawRW(sysWrite, fd, c.sr.w[c.sr.wn:])
+		w, off := sr.w[0], sr.wn
+		if off >= len(w) {
+			w, off = sr.w[1], off-len(w)
+		}
+		r, e := rawRW(sysWrite, fd, w[off:])
 		switch e {
 		case syscall.EINTR:
 			continue
 		case 0:
-			c.sr.wn += r
+			sr.wn += r
 		case syscall.EAGAIN:
 		default:
 			c.rd.errno = e
 		}
-		if e != 0 || c.sr.wn < len(c.sr.w) {
+		if e != 0 {
 			return true // not all written: the caller carries on
 		}
-		c.sr.wrote = true
-		return false
+		if sr.wn == len(sr.w[0])+len(sr.w[1]) {
+			sr.wrote = true
+			return false
+		}
+	}
+}
+
+// quiet peeks without blocking: true when nothing (no byte, no FIN, no
+// error) waits to be read.
+func (c *Conn) quiet(fd uintptr) bool {
+	for {
+		_, e := rawPeek(fd, &c.pk)
+		if e != syscall.EINTR {
+			return e == syscall.EAGAIN
+		}
 	}
 }
 

@@ -106,12 +106,12 @@ func TestSendRecvReadsOnceReadable(t *testing.T) {
 	}
 	go answer()
 	p := make([]byte, 64)
-	wrote, n, err := c.SendRecv([]byte("ping"), p)
+	wrote, n, err := c.SendRecv([]byte("ping"), nil, p, true)
 	if err != nil || wrote != 4 || string(p[:n]) != "PING" {
 		t.Fatalf("SendRecv: wrote %d, read %q, %v", wrote, p[:n], err)
 	}
 	if c.reads != 1 {
-		t.Errorf("SendRecv made %d reads for one answer, want 1", c.reads)
+		t.Errorf("SendRecv made %d reads for one answer, want 1 (its peek is not a read)", c.reads)
 	}
 
 	c.reads = 0
@@ -127,8 +127,9 @@ func TestSendRecvReadsOnceReadable(t *testing.T) {
 	}
 }
 
-// A request larger than the socket's buffer goes out in part: SendRecv
-// says how much, reads nothing, and Write finishes it.
+// A request larger than the socket's buffer goes out in part, its head
+// whole and some of its body: SendRecv says how much, reads nothing, and
+// Write finishes it.
 func TestSendRecvShortWrite(t *testing.T) {
 	nc, srv := pair(t)
 	c, ok := nc.(*Conn)
@@ -137,8 +138,8 @@ func TestSendRecvShortWrite(t *testing.T) {
 	}
 	c.Conn.(*net.TCPConn).SetWriteBuffer(4096)
 	big := bytes.Repeat([]byte("x"), 1<<20)
-	wrote, n, err := c.SendRecv(big, make([]byte, 64))
-	if err != nil || n != 0 || wrote <= 0 || wrote >= len(big) {
+	wrote, n, err := c.SendRecv(big[:100], big[100:], make([]byte, 64), true)
+	if err != nil || n != 0 || wrote <= 100 || wrote >= len(big) {
 		t.Fatalf("SendRecv of 1 MB to a peer not reading: wrote %d, read %d, %v", wrote, n, err)
 	}
 	got := make(chan int, 1)
@@ -165,13 +166,13 @@ func TestSendRecvDeadlines(t *testing.T) {
 		t.Skip("no raw calls on this platform")
 	}
 	c.SetDeadline(time.Now().Add(-time.Second))
-	wrote, n, err := c.SendRecv([]byte("ping"), make([]byte, 8))
+	wrote, n, err := c.SendRecv([]byte("ping"), nil, make([]byte, 8), true)
 	var oe *net.OpError
 	if wrote != 0 || n != 0 || !errors.As(err, &oe) || oe.Op != "write" || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("deadline passed: wrote %d, read %d, err %v; want nothing and a write deadline error", wrote, n, err)
 	}
 	c.SetDeadline(time.Now().Add(30 * time.Millisecond))
-	wrote, n, err = c.SendRecv([]byte("ping"), make([]byte, 8))
+	wrote, n, err = c.SendRecv([]byte("ping"), nil, make([]byte, 8), true)
 	if wrote != 4 || n != 0 || !errors.As(err, &oe) || oe.Op != "read" || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("no answer: wrote %d, read %d, err %v; want 4 written and a read deadline error", wrote, n, err)
 	}
@@ -182,51 +183,66 @@ func TestSendRecvDeadlines(t *testing.T) {
 	}
 }
 
-// Quiet is true only while nothing waits to be read: a byte, the peer's
-// FIN (a lingering close: its write side shut, reading on) and a reset each
-// make it false, a deadline in the past too; peeking consumes nothing, and
-// allocates nothing.
-func TestQuiet(t *testing.T) {
-	settle := func(c *Conn, want bool) bool { // what arrives takes a moment
-		for i := 0; i < 200 && c.Quiet() != want; i++ {
-			time.Sleep(time.Millisecond)
-		}
-		return c.Quiet() == want
+// With check, SendRecv writes nothing when the peer has spoken first
+// (a byte, its FIN as a lingering close sends it, a reset), and says so
+// with ErrSpoke; the peek consumes nothing. Without check, the FIN that
+// came before the call is forgotten by the poller's reset, and the wait
+// lasts until the deadline: what check is for.
+func TestSendRecvCheck(t *testing.T) {
+	settled := func() { // what the peer sent has arrived
+		time.Sleep(20 * time.Millisecond)
 	}
-	nc, s := pair(t)
+	p := make([]byte, 8)
+	nc, srv := pair(t)
 	c := nc.(*Conn)
-	if !c.Quiet() {
-		t.Fatal("an idle connection is not quiet")
+	srv.Write([]byte("x"))
+	settled()
+	if wrote, n, err := c.SendRecv([]byte("ping"), nil, p, true); err != ErrSpoke || wrote != 0 || n != 0 {
+		t.Fatalf("a byte waiting: wrote %d, read %d, %v; want ErrSpoke", wrote, n, err)
 	}
-	if a := testing.AllocsPerRun(100, func() { c.Quiet() }); a != 0 {
-		t.Errorf("Quiet allocates %.1f a call", a)
-	}
-	s.Write([]byte("x"))
-	if !settle(c, false) {
-		t.Fatal("quiet with a byte waiting")
-	}
-	buf := make([]byte, 4)
-	if n, err := c.Read(buf); n != 1 || err != nil {
+	if n, err := c.Read(p); n != 1 || err != nil {
 		t.Fatalf("the byte was consumed: read %d, %v", n, err)
 	}
-	if !c.Quiet() {
-		t.Fatal("not quiet once the byte was read")
+	srv.(*net.TCPConn).CloseWrite() // lingering: FIN, reading on
+	settled()
+	if wrote, _, err := c.SendRecv([]byte("ping"), nil, p, true); err != ErrSpoke || wrote != 0 {
+		t.Fatalf("after the peer's FIN: wrote %d, %v; want ErrSpoke", wrote, err)
 	}
-	_ = c.SetReadDeadline(time.Now().Add(-time.Second))
-	if c.Quiet() {
-		t.Error("quiet past the read deadline")
+	c.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	if wrote, _, err := c.SendRecv([]byte("ping"), nil, p, false); wrote != 4 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("after the FIN, without check: wrote %d, %v; want the request sent and the wait to the deadline", wrote, err)
 	}
-	_ = c.SetReadDeadline(time.Time{})
-	s.(*net.TCPConn).CloseWrite()
-	if !settle(c, false) {
-		t.Fatal("quiet after the peer's FIN")
+	srv.SetReadDeadline(time.Now().Add(time.Second))
+	if m, _ := io.ReadFull(srv, p[:4]); m != 4 {
+		t.Errorf("the peer read %d bytes of the unchecked request", m)
 	}
 
-	nc2, s2 := pair(t)
+	nc2, srv2 := pair(t)
 	c2 := nc2.(*Conn)
-	s2.(*net.TCPConn).SetLinger(0)
-	s2.Close()
-	if !settle(c2, false) {
-		t.Fatal("quiet after a reset")
+	srv2.(*net.TCPConn).SetLinger(0)
+	srv2.Close()
+	settled()
+	if wrote, _, err := c2.SendRecv([]byte("ping"), nil, p, true); err != ErrSpoke || wrote != 0 {
+		t.Fatalf("after a reset: wrote %d, %v; want ErrSpoke", wrote, err)
+	}
+}
+
+// A server that answers the head at once, without reading the body: both
+// parts go out inside the wait, so the answer cannot come before the
+// poller's reset, and is read.
+func TestSendRecvAnswerBeforeBody(t *testing.T) {
+	nc, srv := pair(t)
+	c := nc.(*Conn)
+	go func() {
+		buf := make([]byte, 4)
+		io.ReadFull(srv, buf) // the head
+		srv.Write([]byte("413!"))
+		io.Copy(io.Discard, srv) // the body, read and dropped
+	}()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	p := make([]byte, 8)
+	wrote, n, err := c.SendRecv([]byte("HEAD"), bytes.Repeat([]byte("b"), 1000), p, true)
+	if err != nil || wrote != 1004 || string(p[:n]) != "413!" {
+		t.Fatalf("wrote %d, read %q, %v", wrote, p[:n], err)
 	}
 }
