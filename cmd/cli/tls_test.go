@@ -22,11 +22,9 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/types/descriptorpb"
 
 	"tailgate/internal/pkitest"
+	"tailgate/internal/protosettest"
 )
 
 // These tests load servers not written here (net/http, golang.org/x/net's
@@ -196,24 +194,6 @@ func stringsWithout(s, key string) string {
 	return s[:i] + s[i+j+1:]
 }
 
-// healthProtoset writes a protoset of grpc.health.v1, for a run whose
-// reflection could not connect (no client certificate).
-func healthProtoset(t *testing.T) string {
-	t.Helper()
-	set := &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{
-		protodesc.ToFileDescriptorProto(healthpb.File_grpc_health_v1_health_proto),
-	}}
-	b, err := proto.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "health.protoset")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // grpcTLSServer starts grpc-go's health service, with reflection, over
 // TLS with cfg, and returns its grpcs:// URL for Health/Check.
 func grpcTLSServer(t *testing.T, cfg *tls.Config) string {
@@ -241,7 +221,7 @@ func TestMTLSGRPC(t *testing.T) {
 
 	// The server's alert ("certificate required") or, when the client
 	// wrote before reading it, a broken pipe that says the server asked.
-	code, stdout, stderr, out := tlsRun(t, url, "--cacert", ca.File, "--protoset", healthProtoset(t))
+	code, stdout, stderr, out := tlsRun(t, url, "--cacert", ca.File, "--protoset", protosettest.Of(t, "grpc.health.v1.Health"))
 	wantFail(t, "grpc without --cert", code, stdout, stderr, out, "client certificate", "--cert and --key")
 
 	// With reflection, the set-up fails: a usage error saying why.
@@ -274,7 +254,7 @@ func TestTLSServerName(t *testing.T) {
 	}{
 		{"fast-h1", srv.URL + "/", []string{"--engine", "fast-h1"}},
 		{"net/http", srv.URL + "/", []string{"--engine", "net/http"}},
-		{"grpc", grpcURL, []string{"--protoset", healthProtoset(t)}},
+		{"grpc", grpcURL, []string{"--protoset", protosettest.Of(t, "grpc.health.v1.Health")}},
 	} {
 		code, stdout, stderr, out := tlsRun(t, tc.url, append([]string{"--cacert", ca.File}, tc.args...)...)
 		wantFail(t, tc.name+" without --server-name", code, stdout, stderr, out,

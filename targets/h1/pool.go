@@ -76,8 +76,8 @@ func (p *pool) release() {
 // system call; one that sat idle, which is when servers close them, pays
 // it, so that a request that cannot be retried is not sent on a dead
 // connection (net/http learns the same from its per-connection reader
-// goroutine). A raw socket (rawsock) is checked on every reuse instead,
-// by exchange: see conn.send.
+// goroutine). A raw socket (rawsock) is checked on every use instead,
+// inside the wait for the response: see conn.send.
 const aliveCheck = 10 * time.Millisecond
 
 // pop takes the most recently used idle connection, or returns nil.
