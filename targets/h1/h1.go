@@ -67,6 +67,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -106,6 +107,14 @@ type Target struct {
 
 	pool  pool
 	dials atomic.Int64 // connections dialed, for tests
+	// dialTime is how long a dial (with TLS, the handshake) has been
+	// taking, in ns (noteDial; 0: none yet): how long await waits for a
+	// connection to be freed before it dials.
+	dialTime atomic.Int64
+	dialing  atomic.Int32 // dialers running (startDial)
+	// dialed, in tests, runs after a connection is dialed for a request,
+	// before it is given to one; set before the first request.
+	dialed func()
 
 	// owned[w] is the send loop's worker w's own idle connection (see
 	// DoWorker), when connections are not capped; ownClosed is set by
@@ -457,8 +466,12 @@ func (t *Target) take(w int, now time.Time) *conn {
 	return t.pool.pop(now)
 }
 
-// give keeps c as worker w's connection, or returns it to the idle stack.
+// give hands c to a request waiting for a connection, or keeps it as
+// worker w's connection, or returns it to the idle stack.
 func (t *Target) give(w int, c *conn) {
+	if t.pool.handoff(c) {
+		return
+	}
 	if w >= 0 && w < len(t.owned) && !t.ownClosed.Load() && t.owned[w].c.CompareAndSwap(nil, c) {
 		if t.ownClosed.Load() && t.owned[w].c.CompareAndSwap(c, nil) {
 			c.close() // Close ran meanwhile and missed it
@@ -498,13 +511,17 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 		if c == nil {
 			var err error
 			t0 := time.Now()
-			if c, err = t.dial(ctx, deadline); err != nil {
+			if attempt == 0 && t.pool.sem == nil && !t.closeEach {
+				c, err = t.await(ctx, deadline)
+			} else {
+				c, err = t.dialNew(ctx, deadline)
+			}
+			if err != nil {
 				return t.failed(ctx, err, deadline)
 			}
-			if dialed != nil {
-				dialed()
+			if !c.reused {
+				connect = max(time.Since(t0), 1)
 			}
-			connect = max(time.Since(t0), 1)
 		}
 		out, st := t.exchange(ctx, c, r, seq, seqs, deadline)
 		c.idle()
@@ -641,10 +658,6 @@ func (c *conn) write(head, body []byte) (int, error) {
 	return n, nil
 }
 
-// dialed, in tests, runs after a new connection is made, before its
-// request goes out.
-var dialed func()
-
 // errStale is send's error when the server had closed (or spoken on) a
 // reused connection while it sat idle: nothing was written, and the
 // request goes again on a new connection.
@@ -695,9 +708,126 @@ func renderMsg(kind generator.ErrKind) string {
 	return "invalid control character in URL (templated)"
 }
 
+// await returns a connection for a request that found none idle: the
+// first of one another request is done with (pool.handoff) and one
+// dialed for it, as net/http's Transport does; a dial that loses the race
+// leaves its connection idle for the next request.
+//
+// The dial is due only after the time a dial has been taking (dialTime):
+// a connection freed by then costs the request no more than a dial would
+// have, and spares the generator and the target one. Dialing at once
+// made a short stall of the generator into a collapse: at 20,000 req/s
+// against a canned-response server good for 50,000 (2026-12-08, one vCPU
+// each), the stall put a hundred or so requests past the 64 connections
+// opened before the run, every one of them dialed, dialing took CPU the
+// generator had not got to spare, more requests piled up behind, and in
+// 5 s it opened 4,000 to 9,800 connections (setup p50 190–240 ms) and
+// held 4,096 in flight (the cap): in 5 runs of 5, where with the wait and
+// the bound on dialers below (maxDials) 3 of 5 kept to tens of dials and
+// under 250 in flight (interleaved runs; the machine was noisy).
+func (t *Target) await(ctx context.Context, deadline time.Time) (*conn, error) {
+	w := &waiter{ch: make(chan delivery, 1), ctx: ctx, deadline: deadline}
+	wait := time.Until(deadline)
+	d := time.Duration(t.dialTime.Load())
+	if d <= 0 || d >= wait {
+		w.due, d = true, wait
+	}
+	t.pool.enqueue(w)
+	if w.due {
+		t.startDial()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	var err error
+	for err == nil {
+		select {
+		case v := <-w.ch:
+			return v.c, v.err
+		case <-tm.C:
+			if wait = time.Until(deadline); wait > 0 && d < wait {
+				t.pool.due(w)
+				t.startDial()
+				d = wait
+				tm.Reset(wait)
+				continue
+			}
+			err = os.ErrDeadlineExceeded
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if !t.pool.dequeue(w) {
+		if v := <-w.ch; v.c != nil { // delivered as it gave up
+			t.pool.push(v.c)
+		}
+	}
+	return nil, err
+}
+
+// maxDials is how many connections await dials at once. Unbounded (one
+// dial a waiting request, as net/http's Transport), a stall of the
+// generator at 20,000 req/s set off up to 6,600 dials in 5 s, each
+// costing the generator CPU when it had none to spare: 64 dialers at
+// once still did (5 runs in 5 to 4,096 in flight), 2 to 8 did not in most
+// runs. At 8 and a dial of 10 ms (TLS across a network), connections
+// open at 800 a second after the preconnected ones; the requests waiting
+// meanwhile take connections that free up, and their wait shows as
+// connection setup.
+const maxDials = 8
+
+// startDial starts a dialer unless maxDials are running.
+func (t *Target) startDial() {
+	for {
+		n := t.dialing.Load()
+		if n >= maxDials {
+			return
+		}
+		if t.dialing.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	go t.dialer()
+}
+
+// dialer dials for the oldest waiting request no other dialer is dialing
+// for, until none is left: the connection goes to that request if it is
+// still waiting, else to the oldest one (or the idle stack); an error
+// goes to that request alone.
+func (t *Target) dialer() {
+	for {
+		w := t.pool.claim()
+		if w == nil {
+			break
+		}
+		c, err := t.dialNew(w.ctx, w.deadline)
+		if t.pool.dequeue(w) {
+			w.ch <- delivery{c, err}
+			continue
+		}
+		if err == nil {
+			c.lastUse = time.Now()
+			t.pool.push(c)
+		}
+	}
+	t.dialing.Add(-1)
+	if t.pool.nwait.Load() > 0 && t.pool.anyDue() { // one came due as this dialer gave up
+		t.startDial()
+	}
+}
+
+// dialNew dials a connection for a request (dial), with the test hook.
+func (t *Target) dialNew(ctx context.Context, deadline time.Time) (*conn, error) {
+	c, err := t.dial(ctx, deadline)
+	if err == nil && t.dialed != nil {
+		t.dialed()
+	}
+	return c, err
+}
+
 // dial opens a new connection, with the TLS handshake for https.
 func (t *Target) dial(ctx context.Context, deadline time.Time) (*conn, error) {
 	t.dials.Add(1)
+	t0 := time.Now()
 	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
@@ -715,7 +845,20 @@ func (t *Target) dial(ctx context.Context, deadline time.Time) (*conn, error) {
 		}
 		nc = tc
 	}
+	t.noteDial(time.Since(t0))
 	return newConn(nc), nil
+}
+
+// noteDial folds a successful dial's duration into dialTime, a moving
+// average weighting the newest 1/8 (updates racing each other may lose
+// one: it is an estimate).
+func (t *Target) noteDial(d time.Duration) {
+	old := t.dialTime.Load()
+	if old == 0 {
+		t.dialTime.Store(int64(d))
+		return
+	}
+	t.dialTime.Store(old + (int64(d)-old)/8)
 }
 
 // validToken reports whether s is an RFC 9110 token (method, header name).

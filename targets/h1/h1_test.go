@@ -656,11 +656,9 @@ func TestAnswerOnAccept(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		io.Copy(io.Discard, c)
 	})
-	// The 503 is there before the request goes out.
-	dialed = func() { time.Sleep(20 * time.Millisecond) }
-	t.Cleanup(func() { dialed = nil })
 	const timeout = 5 * time.Second
 	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr, Timeout: timeout})
+	tg.dialed = func() { time.Sleep(20 * time.Millisecond) } // the 503 is there before the request goes out
 	for i := 0; i < 5; i++ {
 		start := time.Now()
 		out := tg.Do(context.Background(), 0)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"tailgate/targets/internal/rawsock"
 	"time"
@@ -29,6 +30,105 @@ type pool struct {
 	// only when no connection is idle, so open connections never exceed
 	// the tokens.
 	sem chan struct{}
+	// waiting are the requests waiting for a connection (Target.await),
+	// oldest first; nwait is len(waiting), read without the lock.
+	waiting []*waiter
+	nwait   atomic.Int32
+}
+
+// waiter is a request waiting for a connection: its own dial's, or one
+// that another request is done with, whichever comes first.
+type waiter struct {
+	ch       chan delivery // buffered: at most one delivery
+	ctx      context.Context
+	deadline time.Time
+	due      bool // its wait before dialing is over; under pool.mu
+	claimed  bool // a dialer is dialing for it; under pool.mu
+}
+
+// delivery is what a waiter is given: a connection, or its own dial's error.
+type delivery struct {
+	c   *conn
+	err error
+}
+
+// enqueue adds w to the waiting requests.
+func (p *pool) enqueue(w *waiter) {
+	p.mu.Lock()
+	p.waiting = append(p.waiting, w)
+	p.nwait.Add(1)
+	p.mu.Unlock()
+}
+
+// dequeue removes w from the waiting requests and reports whether it was
+// there: false means that something was delivered to it already.
+func (p *pool) dequeue(w *waiter) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, x := range p.waiting {
+		if x == w {
+			n := copy(p.waiting[i:], p.waiting[i+1:])
+			p.waiting[i+n] = nil
+			p.waiting = p.waiting[:i+n]
+			p.nwait.Add(-1)
+			return true
+		}
+	}
+	return false
+}
+
+// due marks w as ready to be dialed for.
+func (p *pool) due(w *waiter) {
+	p.mu.Lock()
+	w.due = true
+	p.mu.Unlock()
+}
+
+// claim returns the oldest waiting request that is due and that no dialer
+// has claimed, and claims it; nil if there is none.
+func (p *pool) claim() *waiter {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.waiting {
+		if w.due && !w.claimed {
+			w.claimed = true
+			return w
+		}
+	}
+	return nil
+}
+
+// anyDue reports whether a waiting request is due and unclaimed.
+func (p *pool) anyDue() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.waiting {
+		if w.due && !w.claimed {
+			return true
+		}
+	}
+	return false
+}
+
+// handoff gives c to the request that has waited longest for a
+// connection, if any request is waiting.
+func (p *pool) handoff(c *conn) bool {
+	if p.nwait.Load() == 0 {
+		return false
+	}
+	p.mu.Lock()
+	if len(p.waiting) == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	w := p.waiting[0]
+	n := copy(p.waiting, p.waiting[1:])
+	p.waiting[n] = nil
+	p.waiting = p.waiting[:n]
+	p.nwait.Add(-1)
+	p.mu.Unlock()
+	w.ch <- delivery{c: c}
+	return true
 }
 
 func (p *pool) init(maxConns, maxIdle int) {
@@ -108,9 +208,12 @@ func fresh(c *conn, now time.Time) bool {
 	return idle <= IdleTimeout && (idle < aliveCheck || c.sk != nil || c.alive())
 }
 
-// push returns c to the idle stack, or closes it if the stack is full or
-// the target closed.
+// push gives c to a waiting request, or returns it to the idle stack, or
+// closes it if the stack is full or the target closed.
 func (p *pool) push(c *conn) {
+	if p.handoff(c) {
+		return
+	}
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.maxIdle {
 		p.mu.Unlock()
