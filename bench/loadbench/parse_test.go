@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"tailgate/analysis"
 )
 
 func TestParseHey(t *testing.T) {
@@ -137,5 +139,26 @@ func TestRatios(t *testing.T) {
 	rt := tb.ratioTable()
 	if len(rt) != 2 || len(rt[0]) != 3 || rt[0][2] != "÷ wrk2" || rt[1][2] != "1.50×" {
 		t.Fatalf("ratio table %q", rt)
+	}
+}
+
+// TestVerdictLabel: an INVALID run is labelled with the check that blamed
+// the generator, not with the target's backpressure listed before it.
+func TestVerdictLabel(t *testing.T) {
+	back := analysis.Finding{Check: analysis.CheckBackpressure, Blame: analysis.BlameTarget}
+	lag := analysis.Finding{Check: analysis.CheckSendLag, Blame: analysis.BlameGenerator}
+	cases := []struct {
+		v    analysis.Verdict
+		want string
+	}{
+		{analysis.Verdict{Status: analysis.StatusPass, Findings: []analysis.Finding{{Check: analysis.CheckSendLag, OK: true}}}, "PASS"},
+		{analysis.Verdict{Status: analysis.StatusInvalid, Findings: []analysis.Finding{back, lag}}, "INVALID (send-lag)"},
+		{analysis.Verdict{Status: analysis.StatusFail, Findings: []analysis.Finding{lag, back}}, "FAIL (backpressure)"},
+		{analysis.Verdict{Status: analysis.StatusFail, Findings: []analysis.Finding{{Check: "x"}}}, "FAIL (x)"},
+	}
+	for _, c := range cases {
+		if got := verdictLabel(&c.v); got != c.want {
+			t.Errorf("verdictLabel(%+v) = %q, want %q", c.v, got, c.want)
+		}
 	}
 }

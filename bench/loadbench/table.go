@@ -256,12 +256,21 @@ func settings(c config) []string {
 		fmt.Sprintf("floor: bench/floor `-url URL -c %d -rate R` (closed loop: `-c %d -rate 0`): not a tool but the cost floor of this machine, one thread and one epoll set, a static request, responses only delimited, precise wakes; `-lazy` wakes for its timer only and times responses by the kernel's receive timestamps", c.fixedConns, c.conns),
 		fmt.Sprintf("slow target: a second demo with `--service-time %v --workers 0`, `GET /item?key=k`; wrk2, fortio, hey and the floor get %d connections (twice the requests in flight) instead of %d",
 			c.slowSvc, connsFor(c, scenario{rate: c.slowRate, svc: c.slowSvc}), c.fixedConns),
+		rawFromSetting(c),
 		"tailgate rows: the plain row has the default timing (the adaptive wake-up grid: 5 % of the service-time p50, at most 1 ms; none, a wake per request, while the median is under 1 ms); the others add the flags shown",
 	}
 	if len(c.extra) > 0 {
 		s[0] += fmt.Sprintf("; extra flags `%s`", strings.Join(c.extra, " "))
 	}
 	return s
+}
+
+// rawFromSetting says which fixed rates went to the minimal server.
+func rawFromSetting(c config) string {
+	if c.rawFrom <= 0 {
+		return "fixed rates: against the demo target"
+	}
+	return fmt.Sprintf("fixed rates from %s req/s (`-raw-from`): against the minimal server of the closed-loop rows (targets/h1/internal/loadcmp `serve -kind raw`, a canned response), since the demo on one vCPU serves about 19,000 req/s at most over 64 connections; lower rates against the demo", thousands(c.rawFrom))
 }
 
 // grpcMaxSetting says what the gRPC closed-loop rows ran against.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"tailgate/analysis"
 	"tailgate/internal/benchhost"
 	"tailgate/results"
 )
@@ -251,13 +252,7 @@ func runTailgate(t *tool, c config, tg target, sc scenario, out string) (sample,
 	tot := f.Summary.Total
 	verdict := "PASS"
 	if f.Verdict != nil {
-		verdict = string(f.Verdict.Status)
-		for _, fd := range f.Verdict.Findings {
-			if !fd.OK {
-				verdict += " (" + fd.Check + ")"
-				break
-			}
-		}
+		verdict = verdictLabel(f.Verdict)
 	}
 	s := sample{
 		completed: tot.Completed(), achieved: tot.AchievedRate, errors: tot.Errors,
@@ -529,4 +524,33 @@ func parseGhz(b []byte) (sample, error) {
 		return sample{}, err
 	}
 	return sample{completed: r.Count, achieved: r.RPS, errors: r.Count - r.StatusCodes["OK"]}, nil
+}
+
+// verdictLabel is the verdict's status with the first failing finding
+// that made it: INVALID names a check that blames the generator, not the
+// target's backpressure reported beside it (which never makes a run
+// INVALID); FAIL names one that blames the target (a threshold, or no
+// blame at all).
+func verdictLabel(v *analysis.Verdict) string {
+	label := string(v.Status)
+	want := analysis.BlameTarget
+	if v.Status == analysis.StatusInvalid {
+		want = analysis.BlameGenerator
+	}
+	first := ""
+	for _, fd := range v.Findings {
+		if fd.OK {
+			continue
+		}
+		if fd.Blame == want || (want == analysis.BlameTarget && fd.Blame == "") {
+			return label + " (" + fd.Check + ")"
+		}
+		if first == "" {
+			first = fd.Check
+		}
+	}
+	if first != "" {
+		label += " (" + first + ")"
+	}
+	return label
 }
