@@ -2,6 +2,7 @@ package h1
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -195,5 +196,78 @@ func TestWaitCancelled(t *testing.T) {
 	})
 	if o := tg.Do(context.Background(), 1); !o.OK() || o.NewConn {
 		t.Errorf("next request: %+v, want OK on the idle connection", o)
+	}
+}
+
+// TestWaitersOnFrozenTarget: a server that accepts connections and then
+// says nothing, so that every TLS handshake hangs. More requests wait at
+// once than may dial; each of them, dialing or not, ends as a timeout at
+// about its own deadline, none later.
+func TestWaitersOnFrozenTarget(t *testing.T) {
+	s := newConnServer(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		io.Copy(io.Discard, c) // reads the ClientHello, answers nothing
+	})
+	const timeout = time.Second
+	tg := mustNew(t, targets.HTTPOptions{URL: "https://" + s.addr + "/", Timeout: timeout, Insecure: true})
+	const n = 3 * maxDials
+	var wg sync.WaitGroup
+	outs := make([]generator.Outcome, n)
+	took := make([]time.Duration, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			outs[i] = tg.Do(context.Background(), uint64(i))
+			took[i] = time.Since(start)
+		}()
+	}
+	wg.Wait()
+	for i, o := range outs {
+		if o.Err != generator.ErrTimeout {
+			t.Errorf("request %d: %v (%s), want timeout", i, o.Err, o.Msg)
+		}
+		if took[i] > 3*timeout {
+			t.Errorf("request %d took %v with a %v timeout", i, took[i], timeout)
+		}
+	}
+}
+
+// TestEveryWaiterIsDialed: when no connection frees up (the server answers
+// only once every request has reached it), each of more waiting requests
+// than may dial at once is dialed for in turn.
+func TestEveryWaiterIsDialed(t *testing.T) {
+	const n = 3 * maxDials
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	s := newRawServer(t, func(int, *rawRequest) rawReply {
+		if arrived.Add(1) == n {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-time.After(15 * time.Second): // the test has failed: let the cleanup end
+		}
+		return rawReply{resp: ok200(2)}
+	})
+	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr, Timeout: 10 * time.Second})
+	var wg sync.WaitGroup
+	outs := make([]generator.Outcome, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = tg.Do(context.Background(), uint64(i))
+		}()
+	}
+	wg.Wait()
+	for i, o := range outs {
+		if !o.OK() {
+			t.Errorf("request %d: %v (%s), want OK: %d of %d requests reached the server", i, o.Err, o.Msg, arrived.Load(), n)
+		}
+	}
+	if d := tg.dials.Load(); d != n {
+		t.Errorf("%d dials for %d requests that each needed one", d, n)
 	}
 }
