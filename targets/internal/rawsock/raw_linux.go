@@ -26,3 +26,9 @@ func rawPeek(fd uintptr, b *byte) (int, syscall.Errno) {
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	return int(r), e
 }
+
+// rawRecvmsg is recvmsg(2) of msg, whose one buffer is b.
+func rawRecvmsg(fd uintptr, msg unsafe.Pointer, b []byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(msg), 0)
+	return int(r), e
+}

@@ -46,3 +46,14 @@ func rawPeek(fd uintptr, b *byte) (int, syscall.Errno) {
 	}
 	return n, 0
 }
+
+// rawRecvmsg is recvmsg(2) of msg, whose one buffer is b; under the race
+// detector, followed by a read of nothing through package syscall, which
+// tells the detector what Read would (see rawRW).
+func rawRecvmsg(fd uintptr, msg unsafe.Pointer, b []byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(msg), 0)
+	if e == 0 {
+		syscall.Read(int(fd), b[:0])
+	}
+	return int(r), e
+}
