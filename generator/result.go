@@ -71,6 +71,12 @@ type Outcome struct {
 	// the rest of the service time.
 	Connect, TTFB time.Duration
 	NewConn       bool // a new connection was opened for this request
+	// Arrived, when set, is when the response was complete by a clock
+	// better than the return of Do: the kernel's receive timestamp of its
+	// last bytes, for a target that reads responses some time after they
+	// arrive (fast-h1's lazy reads). The send loop then takes it as the
+	// request's end.
+	Arrived time.Time
 	// Msg says what went wrong when Err is set, in a few words ("x509:
 	// certificate signed by unknown authority", "too many open files"):
 	// the first line of the underlying error. Targets set it on errors

@@ -852,6 +852,12 @@ func (l *loop) do(id int, tok token, res *Result) {
 		out = l.target.Do(l.ctx, tok.seq)
 	}
 	done := time.Since(l.start)
+	if !out.Arrived.IsZero() {
+		// Read after it arrived: timed by its arrival.
+		if at := out.Arrived.Sub(l.start); at < done {
+			done = max(at, sent)
+		}
+	}
 	l.g.InFlight.Add(-1)
 	if l.svc != nil && out.Err != ErrCanceled {
 		l.svc.add(done - sent)

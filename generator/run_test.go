@@ -426,3 +426,35 @@ func TestWorkerTargetGetsItsWorker(t *testing.T) {
 		}
 	})
 }
+
+// A response read after it arrived (fast-h1's lazy reads) ends at its
+// Arrived, not when Do returned; an Arrived before the send (a clock step)
+// or after the return is not believed.
+func TestRunArrived(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c collect
+		tg := TargetFunc(func(ctx context.Context, seq uint64) Outcome {
+			sent := time.Now()
+			time.Sleep(10 * time.Millisecond)
+			switch seq % 3 {
+			case 0:
+				return Outcome{Status: 200, Arrived: sent.Add(3 * time.Millisecond)}
+			case 1:
+				return Outcome{Status: 200, Arrived: sent.Add(-time.Second)}
+			}
+			return Outcome{Status: 200, Arrived: sent.Add(time.Hour)}
+		})
+		if _, err := Run(context.Background(), Constant{Rate: 100, Duration: time.Second}, tg, &c, Options{CoarseTimers: true}); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.all) != 100 {
+			t.Fatalf("%d results", len(c.all))
+		}
+		want := []time.Duration{3 * time.Millisecond, 0, 10 * time.Millisecond}
+		for _, r := range c.all {
+			if got := r.ServiceTime(); got != want[r.Seq%3] {
+				t.Fatalf("request %d: service time %v, want %v", r.Seq, got, want[r.Seq%3])
+			}
+		}
+	})
+}
