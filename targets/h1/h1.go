@@ -52,6 +52,14 @@
 //     socket read through rawsock, every time; otherwise once it has sat
 //     idle for 10 ms or more).
 //
+// With LazyReads (tailgate's default for open-loop runs over plain http),
+// a response does not wake the process when it arrives: the sockets are
+// kept in an epoll set of the target's own, which each request looks at
+// without waiting once it has sent, and a timer 2 ms after the last look
+// otherwise. Every response is timed by the kernel's receive timestamp of
+// its bytes, so reading it later does not make it later; a FIN on an idle
+// connection shows at the next look, with no system call of its own.
+//
 // It differs in that templated URL values are percent-escaped where a
 // request line cannot carry them (space, '#', non-ASCII) rather than
 // parsed as URL syntax, and idle connections beyond 1024 (or
@@ -115,6 +123,11 @@ type Target struct {
 	// dialed, in tests, runs after a connection is dialed for a request,
 	// before it is given to one; set before the first request.
 	dialed func()
+
+	// lazy, when set (LazyReads), holds the connections' sockets, out of
+	// the runtime's poller: their responses are read once a later request
+	// has been sent, or by its fallback timer.
+	lazy *rawsock.Poller
 
 	// owned[w] is the send loop's worker w's own idle connection (see
 	// DoWorker), when connections are not capped; ownClosed is set by
@@ -424,6 +437,33 @@ func (t *Target) Close() {
 		}
 	}
 	t.pool.close()
+	if t.lazy != nil {
+		t.lazy.Close()
+	}
+}
+
+// LazyReads makes the connections opened from now on read their responses
+// lazily (rawsock.Poller): each request, once written, looks without
+// waiting for the responses that have arrived on any connection, and a
+// timer does when no request has for rawsock.FallbackEvery; each response
+// is timed by the kernel's receive timestamp (generator.Outcome.Arrived).
+// A response then wakes nobody. For an open-loop run only: a closed loop
+// waits for each response before it sends, so its reads would wait for
+// the timer. Plain http on Linux only. It reports whether it took effect.
+// Call it before the first request.
+func (t *Target) LazyReads() bool {
+	if t.lazy != nil {
+		return true
+	}
+	if !rawsock.LazySupported || t.tlsConf != nil {
+		return false
+	}
+	p, err := rawsock.NewPoller()
+	if err != nil {
+		return false
+	}
+	t.lazy = p
+	return true
 }
 
 // Do sends one request and reads the whole response, discarding the body.
@@ -531,6 +571,9 @@ func (t *Target) do(ctx context.Context, r *request, seq uint64, seqs []uint64, 
 		if c.rd.got {
 			out.TTFB = c.rd.first.Sub(now)
 		}
+		if c.lz != nil && out.Err == generator.ErrNone {
+			out.Arrived = c.lz.Arrived()
+		}
 		switch {
 		case st == keep:
 			c.lastUse = time.Now()
@@ -578,6 +621,11 @@ func (t *Target) exchange(ctx context.Context, c *conn, r *request, seq uint64, 
 
 	c.rd.start()
 	n, err := c.send(head, body)
+	if c.lz != nil {
+		// Now that the request is out: let the responses that came in
+		// since the last look be read.
+		t.lazy.Harvest()
+	}
 	if err != nil {
 		out.Err, out.Msg = t.classify(ctx, err, deadline)
 		if c.reused && (n == 0 || t.replay) && out.Err != generator.ErrTimeout && out.Err != generator.ErrCanceled {
@@ -846,6 +894,14 @@ func (t *Target) dial(ctx context.Context, deadline time.Time) (*conn, error) {
 		nc = tc
 	}
 	t.noteDial(time.Since(t0))
+	if t.lazy != nil && !t.lazy.Closed() {
+		lz, err := t.lazy.Wrap(nc)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return newLazyConn(lz), nil
+	}
 	return newConn(nc), nil
 }
 

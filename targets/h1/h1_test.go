@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -19,7 +20,24 @@ import (
 
 	"tailgate/generator"
 	"tailgate/targets"
+	"tailgate/targets/internal/rawsock"
 )
+
+// lazyAll, set by TestMain for its second pass, makes mustNew's targets
+// read lazily (LazyReads) where they can: every test that uses mustNew
+// runs both ways.
+var lazyAll bool
+
+// TestMain runs the package's tests twice: with eager reads, then with
+// lazy ones.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && rawsock.LazySupported {
+		lazyAll = true
+		code = m.Run()
+	}
+	os.Exit(code)
+}
 
 func mustNew(t testing.TB, o targets.HTTPOptions) *Target {
 	t.Helper()
@@ -27,13 +45,16 @@ func mustNew(t testing.TB, o targets.HTTPOptions) *Target {
 	if err != nil {
 		t.Fatalf("New(%+v): %v", o, err)
 	}
+	if lazyAll {
+		tg.LazyReads()
+	}
 	t.Cleanup(tg.Close)
 	return tg
 }
 
 // plain is o without its timings and message, for comparisons.
 func plain(o generator.Outcome) generator.Outcome {
-	o.Connect, o.TTFB, o.NewConn, o.Msg = 0, 0, false, ""
+	o.Connect, o.TTFB, o.NewConn, o.Msg, o.Arrived = 0, 0, false, "", time.Time{}
 	return o
 }
 

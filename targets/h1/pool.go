@@ -205,6 +205,10 @@ func (p *pool) pop(now time.Time) *conn {
 // server.
 func fresh(c *conn, now time.Time) bool {
 	idle := now.Sub(c.lastUse)
+	if c.lz != nil {
+		// A harvest may have seen the peer's FIN; else, as below.
+		return idle <= IdleTimeout && (idle < aliveCheck && !c.lz.Readable() || c.lz.Quiet())
+	}
 	return idle <= IdleTimeout && (idle < aliveCheck || c.sk != nil || c.alive())
 }
 
@@ -240,6 +244,7 @@ type conn struct {
 	nc         net.Conn
 	io         io.ReadWriter   // reads and writes: raw system calls where possible (rawsock), else nc
 	sk         *rawsock.Conn   // io when it is raw, else nil
+	lz         *rawsock.Lazy   // nc, io and rd's clock when reads are lazy, else nil
 	raw        syscall.RawConn // the socket, for alive; nil if unknown
 	rd         reader
 	wbuf, bbuf []byte // rendered request head and templated body
@@ -269,6 +274,14 @@ func newConn(nc net.Conn) *conn {
 		c.io, c.sk = rc, rc
 	}
 	c.rd.nc = c.io
+	c.rd.buf = make([]byte, readBufSize)
+	return c
+}
+
+// newLazyConn is newConn for a socket read lazily (Target.LazyReads).
+func newLazyConn(lz *rawsock.Lazy) *conn {
+	c := &conn{nc: lz, io: lz, lz: lz}
+	c.rd.nc, c.rd.lz = lz, lz
 	c.rd.buf = make([]byte, readBufSize)
 	return c
 }

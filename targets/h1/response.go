@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"tailgate/targets"
+	"tailgate/targets/internal/rawsock"
 )
 
 const (
@@ -49,6 +50,17 @@ type reader struct {
 	// pending is an error the read that sent the request met (rawsock's
 	// SendRecv), returned by the next fill.
 	pending error
+	// lz, when reads are lazy, says when the bytes read arrived.
+	lz *rawsock.Lazy
+}
+
+// arrived is when the bytes just read arrived: now, or by the kernel's
+// clock when reads are lazy.
+func (b *reader) arrived() time.Time {
+	if b.lz != nil {
+		return b.lz.Arrived()
+	}
+	return time.Now()
 }
 
 // start begins a response.
@@ -100,7 +112,7 @@ func (b *reader) fill() error {
 		b.w += n
 		if n > 0 {
 			if !b.got {
-				b.got, b.first = true, time.Now()
+				b.got, b.first = true, b.arrived()
 			}
 			return nil
 		}
