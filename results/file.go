@@ -28,8 +28,12 @@ const (
 
 // Settings are the knobs a run was made with, as given.
 type Settings struct {
-	Target      string        `json:"target"`
-	Engine      string        `json:"engine,omitempty"` // the client: fast-h1, net/http, grpc-fast or grpc
+	Target string `json:"target"`
+	Engine string `json:"engine,omitempty"` // the client: fast-h1, net/http, grpc-fast or grpc
+	// Reads is "lazy" when fast-h1 read responses when it woke to send,
+	// each timed by the kernel's receive timestamp (--reads); empty when
+	// every response woke the generator as it arrived.
+	Reads       string        `json:"reads,omitempty"`
 	Method      string        `json:"method,omitempty"`
 	Rate        float64       `json:"rate_rps,omitempty"`
 	Duration    time.Duration `json:"duration_ns,omitempty"`

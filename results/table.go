@@ -109,7 +109,9 @@ func runHead(f *File) string {
 	} else if st.Rate > 0 {
 		fmt.Fprintf(&head, "  %s req/s %s for %v", formatRate(st.Rate), st.Arrivals, st.Duration)
 	}
-	if st.Engine != "" {
+	if st.Engine != "" && st.Reads != "" {
+		fmt.Fprintf(&head, "  (engine %s, %s reads)", st.Engine, st.Reads)
+	} else if st.Engine != "" {
 		fmt.Fprintf(&head, "  (engine %s)", st.Engine)
 	}
 	if st.ClosedLoop > 0 {

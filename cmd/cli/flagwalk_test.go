@@ -104,7 +104,7 @@ func TestFlagWalk(t *testing.T) {
 		"rate": "200", "concurrency": "4", "profile": "steady", "arrivals": "poisson", "segment": "1/2",
 		"start-at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "on-saturation": "drop",
 		"method": "POST", "header": "X-Walk: 1", "data": "body", "keys": "uniform:10", "data-file": "rows.csv",
-		"engine": "net/http", "protoset": "x.protoset", "proto": "x.proto", "import-path": "protos",
+		"engine": "net/http", "reads": "eager", "protoset": "x.protoset", "proto": "x.proto", "import-path": "protos",
 		"endpoints": "127.0.0.1:9,127.0.0.1:10", "balance": "random", "cacert": ca.File,
 		"cert": client.CertFile, "key": client.KeyFile, "server-name": "walk.test", "secret-header": "X-Walk",
 		"redact": "walk-[0-9]+", "cache-header": "X-Hit=yes", "cache-field": "cached", "hedge-after": "p95",

@@ -73,6 +73,10 @@ func (o *Options) checkLoop() error {
 		return inputErrorf("--timeout %v: must be positive", o.Timeout)
 	case o.Engine != "auto" && o.Engine != "fast-h1" && o.Engine != "net/http" && o.Engine != "grpc-fast" && o.Engine != "grpc":
 		return inputErrorf("--engine %q: want auto, fast-h1, net/http, grpc-fast or grpc", o.Engine)
+	case o.Reads != "" && o.Reads != "auto" && o.Reads != "lazy" && o.Reads != "eager":
+		return inputErrorf("--reads %q: want auto, lazy or eager", o.Reads)
+	case o.Reads == "lazy" && o.ClosedLoop > 0:
+		return inputErrorf("--reads lazy: for open-loop runs (a closed loop reads each response before it sends the next)")
 	case o.MaxSendLag <= 0:
 		return inputErrorf("--max-send-lag %v: must be positive", o.MaxSendLag)
 	}

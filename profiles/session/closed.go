@@ -13,7 +13,9 @@ import (
 // closedSweep runs closed-loop steps at each concurrency and fits the
 // Universal Scalability Law to throughput against concurrency.
 func closedSweep(ctx context.Context, o *Options, so SweepOptions, out io.Writer) (*results.File, error) {
-	plan, err := NewPlan(o)
+	oc := *o
+	oc.closedSteps = true
+	plan, err := NewPlan(&oc)
 	if err != nil {
 		return nil, err
 	}

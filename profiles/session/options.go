@@ -53,6 +53,13 @@ type Options struct {
 	Connections  int           // cap on open connections (0: as many as requests in flight)
 	Preconnect   int           // connections opened before the first request; -1: automatic
 	Engine       string        // client: auto, fast-h1 or net/http; for gRPC grpc-fast or grpc
+	// Reads is how fast-h1 reads responses: auto (lazily in an open-loop
+	// run over plain http on Linux, else eagerly), lazy or eager; see
+	// h1.Target.LazyReads.
+	Reads string
+	// closedSteps: the plan is for closed-loop steps (a closed sweep),
+	// whatever ClosedLoop says.
+	closedSteps bool
 	// The scheduler's wake-ups: by default on a grid sized from the
 	// target's latency (generator.AdaptiveGrid); CoarseTimers, a fixed
 	// TimerSlack grid, or PreciseTimers (a wake per request) instead.
@@ -133,7 +140,7 @@ func Defaults() Options {
 	return Options{
 		Duration: 10 * time.Second, Arrivals: "constant", Seed: 1,
 		MaxInFlight: generator.DefaultMaxInFlight, OnSaturation: generator.Wait, Drain: generator.DefaultDrain,
-		Preconnect: -1, Engine: "auto", Timeout: targets.DefaultTimeout, Method: "GET",
+		Preconnect: -1, Engine: "auto", Reads: "auto", Timeout: targets.DefaultTimeout, Method: "GET",
 		Balance: "round-robin", CacheHeader: "X-Cache=HIT", FanOut: 1,
 		MaxSendLag: analysis.DefaultMaxSendLagP99,
 	}

@@ -73,7 +73,8 @@ type Plan struct {
 	hedges      map[string]*targets.Hedge
 	hedgeSwitch *targets.Switch
 	hedgeBase   generator.Target
-	closed      int // closed loop at this concurrency; 0: open loop
+	closed      int  // closed loop at this concurrency; 0: open loop
+	lazy        bool // fast-h1 reads lazily (setReads)
 	phases      []analysis.PhaseWindow
 	settings    results.Settings
 	gen         generator.Options
@@ -126,6 +127,7 @@ func (p *Plan) finishPlan(ho targets.HTTPOptions, prof *profiles.Profile) error 
 	o := p.opts
 	p.settings = results.Settings{
 		Engine: p.engineOf(o, ho),
+		Reads:  map[bool]string{true: "lazy"}[p.lazy],
 		Target: redact.URL(ho.URL), Method: ho.Method, Seed: o.seed(profileSeed(prof)), MaxInFlight: o.MaxInFlight,
 		OnSaturation: o.OnSaturation.String(), Connections: o.Connections, Timeout: o.Timeout, HTTP2: o.HTTP2,
 		TimerSlack: o.TimerSlack, CoarseTimers: o.CoarseTimers,

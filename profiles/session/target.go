@@ -27,6 +27,10 @@ func (p *Plan) buildTarget(ho targets.HTTPOptions, prof *profiles.Profile) error
 		return err
 	}
 	p.noteEngine(p.target)
+	if err := p.setReads(); err != nil {
+		p.Close()
+		return err
+	}
 	if o.HedgeAfter != "" {
 		after, _ := generator.ParseHedgeAfter(o.HedgeAfter)
 		if p.hedge, err = targets.NewHedge(p.target, after); err != nil {
@@ -139,6 +143,35 @@ func (p *Plan) noteEngine(t generator.Target) {
 	if g, ok := t.(*grpct.Target); ok {
 		p.grpcEngine = g.Engine()
 	}
+}
+
+// setReads makes fast-h1 read lazily (h1.Target.LazyReads) as --reads
+// says: auto, in an open-loop run where it can; lazy, or an error where it
+// cannot.
+func (p *Plan) setReads() error {
+	o := p.opts
+	if o.Reads == "eager" || o.ClosedLoop > 0 || o.closedSteps {
+		return nil
+	}
+	var hs []*h1.Target
+	if p.balanced != nil {
+		for _, t := range p.balanced.Targets() {
+			if h, ok := t.(*h1.Target); ok {
+				hs = append(hs, h)
+			}
+		}
+	} else if h, ok := p.target.(*h1.Target); ok {
+		hs = append(hs, h)
+	}
+	lazy := len(hs) > 0
+	for _, h := range hs {
+		lazy = h.LazyReads() && lazy
+	}
+	if o.Reads == "lazy" && !lazy {
+		return inputErrorf("--reads lazy: for the fast HTTP/1.1 client over plain http on Linux only")
+	}
+	p.lazy = lazy
+	return nil
 }
 
 // engineOf names the client a run uses: grpc-fast or grpc (the gRPC
