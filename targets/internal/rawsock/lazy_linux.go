@@ -173,7 +173,7 @@ type Lazy struct {
 	rdl, wdl atomic.Int64 // deadlines, Unix ns; 0: none
 	closed   atomic.Bool
 
-	streaming atomic.Bool // the last read filled its buffer: more is likely coming at once
+	streaming atomic.Bool // a read since the last write filled its buffer: a large answer is coming
 
 	oob [64]byte
 	rx  int64 // CLOCK_REALTIME ns when the bytes of the last read arrived; 0: unknown
@@ -300,11 +300,12 @@ func (c *Lazy) Read(b []byte) (int, error) {
 			n, e := c.recv(b)
 			switch e {
 			case 0:
-				// A read that fills b is part of a large answer: until one
-				// does not, the next waits here, not for a harvest, so
-				// that the peer is not held up by a full window.
-				c.streaming.Store(n == len(b))
-				if n < len(b) {
+				// A read that fills b is part of a large answer: until
+				// the next request, reads wait here, not for a harvest,
+				// so that the peer is not held up by a full window.
+				if n == len(b) {
+					c.streaming.Store(true)
+				} else {
 					c.readable.Store(false) // drained, as far as we know
 				}
 				if n == 0 {
