@@ -90,7 +90,7 @@ func main() {
 	flag.StringVar(&c.doc, "doc", "", "also replace the block between <!-- loadbench:begin --> and <!-- loadbench:end --> in this Markdown file with the table (docs/performance.md)")
 	flag.StringVar(&extra, "args", "", "extra tailgate run flags, space-separated (e.g. '--engine net/http' or '--coarse-timers')")
 	flag.StringVar(&c.md, "md", "", "also write the table as Markdown to this file")
-	flag.StringVar(&variants, "variants", "--reads eager;--timer-slack 1ms;--precise-timers", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none); the plain tailgate row has the defaults (the adaptive grid, lazy reads)")
+	flag.StringVar(&variants, "variants", "--reads lazy;--timer-slack 1ms;--precise-timers", "extra fixed-rate tailgate rows, each with these run flags (';'-separated; empty for none); the plain tailgate row has the default timing (the adaptive grid)")
 	flag.StringVar(&grpcVariants, "grpc-variants", "--engine grpc", "extra gRPC tailgate rows, each with these run flags (';'-separated; empty for none)")
 	flag.StringVar(&c.maxServer, "max-server", "raw", "HTTP target of the closed-loop rows: raw (a canned-response server that costs almost nothing, so that the generator saturates) or demo")
 	flag.Float64Var(&c.rawFrom, "raw-from", 10000, "fixed rates from this on (req/s) go to the minimal server (-max-server's raw) instead of the demo, which on one vCPU serves about 19,000 req/s at most over 64 connections, so that at 20,000 it, not the generators, is measured; 0: every fixed rate goes to the demo")

@@ -257,7 +257,7 @@ func settings(c config) []string {
 		fmt.Sprintf("slow target: a second demo with `--service-time %v --workers 0`, `GET /item?key=k`; wrk2, fortio, hey and the floor get %d connections (twice the requests in flight) instead of %d",
 			c.slowSvc, connsFor(c, scenario{rate: c.slowRate, svc: c.slowSvc}), c.fixedConns),
 		rawFromSetting(c),
-		"tailgate rows: the plain row has the defaults: the adaptive wake-up grid (5 % of the service-time p50, at most 1 ms; none, a wake per request, while the median is under 1 ms) and, at fixed rates over HTTP/1.1, lazy reads (responses read when the generator wakes to send, timed by the kernel's receive timestamps; `--reads eager`: as each arrives); the others add the flags shown",
+		"tailgate rows: the plain row has the default timing (the adaptive wake-up grid: 5 % of the service-time p50, at most 1 ms; none, a wake per request, while the median is under 1 ms) and reads each response as it arrives; the others add the flags shown (`--reads lazy`: responses read when the generator wakes to send, timed by the kernel's receive timestamps)",
 	}
 	if len(c.extra) > 0 {
 		s[0] += fmt.Sprintf("; extra flags `%s`", strings.Join(c.extra, " "))

@@ -79,7 +79,7 @@ func (opts *RunOptions) addRequestFlags(f *pflag.FlagSet) {
 	f.StringVar(&opts.DataFile, "data-file", "", "CSV (with header) or JSONL rows for {{data.COLUMN}}")
 	f.BoolVar(&opts.HTTP2, "http2", false, "negotiate HTTP/2 over TLS")
 	f.StringVar(&opts.Engine, "engine", "auto", "client: auto (HTTP: the fast HTTP/1.1 client where it applies, else net/http; gRPC: grpc-fast for unary methods, else grpc-go), fast-h1, net/http, grpc-fast or grpc")
-	f.StringVar(&opts.Reads, "reads", "auto", "how fast-h1 reads responses: auto (lazy in an open-loop run over plain http on Linux, else eager), lazy (when the generator wakes to send, each timed by the kernel's receive timestamp: a response wakes nobody) or eager (as each arrives)")
+	f.StringVar(&opts.Reads, "reads", "auto", "how fast-h1 reads responses: auto (eager, for now), lazy (open loop over plain http on Linux: when the generator wakes to send, each timed by the kernel's receive timestamp, so a response wakes nobody; cheaper against slow targets) or eager (as each arrives)")
 	f.StringVar(&opts.Protoset, "protoset", "", "gRPC: method descriptors from a protoset file (default: server reflection)")
 	f.StringArrayVar(&opts.ProtoFiles, "proto", nil, "gRPC: method descriptors from a .proto file (repeatable)")
 	f.StringArrayVar(&opts.ImportPaths, "import-path", nil, "gRPC: import path for --proto (repeatable)")

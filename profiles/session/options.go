@@ -53,8 +53,8 @@ type Options struct {
 	Connections  int           // cap on open connections (0: as many as requests in flight)
 	Preconnect   int           // connections opened before the first request; -1: automatic
 	Engine       string        // client: auto, fast-h1 or net/http; for gRPC grpc-fast or grpc
-	// Reads is how fast-h1 reads responses: auto (lazily in an open-loop
-	// run over plain http on Linux, else eagerly), lazy or eager; see
+	// Reads is how fast-h1 reads responses: auto (eagerly, for now), lazy
+	// (an open-loop run over plain http on Linux only) or eager; see
 	// h1.Target.LazyReads.
 	Reads string
 	// closedSteps: the plan is for closed-loop steps (a closed sweep),

@@ -145,12 +145,15 @@ func (p *Plan) noteEngine(t generator.Target) {
 	}
 }
 
-// setReads makes fast-h1 read lazily (h1.Target.LazyReads) as --reads
-// says: auto, in an open-loop run where it can; lazy, or an error where it
-// cannot.
+// setReads makes fast-h1 read lazily (h1.Target.LazyReads) when --reads
+// lazy says so, or says why it cannot. auto is eager: lazy reads cost
+// less against a slow target (a wake-up grid in force) and more at 20,000
+// req/s on one core, with a longer send-lag tail against a fast one
+// (docs/performance.md, "Lazy reads"), so they are not the default until
+// they follow the grid.
 func (p *Plan) setReads() error {
 	o := p.opts
-	if o.Reads == "eager" || o.ClosedLoop > 0 || o.closedSteps {
+	if o.Reads != "lazy" || o.ClosedLoop > 0 || o.closedSteps {
 		return nil
 	}
 	var hs []*h1.Target

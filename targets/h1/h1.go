@@ -52,7 +52,7 @@
 //     socket read through rawsock, every time; otherwise once it has sat
 //     idle for 10 ms or more).
 //
-// With LazyReads (tailgate's default for open-loop runs over plain http),
+// With LazyReads (tailgate's --reads lazy, over plain http),
 // a response does not wake the process when it arrives: the sockets are
 // kept in an epoll set of the target's own, which each request looks at
 // without waiting once it has sent, and a timer 2 ms after the last look
