@@ -21,23 +21,9 @@ func lazyPair(t *testing.T, setup ...func(client, server *net.TCPConn)) (*Poller
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	acc := make(chan net.Conn, 1)
-	go func() {
-		s, _ := ln.Accept()
-		acc <- s
-	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-acc
+	nc, s := tcpPair(t)
 	for _, f := range setup {
-		f(nc.(*net.TCPConn), s.(*net.TCPConn))
+		f(nc, s)
 	}
 	c, err := p.Wrap(nc)
 	if err != nil {

@@ -13,6 +13,13 @@ import (
 )
 
 func pair(t *testing.T) (client net.Conn, server net.Conn) {
+	c, s := tcpPair(t)
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return Wrap(c), s
+}
+
+// tcpPair returns both ends of a new loopback TCP connection.
+func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,8 +36,11 @@ func pair(t *testing.T) (client net.Conn, server net.Conn) {
 		t.Fatal(err)
 	}
 	s := <-acc
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return Wrap(c), s
+	if s == nil {
+		c.Close()
+		t.Fatal("accept failed")
+	}
+	return c.(*net.TCPConn), s.(*net.TCPConn)
 }
 
 // Reads and writes, both ways and at once, a write larger than the
