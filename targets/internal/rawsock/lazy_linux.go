@@ -141,11 +141,9 @@ func (p *Poller) Harvest() {
 	}
 }
 
-// fallback harvests for reads that no wake-up came for.
+// fallback harvests for reads that no wake-up came for, after Close too:
+// a read in progress then goes on until its connection is closed.
 func (p *Poller) fallback() {
-	if p.closed.Load() {
-		return
-	}
 	p.last.Store(0)
 	p.Harvest()
 }

@@ -233,3 +233,30 @@ func TestLazyWrapAndClose(t *testing.T) {
 		t.Fatalf("read after Close: %v", err)
 	}
 }
+
+// A read in progress when the Poller is closed (the target closed with a
+// request in flight) still gets its answer, through the fallback; a new
+// connection cannot be wrapped.
+func TestLazyReadAfterPollerClose(t *testing.T) {
+	p, c, s := lazyPair(t)
+	done := make(chan error, 1)
+	go func() {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	for p.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	p.Close()
+	s.Write([]byte("late"))
+	if err := <-done; err != nil {
+		t.Fatalf("read after Close: %v", err)
+	}
+	nc, sc := tcpPair(t)
+	defer nc.Close()
+	defer sc.Close()
+	if _, err := p.Wrap(nc); err == nil {
+		t.Fatal("Wrap after Close")
+	}
+}
