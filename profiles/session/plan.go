@@ -127,11 +127,13 @@ func (p *Plan) finishPlan(ho targets.HTTPOptions, prof *profiles.Profile) error 
 	o := p.opts
 	p.settings = results.Settings{
 		Engine: p.engineOf(o, ho),
-		Reads:  map[bool]string{true: "lazy"}[p.lazy],
 		Target: redact.URL(ho.URL), Method: ho.Method, Seed: o.seed(profileSeed(prof)), MaxInFlight: o.MaxInFlight,
 		OnSaturation: o.OnSaturation.String(), Connections: o.Connections, Timeout: o.Timeout, HTTP2: o.HTTP2,
 		TimerSlack: o.TimerSlack, CoarseTimers: o.CoarseTimers,
 		TLS: tlsSettings(o.TLS),
+	}
+	if p.lazy {
+		p.settings.Reads = "lazy"
 	}
 	p.gen = generator.Options{MaxInFlight: o.MaxInFlight, OnSaturation: o.OnSaturation, Drain: o.Drain,
 		CoarseTimers: o.CoarseTimers, TimerSlack: o.TimerSlack, Abort: o.Abort}

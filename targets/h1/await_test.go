@@ -104,15 +104,7 @@ func TestDialsBounded(t *testing.T) {
 		in.Add(-1)
 	}
 	const n = 3 * maxDials
-	var wg sync.WaitGroup
-	outs := make([]generator.Outcome, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i] = tg.Do(context.Background(), uint64(i))
-		}()
-	}
+	wait := doConcurrently(tg, n)
 	waitFor(t, "the dials to start", func() bool { return in.Load() == maxDials })
 	waitFor(t, "every request to wait", func() bool { return tg.pool.nwait.Load() == n })
 	time.Sleep(20 * time.Millisecond) // time for more dials to start, if they could
@@ -120,7 +112,7 @@ func TestDialsBounded(t *testing.T) {
 		t.Errorf("%d dials at once for %d waiting requests, want %d", m, n, maxDials)
 	}
 	close(release)
-	wg.Wait()
+	outs, _ := wait()
 	for i, o := range outs {
 		if !o.OK() {
 			t.Errorf("request %d: %+v", i, o)
@@ -144,17 +136,8 @@ func TestDialErrorsReachEachRequest(t *testing.T) {
 	const timeout = 10 * time.Second
 	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + addr, Timeout: timeout})
 	const n = 3 * maxDials
-	var wg sync.WaitGroup
-	outs := make([]generator.Outcome, n)
 	start := time.Now()
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i] = tg.Do(context.Background(), uint64(i))
-		}()
-	}
-	wg.Wait()
+	outs, _ := doConcurrently(tg, n)()
 	for i, o := range outs {
 		if o.Err != generator.ErrRefused {
 			t.Errorf("request %d: %v (%s), want refused", i, o.Err, o.Msg)
@@ -211,19 +194,7 @@ func TestWaitersOnFrozenTarget(t *testing.T) {
 	const timeout = time.Second
 	tg := mustNew(t, targets.HTTPOptions{URL: "https://" + s.addr + "/", Timeout: timeout, Insecure: true})
 	const n = 3 * maxDials
-	var wg sync.WaitGroup
-	outs := make([]generator.Outcome, n)
-	took := make([]time.Duration, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			outs[i] = tg.Do(context.Background(), uint64(i))
-			took[i] = time.Since(start)
-		}()
-	}
-	wg.Wait()
+	outs, took := doConcurrently(tg, n)()
 	for i, o := range outs {
 		if o.Err != generator.ErrTimeout {
 			t.Errorf("request %d: %v (%s), want timeout", i, o.Err, o.Msg)
@@ -252,16 +223,7 @@ func TestEveryWaiterIsDialed(t *testing.T) {
 		return rawReply{resp: ok200(2)}
 	})
 	tg := mustNew(t, targets.HTTPOptions{URL: "http://" + s.addr, Timeout: 10 * time.Second})
-	var wg sync.WaitGroup
-	outs := make([]generator.Outcome, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i] = tg.Do(context.Background(), uint64(i))
-		}()
-	}
-	wg.Wait()
+	outs, _ := doConcurrently(tg, n)()
 	for i, o := range outs {
 		if !o.OK() {
 			t.Errorf("request %d: %v (%s), want OK: %d of %d requests reached the server", i, o.Err, o.Msg, arrived.Load(), n)
@@ -269,5 +231,27 @@ func TestEveryWaiterIsDialed(t *testing.T) {
 	}
 	if d := tg.dials.Load(); d != n {
 		t.Errorf("%d dials for %d requests that each needed one", d, n)
+	}
+}
+
+// doConcurrently starts requests 0 to n-1 at once, each on a goroutine of
+// its own; wait waits for them and returns their outcomes and how long
+// each took.
+func doConcurrently(tg *Target, n int) (wait func() ([]generator.Outcome, []time.Duration)) {
+	var wg sync.WaitGroup
+	outs := make([]generator.Outcome, n)
+	took := make([]time.Duration, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			outs[i] = tg.Do(context.Background(), uint64(i))
+			took[i] = time.Since(start)
+		}()
+	}
+	return func() ([]generator.Outcome, []time.Duration) {
+		wg.Wait()
+		return outs, took
 	}
 }

@@ -268,12 +268,7 @@ func (c *Lazy) Readable() bool { return c.readable.Load() }
 // error) waits to be read. One system call.
 func (c *Lazy) Quiet() bool {
 	var b byte
-	for {
-		_, e := rawPeek(uintptr(c.fd), &b)
-		if e != syscall.EINTR {
-			return e == syscall.EAGAIN
-		}
-	}
+	return quietFD(uintptr(c.fd), &b)
 }
 
 // Arrived is when the bytes of the last read arrived, by the kernel's

@@ -245,9 +245,12 @@ func (c *Conn) sendRecvFn(fd uintptr) bool {
 
 // quiet peeks without blocking: true when nothing (no byte, no FIN, no
 // error) waits to be read.
-func (c *Conn) quiet(fd uintptr) bool {
+func (c *Conn) quiet(fd uintptr) bool { return quietFD(fd, &c.pk) }
+
+// quietFD is quiet for socket fd, peeking into b.
+func quietFD(fd uintptr, b *byte) bool {
 	for {
-		_, e := rawPeek(fd, &c.pk)
+		_, e := rawPeek(fd, b)
 		if e != syscall.EINTR {
 			return e == syscall.EAGAIN
 		}
